@@ -1,0 +1,88 @@
+"""The gate's configuration (``config.yaml``): identity, policy, hardware, journal, sync and the screen."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from kiosk.config.base import Section, TimeZoneName
+from kiosk.config.hardware import (
+    CameraSettings,
+    DecoderSettings,
+    ScannerSettings,
+    SignalSettings,
+    ThermometerSettings,
+)
+from kiosk.config.policy import PolicySettings
+
+_GATE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+
+
+class GateSection(Section):
+    """Who this gate is and where it keeps its data."""
+
+    id: str
+    """Short unique id, e.g. ``north-gate`` (lowercase letters, digits, dashes; ≤ 32)."""
+    name: str = ""
+    """Name shown on screen, e.g. 北门."""
+    timezone: TimeZoneName = "Asia/Shanghai"
+    """The community's time zone: card validity dates and the daily ledger use it."""
+    data_dir: str = "/var/lib/kiosk"
+    """Registry replica and journal live here."""
+    mode: Literal["two-way", "in-only", "out-only"] = "two-way"
+    """A one-way gate always records the same direction."""
+    default_direction: Literal["in", "out"] = "in"
+    """Direction for someone with no earlier passage on record."""
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _gate_id(cls, value):
+        if not isinstance(value, str) or not _GATE_ID.match(value):
+            raise ValueError("expected lowercase letters, digits and dashes (≤ 32 characters)")
+        return value
+
+
+class JournalSettings(Section):
+    """The gate's ledger."""
+
+    retention_days: int = Field(30, ge=1, le=3650)
+    """Events the office has acknowledged are purged after this many days; unacknowledged ones never are."""
+
+
+class SyncSettings(Section):
+    """The link to the community office."""
+
+    office_url: str | None = None
+    """Office base URL, e.g. https://office.local:8443; none for a stand-alone gate."""
+    provisioning_file: str | None = None
+    """Written by ``kiosk office add-gate``: token, keyset and CA certificate."""
+    interval_s: float = Field(10.0, ge=1, le=3600)
+    """How often to send events and pull registry changes."""
+    heartbeat_s: float = Field(30.0, ge=5, le=3600)
+    allow_plain_http: bool = False
+    """Plain HTTP is refused except to localhost unless this is set."""
+
+
+class WebSettings(Section):
+    """The touchscreen UI and local API."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    language: Literal["zh-CN", "en"] = "zh-CN"
+
+
+class GateConfig(Section):
+    """Everything in ``config.yaml``."""
+
+    gate: GateSection
+    policy: PolicySettings = Field(default_factory=PolicySettings)
+    thermometer: ThermometerSettings = Field(default_factory=ThermometerSettings)
+    camera: CameraSettings = Field(default_factory=CameraSettings)
+    decoder: DecoderSettings = Field(default_factory=DecoderSettings)
+    scanner: ScannerSettings = Field(default_factory=ScannerSettings)
+    signals: SignalSettings = Field(default_factory=SignalSettings)
+    journal: JournalSettings = Field(default_factory=JournalSettings)
+    sync: SyncSettings = Field(default_factory=SyncSettings)
+    web: WebSettings = Field(default_factory=WebSettings)

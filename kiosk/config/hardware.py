@@ -1,0 +1,77 @@
+"""Config sections for the gate's hardware: thermometer, camera, QR decoder, USB scanner and GPIO signals.
+
+Each driver is chosen here by name; ``--simulate`` is the only way to get the fakes.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from kiosk.config.base import GPIOPin, I2CAddress, Section
+
+
+class ThermometerSettings(Section):
+    """The infrared thermometer on the I2C bus."""
+
+    driver: Literal["mlx90614", "none"] = "mlx90614"
+    """Sensor model; ``none`` when the gate works with manual readings only."""
+    bus: int = Field(1, ge=0, le=31)
+    """I2C bus number (/dev/i2c-N); 1 on a Raspberry Pi."""
+    address: I2CAddress = 0x5A
+    """The sensor's 7-bit SMBus address (MLX90614 factory default 0x5A)."""
+    emissivity: float = Field(0.98, gt=0.1, le=1.0)
+    """Emissivity of human skin as programmed into the sensor's EEPROM."""
+    offset_c: float = Field(0.0, ge=-5.0, le=5.0)
+    """Calibration offset added to every reading (written by ``kiosk calibrate``)."""
+    ambient_slope: float = Field(0.0, ge=-1.0, le=1.0)
+    """Calibration correction per °C of ambient away from 25 °C (written by ``kiosk calibrate``)."""
+
+
+class CameraSettings(Section):
+    """Where frames come from."""
+
+    source: Literal["picamera2", "usb", "replay", "none"] = "picamera2"
+    """Pi camera, a USB webcam, image files (demo/tests), or no camera (USB scanner only)."""
+    width: int = Field(640, ge=160, le=4096)
+    height: int = Field(480, ge=120, le=3072)
+    fps: int = Field(30, ge=1, le=120)
+    usb_device: int = Field(0, ge=0, le=63)
+    """OpenCV device index for ``usb``."""
+    replay_path: str | None = None
+    """A folder or image file for ``replay``."""
+
+
+class DecoderSettings(Section):
+    """Which QR decoder reads the frames."""
+
+    engine: Literal["zxing", "zbar"] = "zxing"
+    """zxing-cpp (default) or pyzbar."""
+    repeat_after_s: float = Field(3.0, ge=0.5, le=60.0)
+    """A card held in front of the camera counts once per this many seconds."""
+
+
+class ScannerSettings(Section):
+    """A USB keyboard-wedge QR scanner."""
+
+    enabled: bool = False
+    device: str | None = None
+    """The evdev device, e.g. /dev/input/by-id/usb-…-event-kbd."""
+
+
+class SignalSettings(Section):
+    """LEDs, buzzer, barrier relay and optional inputs on GPIO (BCM numbering unless named)."""
+
+    green_led: GPIOPin = 17
+    red_led: GPIOPin = 27
+    buzzer: GPIOPin = 22
+    relay: GPIOPin = None
+    """The barrier relay; none when there is no barrier."""
+    relay_active_high: bool = True
+    relay_open_s: float = Field(3.0, gt=0, le=30)
+    """How long the barrier stays open after an admit."""
+    button: GPIOPin = None
+    """The volunteer's acknowledge button."""
+    presence: GPIOPin = None
+    """A PIR presence sensor."""

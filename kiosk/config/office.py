@@ -1,0 +1,45 @@
+"""The office's configuration (``office.yaml``)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from kiosk.config.base import Section, TimeZoneName
+
+
+class OfficeSection(Section):
+    """The community office server."""
+
+    name: str = ""
+    """Shown on reports, e.g. 昆吾社区居委会."""
+    timezone: TimeZoneName = "Asia/Shanghai"
+    data_dir: str = "/var/lib/kiosk-office"
+    """The office database lives here."""
+    keys_dir: str = "/var/lib/kiosk-office/keys"
+    """The card-signing key (mode 0600) and the public keyset gates trust."""
+
+
+class ServerSettings(Section):
+    """Where the sync API listens."""
+
+    host: str = "0.0.0.0"
+    port: int = Field(8443, ge=1, le=65535)
+    tls_cert: str | None = None
+    """PEM certificate; without it the API is plain HTTP (only sensible on localhost)."""
+    tls_key: str | None = None
+
+
+class RegistrySettings(Section):
+    """Defaults the office applies when it changes the registry."""
+
+    card_validity_days: int = Field(365, ge=1, le=3650)
+    quarantine_days: int = Field(14, ge=1, le=60)
+    """Home-quarantine length (居家隔离) when an order is added without an end date."""
+
+
+class OfficeConfig(Section):
+    """Everything in ``office.yaml``."""
+
+    office: OfficeSection = Field(default_factory=OfficeSection)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    registry: RegistrySettings = Field(default_factory=RegistrySettings)

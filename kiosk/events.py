@@ -1,0 +1,56 @@
+"""The kinds of event a gate journals, and the shape every event has."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+
+class EventKind(str, enum.Enum):
+    """Every kind of event the journal accepts."""
+
+    PASSAGE = "passage"  # a person passed (or was refused) at the gate
+    VEHICLE = "vehicle"  # a vehicle passed (or was refused)
+    VISITOR_REGISTRATION = "visitor_registration"  # an outsider was registered in the ledger
+    MEASUREMENT = "measurement"  # a temperature reading
+    ALARM_RAISED = "alarm_raised"
+    ALARM_ACKNOWLEDGED = "alarm_acknowledged"
+    SHIFT_SIGN_IN = "shift_sign_in"
+    SHIFT_SIGN_OUT = "shift_sign_out"
+    SENSOR_FAULT = "sensor_fault"
+
+
+@dataclass(frozen=True)
+class Event:
+    """One stored journal event.
+
+    ``seq`` is the gate's gap-free sequence number (1, 2, 3, …); ``id`` is
+    globally unique; ``ts`` is the gate's wall-clock time (ISO 8601, UTC).
+    ``subject`` (e.g. ``resident:12``) and ``household_id`` are copied out of
+    ``data`` so the gate can find a holder's last passage quickly.
+    """
+
+    seq: int
+    id: str
+    ts: str
+    gate_id: str
+    volunteer_id: str | None
+    kind: EventKind
+    data: dict[str, Any]
+    subject: str | None = None
+    household_id: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready form, as sent to the office."""
+        return {
+            "seq": self.seq,
+            "id": self.id,
+            "ts": self.ts,
+            "gate_id": self.gate_id,
+            "volunteer_id": self.volunteer_id,
+            "kind": self.kind.value,
+            "subject": self.subject,
+            "household_id": self.household_id,
+            "data": self.data,
+        }

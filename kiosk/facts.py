@@ -1,0 +1,155 @@
+"""What the registry and the journal know about whoever is at the gate: the policy's second input.
+
+The dataclasses are plain data; ``gather_facts`` is the I/O edge that fills
+them from the registry replica and the journal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Literal
+from zoneinfo import ZoneInfo
+
+from kiosk.cards import CardCheck, CardKind
+from kiosk.events import EventKind
+from kiosk.registry import QuarantineOrder, VisitorPass, household_label, normalise_plate
+
+if TYPE_CHECKING:  # the journal is only needed by gather_facts' caller
+    from kiosk.journal import Journal
+    from kiosk.registry import Registry
+
+Direction = Literal["in", "out"]
+
+
+@dataclass(frozen=True)
+class Holder:
+    """The person or vehicle a card or plate stands for, as the registry knows them."""
+
+    kind: CardKind
+    subject_id: int
+    name: str = ""
+    household_id: int | None = None
+    household: str = ""  # e.g. 3-2-501
+    plate: str | None = None
+    resident_id: int | None = None  # the resident record behind a resident or volunteer card
+
+    @property
+    def subject(self) -> str:
+        """The journal's key for this holder, e.g. ``resident:12``."""
+        return f"{self.kind.value}:{self.subject_id}"
+
+
+@dataclass(frozen=True)
+class LastPassage:
+    """The holder's most recent passage on record at this gate."""
+
+    direction: Direction
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything the policy needs to know beyond the card and the temperature."""
+
+    holder: Holder | None = None
+    card_known: bool = False  # the office has a record of this card id
+    card_matches: bool = True  # that record names the same kind and subject as the signed card
+    revoked: bool = False
+    quarantine: tuple[QuarantineOrder, ...] = ()  # active orders on the holder or their household
+    last_passage: LastPassage | None = None
+    household_exits: tuple[datetime, ...] = ()  # exits by the household within the outing period
+    visitor_pass: VisitorPass | None = None
+    plate: str | None = None  # a typed plate that matched no vehicle
+
+
+def subject_of(kind: CardKind, subject_id: int) -> str:
+    """``resident``, 12 → ``resident:12`` (the journal's subject key)."""
+    return f"{kind.value}:{subject_id}"
+
+
+def _holder(registry: "Registry", kind: CardKind, subject_id: int) -> tuple[Holder | None, VisitorPass | None]:
+    if kind in (CardKind.RESIDENT,):
+        row = registry.resident(subject_id)
+        if row is None:
+            return None, None
+        house = registry.household(row["household_id"]) if row["household_id"] is not None else None
+        label = household_label(house["building"], house["unit"], house["room"]) if house else ""
+        return Holder(kind, subject_id, row["name"] or "", row["household_id"], label, resident_id=subject_id), None
+    if kind is CardKind.VOLUNTEER:
+        row = registry.volunteer(subject_id)
+        if row is None:
+            return None, None
+        resident = registry.resident(row["resident_id"]) if row["resident_id"] is not None else None
+        household_id = resident["household_id"] if resident else None
+        return Holder(kind, subject_id, row["name"] or "", household_id, resident_id=row["resident_id"]), None
+    if kind is CardKind.VEHICLE:
+        row = registry.vehicle(subject_id)
+        if row is None:
+            return None, None
+        return Holder(kind, subject_id, "", row["household_id"], plate=row["plate"]), None
+    pass_ = registry.visitor_pass(subject_id)
+    if pass_ is None:
+        return None, None
+    house = registry.household(pass_.host_household_id) if pass_.host_household_id is not None else None
+    label = household_label(house["building"], house["unit"], house["room"]) if house else ""
+    return Holder(kind, subject_id, pass_.name, pass_.host_household_id, label), pass_
+
+
+def _history(journal: "Journal | None", holder: Holder, now: datetime, outing_days: int) -> tuple[LastPassage | None, tuple[datetime, ...]]:
+    if journal is None:
+        return None, ()
+    last = None
+    event = journal.last_event(holder.subject, (EventKind.PASSAGE, EventKind.VEHICLE))
+    if event is not None and event.data.get("verdict") == "admit":
+        last = LastPassage(event.data["direction"], datetime.fromisoformat(event.ts))
+    exits: tuple[datetime, ...] = ()
+    if holder.household_id is not None and holder.kind is not CardKind.VISITOR:
+        since = now - timedelta(days=outing_days)
+        exits = tuple(
+            datetime.fromisoformat(e.ts)
+            for e in journal.events_of_household(holder.household_id, since)
+            if e.data.get("direction") == "out" and e.data.get("verdict") == "admit"
+            and not str(e.subject or "").startswith(("vehicle:", "visitor:"))
+        )
+    return last, exits
+
+
+def gather_facts(
+    registry: "Registry",
+    journal: "Journal | None",
+    check: CardCheck | None,
+    now: datetime,
+    *,
+    timezone: str = "Asia/Shanghai",
+    outing_days: int = 2,
+    plate: str | None = None,
+) -> Facts:
+    """Look up what the registry and journal say about a scanned card (or a typed plate)."""
+    card = check.card if check is not None else None
+    if card is None and plate:
+        row = registry.vehicle_by_plate(plate)
+        if row is None:
+            return Facts(holder=None, plate=normalise_plate(plate))
+        holder = Holder(CardKind.VEHICLE, row["id"], "", row["household_id"], plate=row["plate"])
+        last, _ = _history(journal, holder, now, outing_days)
+        return Facts(holder=holder, card_known=False, last_passage=last)
+    if card is None:
+        return Facts()
+    record = registry.card(card.card_id)
+    holder, visitor_pass = _holder(registry, card.kind, card.subject_id)
+    today = now.astimezone(ZoneInfo(timezone)).date()
+    quarantine: tuple[QuarantineOrder, ...] = ()
+    if holder is not None and card.kind in (CardKind.RESIDENT, CardKind.VOLUNTEER):
+        quarantine = tuple(registry.quarantine_orders(resident_id=holder.resident_id, household_id=holder.household_id, on=today))
+    last, exits = _history(journal, holder, now, outing_days) if holder is not None else (None, ())
+    return Facts(
+        holder=holder,
+        card_known=record is not None,
+        card_matches=record is None or (record["kind"] == card.kind.value and record["subject_id"] == card.subject_id),
+        revoked=registry.is_revoked(card.card_id),
+        quarantine=quarantine,
+        last_passage=last,
+        household_exits=exits,
+        visitor_pass=visitor_pass,
+    )

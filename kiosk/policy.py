@@ -1,0 +1,425 @@
+"""The decision policy: who passes. Pure — data in, decision out; no I/O, no clock reads.
+
+A passage is decided from the verified card (or none), what the registry and
+journal know (``Facts``), this passage's temperature readings, the direction,
+the time, and the settings. The gate calls ``decide`` again after every new
+reading until the verdict is no longer ``remeasure``.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Iterable, Literal
+
+from kiosk.cards import CardCheck, CardKind, Rejection
+from kiosk.config.policy import PolicySettings
+from kiosk.facts import Facts, Holder, LastPassage
+from kiosk.measurements import Measurement, MeasurementSource
+
+Direction = Literal["in", "out"]
+GateMode = Literal["two-way", "in-only", "out-only"]
+
+
+class Verdict(str, enum.Enum):
+    """What the gate does now."""
+
+    ADMIT = "admit"
+    DENY = "deny"
+    REFER = "refer"  # the volunteer must act (register a visitor, take a handheld reading, check a card)
+    REMEASURE = "remeasure"  # not decided yet: another (or a first) temperature reading is needed
+
+
+class Prompt(str, enum.Enum):
+    """Which message the screen shows; the web layer translates each (zh-CN first)."""
+
+    WELCOME = "welcome"  # admitted, coming in
+    GOODBYE = "goodbye"  # admitted, going out
+    MEASURE = "measure"  # step up to the thermometer
+    REMEASURE_FEVER = "remeasure_fever"  # high reading: wait a moment, measure again
+    REMEASURE_LOW = "remeasure_low"  # implausibly low: move closer / out of the wind
+    REMEASURE_HIGH = "remeasure_high"  # implausibly high: measure again
+    REMEASURE_AMBIENT = "remeasure_ambient"  # thermometer too cold or hot: shelter it
+    REMEASURE_FAULT = "remeasure_fault"  # the thermometer gave no number
+    HANDHELD_CHECK = "handheld_check"  # volunteer: take a reading by hand
+    FEVER = "fever"  # fever confirmed: do not admit, follow the fever procedure
+    REGISTER_VISITOR = "register_visitor"
+    CARD_REJECTED = "card_rejected"
+    CARD_REVOKED = "card_revoked"
+    CARD_NOT_IN_REGISTRY = "card_not_in_registry"
+    QUARANTINE = "quarantine"
+    OUTING_LIMIT = "outing_limit"
+    VISITOR_PASS_OUTSIDE_WINDOW = "visitor_pass_outside_window"
+    REGISTER_VEHICLE = "register_vehicle"
+    DISINFECT_VEHICLE = "disinfect_vehicle"
+
+
+class Reason(str, enum.Enum):
+    """Machine-readable reasons behind a decision; stored in the journal."""
+
+    CARD_VALID = "card_valid"
+    NO_CARD = "no_card"
+    NOT_A_CARD = "not_a_card"
+    CARD_UNKNOWN_VERSION = "card_unknown_version"
+    CARD_MALFORMED = "card_malformed"
+    CARD_UNKNOWN_KEY = "card_unknown_key"
+    CARD_BAD_SIGNATURE = "card_bad_signature"
+    CARD_NOT_YET_VALID = "card_not_yet_valid"
+    CARD_EXPIRED = "card_expired"
+    CARD_REVOKED = "card_revoked"
+    CARD_MISMATCH = "card_mismatch"  # the registry's record names another holder
+    CARD_NOT_IN_REGISTRY = "card_not_in_registry"
+    TEMPERATURE_NORMAL = "temperature_normal"
+    TEMPERATURE_NOT_REQUIRED = "temperature_not_required"
+    TEMPERATURE_MISSING = "temperature_missing"
+    FEVER_UNCONFIRMED = "fever_unconfirmed"
+    FEVER = "fever"
+    HANDHELD_NORMAL = "handheld_normal"
+    READING_TOO_LOW = "reading_too_low"
+    READING_TOO_HIGH = "reading_too_high"
+    AMBIENT_OUT_OF_RANGE = "ambient_out_of_range"
+    SENSOR_FAULT = "sensor_fault"
+    TOO_MANY_UNTRUSTED_READINGS = "too_many_untrusted_readings"
+    QUARANTINE = "quarantine"
+    OUTING_LIMIT = "outing_limit"
+    OVERDUE_RETURN = "overdue_return"
+    VISITOR_PASS_VALID = "visitor_pass_valid"
+    VISITOR_PASS_OUTSIDE_WINDOW = "visitor_pass_outside_window"
+    VEHICLE_KNOWN = "vehicle_known"
+    VEHICLE_UNKNOWN = "vehicle_unknown"
+    VEHICLE_NOT_DISINFECTED = "vehicle_not_disinfected"
+    DIRECTION_OVERRIDDEN = "direction_overridden"
+
+
+class AlarmKind(str, enum.Enum):
+    """Alarms the office must answer."""
+
+    FEVER = "fever"
+    UNKNOWN_VISITOR = "unknown_visitor"
+    INVALID_CARD = "invalid_card"
+    QUARANTINE_BREACH = "quarantine_breach"
+    OVERDUE_RETURN = "overdue_return"
+
+
+@dataclass(frozen=True)
+class Alarm:
+    """An alarm to raise: its kind, the reason in machine form, and who it concerns."""
+
+    kind: AlarmKind
+    reason: Reason
+    subject: str | None = None
+    detail: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """JSON-ready form for the journal."""
+        return {"kind": self.kind.value, "reason": self.reason.value, "subject": self.subject, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The policy's answer for one passage."""
+
+    verdict: Verdict
+    direction: Direction
+    prompt: Prompt
+    reasons: tuple[Reason, ...] = ()
+    alarms: tuple[Alarm, ...] = ()
+    holder: Holder | None = None
+    temperature_c: float | None = None
+    vehicle: bool = False
+    plate: str | None = None
+    disinfected: bool | None = None
+
+    def to_dict(self) -> dict:
+        """JSON-ready form for the journal and the screen."""
+        return {
+            "verdict": self.verdict.value,
+            "direction": self.direction,
+            "prompt": self.prompt.value,
+            "reasons": [r.value for r in self.reasons],
+            "alarms": [a.to_dict() for a in self.alarms],
+            "subject": self.holder.subject if self.holder else None,
+            "household_id": self.holder.household_id if self.holder else None,
+            "temperature_c": self.temperature_c,
+            "vehicle": self.vehicle,
+            "plate": self.plate,
+            "disinfected": self.disinfected,
+        }
+
+
+@dataclass(frozen=True)
+class Passage:
+    """Everything one person's passage is decided from."""
+
+    check: CardCheck | None  # None: nobody scanned anything (a walk-up at the gate)
+    facts: Facts
+    now: datetime
+    readings: tuple[Measurement, ...] = ()  # this passage's readings, oldest first
+    direction: Direction | None = None  # the volunteer's override
+
+
+@dataclass(frozen=True)
+class VehiclePassage:
+    """Everything one vehicle's passage is decided from: a vehicle card, or a plate typed by the volunteer."""
+
+    check: CardCheck | None
+    facts: Facts
+    now: datetime
+    disinfected: bool = False
+    direction: Direction | None = None
+
+
+# -- direction ----------------------------------------------------------------
+
+_OPPOSITE: dict[str, Direction] = {"in": "out", "out": "in"}
+
+
+def resolve_direction(
+    override: Direction | None, last: LastPassage | None, mode: GateMode, default: Direction
+) -> Direction:
+    """The volunteer's choice wins; a one-way gate is fixed; otherwise the opposite of the last passage."""
+    if override is not None:
+        return override
+    if mode == "in-only":
+        return "in"
+    if mode == "out-only":
+        return "out"
+    if last is not None:
+        return _OPPOSITE[last.direction]
+    return default
+
+
+# -- temperature ---------------------------------------------------------------
+
+
+class TemperatureStatus(str, enum.Enum):
+    """The state of this passage's temperature readings."""
+
+    NORMAL = "normal"
+    FEVER = "fever"  # confirmed: enough consecutive readings, or a handheld contact reading
+    FEVER_UNCONFIRMED = "fever_unconfirmed"  # one high reading: measure again
+    UNTRUSTED = "untrusted"  # the last reading cannot be trusted: measure again
+    NEEDS_HANDHELD = "needs_handheld"  # too many untrusted readings: the volunteer measures
+    MISSING = "missing"
+
+
+@dataclass(frozen=True)
+class TemperatureAssessment:
+    """What the readings add up to, with the reason and the value to record."""
+
+    status: TemperatureStatus
+    reason: Reason
+    value_c: float | None = None
+    prompt: Prompt | None = None
+
+
+def _untrusted_reason(reading: Measurement, s: PolicySettings) -> tuple[Reason, Prompt] | None:
+    if reading.object_c is None or reading.fault:
+        return Reason.SENSOR_FAULT, Prompt.REMEASURE_FAULT
+    if reading.ambient_c is not None and not s.ambient_min_c <= reading.ambient_c <= s.ambient_max_c:
+        return Reason.AMBIENT_OUT_OF_RANGE, Prompt.REMEASURE_AMBIENT
+    if reading.object_c < s.plausible_floor_c:
+        return Reason.READING_TOO_LOW, Prompt.REMEASURE_LOW
+    if reading.object_c > s.plausible_ceiling_c:
+        return Reason.READING_TOO_HIGH, Prompt.REMEASURE_HIGH
+    return None
+
+
+def assess_temperature(readings: Iterable[Measurement], s: PolicySettings) -> TemperatureAssessment:
+    """Turn this passage's readings into normal / fever / measure-again.
+
+    A handheld contact reading settles the question. Otherwise the latest
+    infrared reading decides: untrusted readings (fault, implausible, ambient
+    out of range) never admit and never raise a fever alarm on their own; a
+    fever needs ``fever_readings_to_confirm`` consecutive trusted high readings.
+    """
+    readings = tuple(readings)
+    contact = [r for r in readings if r.source is MeasurementSource.HANDHELD_CONTACT]
+    if contact:
+        last = contact[-1]
+        untrusted = _untrusted_reason(last, s)
+        if untrusted is not None:
+            return TemperatureAssessment(TemperatureStatus.NEEDS_HANDHELD, untrusted[0], None, Prompt.HANDHELD_CHECK)
+        if last.object_c >= s.fever_threshold_c:
+            return TemperatureAssessment(TemperatureStatus.FEVER, Reason.FEVER, last.object_c, Prompt.FEVER)
+        return TemperatureAssessment(TemperatureStatus.NORMAL, Reason.HANDHELD_NORMAL, last.object_c)
+
+    infrared = [r for r in readings if r.source is not MeasurementSource.HANDHELD_CONTACT]
+    if not infrared:
+        return TemperatureAssessment(TemperatureStatus.MISSING, Reason.TEMPERATURE_MISSING, None, Prompt.MEASURE)
+    untrusted = _untrusted_reason(infrared[-1], s)
+    if untrusted is not None:
+        count = sum(1 for r in infrared if _untrusted_reason(r, s) is not None)
+        if count >= s.max_remeasure:
+            return TemperatureAssessment(TemperatureStatus.NEEDS_HANDHELD, Reason.TOO_MANY_UNTRUSTED_READINGS, None, Prompt.HANDHELD_CHECK)
+        return TemperatureAssessment(TemperatureStatus.UNTRUSTED, untrusted[0], None, untrusted[1])
+
+    trusted = [r.object_c for r in infrared if _untrusted_reason(r, s) is None]
+    value = trusted[-1]
+    if value < s.fever_threshold_c:
+        return TemperatureAssessment(TemperatureStatus.NORMAL, Reason.TEMPERATURE_NORMAL, value)
+    streak = 0
+    for reading in reversed(trusted):
+        if reading < s.fever_threshold_c:
+            break
+        streak += 1
+    if streak >= s.fever_readings_to_confirm:
+        return TemperatureAssessment(TemperatureStatus.FEVER, Reason.FEVER, value, Prompt.FEVER)
+    return TemperatureAssessment(TemperatureStatus.FEVER_UNCONFIRMED, Reason.FEVER_UNCONFIRMED, value, Prompt.REMEASURE_FEVER)
+
+
+# -- cards ---------------------------------------------------------------------
+
+_CARD_REASON = {
+    Rejection.NOT_A_CARD: Reason.NOT_A_CARD,
+    Rejection.UNKNOWN_VERSION: Reason.CARD_UNKNOWN_VERSION,
+    Rejection.MALFORMED: Reason.CARD_MALFORMED,
+    Rejection.UNKNOWN_KEY: Reason.CARD_UNKNOWN_KEY,
+    Rejection.BAD_SIGNATURE: Reason.CARD_BAD_SIGNATURE,
+    Rejection.NOT_YET_VALID: Reason.CARD_NOT_YET_VALID,
+    Rejection.EXPIRED: Reason.CARD_EXPIRED,
+    Rejection.REVOKED: Reason.CARD_REVOKED,
+}
+
+
+def _card_problem(check: CardCheck, facts: Facts, direction: Direction) -> Decision | None:
+    """A denial for a card that is not genuine, current and unrevoked; None when the card is fine."""
+    reason = None
+    if not check.valid:
+        reason = _CARD_REASON[check.reason] if check.reason else Reason.CARD_MALFORMED
+    elif facts.revoked:
+        reason = Reason.CARD_REVOKED
+    elif facts.card_known and not facts.card_matches:
+        reason = Reason.CARD_MISMATCH
+    if reason is None:
+        return None
+    subject = f"{check.card.kind.value}:{check.card.subject_id}" if check.card else None
+    detail = {"card_id": check.card.card_id, "kid": check.card.kid} if check.card else {}
+    prompt = Prompt.CARD_REVOKED if reason is Reason.CARD_REVOKED else Prompt.CARD_REJECTED
+    return Decision(
+        Verdict.DENY, direction, prompt, (reason,),
+        (Alarm(AlarmKind.INVALID_CARD, reason, subject, detail),), holder=facts.holder,
+    )
+
+
+def _unknown_visitor(check: CardCheck | None, direction: Direction, s: PolicySettings) -> Decision:
+    reason = Reason.NO_CARD if check is None else Reason.NOT_A_CARD
+    alarms = (Alarm(AlarmKind.UNKNOWN_VISITOR, reason),) if s.alarm_on_unknown_visitor else ()
+    return Decision(Verdict.REFER, direction, Prompt.REGISTER_VISITOR, (reason,), alarms)
+
+
+# -- people --------------------------------------------------------------------
+
+
+def decide(passage: Passage, s: PolicySettings, *, mode: GateMode = "two-way", default_direction: Direction = "in") -> Decision:
+    """Decide one person's passage. Call again with each new reading until the verdict is not REMEASURE."""
+    facts, check = passage.facts, passage.check
+    direction = resolve_direction(passage.direction, facts.last_passage, mode, default_direction)
+    overridden = (Reason.DIRECTION_OVERRIDDEN,) if passage.direction is not None else ()
+
+    if check is None or check.reason is Rejection.NOT_A_CARD:
+        return _unknown_visitor(check, direction, s)
+    denial = _card_problem(check, facts, direction)
+    if denial is not None:
+        return denial
+    card = check.card
+    if card.kind is CardKind.VEHICLE:
+        return decide_vehicle(VehiclePassage(check, facts, passage.now, False, passage.direction), s, mode=mode, default_direction=default_direction)
+    holder = facts.holder
+    if holder is None:
+        return Decision(Verdict.REFER, direction, Prompt.CARD_NOT_IN_REGISTRY, (Reason.CARD_VALID, Reason.CARD_NOT_IN_REGISTRY) + overridden)
+    reasons = [Reason.CARD_VALID, *overridden]
+
+    if card.kind is CardKind.VISITOR:
+        visitor_pass = facts.visitor_pass
+        if direction == "in" and (visitor_pass is None or not visitor_pass.covers(passage.now)):
+            return Decision(Verdict.DENY, direction, Prompt.VISITOR_PASS_OUTSIDE_WINDOW,
+                            (*reasons, Reason.VISITOR_PASS_OUTSIDE_WINDOW), holder=holder)
+        reasons.append(Reason.VISITOR_PASS_VALID)
+
+    if direction == "out" and facts.quarantine:
+        order = facts.quarantine[0]
+        alarm = Alarm(AlarmKind.QUARANTINE_BREACH, Reason.QUARANTINE, holder.subject,
+                      {"order_id": order.id, "ends_on": order.ends_on.isoformat()})
+        return Decision(Verdict.DENY, direction, Prompt.QUARANTINE, (*reasons, Reason.QUARANTINE), (alarm,), holder=holder)
+
+    outing = s.outing
+    if (outing.enabled and direction == "out" and card.kind is not CardKind.VISITOR
+            and len(facts.household_exits) >= outing.max_outings):
+        return Decision(Verdict.REFER, direction, Prompt.OUTING_LIMIT, (*reasons, Reason.OUTING_LIMIT), holder=holder)
+
+    temperature = None
+    if direction in s.measure_on:
+        assessment = assess_temperature(passage.readings, s)
+        temperature = assessment.value_c
+        status = assessment.status
+        if status in (TemperatureStatus.MISSING, TemperatureStatus.UNTRUSTED, TemperatureStatus.FEVER_UNCONFIRMED):
+            return Decision(Verdict.REMEASURE, direction, assessment.prompt, (*reasons, assessment.reason), holder=holder, temperature_c=temperature)
+        if status is TemperatureStatus.NEEDS_HANDHELD:
+            return Decision(Verdict.REFER, direction, Prompt.HANDHELD_CHECK, (*reasons, assessment.reason), holder=holder)
+        if status is TemperatureStatus.FEVER:
+            alarm = Alarm(AlarmKind.FEVER, Reason.FEVER, holder.subject, {"temperature_c": temperature})
+            return Decision(Verdict.DENY, direction, Prompt.FEVER, (*reasons, Reason.FEVER), (alarm,), holder=holder, temperature_c=temperature)
+        reasons.append(assessment.reason)
+    else:
+        reasons.append(Reason.TEMPERATURE_NOT_REQUIRED)
+
+    alarms: tuple[Alarm, ...] = ()
+    if direction == "in" and card.kind is not CardKind.VISITOR:
+        overdue = _overdue(holder.subject, facts.last_passage, passage.now, s)
+        if overdue is not None:
+            alarms = (overdue,)
+            reasons.append(Reason.OVERDUE_RETURN)
+    prompt = Prompt.WELCOME if direction == "in" else Prompt.GOODBYE
+    return Decision(Verdict.ADMIT, direction, prompt, tuple(reasons), alarms, holder=holder, temperature_c=temperature)
+
+
+# -- outings -------------------------------------------------------------------
+
+
+def _overdue(subject: str, last: LastPassage | None, now: datetime, s: PolicySettings) -> Alarm | None:
+    if not s.outing.enabled or last is None or last.direction != "out":
+        return None
+    out_for = now - last.at
+    if out_for <= timedelta(hours=s.outing.max_hours_out):
+        return None
+    return Alarm(AlarmKind.OVERDUE_RETURN, Reason.OVERDUE_RETURN, subject,
+                 {"left_at": last.at.isoformat(), "hours_out": round(out_for.total_seconds() / 3600, 1)})
+
+
+def overdue_returns(outside: Iterable[tuple[str, datetime]], now: datetime, s: PolicySettings) -> list[Alarm]:
+    """Alarms for everyone still out longer than the outing rule allows (a periodic sweep).
+
+    ``outside`` holds (subject, left_at) for each holder whose last passage was out.
+    """
+    alarms = []
+    for subject, left_at in outside:
+        alarm = _overdue(subject, LastPassage("out", left_at), now, s)
+        if alarm is not None:
+            alarms.append(alarm)
+    return alarms
+
+
+# -- vehicles ------------------------------------------------------------------
+
+
+def decide_vehicle(passage: VehiclePassage, s: PolicySettings, *, mode: GateMode = "two-way", default_direction: Direction = "in") -> Decision:
+    """Decide a vehicle's passage, from a vehicle card or a typed plate."""
+    facts, check = passage.facts, passage.check
+    direction = resolve_direction(passage.direction, facts.last_passage, mode, default_direction)
+    overridden = (Reason.DIRECTION_OVERRIDDEN,) if passage.direction is not None else ()
+    if check is not None:
+        denial = _card_problem(check, facts, direction)
+        if denial is not None:
+            return replace(denial, vehicle=True, disinfected=passage.disinfected)
+    holder = facts.holder
+    plate = holder.plate if holder is not None else facts.plate
+    common = dict(holder=holder, vehicle=True, plate=plate, disinfected=passage.disinfected)
+    if holder is None:
+        return Decision(Verdict.REFER, direction, Prompt.REGISTER_VEHICLE, (Reason.VEHICLE_UNKNOWN, *overridden), **common)
+    reasons = (Reason.VEHICLE_KNOWN, *overridden)
+    if direction == "in" and s.require_vehicle_disinfection and not passage.disinfected:
+        return Decision(Verdict.REFER, direction, Prompt.DISINFECT_VEHICLE, (*reasons, Reason.VEHICLE_NOT_DISINFECTED), **common)
+    prompt = Prompt.WELCOME if direction == "in" else Prompt.GOODBYE
+    return Decision(Verdict.ADMIT, direction, prompt, reasons, **common)

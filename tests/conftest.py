@@ -1,0 +1,27 @@
+"""Shared fixtures: temporary data folders and the repository's example files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def repo() -> Path:
+    """The repository root (for the example config files)."""
+    return REPO
+
+
+@pytest.fixture
+def write_yaml(tmp_path):
+    """Write YAML text to a file named like the real one and return its path."""
+
+    def write(text: str, name: str = "config.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return write

@@ -1,0 +1,141 @@
+"""Configuration: the examples load, every kind of mistake is refused with one clear line."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+from ruamel.yaml import YAML
+
+from kiosk.cli import main
+from kiosk.config import GateConfig, OfficeConfig, load_gate_config, load_office_config
+from kiosk.exc import ConfigError
+
+
+def problems(write_yaml, text, name="config.yaml", loader=load_gate_config):
+    path = write_yaml(text, name)
+    with pytest.raises(ConfigError) as info:
+        loader(path)
+    return [line.replace(str(path), name) for line in info.value.problems]
+
+
+def test_examples_load(repo):
+    gate = load_gate_config(repo / "config.yaml")
+    assert gate.thermometer.address == 0x5A and gate.policy.fever_threshold_c == 37.3
+    office = load_office_config(repo / "office.yaml")
+    assert office.registry.quarantine_days == 14
+
+
+def _keys(model, prefix=""):
+    for name, field in model.model_fields.items():
+        sub = field.annotation
+        if isinstance(sub, type) and hasattr(sub, "model_fields"):
+            yield from _keys(sub, f"{prefix}{name}.")
+        else:
+            yield f"{prefix}{name}"
+
+
+def _yaml_keys(data, prefix=""):
+    for key, value in data.items():
+        if isinstance(value, dict):
+            yield from _yaml_keys(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}"
+
+
+@pytest.mark.parametrize("name, model", [("config.yaml", GateConfig), ("office.yaml", OfficeConfig)])
+def test_examples_document_every_setting_with_its_default(repo, name, model):
+    data = YAML(typ="safe").load((repo / name).read_text(encoding="utf-8"))
+    assert set(_yaml_keys(data)) == set(_keys(model))
+    # Apart from the gate's identity, the example shows the defaults.
+    defaults = model.model_validate({"gate": {"id": "x"}} if model is GateConfig else {}).model_dump(mode="json")
+    example = model.model_validate(data).model_dump(mode="json")
+    if model is GateConfig:
+        for key in ("id", "name"):
+            example["gate"].pop(key), defaults["gate"].pop(key)
+    assert example == defaults
+
+
+def test_only_the_gate_id_is_required(write_yaml):
+    config = load_gate_config(write_yaml("gate:\n  id: east-1\n"))
+    assert config.gate.id == "east-1" and config.web.port == 8080
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("gate: {id: g}\nthermometer: {address: 0x99}\n",
+         "config.yaml: thermometer.address: expected an I2C address 0x03-0x77, got 0x99"),
+        ("gate: {id: g}\nthermometer: {adress: 0x5a}\n",
+         "config.yaml: thermometer.adress: unknown key (allowed here: address, ambient_slope, bus, driver, emissivity, offset_c)"),
+        ("gate: {id: g}\nthermometr: {}\n", "config.yaml: thermometr: unknown key (allowed here: camera, decoder, gate, journal, policy, scanner, signals, sync, thermometer, web)"),
+        ("gate: {name: 北门}\n", "config.yaml: gate.id: expected a value (this key is required), got nothing"),
+        ("thermometer: {}\n", "config.yaml: gate: expected a value (this key is required), got nothing"),
+        ("gate: {id: North Gate}\n", 'config.yaml: gate.id: expected lowercase letters, digits and dashes (≤ 32 characters), got "North Gate"'),
+        ("gate: {id: g}\npolicy: {fever_threshold_c: hot}\n", 'config.yaml: policy.fever_threshold_c: expected a number, got "hot"'),
+        ("gate: {id: g}\npolicy: {fever_threshold_c: 41}\n", "config.yaml: policy.fever_threshold_c: expected a number at most 40.0, got 41"),
+        ("gate: {id: g}\npolicy: {outing: {enabled: maybe}}\n", 'config.yaml: policy.outing.enabled: expected true or false, got "maybe"'),
+        ("gate: {id: g}\npolicy: {measure_on: [in, up]}\n", "config.yaml: policy.measure_on[1]: expected one of 'in' or 'out', got \"up\""),
+        ("gate: {id: g}\npolicy: {ambient_min_c: 20, ambient_max_c: 20}\n", "config.yaml: policy: expected ambient_min_c below ambient_max_c"),
+        ("gate: {id: g}\ngate_mode: x\n", "config.yaml: gate_mode: unknown key (allowed here: camera, decoder, gate, journal, policy, scanner, signals, sync, thermometer, web)"),
+        ("gate: {id: g, timezone: Mars/Olympus}\n", 'config.yaml: gate.timezone: expected an IANA time zone such as Asia/Shanghai, got "Mars/Olympus"'),
+        ("gate: {id: g, mode: sideways}\n", "config.yaml: gate.mode: expected one of 'two-way', 'in-only' or 'out-only', got \"sideways\""),
+        ("gate: {id: g}\nsignals: {buzzer: GPIO40}\n", 'config.yaml: signals.buzzer: expected a GPIO pin (BCM number 0-27 or a name like GPIO17), got "GPIO40"'),
+        ("gate: {id: g}\nweb: {port: 70000}\n", "config.yaml: web.port: expected a number at most 65535, got 70000"),
+        ("gate: {id: g}\nthermometer: {bus: [1]}\n", "config.yaml: thermometer.bus: expected an integer, got a list"),
+        ("gate: {id: g}\nthermometer: 5\n", "config.yaml: thermometer: expected a mapping of keys, got 5"),
+        ("- just\n- a list\n", "config.yaml: expected a mapping of sections at the top level, got a list"),
+    ],
+)
+def test_each_mistake_is_one_clear_line(write_yaml, text, expected):
+    assert problems(write_yaml, text) == [expected]
+
+
+def test_quoted_hex_address_is_accepted(write_yaml):
+    assert load_gate_config(write_yaml("gate: {id: g}\nthermometer: {address: '0x5b'}\n")).thermometer.address == 0x5B
+
+
+def test_several_problems_all_reported(write_yaml):
+    lines = problems(write_yaml, "gate: {id: g}\nthermometer: {address: 0x99, bus: x}\nweb: {lang: en}\n")
+    assert len(lines) == 3
+
+
+def test_duplicate_key_and_syntax_error_name_the_line(write_yaml):
+    assert problems(write_yaml, "gate: {id: g}\ngate: {id: h}\n")[0].startswith("config.yaml: line 2:")
+    assert "line" in problems(write_yaml, "gate:\n  id: [g\n")[0]
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        load_gate_config(tmp_path / "nope.yaml")
+    assert "file not found" in info.value.problems[0]
+
+
+def test_empty_file_means_missing_gate(write_yaml):
+    assert problems(write_yaml, "") == ["config.yaml: gate: expected a value (this key is required), got nothing"]
+
+
+def test_office_mistakes(write_yaml):
+    lines = problems(write_yaml, "registry: {quarantine_days: 0}\nserver: {port: x}\n", "office.yaml", load_office_config)
+    assert lines == [
+        "office.yaml: server.port: expected an integer, got \"x\"",
+        "office.yaml: registry.quarantine_days: expected a number at least 1, got 0",
+    ]
+
+
+def test_settings_are_frozen(repo):
+    config = load_gate_config(repo / "config.yaml")
+    with pytest.raises(Exception):
+        config.policy.fever_threshold_c = 40
+
+
+def test_config_check_cli(repo, write_yaml):
+    runner = CliRunner()
+    ok = runner.invoke(main, ["config", "check", str(repo / "config.yaml")])
+    assert ok.exit_code == 0 and ok.output.strip().endswith(": ok")
+    ok = runner.invoke(main, ["config", "check", "--office", str(repo / "office.yaml"), "--json"])
+    assert ok.exit_code == 0 and '"quarantine_days": 14' in ok.output
+    bad = write_yaml("gate: {id: g}\nthermometer: {address: 0x99}\n")
+    result = runner.invoke(main, ["config", "check", str(bad)])
+    assert result.exit_code == 2
+    assert "thermometer.address: expected an I2C address 0x03-0x77, got 0x99" in result.output
+    assert "Traceback" not in result.output

@@ -1,0 +1,245 @@
+"""Table-driven tests of the pure decision policy."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from kiosk.cards import Card, CardCheck, CardKind, Rejection
+from kiosk.config import OutingRule, PolicySettings
+from kiosk.facts import Facts, Holder, LastPassage
+from kiosk.measurements import Measurement, MeasurementSource
+from kiosk.policy import (
+    AlarmKind,
+    Passage,
+    Prompt,
+    Reason,
+    VehiclePassage,
+    Verdict,
+    assess_temperature,
+    decide,
+    decide_vehicle,
+    overdue_returns,
+    resolve_direction,
+)
+from kiosk.registry import QuarantineOrder, VisitorPass
+
+NOW = datetime(2026, 11, 28, 9, 30, tzinfo=timezone(timedelta(hours=8)))
+S = PolicySettings()
+OUTINGS = PolicySettings(outing=OutingRule(enabled=True, max_outings=1, period_days=2, max_hours_out=2))
+
+
+def card(kind=CardKind.RESIDENT, subject=12):
+    return Card(kind, 1001, subject, date(2026, 1, 1), date(2026, 12, 31), "3FA2")
+
+
+def valid(kind=CardKind.RESIDENT, subject=12):
+    return CardCheck(True, None, card(kind, subject))
+
+
+def rejected(reason):
+    return CardCheck(False, reason, None if reason in (Rejection.NOT_A_CARD, Rejection.MALFORMED) else card())
+
+
+RESIDENT = Holder(CardKind.RESIDENT, 12, "王小山", 7, "3-2-501", resident_id=12)
+KNOWN = Facts(holder=RESIDENT, card_known=True)
+WENT_OUT = LastPassage("out", NOW - timedelta(hours=1))
+CAME_IN = LastPassage("in", NOW - timedelta(hours=5))
+
+
+def ir(c, ambient=12.0):
+    return Measurement(c, ambient, MeasurementSource.SENSOR)
+
+
+def contact(c):
+    return Measurement(c, None, MeasurementSource.HANDHELD_CONTACT)
+
+
+QUARANTINED = replace(KNOWN, quarantine=(QuarantineOrder(3, 12, None, date(2026, 11, 20), date(2026, 12, 3)),), last_passage=CAME_IN)
+VISITOR = Holder(CardKind.VISITOR, 44, "李四", 7, "3-2-501")
+PASS = VisitorPass(44, "李四", 7, NOW - timedelta(hours=1), NOW + timedelta(hours=3))
+
+
+# (name, check, facts, readings, override, settings, verdict, prompt, reasons that must be present, alarm kinds)
+CASES = [
+    ("resident, valid card, normal temperature", valid(), KNOWN, [ir(36.5)], None, S,
+     Verdict.ADMIT, Prompt.WELCOME, [Reason.CARD_VALID, Reason.TEMPERATURE_NORMAL], []),
+    ("no reading yet: measure", valid(), KNOWN, [], None, S,
+     Verdict.REMEASURE, Prompt.MEASURE, [Reason.TEMPERATURE_MISSING], []),
+    ("first fever reading: re-measure, no alarm", valid(), KNOWN, [ir(37.6)], None, S,
+     Verdict.REMEASURE, Prompt.REMEASURE_FEVER, [Reason.FEVER_UNCONFIRMED], []),
+    ("threshold itself is a fever reading", valid(), KNOWN, [ir(37.3)], None, S,
+     Verdict.REMEASURE, Prompt.REMEASURE_FEVER, [Reason.FEVER_UNCONFIRMED], []),
+    ("second fever reading: deny + fever alarm", valid(), KNOWN, [ir(37.6), ir(37.5)], None, S,
+     Verdict.DENY, Prompt.FEVER, [Reason.FEVER], [AlarmKind.FEVER]),
+    ("fever then normal: admit", valid(), KNOWN, [ir(37.6), ir(36.8)], None, S,
+     Verdict.ADMIT, Prompt.WELCOME, [Reason.TEMPERATURE_NORMAL], []),
+    ("fever twice, handheld normal settles it", valid(), KNOWN, [ir(37.6), ir(37.5), contact(36.6)], None, S,
+     Verdict.ADMIT, Prompt.WELCOME, [Reason.HANDHELD_NORMAL], []),
+    ("handheld confirms fever", valid(), KNOWN, [ir(37.6), ir(37.5), contact(38.1)], None, S,
+     Verdict.DENY, Prompt.FEVER, [Reason.FEVER], [AlarmKind.FEVER]),
+    ("cold forehead reads low: re-measure, never admit", valid(), KNOWN, [ir(34.2)], None, S,
+     Verdict.REMEASURE, Prompt.REMEASURE_LOW, [Reason.READING_TOO_LOW], []),
+    ("implausibly high: re-measure, no fever alarm", valid(), KNOWN, [ir(47.0)], None, S,
+     Verdict.REMEASURE, Prompt.REMEASURE_HIGH, [Reason.READING_TOO_HIGH], []),
+    ("ambient below rated range: re-measure even at fever value", valid(), KNOWN, [ir(38.0, ambient=-8.0), ir(38.2, ambient=-8.0)], None, S,
+     Verdict.REMEASURE, Prompt.REMEASURE_AMBIENT, [Reason.AMBIENT_OUT_OF_RANGE], []),
+    ("sensor fault: no number, re-measure", valid(), KNOWN, [Measurement(None, None, fault="bad_pec")], None, S,
+     Verdict.REMEASURE, Prompt.REMEASURE_FAULT, [Reason.SENSOR_FAULT], []),
+    ("three untrusted readings: hand over to the volunteer", valid(), KNOWN, [ir(34.0), ir(33.9), ir(34.1)], None, S,
+     Verdict.REFER, Prompt.HANDHELD_CHECK, [Reason.TOO_MANY_UNTRUSTED_READINGS], []),
+    ("a low reading between two fevers does not break the streak", valid(), KNOWN, [ir(37.8), ir(34.0), ir(37.9)], None, S,
+     Verdict.DENY, Prompt.FEVER, [Reason.FEVER], [AlarmKind.FEVER]),
+    ("no card: refer to visitor registration + alarm", None, Facts(), [], None, S,
+     Verdict.REFER, Prompt.REGISTER_VISITOR, [Reason.NO_CARD], [AlarmKind.UNKNOWN_VISITOR]),
+    ("some other QR: refer to visitor registration + alarm", rejected(Rejection.NOT_A_CARD), Facts(), [], None, S,
+     Verdict.REFER, Prompt.REGISTER_VISITOR, [Reason.NOT_A_CARD], [AlarmKind.UNKNOWN_VISITOR]),
+    ("unknown visitor alarm can be switched off", None, Facts(), [], None, PolicySettings(alarm_on_unknown_visitor=False),
+     Verdict.REFER, Prompt.REGISTER_VISITOR, [Reason.NO_CARD], []),
+    ("forged card (bad signature)", rejected(Rejection.BAD_SIGNATURE), Facts(), [ir(36.5)], None, S,
+     Verdict.DENY, Prompt.CARD_REJECTED, [Reason.CARD_BAD_SIGNATURE], [AlarmKind.INVALID_CARD]),
+    ("card signed by a foreign key", rejected(Rejection.UNKNOWN_KEY), Facts(), [ir(36.5)], None, S,
+     Verdict.DENY, Prompt.CARD_REJECTED, [Reason.CARD_UNKNOWN_KEY], [AlarmKind.INVALID_CARD]),
+    ("malformed card", rejected(Rejection.MALFORMED), Facts(), [ir(36.5)], None, S,
+     Verdict.DENY, Prompt.CARD_REJECTED, [Reason.CARD_MALFORMED], [AlarmKind.INVALID_CARD]),
+    ("expired card", rejected(Rejection.EXPIRED), KNOWN, [ir(36.5)], None, S,
+     Verdict.DENY, Prompt.CARD_REJECTED, [Reason.CARD_EXPIRED], [AlarmKind.INVALID_CARD]),
+    ("not yet valid card", rejected(Rejection.NOT_YET_VALID), KNOWN, [ir(36.5)], None, S,
+     Verdict.DENY, Prompt.CARD_REJECTED, [Reason.CARD_NOT_YET_VALID], [AlarmKind.INVALID_CARD]),
+    ("revoked card (registry)", valid(), replace(KNOWN, revoked=True), [ir(36.5)], None, S,
+     Verdict.DENY, Prompt.CARD_REVOKED, [Reason.CARD_REVOKED], [AlarmKind.INVALID_CARD]),
+    ("revoked card (verifier said so)", rejected(Rejection.REVOKED), KNOWN, [ir(36.5)], None, S,
+     Verdict.DENY, Prompt.CARD_REVOKED, [Reason.CARD_REVOKED], [AlarmKind.INVALID_CARD]),
+    ("genuine card whose registry record names someone else", valid(), replace(KNOWN, card_matches=False), [ir(36.5)], None, S,
+     Verdict.DENY, Prompt.CARD_REJECTED, [Reason.CARD_MISMATCH], [AlarmKind.INVALID_CARD]),
+    ("genuine card the replica does not know yet", valid(), Facts(), [ir(36.5)], None, S,
+     Verdict.REFER, Prompt.CARD_NOT_IN_REGISTRY, [Reason.CARD_NOT_IN_REGISTRY], []),
+    ("quarantined resident going out: deny + alarm", valid(), QUARANTINED, [], None, S,
+     Verdict.DENY, Prompt.QUARANTINE, [Reason.QUARANTINE], [AlarmKind.QUARANTINE_BREACH]),
+    ("quarantined resident coming home: admit", valid(), replace(QUARANTINED, last_passage=WENT_OUT), [ir(36.4)], None, S,
+     Verdict.ADMIT, Prompt.WELCOME, [Reason.TEMPERATURE_NORMAL], []),
+    ("outing rule off: any number of exits", valid(), replace(KNOWN, last_passage=CAME_IN, household_exits=(NOW - timedelta(hours=3),)), [], None, S,
+     Verdict.ADMIT, Prompt.GOODBYE, [Reason.TEMPERATURE_NOT_REQUIRED], []),
+    ("outing rule: household already went out → refer", valid(), replace(KNOWN, last_passage=CAME_IN, household_exits=(NOW - timedelta(hours=30),)), [], None, OUTINGS,
+     Verdict.REFER, Prompt.OUTING_LIMIT, [Reason.OUTING_LIMIT], []),
+    ("outing rule: first exit of the household → admit", valid(), replace(KNOWN, last_passage=CAME_IN), [], None, OUTINGS,
+     Verdict.ADMIT, Prompt.GOODBYE, [], []),
+    ("outing rule: back late → admit + overdue alarm", valid(), replace(KNOWN, last_passage=LastPassage("out", NOW - timedelta(hours=3))), [ir(36.6)], None, OUTINGS,
+     Verdict.ADMIT, Prompt.WELCOME, [Reason.OVERDUE_RETURN], [AlarmKind.OVERDUE_RETURN]),
+    ("outing rule: back in time → no alarm", valid(), replace(KNOWN, last_passage=WENT_OUT), [ir(36.6)], None, OUTINGS,
+     Verdict.ADMIT, Prompt.WELCOME, [Reason.TEMPERATURE_NORMAL], []),
+    ("visitor pass inside its window", valid(CardKind.VISITOR, 44), Facts(holder=VISITOR, card_known=True, visitor_pass=PASS), [ir(36.6)], None, S,
+     Verdict.ADMIT, Prompt.WELCOME, [Reason.VISITOR_PASS_VALID], []),
+    ("visitor pass outside its window", valid(CardKind.VISITOR, 44),
+     Facts(holder=VISITOR, card_known=True, visitor_pass=replace(PASS, valid_from=NOW + timedelta(hours=2))), [ir(36.6)], None, S,
+     Verdict.DENY, Prompt.VISITOR_PASS_OUTSIDE_WINDOW, [Reason.VISITOR_PASS_OUTSIDE_WINDOW], []),
+    ("visitor leaving after the window may still leave", valid(CardKind.VISITOR, 44),
+     Facts(holder=VISITOR, card_known=True, visitor_pass=replace(PASS, valid_until=NOW - timedelta(minutes=5)),
+           last_passage=LastPassage("in", NOW - timedelta(hours=4))), [], None, S,
+     Verdict.ADMIT, Prompt.GOODBYE, [], []),
+    ("temperature on exit is not required by default", valid(), replace(KNOWN, last_passage=CAME_IN), [], None, S,
+     Verdict.ADMIT, Prompt.GOODBYE, [Reason.TEMPERATURE_NOT_REQUIRED], []),
+    ("…but can be", valid(), replace(KNOWN, last_passage=CAME_IN), [], None, PolicySettings(measure_on=["in", "out"]),
+     Verdict.REMEASURE, Prompt.MEASURE, [Reason.TEMPERATURE_MISSING], []),
+    ("volunteer flips the direction", valid(), replace(KNOWN, last_passage=WENT_OUT), [], "out", S,
+     Verdict.ADMIT, Prompt.GOODBYE, [Reason.DIRECTION_OVERRIDDEN], []),
+]
+
+
+@pytest.mark.parametrize(
+    "check, facts, readings, override, settings, verdict, prompt, reasons, alarms",
+    [case[1:] for case in CASES],
+    ids=[case[0] for case in CASES],
+)
+def test_decide(check, facts, readings, override, settings, verdict, prompt, reasons, alarms):
+    decision = decide(Passage(check, facts, NOW, tuple(readings), override), settings)
+    assert decision.verdict is verdict
+    assert decision.prompt is prompt
+    for reason in reasons:
+        assert reason in decision.reasons
+    assert [a.kind for a in decision.alarms] == alarms
+    # Never admit on an untrusted reading; never raise a fever alarm without a trusted fever reading.
+    if decision.verdict is Verdict.ADMIT and decision.temperature_c is not None:
+        assert settings.plausible_floor_c <= decision.temperature_c < settings.fever_threshold_c
+
+
+VEHICLE = Holder(CardKind.VEHICLE, 5, "", 7, plate="京A12345")
+
+VEHICLE_CASES = [
+    ("known plate entering, disinfected", None, Facts(holder=VEHICLE), True, None, Verdict.ADMIT, Prompt.WELCOME),
+    ("known plate entering, not disinfected", None, Facts(holder=VEHICLE), False, None, Verdict.REFER, Prompt.DISINFECT_VEHICLE),
+    ("known plate leaving needs no disinfection", None, Facts(holder=VEHICLE, last_passage=LastPassage("in", NOW)), False, None, Verdict.ADMIT, Prompt.GOODBYE),
+    ("unknown plate", None, Facts(plate="津B99999"), True, None, Verdict.REFER, Prompt.REGISTER_VEHICLE),
+    ("vehicle card", valid(CardKind.VEHICLE, 5), Facts(holder=VEHICLE, card_known=True), True, None, Verdict.ADMIT, Prompt.WELCOME),
+    ("forged vehicle card", rejected(Rejection.BAD_SIGNATURE), Facts(), True, None, Verdict.DENY, Prompt.CARD_REJECTED),
+    ("volunteer marks it leaving", None, Facts(holder=VEHICLE), False, "out", Verdict.ADMIT, Prompt.GOODBYE),
+]
+
+
+@pytest.mark.parametrize("check, facts, disinfected, override, verdict, prompt", [c[1:] for c in VEHICLE_CASES], ids=[c[0] for c in VEHICLE_CASES])
+def test_decide_vehicle(check, facts, disinfected, override, verdict, prompt):
+    decision = decide_vehicle(VehiclePassage(check, facts, NOW, disinfected, override), S)
+    assert (decision.verdict, decision.prompt) == (verdict, prompt)
+    assert decision.vehicle
+    assert decision.disinfected is disinfected
+    if facts.holder or facts.plate:
+        assert decision.plate == (facts.holder.plate if facts.holder else facts.plate)
+
+
+def test_vehicle_card_at_decide_goes_to_vehicle_policy():
+    decision = decide(Passage(valid(CardKind.VEHICLE, 5), Facts(holder=VEHICLE, card_known=True), NOW), S)
+    assert decision.vehicle and decision.plate == "京A12345"
+
+
+DIRECTIONS = [
+    (None, None, "two-way", "in", "in"),
+    (None, LastPassage("in", NOW), "two-way", "in", "out"),
+    (None, LastPassage("out", NOW), "two-way", "in", "in"),
+    (None, None, "two-way", "out", "out"),
+    (None, LastPassage("in", NOW), "in-only", "in", "in"),
+    (None, LastPassage("out", NOW), "out-only", "in", "out"),
+    ("out", LastPassage("out", NOW), "two-way", "in", "out"),
+    ("in", None, "out-only", "in", "in"),
+]
+
+
+@pytest.mark.parametrize("override, last, mode, default, expected", DIRECTIONS)
+def test_resolve_direction(override, last, mode, default, expected):
+    assert resolve_direction(override, last, mode, default) == expected
+
+
+def test_overdue_sweep():
+    outside = [("resident:1", NOW - timedelta(hours=3)), ("resident:2", NOW - timedelta(minutes=30))]
+    alarms = overdue_returns(outside, NOW, OUTINGS)
+    assert [(a.kind, a.subject) for a in alarms] == [(AlarmKind.OVERDUE_RETURN, "resident:1")]
+    assert overdue_returns(outside, NOW, S) == []
+
+
+def test_assessment_with_custom_confirmation_count():
+    strict = PolicySettings(fever_readings_to_confirm=1)
+    assert assess_temperature([ir(37.4)], strict).reason is Reason.FEVER
+
+
+def test_policy_module_is_pure():
+    """The policy reads no clock and does no I/O: it imports nothing that could."""
+    import ast
+    import inspect
+
+    import kiosk.policy as policy
+
+    tree = ast.parse(inspect.getsource(policy))
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))
+                for alias in (node.names if isinstance(node, ast.Import) else [type("A", (), {"name": node.module or ""})])}
+    assert not imported & {"os", "time", "sqlite3", "sqlite_utils", "socket", "requests", "flask", "random"}
+    source = inspect.getsource(policy)
+    assert "datetime.now" not in source and "time.time" not in source
+
+
+def test_decision_to_dict_is_json_ready():
+    import json
+
+    decision = decide(Passage(valid(), KNOWN, NOW, (ir(37.6), ir(37.7))), S)
+    data = json.loads(json.dumps(decision.to_dict(), ensure_ascii=False))
+    assert data["verdict"] == "deny" and data["alarms"][0]["kind"] == "fever" and data["subject"] == "resident:12"
