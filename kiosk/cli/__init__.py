@@ -22,6 +22,7 @@ COMMANDS = {
     "config": "kiosk.cli.configcmd:config",
     "journal": "kiosk.cli.journalcmd:journal",
     "demo": "kiosk.cli.demo:demo",
+    "calibrate": "kiosk.cli.calibrate:calibrate",
 }
 
 
@@ -42,7 +43,7 @@ class LazyGroup(click.Group):
         return super().get_command(ctx, name)
 
 
-@click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, lazy=COMMANDS)
 @click.version_option(__version__, prog_name="kiosk")
 def main() -> None:
     """Checkpoint gate kiosk: entry cards, temperature screening and the gate ledger."""

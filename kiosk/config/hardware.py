@@ -27,6 +27,24 @@ class ThermometerSettings(Section):
     """Calibration offset added to every reading (written by ``kiosk calibrate``)."""
     ambient_slope: float = Field(0.0, ge=-1.0, le=1.0)
     """Calibration correction per °C of ambient away from 25 °C (written by ``kiosk calibrate``)."""
+    reads: int = Field(8, ge=2, le=50)
+    """Reads per measurement."""
+    window_s: float = Field(0.4, gt=0, le=2.0)
+    """Time the reads of one measurement are spread over."""
+    presence_delta_c: float = Field(2.0, gt=0, le=10.0)
+    """Someone is in front when the object reads this much warmer than ambient."""
+    stable_within_c: float = Field(0.3, gt=0, le=2.0)
+    """A read within this of a neighbouring read is stable; the value reported is the largest stable read."""
+    stuck_after_s: float = Field(2.0, gt=0, le=30.0)
+    """Identical raw words for longer than this mean a stuck sensor (fault)."""
+    jump_c: float = Field(10.0, gt=0, le=100.0)
+    """A change larger than this between two reads …"""
+    jump_window_s: float = Field(0.05, gt=0, le=5.0)
+    """… within this time is an implausible jump (fault)."""
+    recover_after: int = Field(3, ge=1, le=50)
+    """Consecutive good reads that end a fault."""
+    monitor_interval_s: float = Field(0.1, gt=0, le=0.5)
+    """How often the background monitor polls the sensor (faults show within 1 s)."""
 
 
 class CameraSettings(Section):

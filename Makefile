@@ -1,0 +1,35 @@
+# The two set-up commands of the README, on a fresh Debian 12 or Raspberry Pi OS:
+#   make demo   installs what is missing, then runs the system with simulated hardware
+#   make test   installs what is missing, then runs the whole test suite
+# Both install missing system packages with apt (as root, or through sudo).
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# libzbar0: pyzbar's decoder library.
+SYSTEM_PACKAGES := libzbar0
+
+.PHONY: demo test bench system-packages clean
+
+demo: system-packages $(STAMP)
+	$(BIN)/kiosk demo
+
+test: system-packages $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: system-packages $(STAMP)
+	$(BIN)/python bench/journal_bench.py
+
+system-packages:
+	@scripts/ensure-system-packages.sh $(SYSTEM_PACKAGES)
+
+$(STAMP): pyproject.toml
+	@scripts/make-venv.sh "$(PYTHON)" "$(VENV)"
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis demo-data

@@ -1,0 +1,99 @@
+"""The gate's decision chain wired together: scanned text → card check → facts → policy → journal.
+
+``Checkpoint`` is the I/O edge around the pure policy. The gate process, the
+demo and the tests drive passages through it, so each runs the same chain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Sequence
+
+from kiosk.cards import CardCheck, verify_card
+from kiosk.config.gate import GateConfig
+from kiosk.events import Event, EventKind
+from kiosk.facts import gather_facts
+from kiosk.journal import EventDraft, Journal
+from kiosk.keys import Keyset
+from kiosk.measurements import Measurement
+from kiosk.policy import Decision, Passage, VehiclePassage, Verdict, decide, decide_vehicle
+from kiosk.registry import Registry
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A decision and the journal events that record it (none while it is still ``remeasure``)."""
+
+    decision: Decision
+    check: CardCheck | None
+    events: tuple[Event, ...] = ()
+
+
+class Checkpoint:
+    """One gate's decision chain over its registry replica, journal and trusted keys."""
+
+    def __init__(self, config: GateConfig, registry: Registry, journal: Journal, keyset: Keyset):
+        self.config = config
+        self.registry = registry
+        self.journal = journal
+        self.keyset = keyset
+
+    def check_card(self, text: str, now: datetime) -> CardCheck:
+        """Verify a scanned text offline, then against the registry's revocations."""
+        check = verify_card(text, self.keyset, now, self.config.gate.timezone)
+        return self.registry.check_revocation(check)
+
+    def passage(
+        self,
+        text: str | None,
+        now: datetime,
+        readings: Sequence[Measurement] = (),
+        *,
+        direction: str | None = None,
+        volunteer_id: str | None = None,
+    ) -> Outcome:
+        """Decide one person's passage; journal it (with its readings and alarms) once it is decided."""
+        check = self.check_card(text, now) if text is not None else None
+        gate = self.config.gate
+        facts = gather_facts(self.registry, self.journal, check, now,
+                             timezone=gate.timezone, outing_days=self.config.policy.outing.period_days)
+        decision = decide(Passage(check, facts, now, tuple(readings), direction), self.config.policy,
+                          mode=gate.mode, default_direction=gate.default_direction)
+        if decision.verdict is Verdict.REMEASURE:
+            return Outcome(decision, check)
+        kind = EventKind.VEHICLE if decision.vehicle else EventKind.PASSAGE
+        data = {**decision.to_dict(), "card": check.to_dict()["card"] if check else None,
+                "readings": [r.to_dict() for r in readings]}
+        return Outcome(decision, check, self._record(kind, data, decision, volunteer_id))
+
+    def vehicle(
+        self,
+        now: datetime,
+        *,
+        plate: str | None = None,
+        text: str | None = None,
+        disinfected: bool = False,
+        direction: str | None = None,
+        volunteer_id: str | None = None,
+    ) -> Outcome:
+        """Decide and journal a vehicle's passage from a typed plate or a scanned vehicle card."""
+        check = self.check_card(text, now) if text is not None else None
+        gate = self.config.gate
+        facts = gather_facts(self.registry, self.journal, check, now, timezone=gate.timezone, plate=plate)
+        decision = decide_vehicle(VehiclePassage(check, facts, now, disinfected, direction), self.config.policy,
+                                  mode=gate.mode, default_direction=gate.default_direction)
+        data = {**decision.to_dict(), "card": check.to_dict()["card"] if check else None}
+        return Outcome(decision, check, self._record(EventKind.VEHICLE, data, decision, volunteer_id))
+
+    def _record(self, kind: EventKind, data: dict, decision: Decision, volunteer_id: str | None) -> tuple[Event, ...]:
+        # The passage and its alarms go in one transaction: either the office
+        # will see both, or the gate never acted on either.
+        subject = decision.holder.subject if decision.holder else None
+        household = decision.holder.household_id if decision.holder else None
+        drafts = [EventDraft(kind, data, volunteer_id, subject, household)]
+        drafts += [
+            EventDraft(EventKind.ALARM_RAISED, alarm.to_dict(), volunteer_id, alarm.subject or subject, household)
+            for alarm in decision.alarms
+        ]
+        return tuple(self.journal.append_many(drafts))

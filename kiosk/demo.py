@@ -1,0 +1,165 @@
+"""A demo community: office keys, a seeded registry, printable card images, and scripted passages.
+
+Everything goes through the real chain (cards, registry, facts, policy,
+journal); only the people and the thermometer readings are made up.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from kiosk.cards import CardKind, issue_card, render_qr
+from kiosk.checkpoint import Checkpoint, Outcome
+from kiosk.config import GateConfig
+from kiosk.credentials import hash_secret
+from kiosk.journal import Journal
+from kiosk.keys import SigningKey, init_keys, load_keyset
+from kiosk.measurements import Measurement, MeasurementSource
+from kiosk.privacy import mask_phone
+from kiosk.registry import Registry
+
+MARKER = ".kiosk-demo"
+TIMEZONE = "Asia/Shanghai"
+VOLUNTEER_PIN = "2468"
+
+HOUSEHOLDS = [
+    {"id": 1, "building": "1", "unit": "1", "room": "101"},
+    {"id": 2, "building": "1", "unit": "1", "room": "102"},
+    {"id": 3, "building": "2", "unit": "1", "room": "201"},
+]
+RESIDENTS = [
+    {"id": 1, "household_id": 1, "name": "王小山", "phone_masked": mask_phone("13812345678")},
+    {"id": 2, "household_id": 1, "name": "王丽", "phone_masked": mask_phone("13912345678")},
+    {"id": 3, "household_id": 2, "name": "李建国", "phone_masked": mask_phone("13712345678")},
+    {"id": 4, "household_id": 3, "name": "张伟", "phone_masked": mask_phone("13612345678")},
+]
+
+
+@dataclass
+class DemoCommunity:
+    """Where the demo put things, and the QR text of each demo card by name."""
+
+    directory: Path
+    keys_dir: Path
+    registry_path: Path
+    journal_path: Path
+    cards_dir: Path
+    cards: dict[str, str] = field(default_factory=dict)
+
+
+def _prepare(directory: Path) -> None:
+    # Only ever wipe a folder this demo made itself.
+    if directory.exists() and any(directory.iterdir()):
+        if not (directory / MARKER).exists():
+            raise FileExistsError(f"{directory} exists and is not a demo folder; choose another --dir")
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / MARKER).write_text("made by `kiosk demo`; safe to delete\n", encoding="utf-8")
+
+
+def seed(directory: Path, now: datetime) -> DemoCommunity:
+    """Create keys, a registry replica (version 1) and card PNGs for the demo community in ``directory``.
+
+    ``now`` must be aware; dates are taken in the demo's time zone, and the
+    visitor pass covers the hours around ``now``.
+    """
+    directory = Path(directory)
+    now = now.astimezone(ZoneInfo(TIMEZONE))
+    today = now.date()
+    _prepare(directory)
+    demo = DemoCommunity(directory, directory / "keys", directory / "registry.db",
+                         directory / "journal.db", directory / "cards")
+    key: SigningKey = init_keys(demo.keys_dir)
+    demo.cards_dir.mkdir()
+    year = today + timedelta(days=364)
+
+    def issue(name: str, kind: CardKind, subject: int, card_id: int, start: date = today, end: date = year) -> dict:
+        card, text = issue_card(key, kind, subject, valid_from=start, valid_until=end, card_id=card_id)
+        demo.cards[name] = text
+        render_qr(text, demo.cards_dir / f"{name}.png")
+        return {"id": card.card_id, "kind": kind.value, "subject_id": subject,
+                "valid_from": start.isoformat(), "valid_until": end.isoformat(), "issued_at": today.isoformat()}
+
+    cards = [
+        issue("wang-xiaoshan", CardKind.RESIDENT, 1, 1001),
+        issue("wang-li", CardKind.RESIDENT, 2, 1002),
+        issue("li-jianguo", CardKind.RESIDENT, 3, 1003),
+        issue("zhang-wei-old", CardKind.RESIDENT, 4, 1004),
+        issue("zhang-wei", CardKind.RESIDENT, 4, 1005),
+        issue("expired", CardKind.RESIDENT, 1, 1006, today - timedelta(days=60), today - timedelta(days=1)),
+        issue("vehicle-jing-a12345", CardKind.VEHICLE, 1, 2001),
+        issue("visitor-chen", CardKind.VISITOR, 1, 3001, today, today + timedelta(days=1)),
+        issue("volunteer-zhao", CardKind.VOLUNTEER, 1, 4001),
+    ]
+    keyset = load_keyset(demo.keys_dir / "keyset.json")
+    with Registry(demo.registry_path) as registry:
+        registry.apply_snapshot(
+            {
+                "households": HOUSEHOLDS,
+                "residents": RESIDENTS,
+                "cards": cards,
+                "revocations": [{"card_id": 1004, "revoked_at": today.isoformat(), "reason": "lost (挂失)"}],
+                "vehicles": [{"id": 1, "plate": "京A12345", "household_id": 1, "owner_resident_id": 1}],
+                "visitor_passes": [{
+                    "id": 1, "name": "陈来访", "phone_masked": mask_phone("13512345678"), "host_household_id": 3,
+                    "valid_from": (now - timedelta(hours=1)).isoformat(),
+                    "valid_until": (now + timedelta(hours=8)).isoformat(), "reason": "探亲",
+                }],
+                "quarantine_orders": [{"id": 1, "resident_id": None, "household_id": 2,
+                                       "starts_on": (today - timedelta(days=3)).isoformat(),
+                                       "ends_on": (today + timedelta(days=10)).isoformat(), "note": "居家隔离 14 天"}],
+                "volunteers": [{"id": 1, "name": "赵志愿", "pin_hash": hash_secret(VOLUNTEER_PIN), "resident_id": None}],
+                "keyset": keyset.to_json()["keys"],
+            },
+            version=1,
+        )
+    return demo
+
+
+def _ir(celsius: float, ambient: float = 8.0) -> Measurement:
+    return Measurement(celsius, ambient, MeasurementSource.SENSOR)
+
+
+def _tamper(text: str) -> str:
+    """Change one character of the signature area: what a forger editing a photo would get."""
+    i = len(text) - 10
+    return text[:i] + ("A" if text[i] != "A" else "B") + text[i + 1:]
+
+
+def script(demo: DemoCommunity) -> list[tuple[str, dict]]:
+    """The demo's passages, in order: (what happens, arguments for Checkpoint)."""
+    c = demo.cards
+    return [
+        ("王小山 comes home, 36.5 °C", {"text": c["wang-xiaoshan"], "readings": [_ir(36.5)]}),
+        ("王小山 goes out again", {"text": c["wang-xiaoshan"]}),
+        ("王丽 reads 37.8 then 37.6 °C", {"text": c["wang-li"], "readings": [_ir(37.8), _ir(37.6)]}),
+        ("李建国 (household in home quarantine) tries to go out", {"text": c["li-jianguo"], "direction": "out"}),
+        ("张伟 shows his old, revoked card", {"text": c["zhang-wei-old"], "readings": [_ir(36.4)]}),
+        ("someone shows a photo-edited card", {"text": _tamper(c["zhang-wei"]), "readings": [_ir(36.4)]}),
+        ("an expired card", {"text": c["expired"], "readings": [_ir(36.4)]}),
+        ("张伟 with his new card, cold forehead 34.1 °C, then 36.3 °C", {"text": c["zhang-wei"], "readings": [_ir(34.1, -2.0), _ir(36.3, 6.0)]}),
+        ("visitor 陈来访 with a pre-registered pass", {"text": c["visitor-chen"], "readings": [_ir(36.7)]}),
+        ("a stranger shows a WeChat QR code", {"text": "https://u.wechat.com/EXAMPLE"}),
+        ("vehicle 京A12345, disinfected", {"vehicle": True, "plate": "京A·12345", "disinfected": True}),
+        ("unknown vehicle 津B99999", {"vehicle": True, "plate": "津B99999", "disinfected": True}),
+    ]
+
+
+def run(demo: DemoCommunity, config: GateConfig, start: datetime) -> list[tuple[str, Outcome]]:
+    """Run the demo script through the real chain, one minute apart; returns each outcome."""
+    outcomes = []
+    with Registry(demo.registry_path) as registry, Journal(demo.journal_path, config.gate.id) as journal:
+        checkpoint = Checkpoint(config, registry, journal, load_keyset(demo.keys_dir / "keyset.json"))
+        for minute, (label, args) in enumerate(script(demo)):
+            now = start + timedelta(minutes=minute)
+            if args.get("vehicle"):
+                outcome = checkpoint.vehicle(now, plate=args["plate"], disinfected=args["disinfected"], volunteer_id="1")
+            else:
+                outcome = checkpoint.passage(args["text"], now, args.get("readings", ()),
+                                             direction=args.get("direction"), volunteer_id="1")
+            outcomes.append((label, outcome))
+    return outcomes

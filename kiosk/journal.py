@@ -1,0 +1,588 @@
+"""The gate's durable event journal: its ledger (台账).
+
+Every passage, measurement, alarm and shift change is appended here before the
+gate acts on it. The journal is one SQLite file in WAL mode with
+``synchronous=FULL``: when ``append`` returns, the event is on disk and carries
+the next number of a gap-free, per-gate sequence (1, 2, 3, …). The sync client
+sends events after the office's high-water mark (``unacknowledged``), records
+the office's answer with ``acknowledge``, and ``purge`` drops acknowledged
+events once they are older than the retention period.
+
+Timestamps are UTC, ISO 8601 with milliseconds and a ``Z`` suffix, e.g.
+``2026-11-28T01:30:00.123Z``: fixed width, so text order is time order.
+
+Writes go through one connection guarded by a lock, each in its own
+``BEGIN IMMEDIATE`` transaction; reads use one read-only connection per thread
+and never wait for that lock. ``JournalReader`` is the read side alone: it
+opens an existing file read-only (the CLI inspects a running gate's journal
+with it) and never creates one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Self
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+from kiosk.events import Event, EventKind
+from kiosk.exc import JournalClosedError, JournalError, PersonalDataError
+
+# Keys that would hold a clear ID-card number. Those numbers may only be
+# journaled as a keyed hash plus a masked form, made elsewhere.
+FORBIDDEN_KEYS = frozenset({"id_number", "id_card_number"})
+
+# Long enough to ride out a checkpoint or a CLI reader, short enough that a
+# stuck second writer surfaces as an error rather than a frozen gate.
+BUSY_TIMEOUT_S = 5.0
+
+# allow_nan=False: NaN is not JSON, and a made-up reading must not reach the office
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
+
+_COLUMNS = "seq, id, ts, gate_id, volunteer_id, kind, subject, household_id, data"
+
+migrations = Migrations("kiosk.journal")
+
+
+@migrations()
+def m001_initial(db: sqlite_utils.Database) -> None:
+    """The first schema. Never edit a migration that has shipped: add a new one."""
+    db["events"].create(
+        {
+            "seq": int,
+            "id": str,
+            "ts": str,
+            "gate_id": str,
+            "volunteer_id": str,
+            "kind": str,
+            "subject": str,
+            "household_id": int,
+            "data": str,
+        },
+        pk="seq",
+        not_null={"id", "ts", "gate_id", "kind", "data"},
+    )
+    db["events"].create_index(["id"], unique=True)
+    db["events"].create_index(["subject", "seq"])
+    db["events"].create_index(["household_id", "seq"])
+    # No declared type on value: it holds integers (seqs) and text (gate id),
+    # and an INTEGER column would turn a gate id like "007" into 7.
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value)")
+    db["meta"].insert_all([{"key": "last_seq", "value": 0}, {"key": "acked_seq", "value": 0}])
+
+
+@dataclass(frozen=True)
+class EventDraft:
+    """An event not yet journaled: what ``append_many`` takes, one per event."""
+
+    kind: EventKind
+    data: Mapping[str, Any] = field(default_factory=dict)
+    volunteer_id: str | None = None
+    subject: str | None = None
+    household_id: int | None = None
+
+
+@dataclass(frozen=True)
+class JournalStats:
+    """Counters of a journal file, as ``kiosk journal stats`` shows them."""
+
+    path: str
+    gate_id: str | None
+    last_seq: int
+    acked_seq: int
+    backlog: int
+    count: int
+    oldest_ts: str | None
+    newest_ts: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready form."""
+        return dict(self.__dict__)
+
+
+def format_ts(moment: datetime) -> str:
+    """An aware datetime as the journal writes it: UTC, milliseconds, ``Z`` (``2026-11-28T01:30:00.123Z``)."""
+    if moment.utcoffset() is None:
+        raise JournalError(f"naive datetime {moment!r}: the journal needs timezone-aware times")
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _forbidden_key_path(data_json: str, data: dict[str, Any]) -> str | None:
+    """Where ``data`` holds a key that would hold a clear ID number (``data.visitor.id_number``), or None."""
+    lowered = data_json.lower()
+    # Such a key appears verbatim in the JSON text, so when neither name does
+    # the walk can be skipped: it is the dearest step of a batched append.
+    if not any(name in lowered for name in FORBIDDEN_KEYS):
+        return None
+    found = _walk_for_forbidden_key(data)
+    return None if found is None else f"data{found}"
+
+
+def _walk_for_forbidden_key(value: Any) -> str | None:
+    # Paths are built on the way back up, only for the one key found
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key.strip().lower() in FORBIDDEN_KEYS:
+                return f".{key}"
+            inner = _walk_for_forbidden_key(item)
+            if inner is not None:
+                return f".{key}{inner}"
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            inner = _walk_for_forbidden_key(item)
+            if inner is not None:
+                return f"[{index}]{inner}"
+    return None
+
+
+def _optional(value: Any, kind: type, name: str) -> Any:
+    # bool is an int subclass, but True is never a household id
+    if value is None or (isinstance(value, kind) and not isinstance(value, bool)):
+        return value
+    raise JournalError(f"{name} must be {kind.__name__} or None, got {value!r}")
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A draft that passed every check: what goes into the INSERT, and what the Event will hold."""
+
+    kind: EventKind
+    data_json: str
+    data: dict[str, Any]
+    volunteer_id: str | None
+    subject: str | None
+    household_id: int | None
+
+
+def _prepare(draft: EventDraft) -> _Prepared:
+    try:
+        kind = EventKind(draft.kind)
+    except ValueError:
+        raise JournalError(f"unknown event kind {draft.kind!r}") from None
+    if not isinstance(draft.data, Mapping):
+        raise JournalError(f"event data must be a dict, got {type(draft.data).__name__}")
+    try:
+        data_json = _ENCODER.encode(dict(draft.data))
+    except (TypeError, ValueError) as exc:
+        raise JournalError(f"event data is not JSON-serialisable: {exc}") from exc
+    # Checked on the parsed copy: it holds only dicts, lists and plain values,
+    # so the walk meets neither cycles nor exotic mappings. The Event handed
+    # back holds this copy too, so it reads exactly like the stored row.
+    data = json.loads(data_json)
+    forbidden = _forbidden_key_path(data_json, data)
+    if forbidden:
+        raise PersonalDataError(
+            f"event data holds a clear ID number at {forbidden}: store only its keyed hash and masked form"
+        )
+    return _Prepared(
+        kind,
+        data_json,
+        data,
+        _optional(draft.volunteer_id, str, "volunteer_id"),
+        _optional(draft.subject, str, "subject"),
+        _optional(draft.household_id, int, "household_id"),
+    )
+
+
+def _event(row: tuple) -> Event:
+    seq, id_, ts, gate_id, volunteer_id, kind, subject, household_id, data = row
+    return Event(seq, id_, ts, gate_id, volunteer_id, EventKind(kind), json.loads(data), subject, household_id)
+
+
+def _kinds(kinds: Iterable[EventKind]) -> list[str]:
+    values = [EventKind(kind).value for kind in kinds]
+    if not values:
+        raise ValueError("kinds must name at least one EventKind")
+    return values
+
+
+class JournalReader:
+    """Read-only access to a journal file; one read-only SQLite connection per thread.
+
+    Opening never creates or changes the file: a missing file, or one that is
+    not a journal, is a ``JournalError``. Usable as a context manager.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]):
+        self.path = Path(path)
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._closed = False
+        if not self.path.is_file():
+            raise JournalError(f"no journal at {self.path}: the file does not exist")
+        try:
+            tables = {row[0] for row in self._query("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if not {"events", "meta"} <= tables:
+                raise JournalError(f"{self.path} is an SQLite file but not a kiosk journal (no events/meta tables)")
+        except BaseException:
+            JournalReader.close(self)  # only the reader is open yet, whatever the subclass
+            raise
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> "JournalReader":
+        """Open an existing journal file for reading."""
+        return cls(path)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close every thread's read connection. Idempotent."""
+        with self._readers_lock:
+            self._closed = True
+            readers, self._readers = self._readers, []
+        for conn in readers:
+            conn.close()
+
+    @property
+    def closed(self) -> bool:
+        """True once ``close`` was called."""
+        return self._closed
+
+    def _reader(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None and not self._closed:
+            return conn
+        with self._readers_lock:
+            if self._closed:
+                raise JournalClosedError(f"journal {self.path} is closed")
+            try:
+                # mode=ro: a reader can never write, whatever a caller does with it
+                conn = sqlite3.connect(
+                    f"{self.path.resolve().as_uri()}?mode=ro",
+                    uri=True,
+                    isolation_level=None,
+                    timeout=BUSY_TIMEOUT_S,
+                    check_same_thread=False,  # so close() may run on another thread
+                )
+            except sqlite3.Error as exc:
+                raise JournalError(f"cannot read journal {self.path}: {exc}") from exc
+            self._readers.append(conn)
+        self._local.conn = conn
+        return conn
+
+    def _query(self, sql: str, params: tuple | list = ()) -> list[tuple]:
+        try:
+            # fetchall, never a lazy cursor: an unfinished cursor would pin
+            # this thread's snapshot and hide later appends from it
+            return self._reader().execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise JournalError(f"cannot read journal {self.path}: {exc}") from exc
+
+    def _meta(self, key: str) -> Any:
+        rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
+
+    def _events(self, where: str, params: tuple | list, order: str = "seq", limit: int | None = None) -> list[Event]:
+        sql = f"SELECT {_COLUMNS} FROM events WHERE {where} ORDER BY {order}"
+        if limit is not None:
+            if limit < 0:
+                raise ValueError(f"limit must be ≥ 0, got {limit}")
+            sql += f" LIMIT {int(limit)}"
+        return [_event(row) for row in self._query(sql, params)]
+
+    @property
+    def gate_id(self) -> str | None:
+        """The gate this journal belongs to (None if no gate has opened it for writing yet)."""
+        return self._meta("gate_id")
+
+    @property
+    def last_seq(self) -> int:
+        """The seq of the newest event ever appended (0 when none); purging never lowers it."""
+        return int(self._meta("last_seq"))
+
+    @property
+    def acked_seq(self) -> int:
+        """The office's high-water mark: every event up to this seq is stored at the office."""
+        return int(self._meta("acked_seq"))
+
+    def backlog(self) -> int:
+        """How many events the office has not acknowledged yet."""
+        rows = self._query(
+            "SELECT (SELECT value FROM meta WHERE key = 'last_seq') - (SELECT value FROM meta WHERE key = 'acked_seq')"
+        )
+        return int(rows[0][0])
+
+    def events_after(self, seq: int, limit: int = 1000) -> list[Event]:
+        """Up to ``limit`` events with a seq greater than ``seq``, in seq order: the outbox."""
+        return self._events("seq > ?", (seq,), limit=limit)
+
+    def unacknowledged(self, limit: int = 1000) -> list[Event]:
+        """Up to ``limit`` of the events the office has not acknowledged, oldest first."""
+        return self._events("seq > (SELECT value FROM meta WHERE key = 'acked_seq')", (), limit=limit)
+
+    def get(self, seq: int) -> Event | None:
+        """The event with this seq, or None (never appended, or purged)."""
+        found = self._events("seq = ?", (seq,))
+        return found[0] if found else None
+
+    def count(self) -> int:
+        """How many events the file holds now (purged ones excluded)."""
+        return int(self._query("SELECT count(*) FROM events")[0][0])
+
+    def last_event(self, subject: str, kinds: Iterable[EventKind] = (EventKind.PASSAGE,)) -> Event | None:
+        """The newest event about ``subject`` (e.g. ``resident:12``) of one of ``kinds``, or None."""
+        values = _kinds(kinds)
+        marks = ", ".join("?" * len(values))
+        found = self._events(f"subject = ? AND kind IN ({marks})", (subject, *values), order="seq DESC", limit=1)
+        return found[0] if found else None
+
+    def events_of_household(
+        self, household_id: int, since: datetime, kinds: Iterable[EventKind] = (EventKind.PASSAGE,)
+    ) -> list[Event]:
+        """Events of ``kinds`` about a household at or after ``since`` (aware), oldest first."""
+        values = _kinds(kinds)
+        marks = ", ".join("?" * len(values))
+        return self._events(
+            f"household_id = ? AND ts >= ? AND kind IN ({marks})", (household_id, format_ts(since), *values)
+        )
+
+    def tail(self, n: int = 10) -> list[Event]:
+        """The newest ``n`` events, oldest first."""
+        return list(reversed(self._events("1", (), order="seq DESC", limit=n)))
+
+    def stats(self) -> JournalStats:
+        """Sequence counters, event count and the oldest and newest timestamps held."""
+        row = self._query(
+            "SELECT (SELECT value FROM meta WHERE key = 'gate_id'),"
+            " (SELECT value FROM meta WHERE key = 'last_seq'),"
+            " (SELECT value FROM meta WHERE key = 'acked_seq'),"
+            " count(*), min(ts), max(ts) FROM events"
+        )[0]
+        gate_id, last, acked, count, oldest, newest = row
+        return JournalStats(str(self.path), gate_id, int(last), int(acked), int(last) - int(acked), count, oldest, newest)
+
+    def integrity_check(self) -> str:
+        """``ok`` when SQLite's ``PRAGMA integrity_check`` finds nothing wrong, else its findings, one per line."""
+        return "\n".join(row[0] for row in self._query("PRAGMA integrity_check"))
+
+
+class Journal(JournalReader):
+    """The gate's append-only event journal in one SQLite file (see the module docstring).
+
+    ``clock`` returns the current time as an aware datetime (default: the real
+    UTC clock); every event's ``ts`` and purge's default ``now`` come from it.
+    The file is created and migrated when needed; a file already used by a
+    different gate is refused, since seq is per gate. Usable as a context
+    manager; ``close`` is idempotent.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        gate_id: str,
+        *,
+        clock: Callable[[], datetime] | None = None,
+    ):
+        if not isinstance(gate_id, str) or not gate_id:
+            raise JournalError(f"gate_id must be a non-empty string, got {gate_id!r}")
+        self.path = Path(path)
+        self._gate_id = gate_id
+        self._clock = clock or _utc_now
+        self._lock = threading.Lock()
+        created = not self.path.exists()
+        self._writer: sqlite3.Connection | None = self._open_writer()
+        try:
+            if created:
+                # SQLite syncs the directory for its -wal file, not for the main
+                # file it just created: without this a power cut could lose the
+                # new file's name, and every event in it.
+                _fsync_dir(self.path.parent)
+            super().__init__(self.path)
+        except BaseException:
+            self._writer.close()
+            raise
+
+    def _open_writer(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(
+                self.path, isolation_level=None, timeout=BUSY_TIMEOUT_S, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise JournalError(f"cannot open journal {self.path}: {exc}") from exc
+        try:
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if mode != "wal":
+                raise JournalError(f"journal {self.path} cannot use WAL mode (got {mode!r})")
+            # FULL: in WAL mode every commit syncs the -wal file; NORMAL would
+            # only sync at checkpoints, and a power cut could drop the tail.
+            conn.execute("PRAGMA synchronous = FULL")
+            db = sqlite_utils.Database(conn, execute_plugins=False)
+            # IMMEDIATE: two processes opening a new file must not both migrate it
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                migrations.apply(db)
+                conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('gate_id', ?)", (self._gate_id,))
+                owner = conn.execute("SELECT value FROM meta WHERE key = 'gate_id'").fetchone()[0]
+                if owner != self._gate_id:
+                    raise JournalError(
+                        f"journal {self.path} belongs to gate {owner!r}, not {self._gate_id!r}: "
+                        "each gate keeps its own journal file"
+                    )
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            conn.close()
+            raise JournalError(f"cannot open journal {self.path}: {exc}") from exc
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    @classmethod
+    def open(
+        cls, path: str | os.PathLike[str], gate_id: str, *, clock: Callable[[], datetime] | None = None
+    ) -> "Journal":
+        """Open (creating and migrating when needed) the journal file at ``path`` for ``gate_id``."""
+        return cls(path, gate_id, clock=clock)
+
+    def close(self) -> None:
+        """Close the writer and every read connection. Idempotent; appends afterwards raise JournalClosedError."""
+        with self._lock:
+            super().close()
+            writer, self._writer = self._writer, None
+            if writer is not None:
+                # Closing the last connection checkpoints and removes the -wal file
+                writer.close()
+
+    def _write(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Run ``work`` in one BEGIN IMMEDIATE transaction on the writer; all of it or none of it."""
+        with self._lock:
+            conn = self._writer
+            if conn is None:
+                raise JournalClosedError(f"journal {self.path} is closed")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    result = work(conn)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    # A failed COMMIT (disk full, I/O error) may leave the
+                    # transaction open: roll back so no half batch survives
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise JournalError(f"journal {self.path}: {exc}") from exc
+            return result
+
+    def _now_ts(self) -> str:
+        return format_ts(self._clock())
+
+    def append(
+        self,
+        kind: EventKind,
+        data: Mapping[str, Any],
+        *,
+        volunteer_id: str | None = None,
+        subject: str | None = None,
+        household_id: int | None = None,
+    ) -> Event:
+        """Journal one event; it is on disk (one transaction, one fsync) when this returns.
+
+        Raises PersonalDataError for a clear ID number anywhere in ``data``,
+        JournalError for anything else that keeps it from being stored; in
+        both cases nothing is stored and no seq is used up.
+        """
+        return self.append_many([EventDraft(kind, data, volunteer_id, subject, household_id)])[0]
+
+    def append_many(self, drafts: Iterable[EventDraft]) -> list[Event]:
+        """Journal several events in one transaction: all are stored, with consecutive seqs, or none."""
+        prepared = [_prepare(draft) for draft in drafts]
+        if not prepared:
+            return []
+
+        def insert(conn: sqlite3.Connection) -> list[Event]:
+            # From meta, not max(seq): after a purge max(seq) may be lower or
+            # absent, and a seq must never be handed out twice
+            last = int(conn.execute("SELECT value FROM meta WHERE key = 'last_seq'").fetchone()[0])
+            # One clock reading per transaction: the batch is journaled at one instant
+            ts = self._now_ts()
+            events = [
+                Event(last + offset, uuid.uuid4().hex, ts, self._gate_id, p.volunteer_id,
+                      p.kind, p.data, p.subject, p.household_id)
+                for offset, p in enumerate(prepared, 1)
+            ]
+            conn.executemany(
+                f"INSERT INTO events ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(e.seq, e.id, e.ts, e.gate_id, e.volunteer_id, e.kind.value, e.subject, e.household_id, p.data_json)
+                 for e, p in zip(events, prepared)],
+            )
+            conn.execute("UPDATE meta SET value = ? WHERE key = 'last_seq'", (events[-1].seq,))
+            return events
+
+        return self._write(insert)
+
+    def acknowledge(self, seq: int) -> int:
+        """Record the office's high-water seq and return the new acked_seq.
+
+        The mark never moves backwards (an older seq leaves it as it is); a seq
+        above last_seq, or below 0, is a JournalError.
+        """
+        if isinstance(seq, bool) or not isinstance(seq, int):
+            raise JournalError(f"seq must be an int, got {seq!r}")
+
+        def ack(conn: sqlite3.Connection) -> int:
+            last, acked = (int(v) for v in conn.execute(
+                "SELECT (SELECT value FROM meta WHERE key = 'last_seq'), (SELECT value FROM meta WHERE key = 'acked_seq')"
+            ).fetchone())
+            if seq < 0 or seq > last:
+                raise JournalError(f"cannot acknowledge seq {seq}: this journal's seqs run from 1 to {last}")
+            if seq > acked:
+                conn.execute("UPDATE meta SET value = ? WHERE key = 'acked_seq'", (seq,))
+                return seq
+            return acked
+
+        return self._write(ack)
+
+    def purge(self, retention_days: int, now: datetime | None = None) -> int:
+        """Delete acknowledged events older than ``retention_days`` before ``now`` (default: the clock).
+
+        Unacknowledged events are never purged, however old. Returns how many were deleted.
+        """
+        if retention_days < 0:
+            raise ValueError(f"retention_days must be ≥ 0, got {retention_days}")
+        cutoff = format_ts((now or self._clock()) - timedelta(days=retention_days))
+
+        def delete(conn: sqlite3.Connection) -> int:
+            return conn.execute(
+                "DELETE FROM events WHERE seq <= (SELECT value FROM meta WHERE key = 'acked_seq') AND ts < ?",
+                (cutoff,),
+            ).rowcount
+
+        return self._write(delete)
+
+    @property
+    def gate_id(self) -> str:
+        """The gate this journal belongs to."""
+        return self._gate_id
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise JournalError(f"cannot sync directory {directory}: {exc}") from exc

@@ -1,0 +1,79 @@
+"""Kill a process that is appending to the journal, many times: nothing reported as logged is lost.
+
+SIGKILL ends the process at an arbitrary instruction (mid-transaction, mid-fsync,
+mid-checkpoint, while opening or migrating a new file). It tests process death,
+not the loss of a disk's write cache: see docs/journal.md.
+"""
+
+from __future__ import annotations
+
+import random
+import select
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+CHILD = Path(__file__).with_name("journal_child.py")
+KILLS = 30
+
+
+def run_and_kill(path: Path, seed: int, rng: random.Random) -> list[bytes]:
+    """Start a child, SIGKILL it at a random moment, return the complete lines it printed."""
+    child = subprocess.Popen(
+        [sys.executable, str(CHILD), str(path), str(seed)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        if rng.random() < 0.2:
+            # Early: while the interpreter starts, or the journal is being created or reopened
+            time.sleep(rng.uniform(0.0, 0.25))
+        else:
+            ready, _, _ = select.select([child.stdout], [], [], 10)
+            assert ready, "child never became ready"
+            time.sleep(rng.uniform(0.02, 0.15))
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    output, errors = child.stdout.read(), child.stderr.read()
+    child.stdout.close()
+    child.stderr.close()
+    assert child.returncode == -signal.SIGKILL, f"child ended by itself ({child.returncode}): {errors.decode()}"
+    return output.split(b"\n")[:-1]  # the last piece is empty or a line cut off by the kill
+
+
+@pytest.mark.slow
+def test_no_reported_event_is_lost_when_the_writer_is_killed(tmp_path):
+    path = tmp_path / "journal.db"
+    rng = random.Random()
+    reported: dict[str, int] = {}
+    acked = 0
+    for kill in range(KILLS):
+        for line in run_and_kill(path, kill, rng):
+            word, value = line.decode().split(" ") if line != b"ready" else ("ready", "")
+            if word == "ack":
+                acked = max(acked, int(value))
+            elif word != "ready":
+                assert value not in reported, "an event id was reported twice"
+                reported[value] = int(word)
+    assert len(reported) > 100, "too few events to mean anything"
+
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        stored = dict(conn.execute("SELECT id, seq FROM events"))
+        seqs = [row[0] for row in conn.execute("SELECT seq FROM events ORDER BY seq")]
+        meta = dict(conn.execute("SELECT key, value FROM meta"))
+    finally:
+        conn.close()
+    lost = {id_: seq for id_, seq in reported.items() if stored.get(id_) != seq}
+    assert lost == {}, f"{len(lost)} reported events lost or renumbered"
+    assert seqs == list(range(1, len(seqs) + 1)), "seq has gaps"
+    assert meta["last_seq"] == seqs[-1]
+    assert acked <= meta["acked_seq"] <= meta["last_seq"]
