@@ -206,14 +206,10 @@ def write_calibration(path: str | Path, offset_c: float, ambient_slope: float):
     from ruamel.yaml.error import YAMLError
 
     from kiosk.config import load_gate_config
+    from kiosk.config.loader import read_config_text
 
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError([f"{path}: file not found"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([f"{path}: cannot read: {exc}"]) from None
+    text = read_config_text(path)
 
     yaml = YAML()
     yaml.preserve_quotes = True

@@ -107,15 +107,20 @@ def parse_settings(data: Any, model: type[M], source: str) -> M:
         raise ConfigError(lines) from None
 
 
-def read_yaml(path: str | Path) -> Any:
-    """Parse a YAML 1.2 file; duplicate keys and syntax errors become ConfigError with the line number."""
+def read_config_text(path: str | Path) -> str:
+    """A config file's text; a missing or unreadable file is a ConfigError that says so."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError([f"{path}: file not found (copy the commented example from the repository and edit it)"]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([f"{path}: cannot read: {exc}"]) from None
+
+
+def read_yaml(path: str | Path) -> Any:
+    """Parse a YAML 1.2 file; duplicate keys and syntax errors become ConfigError with the line number."""
+    text = read_config_text(path)
     try:
         return YAML(typ="safe", pure=True).load(text)
     except MarkedYAMLError as exc:

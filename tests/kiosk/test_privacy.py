@@ -69,3 +69,22 @@ def test_pin_hash_round_trip():
 @pytest.mark.parametrize("garbage", ["", "plain", "scrypt$x$y$z$a$b", "bcrypt$1$2$3$4$5", "scrypt$16384$8$1$!!$!!"])
 def test_malformed_hash_never_verifies_and_never_raises(garbage):
     assert verify_secret("2468", garbage) is False
+
+
+def test_visitor_registration_is_journaled_without_the_clear_id_number(tmp_path):
+    from kiosk.events import EventKind
+    from kiosk.exc import PersonalDataError
+    from kiosk.journal import Journal
+    from kiosk.visitors import VisitorRegistration
+
+    visitor = VisitorRegistration("陈来访", "135 1234 5678", "任丘市", 3, "探亲", 36.6, ID)
+    with Journal(tmp_path / "j.db", "g") as journal:
+        event = journal.append(EventKind.VISITOR_REGISTRATION, visitor.event_data(b"community-key"))
+        raw = (tmp_path / "j.db").read_bytes() + (tmp_path / "j.db-wal").read_bytes()
+    assert event.data["id_masked"] == "110***********002X" and event.data["phone_masked"] == "135****5678"
+    assert ID.encode() not in raw
+    with pytest.raises(PersonalDataError, match="check digit"):
+        VisitorRegistration("x", "1", "y", None, "z", id_number="110105194912310021").event_data(b"k")
+    with pytest.raises(PersonalDataError):
+        with Journal(tmp_path / "j2.db", "g") as journal:
+            journal.append(EventKind.VISITOR_REGISTRATION, {"visitor": {"id_number": ID}})

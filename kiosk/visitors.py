@@ -1,0 +1,43 @@
+"""Outsider registration (外来人员登记): what the ledger keeps of a visitor, with the ID number protected."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kiosk.exc import PersonalDataError
+from kiosk.privacy import is_valid_id_number, mask_phone, protect_id_number
+
+
+@dataclass(frozen=True)
+class VisitorRegistration:
+    """One visitor as the volunteer registers them at the gate."""
+
+    name: str
+    phone: str
+    coming_from: str
+    host_household_id: int | None
+    reason: str
+    temperature_c: float | None = None
+    id_number: str | None = None  # optional; never stored in clear
+
+    def event_data(self, id_key: bytes) -> dict:
+        """The journal's form: the ID number only as keyed hash + masked form; the phone in full for the office's
+        contact tracing, plus a masked copy for screens.
+
+        Raises PersonalDataError for an ID number whose check digit is wrong, so a
+        typo is caught at the gate rather than hashed into the ledger.
+        """
+        data = {
+            "name": self.name.strip(),
+            "phone": "".join(self.phone.split()),
+            "phone_masked": mask_phone(self.phone),
+            "coming_from": self.coming_from.strip(),
+            "host_household_id": self.host_household_id,
+            "reason": self.reason.strip(),
+            "temperature_c": self.temperature_c,
+        }
+        if self.id_number:
+            if not is_valid_id_number(self.id_number):
+                raise PersonalDataError("the ID number's check digit is wrong: ask the visitor to show the card again")
+            data.update(protect_id_number(self.id_number, id_key))
+        return data
