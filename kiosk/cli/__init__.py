@@ -23,6 +23,7 @@ COMMANDS = {
     "journal": "kiosk.cli.journalcmd:journal",
     "demo": "kiosk.cli.demo:demo",
     "calibrate": "kiosk.cli.calibrate:calibrate",
+    "decode": "kiosk.cli.decode:decode",
 }
 
 

@@ -1,0 +1,595 @@
+"""Frame sources behind one small interface: ``read()`` → greyscale frame (or None), ``close()``.
+
+- :class:`PiCameraSource` — a Raspberry Pi camera through picamera2: the Y plane of a
+  YUV420 "lores" stream is the greyscale frame; continuous autofocus where the
+  camera has it (Camera Module 3).
+- :class:`USBCameraSource` — a USB webcam (or a video file) through OpenCV.
+- :class:`ReplaySource` — image files or a folder of them, optionally looped, paced
+  or watched for new files; also scriptable (``show``) and able to fail on demand
+  (``fail_next``). The fake beside the real ones, used by tests and the simulator.
+
+Frames are ``numpy.uint8`` arrays of shape (height, width), C-contiguous. picamera2,
+libcamera and OpenCV are imported only inside the class that needs them, so the
+project imports and tests on any PC; a missing library is a :class:`CameraError`
+that says how to install it, never a quiet switch to another source.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+import numpy as np
+
+from kiosk.exc import KioskError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from kiosk.config.hardware import CameraSettings
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".pgm", ".ppm", ".pnm"})
+
+PICAMERA2_HINT = (
+    "sudo apt install python3-picamera2; create the venv with --system-site-packages "
+    "(python3 -m venv --system-site-packages .venv) so it can see picamera2"
+)
+
+
+class CameraError(KioskError, OSError):
+    """A camera could not be opened or stopped delivering frames; the message says what to check."""
+
+
+class ImageFileError(CameraError):
+    """An image file is missing, unreadable or not an image."""
+
+
+@runtime_checkable
+class FrameSource(Protocol):
+    """Where frames come from. Real cameras block in ``read`` until the next frame.
+
+    ``read`` returns a greyscale ``uint8`` array (height × width), or None when no
+    frame is available right now (a replay source waiting for files, or one that
+    has run out — see its ``exhausted``). It raises :class:`CameraError` when the
+    device fails. ``close`` is idempotent; sources are context managers.
+    """
+
+    def read(self) -> np.ndarray | None:
+        """The next greyscale frame, or None if there is none (yet)."""
+        ...
+
+    def close(self) -> None:
+        """Release the device; safe to call twice."""
+        ...
+
+
+class _SourceBase:
+    """Context-manager plumbing and the closed check shared by the sources."""
+
+    closed = False
+    exhausted = False
+    """True once a finite source (a replay without loop or watch, a video file) has delivered its last frame."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the device; safe to call twice."""
+        self.closed = True
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise CameraError(f"{type(self).__name__} is closed")
+
+
+# --- images -------------------------------------------------------------------------------
+
+
+def load_gray(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read an image file (PNG, JPEG, WebP, …) as a greyscale uint8 array of shape (height, width).
+
+    Transparent pixels are put on white first, as if the picture were printed
+    on paper (a QR code with a transparent background would otherwise turn
+    black on black). The EXIF orientation is ignored: decoders find rotated
+    codes themselves. Raises :class:`ImageFileError` with the reason.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return _to_gray(image)
+    except FileNotFoundError:
+        raise ImageFileError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ImageFileError(f"{path}: is a folder, not an image") from None
+    except UnidentifiedImageError:
+        raise ImageFileError(f"{path}: not an image this machine can read (PNG, JPEG, WebP, BMP, GIF, TIFF)") from None
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise ImageFileError(f"{path}: cannot read image: {exc}") from exc
+
+
+def _to_gray(image) -> np.ndarray:
+    from PIL import Image
+
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        # 16-bit and float greyscale: Pillow's convert("L") would clip, not scale
+        values = np.asarray(image, dtype=np.float64)
+        top = values.max() if values.size else 0.0
+        scaled = values * (255.0 / top) if top > 0 else values
+        return np.ascontiguousarray(np.clip(scaled, 0, 255).astype(np.uint8))
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(paper, rgba)
+    return np.ascontiguousarray(np.asarray(image.convert("L"), dtype=np.uint8))
+
+
+def fit_frame(gray: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Place ``gray`` in the middle of a frame of ``size`` = (width, height), as a camera would see it.
+
+    A larger image is scaled down to fit (aspect kept); a smaller one keeps its
+    pixels. The border is filled with the lightest tenth of the image's own
+    edge, as if it lay on its paper — copying the edge outwards would extend
+    the modules of a code printed without a quiet zone and ruin it.
+    """
+    from PIL import Image
+
+    width, height = size
+    h, w = gray.shape
+    if w > width or h > height:
+        scale = min(width / w, height / h)
+        new_size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        gray = np.asarray(Image.fromarray(gray).resize(new_size, Image.Resampling.BOX))
+        h, w = gray.shape
+    edge = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    frame = np.full((height, width), int(np.percentile(edge, 90)), dtype=np.uint8)
+    top, left = (height - h) // 2, (width - w) // 2
+    frame[top : top + h, left : left + w] = gray
+    return frame
+
+
+def qr_array(
+    text: str, *, module_px: int = 4, border: int = 4, error: str = "q", inverted: bool = False
+) -> np.ndarray:
+    """A QR code of ``text`` as a greyscale frame: what the replay camera shows for a card.
+
+    ``module_px`` pixels per module, ``border`` modules of quiet zone, error
+    correction level ``error`` (l, m, q, h), dark on light unless ``inverted``.
+    Rendered with segno, the library that prints the cards.
+    """
+    import segno
+
+    code = segno.make(text, error=error, micro=False, boost_error=False)
+    dark = np.array([list(row) for row in code.matrix], dtype=bool)
+    dark = np.pad(dark, border, constant_values=False)
+    image = np.where(dark != inverted, 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(np.repeat(np.repeat(image, module_px, axis=0), module_px, axis=1))
+
+
+def _natural_key(path: Path) -> list[object]:
+    # "card2.png" before "card10.png", as a person numbering files expects
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
+
+
+def list_images(folder: str | os.PathLike[str]) -> list[Path]:
+    """The image files directly in ``folder``, in natural name order (2 before 10); hidden files skipped."""
+    entries = [
+        entry
+        for entry in Path(folder).iterdir()
+        if entry.suffix.lower() in IMAGE_SUFFIXES and not entry.name.startswith(".") and entry.is_file()
+    ]
+    return sorted(entries, key=_natural_key)
+
+
+# --- replay (the fake) -------------------------------------------------------------------
+
+
+class ReplaySource(_SourceBase):
+    """Frames from an image file, a folder of images, or arrays: the camera of tests, demo and simulator.
+
+    ``path`` is an image file or a folder (its images in natural name order).
+    ``loop`` starts again after the last image (a card held in front of the
+    camera); without it the source is ``exhausted`` after the last one and
+    ``read`` returns None. ``fps`` paces ``read`` like a camera (default: as
+    fast as asked). ``size`` = (width, height) places every image in a frame of
+    that size (see :func:`fit_frame`). Decoded frames are kept in memory, so a
+    loop costs no disk reads or image decoding; they are read-only arrays.
+
+    ``watch`` (folder only): ignore the images already in the folder and look
+    for new or replaced image files every ``poll_s`` seconds, delivering each
+    once — drop a card's picture into the folder and the gate sees it. Between
+    drops ``read`` waits up to ``poll_s`` and returns None. Write files
+    elsewhere and move them in, or the source may find them half-written; it
+    retries an unreadable new file on the next poll and gives up (raising
+    :class:`ImageFileError` once) when it is still unreadable and unchanged.
+
+    Scripting and faults: ``show(image, frames=1)`` puts a frame (array or
+    path) in front of the camera for the next reads; ``fail_next(error, count)``
+    makes the next reads raise.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        frames: Iterable[np.ndarray] | None = None,
+        loop: bool = False,
+        fps: float | None = None,
+        size: tuple[int, int] | None = None,
+        watch: bool = False,
+        poll_s: float = 0.2,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if (path is None) == (frames is None):
+            raise ValueError("ReplaySource takes a path or frames, not both and not neither")
+        if fps is not None and fps <= 0:
+            raise ValueError(f"fps: expected a positive number, got {fps!r}")
+        self.path = Path(path) if path is not None else None
+        self.loop = loop
+        self.fps = fps
+        self.size = size
+        self.watch = watch
+        self.poll_s = poll_s
+        self._clock = clock
+        self._sleep = sleep
+        self._index = 0
+        self._next_due: float | None = None
+        self._shown: deque[np.ndarray] = deque()
+        self._failures: deque[BaseException] = deque()
+        self._seen: dict[Path, tuple[int, int]] = {}  # watch: path → (mtime_ns, size) delivered or given up on
+        self._pending: dict[Path, tuple[int, int]] = {}  # watch: unreadable new files, retried while they change
+        self._next_poll = 0.0
+        self._items: list[Path | np.ndarray]
+        self._cache: dict[int, np.ndarray] = {}
+        if frames is not None:
+            self._items = [self._prepare(np.asarray(frame)) for frame in frames]
+            if watch:
+                raise ValueError("watch needs a folder path")
+        else:
+            assert self.path is not None
+            if self.path.is_dir():
+                images = list_images(self.path)
+                if watch:
+                    # What lies in the folder already is old news (e.g. last session's drops)
+                    self._seen = {image: _stamp(image) for image in images}
+                    self._items = []
+                else:
+                    self._items = list(images)
+                if not watch and not self._items:
+                    raise CameraError(f"replay folder {self.path} has no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+            elif self.path.is_file():
+                if watch:
+                    raise CameraError(f"replay watch needs a folder, {self.path} is a file")
+                self._items = [self.path]
+            else:
+                raise CameraError(f"replay path {self.path} does not exist")
+
+    @classmethod
+    def from_frames(cls, frames: Iterable[np.ndarray], **options) -> ReplaySource:
+        """A replay of in-memory greyscale frames (same options as the constructor, except ``watch``)."""
+        return cls(frames=frames, **options)
+
+    def show(self, image: np.ndarray | str | os.PathLike[str], frames: int = 1) -> None:
+        """Put ``image`` (greyscale array or image file) in front of the camera for the next ``frames`` reads."""
+        frame = load_gray(image) if isinstance(image, (str, os.PathLike)) else np.asarray(image)
+        frame = self._prepare(frame)
+        self._shown.extend([frame] * frames)
+
+    def fail_next(self, error: BaseException | None = None, count: int = 1) -> None:
+        """Make the next ``count`` reads raise ``error`` (default: a CameraError saying it was injected)."""
+        for _ in range(count):
+            self._failures.append(error if error is not None else CameraError("injected camera fault"))
+
+    def read(self) -> np.ndarray | None:
+        """The next frame; None when waiting for new files (watch) or after the last one (see ``exhausted``)."""
+        self._check_open()
+        self._pace()
+        if self._failures:
+            raise self._failures.popleft()
+        if self._shown:
+            return self._shown.popleft()
+        if self._index < len(self._items):
+            index = self._index
+            self._index += 1
+            if self._index == len(self._items) and self.loop:
+                self._index = 0
+            return self._frame(index)
+        if self.watch:
+            return self._poll_folder()
+        self.exhausted = True
+        return None
+
+    def _pace(self) -> None:
+        if self.fps is None:
+            return
+        period = 1.0 / self.fps
+        now = self._clock()
+        if self._next_due is None or now - self._next_due >= period:
+            # First frame, or the reader fell a whole frame behind: no burst to catch up, a new grid
+            self._next_due = now + period
+            return
+        if now < self._next_due:
+            self._sleep(self._next_due - now)
+        self._next_due += period
+
+    def _frame(self, index: int) -> np.ndarray:
+        cached = self._cache.get(index)
+        if cached is not None:
+            return cached
+        item = self._items[index]
+        if isinstance(item, np.ndarray):
+            return item
+        frame = self._prepare(load_gray(item))
+        self._cache[index] = frame
+        return frame
+
+    def _prepare(self, frame: np.ndarray) -> np.ndarray:
+        if frame.ndim == 3 and frame.shape[2] in (3, 4):
+            # RGB(A) arrays from callers: the same luma weights as Pillow's "L" conversion
+            frame = (frame[..., 0] * 0.299 + frame[..., 1] * 0.587 + frame[..., 2] * 0.114 + 0.5).astype(np.uint8)
+        if frame.dtype != np.uint8 or frame.ndim != 2:
+            raise CameraError(f"replay frames must be greyscale uint8 (height, width), got {frame.dtype} {frame.shape}")
+        if self.size is not None and frame.shape != (self.size[1], self.size[0]):
+            frame = fit_frame(frame, self.size)
+        # The same array is handed out on every loop: our own read-only copy, so no reader can
+        # change what the next one sees, nor the source change the caller's array
+        frame = np.array(frame, dtype=np.uint8, order="C", copy=True)
+        frame.flags.writeable = False
+        return frame
+
+    def _poll_folder(self) -> np.ndarray | None:
+        assert self.path is not None
+        now = self._clock()
+        if now < self._next_poll:
+            self._sleep(self._next_poll - now)
+        self._next_poll = self._clock() + self.poll_s
+        try:
+            images = list_images(self.path)
+        except OSError as exc:
+            raise CameraError(f"replay folder {self.path} cannot be read: {exc}") from exc
+        for image in images:
+            try:
+                stamp = _stamp(image)
+            except OSError:
+                continue  # removed between listing and stat
+            if self._seen.get(image) == stamp:
+                continue
+            try:
+                frame = self._prepare(load_gray(image))
+            except ImageFileError:
+                if self._pending.get(image) != stamp:
+                    self._pending[image] = stamp  # still being written, perhaps: look again next poll
+                    continue
+                self._seen[image] = stamp
+                self._pending.pop(image, None)
+                raise
+            self._seen[image] = stamp
+            self._pending.pop(image, None)
+            return frame
+        return None
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    status = path.stat()
+    return status.st_mtime_ns, status.st_size
+
+
+# --- USB webcam (OpenCV) ------------------------------------------------------------------
+
+
+class USBCameraSource(_SourceBase):
+    """A USB webcam through OpenCV (V4L2 on Linux), or any video file OpenCV can open.
+
+    ``device`` is the OpenCV index (``0`` for /dev/video0) or a path/URL of a video
+    file (tests use an MJPG .avi). Width, height and fps are requested from a
+    device; the camera may pick the nearest mode it has (``frame_size`` says what
+    it delivers). The driver keeps one buffered frame so a read returns a fresh
+    picture, not one from a quarter-second ago. A device that delivers no frame
+    raises :class:`CameraError`; a file that has ended returns None and sets
+    ``exhausted``.
+    """
+
+    def __init__(
+        self,
+        device: int | str | os.PathLike[str] = 0,
+        width: int = 640,
+        height: int = 480,
+        fps: float = 30,
+        *,
+        timeout_s: float = 2.0,
+    ) -> None:
+        try:
+            import cv2
+        except ImportError as exc:
+            raise CameraError(f"OpenCV is not installed ({exc}): pip install opencv-python-headless") from exc
+        self._cv2 = cv2
+        self.device = device if isinstance(device, int) else os.fspath(device)
+        self.is_file = not isinstance(device, int)
+        if self.is_file:
+            if not Path(self.device).exists():
+                raise CameraError(f"video file {self.device} does not exist")
+            capture = cv2.VideoCapture(self.device)
+        else:
+            capture = cv2.VideoCapture(self.device, cv2.CAP_V4L2 if os.name == "posix" else cv2.CAP_ANY)
+        if not capture.isOpened():
+            capture.release()
+            if self.is_file:
+                raise CameraError(f"OpenCV cannot open video file {self.device}")
+            raise CameraError(
+                f"no USB camera at index {self.device} (/dev/video{self.device}): check it is plugged in "
+                "(v4l2-ctl --list-devices), that no other program holds it, and that this user is in the 'video' group"
+            )
+        if not self.is_file:
+            capture.set(cv2.CAP_PROP_FRAME_WIDTH, width)
+            capture.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
+            capture.set(cv2.CAP_PROP_FPS, fps)
+            capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)
+            if hasattr(cv2, "CAP_PROP_READ_TIMEOUT_MSEC"):
+                capture.set(cv2.CAP_PROP_READ_TIMEOUT_MSEC, timeout_s * 1000)  # honoured by some backends only
+        self._capture = capture
+        self.timeout_s = timeout_s
+        self.frame_size = (
+            int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
+            int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+        )
+        if not self.is_file and self.frame_size != (width, height):
+            log.warning("USB camera %s delivers %s×%s, not the %s×%s asked for", self.device, *self.frame_size, width, height)
+
+    def read(self) -> np.ndarray | None:
+        """The next frame in greyscale; None at the end of a video file."""
+        self._check_open()
+        try:
+            ok, frame = self._capture.read()
+        except self._cv2.error as exc:
+            raise CameraError(f"USB camera {self.device}: {exc}") from exc
+        if not ok or frame is None:
+            if self.is_file:
+                self.exhausted = True
+                return None
+            raise CameraError(
+                f"USB camera {self.device} delivered no frame: unplugged, or a USB hub without enough power?"
+            )
+        if frame.ndim == 3:
+            frame = self._cv2.cvtColor(frame, self._cv2.COLOR_BGR2GRAY)
+        return np.ascontiguousarray(frame)
+
+    def close(self) -> None:
+        """Release the camera; safe to call twice."""
+        if not self.closed:
+            self._capture.release()
+        super().close()
+
+
+# --- Raspberry Pi camera (picamera2) ------------------------------------------------------
+
+
+class PiCameraSource(_SourceBase):
+    """A Raspberry Pi camera through picamera2, greyscale from the Y plane of a YUV420 "lores" stream.
+
+    The lores stream is produced by the ISP at the requested size alongside the
+    main stream, so greyscale frames cost no conversion in Python: the first
+    ``height`` rows of the YUV420 buffer are the luminance. Cameras with a
+    motorised lens (Camera Module 3) are put in continuous autofocus, fast
+    mode; fixed-focus ones are left alone. ``camera_num`` picks the camera on
+    boards with two. Each read waits up to ``timeout_s`` for the next frame.
+
+    picamera2 comes from apt, not pip: when it is missing this raises
+    :class:`CameraError` with the fix — there is no fallback to another source.
+    """
+
+    def __init__(
+        self,
+        width: int = 640,
+        height: int = 480,
+        fps: float = 30,
+        *,
+        camera_num: int = 0,
+        autofocus: bool = True,
+        timeout_s: float = 2.0,
+    ) -> None:
+        try:
+            from picamera2 import Picamera2
+        except ImportError as exc:
+            raise CameraError(f"picamera2 is not available ({exc}): {PICAMERA2_HINT}") from exc
+        # YUV420 needs even dimensions
+        self.width, self.height = width - width % 2, height - height % 2
+        self.timeout_s = timeout_s
+        self.autofocus = False
+        try:
+            camera = Picamera2(camera_num)
+        except (IndexError, RuntimeError, OSError) as exc:
+            raise CameraError(
+                f"no Raspberry Pi camera #{camera_num} ({exc}): check the ribbon cable and `rpicam-hello --list-cameras`; "
+                "another program (rpicam-*, a second kiosk) may hold it"
+            ) from exc
+        self._camera = camera
+        try:
+            size = (self.width, self.height)
+            config = camera.create_video_configuration(
+                main={"size": size, "format": "YUV420"},
+                lores={"size": size, "format": "YUV420"},
+                controls={"FrameRate": float(fps)},
+                buffer_count=4,
+                # Wait for the next frame rather than hand out a queued older one: a fresh picture is what counts
+                queue=False,
+            )
+            camera.configure(config)
+            camera.start()
+            if autofocus and "AfMode" in camera.camera_controls:
+                from libcamera import controls
+
+                af = {"AfMode": controls.AfModeEnum.Continuous}
+                if "AfSpeed" in camera.camera_controls:
+                    af["AfSpeed"] = controls.AfSpeedEnum.Fast
+                camera.set_controls(af)
+                self.autofocus = True
+        except Exception as exc:
+            self._release()
+            raise CameraError(f"Raspberry Pi camera #{camera_num} could not start at {width}×{height}@{fps}: {exc}") from exc
+
+    def read(self) -> np.ndarray:
+        """The next frame: the Y plane of the lores stream."""
+        self._check_open()
+        try:
+            job = self._camera.capture_array("lores", wait=False)
+            yuv = self._camera.wait(job, timeout=self.timeout_s)
+        except TimeoutError as exc:
+            raise CameraError(f"Raspberry Pi camera delivered no frame within {self.timeout_s:g} s") from exc
+        except Exception as exc:
+            raise CameraError(f"Raspberry Pi camera failed: {exc}") from exc
+        # The array is (height × 3/2, stride): Y rows first, then U and V; rows may be padded
+        return np.ascontiguousarray(yuv[: self.height, : self.width])
+
+    def close(self) -> None:
+        """Stop and release the camera; safe to call twice."""
+        if not self.closed:
+            self._release()
+        super().close()
+
+    def _release(self) -> None:
+        for step in (self._camera.stop, self._camera.close):
+            try:
+                step()
+            except Exception as exc:  # closing must not hide the error that made us close
+                log.warning("Raspberry Pi camera: %s failed while closing: %s", step.__name__, exc)
+
+
+# --- factory ------------------------------------------------------------------------------
+
+
+def open_camera(settings: CameraSettings) -> FrameSource | None:
+    """Open the frame source ``settings.source`` names; None for ``none`` (a gate with a USB scanner only).
+
+    ``replay`` reads ``settings.replay_path``: a folder is watched (each image
+    dropped in after the start is delivered once), a single file is looped at
+    ``fps`` (a card held in front of the camera); frames are sized
+    ``width``×``height``. A camera that cannot be opened raises
+    :class:`CameraError`; nothing falls back to a fake.
+    """
+    size = (settings.width, settings.height)
+    if settings.source == "picamera2":
+        return PiCameraSource(settings.width, settings.height, settings.fps)
+    if settings.source == "usb":
+        return USBCameraSource(settings.usb_device, settings.width, settings.height, settings.fps)
+    if settings.source == "replay":
+        if not settings.replay_path:
+            raise CameraError("camera.replay_path is required when camera.source is replay")
+        path = Path(settings.replay_path)
+        if path.is_dir():
+            return ReplaySource(path, watch=True, size=size)
+        return ReplaySource(path, loop=True, fps=settings.fps, size=size)
+    if settings.source == "none":
+        return None
+    raise CameraError(f"camera.source: unknown source {settings.source!r}")

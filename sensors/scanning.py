@@ -1,0 +1,336 @@
+"""The scanner loop: frames → decoder → de-duplicated scans, in a thread of its own.
+
+A card held in front of the camera is in every frame for a second or more; the
+loop reports its text once per ``repeat_after_s`` seconds (config
+``decoder.repeat_after_s``). Scans go to a callback, or into a queue when there
+is none. The loop never dies silently: a source that raises is reported through
+``on_status`` and retried with backoff (reopened, when the scanner was given a
+way to open it), and ``status`` always says what the loop is doing.
+
+``Scanner.step()`` is one turn of the loop, so tests drive it frame by frame
+with a fake clock; ``start()`` runs it in the thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Self
+
+from sensors.cameras import FrameSource
+from sensors.decoders import Decoder, DecoderError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_REPEAT_AFTER_S = 3.0
+
+
+@dataclass(frozen=True)
+class Scan:
+    """One QR text read from the camera.
+
+    ``at`` is the scanner's clock (``time.monotonic`` unless injected) when the
+    frame was taken from the source; ``frame_ms`` is how long decoding that
+    frame took, in milliseconds.
+    """
+
+    text: str
+    at: float
+    frame_ms: float
+
+
+@dataclass(frozen=True)
+class ScannerStatus:
+    """What the loop is doing, for the UI and ``kiosk doctor``.
+
+    ``state`` is ``idle`` (not started), ``running``, ``error`` (the source
+    failed; retrying after ``retry_in_s``), ``finished`` (a finite source ran
+    out) or ``stopped``. Counters cover the scanner's whole life.
+    """
+
+    state: str = "idle"
+    frames: int = 0
+    scans: int = 0
+    errors: int = 0
+    last_error: str | None = None
+    retry_in_s: float | None = None
+    last_frame_at: float | None = None
+
+
+class Deduplicator:
+    """Lets a text through at most once per ``repeat_after_s`` seconds (measured on the caller's clock)."""
+
+    def __init__(self, repeat_after_s: float = DEFAULT_REPEAT_AFTER_S) -> None:
+        if repeat_after_s < 0:
+            raise ValueError(f"repeat_after_s: expected ≥ 0, got {repeat_after_s!r}")
+        self.repeat_after_s = repeat_after_s
+        self._last: dict[str, float] = {}
+
+    def accept(self, text: str, now: float) -> bool:
+        """True if ``text`` was not let through in the last ``repeat_after_s`` seconds (and remember it now)."""
+        last = self._last.get(text)
+        if last is not None and now - last < self.repeat_after_s:
+            return False
+        self._last[text] = now
+        if len(self._last) > 64:
+            self._forget_before(now)
+        return True
+
+    def _forget_before(self, now: float) -> None:
+        # Keeps memory flat over a day of different cards
+        self._last = {text: at for text, at in self._last.items() if now - at < self.repeat_after_s}
+
+
+@dataclass
+class _Backoff:
+    first_s: float
+    max_s: float
+    current_s: float = field(init=False, default=0.0)
+
+    def next(self) -> float:
+        self.current_s = self.first_s if self.current_s == 0 else min(self.current_s * 2, self.max_s)
+        return self.current_s
+
+    def reset(self) -> None:
+        self.current_s = 0.0
+
+
+class Scanner:
+    """Reads frames from a source, decodes them and reports each new text as a :class:`Scan`.
+
+    ``source`` is an open :class:`~sensors.cameras.FrameSource`, or a function
+    that opens one (e.g. ``lambda: open_camera(settings)``): with a function the
+    scanner opens the source in its thread and, after a failure, closes and
+    reopens it — the way back from an unplugged USB camera. The scanner owns
+    the source: ``close()`` closes it.
+
+    ``on_scan(scan)`` is called from the scanner thread; without it scans are
+    put in ``scans`` (a queue of at most ``queue_size``; when full the oldest
+    scan is dropped — a fresh card matters more than a stale one).
+    ``on_status(status)`` is called whenever the state changes or an error
+    happens. A callback that raises is logged and counted, never fatal.
+
+    After a source error the loop waits ``backoff_s[0]`` seconds, doubling up to
+    ``backoff_s[1]``, and resets after a good frame. ``clock`` is injectable for tests.
+    """
+
+    def __init__(
+        self,
+        source: FrameSource | Callable[[], FrameSource],
+        decoder: Decoder,
+        on_scan: Callable[[Scan], None] | None = None,
+        *,
+        repeat_after_s: float = DEFAULT_REPEAT_AFTER_S,
+        on_status: Callable[[ScannerStatus], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        backoff_s: tuple[float, float] = (0.1, 5.0),
+        idle_s: float = 0.005,
+        queue_size: int = 64,
+        name: str = "qr-scanner",
+    ) -> None:
+        if isinstance(source, FrameSource):
+            self._source: FrameSource | None = source
+            self._open: Callable[[], FrameSource] | None = None
+        elif callable(source):
+            self._source = None
+            self._open = source
+        else:
+            raise TypeError(f"source: expected a FrameSource or a function returning one, got {type(source).__name__}")
+        self.decoder = decoder
+        self.on_scan = on_scan
+        self.on_status = on_status
+        self.dedup = Deduplicator(repeat_after_s)
+        self.scans: queue.Queue[Scan] = queue.Queue(maxsize=queue_size)
+        self._clock = clock
+        self._backoff = _Backoff(*backoff_s)
+        self._idle_s = idle_s
+        self._name = name
+        self._status = ScannerStatus()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self._last_read_empty = False
+
+    # --- public API --------------------------------------------------------------------
+
+    @property
+    def status(self) -> ScannerStatus:
+        """A snapshot of the loop's state and counters."""
+        with self._lock:
+            return self._status
+
+    @property
+    def running(self) -> bool:
+        """True while the scanner thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> Self:
+        """Start the scanner thread (once); returns self."""
+        if self._closed:
+            raise RuntimeError("the scanner is closed")
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self, timeout: float | None = 5.0) -> bool:
+        """Ask the loop to stop and join its thread; False if it did not end within ``timeout``.
+
+        A read blocked inside a camera driver ends at that driver's own timeout.
+        """
+        self._stop.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+            if thread.is_alive():
+                log.warning("%s did not stop within %s s", self._name, timeout)
+                return False
+        if self.status.state not in ("finished", "idle"):
+            self._set_status(state="stopped", retry_in_s=None)
+        return True
+
+    def close(self, timeout: float | None = 5.0) -> bool:
+        """Stop the loop and close the source; safe to call twice. Returns what :meth:`stop` returned."""
+        stopped = self.stop(timeout)
+        if not self._closed:
+            self._closed = True
+            if self._source is not None and stopped:
+                self._close_source()
+        return stopped
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def get(self, timeout: float | None = None) -> Scan | None:
+        """The next scan from the queue (when no ``on_scan`` was given), or None after ``timeout`` seconds."""
+        try:
+            return self.scans.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def step(self) -> list[Scan]:
+        """One turn of the loop: read a frame, decode it, report new texts. Returns the scans reported.
+
+        Raises what the source raises (the thread catches it and backs off);
+        a frame the decoder refuses is counted as an error and skipped.
+        """
+        source = self._source
+        if source is None:
+            assert self._open is not None
+            source = self._source = self._open()
+        frame = source.read()
+        at = self._clock()
+        self._last_read_empty = frame is None
+        if frame is None:
+            return []
+        self._backoff.reset()
+        started = time.perf_counter()
+        try:
+            texts = self.decoder.decode(frame)
+        except DecoderError as exc:
+            self._error(f"decoder refused a frame: {exc}")
+            return []
+        frame_ms = (time.perf_counter() - started) * 1000.0
+        scans = [Scan(text, at, frame_ms) for text in texts if self.dedup.accept(text, at)]
+        with self._lock:
+            status = self._status
+            self._status = replace(
+                status,
+                frames=status.frames + 1,
+                scans=status.scans + len(scans),
+                last_frame_at=at,
+                state="running" if status.state in ("idle", "error") else status.state,
+                retry_in_s=None,
+            )
+            changed = status.state != self._status.state
+        if changed:
+            self._notify()
+        for scan in scans:
+            self._deliver(scan)
+        return scans
+
+    # --- the thread --------------------------------------------------------------------
+
+    def _run(self) -> None:
+        self._set_status(state="running", retry_in_s=None)
+        while not self._stop.is_set():
+            try:
+                self.step()
+            except Exception as exc:  # anything from the source: report, back off, try again
+                delay = self._backoff.next()
+                self._error(f"{type(exc).__name__}: {exc}", retry_in_s=delay)
+                log.warning("%s: frame source failed (%s); retrying in %.2f s", self._name, exc, delay)
+                if self._open is not None:
+                    self._close_source()
+                self._stop.wait(delay)
+                continue
+            source = self._source
+            if source is not None and getattr(source, "exhausted", False):
+                self._set_status(state="finished", retry_in_s=None)
+                return
+            if self._last_read_empty:
+                # A source with nothing to give may return at once; don't spin a core on it
+                self._stop.wait(self._idle_s)
+
+    # --- helpers -----------------------------------------------------------------------
+
+    def _deliver(self, scan: Scan) -> None:
+        if self.on_scan is None:
+            while True:
+                try:
+                    self.scans.put_nowait(scan)
+                    return
+                except queue.Full:
+                    try:
+                        self.scans.get_nowait()
+                    except queue.Empty:
+                        pass
+        try:
+            self.on_scan(scan)
+        except Exception as exc:
+            log.exception("%s: on_scan callback failed", self._name)
+            self._error(f"on_scan callback failed: {type(exc).__name__}: {exc}", keep_state=True)
+
+    def _error(self, message: str, *, retry_in_s: float | None = None, keep_state: bool = False) -> None:
+        with self._lock:
+            status = self._status
+            self._status = replace(
+                status,
+                errors=status.errors + 1,
+                last_error=message,
+                state=status.state if keep_state or retry_in_s is None else "error",
+                retry_in_s=retry_in_s,
+            )
+        self._notify()
+
+    def _set_status(self, **changes: object) -> None:
+        with self._lock:
+            self._status = replace(self._status, **changes)
+        self._notify()
+
+    def _notify(self) -> None:
+        if self.on_status is None:
+            return
+        try:
+            self.on_status(self.status)
+        except Exception:
+            log.exception("%s: on_status callback failed", self._name)
+
+    def _close_source(self) -> None:
+        source, self._source = self._source, None
+        if source is None:
+            return
+        try:
+            source.close()
+        except Exception as exc:
+            log.warning("%s: closing the frame source failed: %s", self._name, exc)
+
