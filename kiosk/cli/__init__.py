@@ -24,6 +24,7 @@ COMMANDS = {
     "demo": "kiosk.cli.demo:demo",
     "calibrate": "kiosk.cli.calibrate:calibrate",
     "decode": "kiosk.cli.decode:decode",
+    "doctor": "kiosk.cli.doctor:doctor",
 }
 
 
