@@ -13,10 +13,12 @@ for pkg in "$@"; do
         missing+=("$pkg")
     fi
 done
-# venv needs ensurepip, which Debian ships separately for its own python3.
-if [ "$(command -v python3)" = /usr/bin/python3 ] && ! python3 -c 'import ensurepip' 2>/dev/null; then
-    missing+=(python3-venv)
+# Debian's own python3 ships ensurepip (for venv) and its headers (for evdev, built from source) separately.
+if [ "$(command -v python3)" = /usr/bin/python3 ]; then
+    python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
+    [ -f "$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["include"])')/Python.h" ] || missing+=(python3-dev)
 fi
+command -v gcc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "Installing system packages: ${missing[*]}"

@@ -8,6 +8,7 @@ pins are gpiozero's MockFactory, so the real LED, buzzer and relay classes run.
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 from kiosk.config.gate import GateConfig
 from sensors.cameras import ReplaySource, qr_array
 from sensors.decoders import make_decoder
+from sensors.signals import GateSignals, simulated_signals
 from sensors.thermometers import FakeMLX90614, Thermometer, simulated_thermometer
 
 
@@ -29,7 +31,7 @@ class SimulatedHardware:
     replay_dir: Path
     decoder: Any
     pin_factory: Any
-    signals: Any = None
+    signals: GateSignals | None = None
     _closers: list = field(default_factory=list)
 
     def test_camera(self) -> ReplaySource:
@@ -46,19 +48,29 @@ class SimulatedHardware:
             self.thermometer.close()
 
 
-def simulated_hardware(config: GateConfig, replay_dir: str | Path | None = None) -> SimulatedHardware:
-    """Build the bundle for ``config``: fake thermometer (a forehead at 36.5 °C), watched replay folder, mock pins."""
+def simulated_hardware(config: GateConfig, replay_dir: str | Path | None = None, *, signals: bool = True) -> SimulatedHardware:
+    """Build the bundle for ``config``: fake thermometer, watched replay folder, mock pins.
+
+    ``signals=False`` leaves the pins unclaimed (doctor checks them as it
+    would on a Pi where the gate is not running).
+    """
     from gpiozero.pins.mock import MockFactory, MockPWMPin
 
     thermometer = fake = None
     if config.thermometer.driver != "none":
         thermometer = simulated_thermometer(settings=config.thermometer)
         fake = thermometer.sensor.bus
-    folder = Path(replay_dir or config.camera.replay_path or tempfile.mkdtemp(prefix="kiosk-replay-"))
+    own_folder = replay_dir is None and config.camera.replay_path is None
+    folder = Path(tempfile.mkdtemp(prefix="kiosk-replay-") if own_folder else (replay_dir or config.camera.replay_path))
     folder.mkdir(parents=True, exist_ok=True)
     camera = ReplaySource(folder, watch=True, size=(config.camera.width, config.camera.height))
     # PWM-capable mock pins, so a tonal buzzer works as on the Pi's hardware PWM pins.
     factory = MockFactory(pin_class=MockPWMPin)
-    hardware = SimulatedHardware(thermometer, fake, camera, folder, make_decoder(config.decoder.engine), factory)
+    outputs = simulated_signals(config.signals, factory) if signals else None
+    hardware = SimulatedHardware(thermometer, fake, camera, folder, make_decoder(config.decoder.engine), factory, outputs)
+    if outputs is not None:
+        hardware._closers.append(outputs.close)
     hardware._closers.append(factory.close)
+    if own_folder:
+        hardware._closers.append(lambda: shutil.rmtree(folder, ignore_errors=True))
     return hardware

@@ -18,7 +18,7 @@ def run_checks(config, *, simulate: bool = False, hardware=None) -> list:
     if simulate and hardware is None:
         from sensors.simulated import simulated_hardware
 
-        hardware = simulated_hardware(config)
+        hardware = simulated_hardware(config, signals=False)
     try:
         if hardware is not None:
             sensor = hardware.thermometer.sensor if hardware.thermometer else None

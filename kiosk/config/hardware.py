@@ -84,6 +84,8 @@ class SignalSettings(Section):
     green_led: GPIOPin = 17
     red_led: GPIOPin = 27
     buzzer: GPIOPin = 22
+    buzzer_tonal: bool = False
+    """True for a passive (tonal) buzzer on a PWM pin; false for an active buzzer that beeps at one pitch."""
     relay: GPIOPin = None
     """The barrier relay; none when there is no barrier."""
     relay_active_high: bool = True

@@ -28,7 +28,8 @@ def test_bundle_measures_reads_cards_and_closes(tmp_path):
         while frame is None and time.monotonic() < deadline:
             frame = hardware.camera.read()
         assert frame is not None and hardware.decoder.decode(frame) == ["GK1:SIMULATED"]
-        assert hardware.pin_factory.pin(17) is not None
+        hardware.signals.show("deny")  # the real GateSignals on mock pins
+        assert hardware.pin_factory.pin(27).state == 1
     finally:
         hardware.close()
         hardware.close()
@@ -39,3 +40,13 @@ def test_bundle_without_thermometer(tmp_path):
     hardware = simulated_hardware(config, tmp_path)
     assert hardware.thermometer is None and hardware.fake_thermometer is None
     hardware.close()
+
+
+def test_doctor_leaves_no_temporary_folder(tmp_path):
+    import tempfile
+    from pathlib import Path
+
+    before = set(Path(tempfile.gettempdir()).glob("kiosk-replay-*"))
+    hardware = simulated_hardware(GateConfig.model_validate({"gate": {"id": "g"}}))
+    hardware.close()
+    assert set(Path(tempfile.gettempdir()).glob("kiosk-replay-*")) == before
