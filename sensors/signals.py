@@ -56,7 +56,7 @@ class GateSignals:
     """The gate's outputs and optional inputs, built from config on a gpiozero pin factory."""
 
     def __init__(self, settings: SignalSettings, pin_factory: Any = None):
-        from gpiozero import LED, Buzzer, Button, DigitalOutputDevice, MotionSensor, TonalBuzzer
+        from gpiozero import LED, Buzzer, Button, DigitalOutputDevice, DistanceSensor, MotionSensor, TonalBuzzer
         from gpiozero.exc import GPIOZeroError
 
         self.settings = settings
@@ -73,7 +73,12 @@ class GateSignals:
             self.relay = self._add(DigitalOutputDevice, settings.relay, pin_factory,
                                    active_high=settings.relay_active_high, initial_value=False)
             self.button = self._add(Button, settings.button, pin_factory)
-            self.motion = self._add(MotionSensor, settings.presence, pin_factory)
+            self.motion = self.distance = None
+            if settings.presence_kind == "ultrasonic":
+                self.distance = self._add(DistanceSensor, settings.presence, pin_factory, trigger=settings.presence_trigger,
+                                          threshold_distance=settings.presence_distance_m, max_distance=3.0)
+            else:
+                self.motion = self._add(MotionSensor, settings.presence, pin_factory)
         except GPIOZeroError as exc:
             self.close()
             raise SignalError(f"GPIO set-up failed: {exc} (check signals: pins in config.yaml; `kiosk doctor` tells more)") from exc
@@ -185,6 +190,8 @@ class GateSignals:
 
     def presence(self) -> bool:
         """True while the presence sensor sees someone; False without one."""
+        if self.distance is not None:
+            return self.distance.distance < self.settings.presence_distance_m
         return bool(self.motion is not None and self.motion.motion_detected)
 
     # -- life ------------------------------------------------------------

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from kiosk.config.base import GPIOPin, I2CAddress, Section
 
@@ -94,4 +94,16 @@ class SignalSettings(Section):
     button: GPIOPin = None
     """The volunteer's acknowledge button."""
     presence: GPIOPin = None
-    """A PIR presence sensor."""
+    """A PIR presence sensor's output, or an ultrasonic sensor's ECHO pin."""
+    presence_kind: Literal["pir", "ultrasonic"] = "pir"
+    """PIR motion sensor, or an HC-SR04-style ultrasonic distance sensor."""
+    presence_trigger: GPIOPin = None
+    """The ultrasonic sensor's TRIG pin (required for ``ultrasonic``)."""
+    presence_distance_m: float = Field(0.5, gt=0.05, le=3.0)
+    """Someone closer than this to the ultrasonic sensor is present."""
+
+    @model_validator(mode="after")
+    def _ultrasonic_needs_trigger(self) -> "SignalSettings":
+        if self.presence_kind == "ultrasonic" and (self.presence is None or self.presence_trigger is None):
+            raise ValueError("expected presence (ECHO) and presence_trigger (TRIG) pins for an ultrasonic sensor")
+        return self

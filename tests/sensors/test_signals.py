@@ -160,3 +160,25 @@ def test_simulated_signals_make_their_own_factory():
     signals = simulated_signals(settings())
     signals.show("admit")
     signals.close()
+
+
+def test_ultrasonic_presence():
+    from gpiozero.pins.mock import MockTriggerPin
+
+    factory = MockFactory()
+    try:
+        echo = factory.pin(PIR)
+        # the mock TRIG pin answers each ping with an echo pulse as long as a 0.2 m round trip
+        factory.pin(24, pin_class=MockTriggerPin, echo_pin=echo, echo_time=0.2 * 2 / 343)
+        config = settings(presence_kind="ultrasonic", presence_trigger=24, presence_distance_m=0.5, buzzer=None)
+        with GateSignals(config, factory) as signals:
+            assert wait_for(signals.presence)
+    finally:
+        factory.close()
+
+
+def test_ultrasonic_needs_both_pins():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="presence_trigger"):
+        SignalSettings(presence=6, presence_kind="ultrasonic")
