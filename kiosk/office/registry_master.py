@@ -1,0 +1,83 @@
+"""The office's master registry: the same tables the gates replicate, plus a log of every change.
+
+Each call to ``change`` is one registry version: its rows are applied and
+logged in one transaction, so a gate at version V can be sent exactly the
+changes after V (or a full snapshot when the log no longer reaches back).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+from kiosk.registry import Registry
+
+migrations = Migrations("kiosk.office.registry")
+
+
+@migrations()
+def m001_change_log(db: sqlite_utils.Database) -> None:
+    """The change log gates sync from. Never edit a shipped migration: add a new one."""
+    db["registry_changes"].create({"version": int, "position": int, "change": str}, pk=("version", "position"))
+
+
+# How many versions of changes the office keeps for incremental sync; a gate further behind gets a snapshot.
+DEFAULT_LOG_VERSIONS = 10_000
+
+
+class RegistryMaster(Registry):
+    """The office's registry: every change bumps the version and is logged for the gates."""
+
+    def __init__(self, path: str | Path, *, log_versions: int = DEFAULT_LOG_VERSIONS):
+        super().__init__(path)
+        self.log_versions = log_versions
+        migrations.apply(self._db())
+
+    def change(self, changes: Iterable[Mapping[str, Any]]) -> int:
+        """Apply a set of changes as the next version; all or nothing. Returns the new version."""
+        changes = [dict(c) for c in changes]
+        db = self._db()
+        with db.atomic():
+            current = self.version
+            new = current + 1
+            for change in changes:
+                self._apply(change)
+            db["registry_changes"].insert_all(
+                ({"version": new, "position": i, "change": json.dumps(c, ensure_ascii=False, default=str)}
+                 for i, c in enumerate(changes)),
+            )
+            db.execute("DELETE FROM registry_changes WHERE version <= ?", [new - self.log_versions])
+            self._set_version(new)
+        return new
+
+    def upsert(self, table: str, row: Mapping[str, Any]) -> int:
+        """One row added or updated, as its own version."""
+        return self.change([{"op": "upsert", "table": table, "row": dict(row)}])
+
+    def delete(self, table: str, key: Any) -> int:
+        """One row removed, as its own version."""
+        return self.change([{"op": "delete", "table": table, "key": key}])
+
+    def changes_since(self, version: int) -> list[dict] | None:
+        """Every change after ``version`` in order, or None when the log no longer reaches back (send a snapshot)."""
+        current = self.version
+        if version >= current:
+            return []
+        db = self._db()
+        oldest = db.execute("SELECT MIN(version) FROM registry_changes").fetchone()[0]
+        if version < 0 or oldest is None or oldest > version + 1:
+            return None
+        rows = db.execute(
+            "SELECT change FROM registry_changes WHERE version > ? ORDER BY version, position", [version]
+        ).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+    def next_id(self, table: str) -> int:
+        """The next free integer id in a registry table."""
+        key = "card_id" if table == "revocations" else "id"
+        value = self._db().execute(f"SELECT MAX([{key}]) FROM [{table}]").fetchone()[0]
+        return (value or 0) + 1
