@@ -27,6 +27,8 @@ class ServerSettings(Section):
     tls_cert: str | None = None
     """PEM certificate; without it the API is plain HTTP (only sensible on localhost)."""
     tls_key: str | None = None
+    public_url: str | None = None
+    """The address gates use to reach this office, e.g. http://192.168.1.10:8443 (written into provisioning files)."""
 
 
 class RegistrySettings(Section):

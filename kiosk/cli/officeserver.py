@@ -1,0 +1,120 @@
+"""``kiosk office serve|add-gate|revoke-gate|add-user|gates``: run the office and manage who may talk to it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from kiosk.cli.common import clean_errors, fail, print_json
+
+_CONFIG = click.option("--config", "config_path", default="office.yaml", show_default=True,
+                       type=click.Path(dir_okay=False), help="The office's config file.")
+
+
+def _open(config_path: str):
+    from kiosk.config import load_office_config
+    from kiosk.office.paths import OfficePaths
+    from kiosk.office.store import OfficeStore
+
+    config = load_office_config(config_path)
+    paths = OfficePaths.of(config)
+    return config, paths, OfficeStore(paths.store)
+
+
+@click.group("office")
+def office_server() -> None:
+    """Run the community office server and manage gates and staff."""
+
+
+@office_server.command("serve")
+@_CONFIG
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(2, 64), help="Worker threads.")
+def serve(config_path: str, threads: int) -> None:
+    """Serve the sync API (waitress) on server.host:server.port until stopped."""
+    import waitress
+
+    from kiosk.office.registry_master import RegistryMaster
+    from web.office import create_app
+
+    with clean_errors():
+        config, paths, store = _open(config_path)
+        if config.server.tls_cert:
+            fail("server.tls_cert: HTTPS is not built into the office yet; serve plain HTTP on a trusted network "
+                 "or put a TLS proxy in front (see docs/office.md)")
+        registry = RegistryMaster(paths.registry)
+    app = create_app(store, registry)
+    click.echo(f"office serving on http://{config.server.host}:{config.server.port}  (Ctrl-C stops)")
+    waitress.serve(app, host=config.server.host, port=config.server.port, threads=threads, ident="kiosk-office")
+
+
+@office_server.command("add-gate")
+@click.argument("gate_id")
+@_CONFIG
+@click.option("--name", default="", help="Name shown to staff, e.g. 北门.")
+@click.option("--url", "office_url", help="How the gate reaches the office (default: server.public_url).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Provisioning file (default: GATE_ID.provision.json).")
+def add_gate(gate_id: str, config_path: str, name: str, office_url: str | None, out: Path | None) -> None:
+    """Register a gate: print its token once and write its provisioning file (URL, token, keyset)."""
+    import re
+
+    from kiosk.keys import KEYSET_FILE, load_keyset
+    from kiosk.office.provisioning import write_provisioning
+
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,31}", gate_id):
+        fail(f"GATE_ID: expected lowercase letters, digits and dashes (≤ 32), got {gate_id!r}")
+    with clean_errors():
+        config, paths, store = _open(config_path)
+        url = office_url or config.server.public_url
+        if not url:
+            fail("no office URL: pass --url http://OFFICE:PORT or set server.public_url in office.yaml")
+        keyset = load_keyset(paths.keys_dir / KEYSET_FILE)
+        out = out or Path(f"{gate_id}.provision.json")
+        if out.exists():
+            fail(f"{out} already exists; remove it or choose another --out")
+        token = store.add_gate(gate_id, name)
+        write_provisioning(out, gate_id=gate_id, office_url=url, token=token, keyset=keyset)
+    click.echo(f"gate {gate_id} added; token (shown once, stored only as a hash): {token}")
+    click.echo(f"provisioning file: {out}  (copy it to the gate; mode 0600)")
+
+
+@office_server.command("revoke-gate")
+@click.argument("gate_id")
+@_CONFIG
+def revoke_gate(gate_id: str, config_path: str) -> None:
+    """Refuse a gate's token from now on (a lost or stolen gate)."""
+    with clean_errors():
+        _, _, store = _open(config_path)
+        store.revoke_gate(gate_id)
+    click.echo(f"gate {gate_id}: token revoked")
+
+
+@office_server.command("add-user")
+@click.argument("name")
+@_CONFIG
+@click.option("--role", type=click.Choice(["admin", "staff"]), default="staff", show_default=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="The staff member's password (asked when not given).")
+def add_user(name: str, config_path: str, role: str, password: str) -> None:
+    """Add a staff account; prints its API token once. Password and token are stored only as hashes."""
+    with clean_errors():
+        _, _, store = _open(config_path)
+        token = store.add_user(name, role, password)
+    click.echo(f"{role} {name} added; API token (shown once): {token}")
+
+
+@office_server.command("gates")
+@_CONFIG
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+def gates(config_path: str, as_json: bool) -> None:
+    """List gates with their last heartbeat, high-water seq and clock offset."""
+    with clean_errors():
+        _, _, store = _open(config_path)
+        rows = store.gates()
+    if as_json:
+        print_json({"gates": rows})
+        return
+    for row in rows:
+        flag = "  CLOCK OFF" if row["clock_off"] else ""
+        state = "revoked" if row["revoked"] else f"seq {row['last_seq']}, heartbeat {row['last_heartbeat'] or '—'}"
+        click.echo(f"{row['id']:<16} {row['name']:<8} {state}{flag}")

@@ -1,0 +1,278 @@
+"""The office's store: every gate's events (exactly once), gate and staff credentials, heartbeats, alarms.
+
+Events are keyed by (gate, seq): a batch sent twice, or cut off and sent
+again, is stored once. The answer to every batch is the gate's *high-water*
+seq — the highest seq up to which the office holds every event without a gap —
+which the gate records as acknowledged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+from kiosk.credentials import hash_secret, verify_secret
+from kiosk.exc import KioskError
+
+migrations = Migrations("kiosk.office.store")
+
+
+class OfficeStoreError(KioskError, ValueError):
+    """A request the office store refuses (unknown gate, conflicting event, bad value)."""
+
+
+class EventConflictError(OfficeStoreError):
+    """A gate sent a different event under a seq the office already holds (its journal was replaced?)."""
+
+
+@migrations()
+def m001_initial(db: sqlite_utils.Database) -> None:
+    """The first schema. Never edit a shipped migration: add a new one."""
+    db["gates"].create({"id": str, "name": str, "token_hash": str, "created_at": str, "revoked_at": str}, pk="id")
+    db["gates"].create_index(["token_hash"], unique=True)
+    db["users"].create({"name": str, "role": str, "password_hash": str, "token_hash": str, "created_at": str}, pk="name")
+    db["users"].create_index(["token_hash"], unique=True)
+    db["events"].create(
+        {"gate_id": str, "seq": int, "id": str, "ts": str, "received_at": str, "volunteer_id": str,
+         "kind": str, "subject": str, "household_id": int, "data": str},
+        pk=("gate_id", "seq"),
+    )
+    db["events"].create_index(["id"], unique=True)
+    db["events"].create_index(["kind", "ts"])
+    db["gate_state"].create({"gate_id": str, "high_water": int}, pk="gate_id")
+    db["heartbeats"].create(
+        {"gate_id": str, "received_at": str, "gate_clock": str, "clock_offset_s": float, "software_version": str,
+         "backlog": int, "sensors": str, "disk_free_bytes": int, "cpu_temp_c": float},
+        pk="gate_id",
+    )
+    db["alarms"].create(
+        {"event_id": str, "gate_id": str, "seq": int, "kind": str, "subject": str, "raised_at": str,
+         "acknowledged_at": str, "acknowledged_by": str, "note": str},
+        pk="event_id",
+    )
+    db["alarms"].create_index(["acknowledged_at"])
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def token_hash(token: str) -> str:
+    """Tokens are 256-bit random strings, so a plain SHA-256 is enough to store them safely."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_token(prefix: str) -> str:
+    """A fresh bearer token, e.g. ``gate_…`` or ``staff_…`` (the prefix helps a person tell them apart)."""
+    return f"{prefix}_{secrets.token_urlsafe(32)}"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a bearer token belongs to: a gate, or a staff member with a role."""
+
+    kind: str  # "gate" | "staff"
+    name: str
+    role: str | None = None
+
+
+class OfficeStore:
+    """The office database (SQLite, WAL). Each thread gets its own connection; writes are serialised."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        migrations.apply(self._db())
+
+    def _db(self) -> sqlite_utils.Database:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite_utils.Database(self.path)
+            db.execute("PRAGMA busy_timeout = 10000")
+            if db.journal_mode != "wal":
+                db.enable_wal()
+            db.execute("PRAGMA synchronous = FULL")
+            self._local.db = db
+        return db
+
+    def close(self) -> None:
+        """Close this thread's connection."""
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None
+
+    # -- gates and staff ---------------------------------------------------
+
+    def add_gate(self, gate_id: str, name: str = "") -> str:
+        """Register a gate and return its token (shown once; only its hash is kept). Re-adding replaces the token."""
+        token = new_token("gate")
+        with self._write_lock, self._db().atomic():
+            self._db()["gates"].upsert(
+                {"id": gate_id, "name": name, "token_hash": token_hash(token), "created_at": _now(), "revoked_at": None},
+                pk="id",
+            )
+        return token
+
+    def revoke_gate(self, gate_id: str) -> None:
+        """Refuse the gate's token from now on."""
+        with self._write_lock:
+            table = self._db()["gates"]
+            if not list(table.rows_where("id = ?", [gate_id])):
+                raise OfficeStoreError(f"no gate {gate_id!r}: see `kiosk office gates`")
+            table.update(gate_id, {"revoked_at": _now()})
+
+    def add_user(self, name: str, role: str, password: str | None = None) -> str:
+        """Add (or reset) a staff account; returns its API token (shown once). Password and token are stored as hashes."""
+        if role not in ("admin", "staff"):
+            raise OfficeStoreError(f"role must be admin or staff, got {role!r}")
+        token = new_token("staff")
+        with self._write_lock:
+            self._db()["users"].upsert(
+                {"name": name, "role": role, "password_hash": hash_secret(password) if password else None,
+                 "token_hash": token_hash(token), "created_at": _now()},
+                pk="name",
+            )
+        return token
+
+    def authenticate(self, token: str) -> Principal | None:
+        """The gate or staff member a bearer token belongs to; None for an unknown or revoked token."""
+        digest = token_hash(token)
+        db = self._db()
+        for row in db["gates"].rows_where("token_hash = ?", [digest], limit=1):
+            if row["revoked_at"] or not hmac.compare_digest(row["token_hash"], digest):
+                return None
+            return Principal("gate", row["id"])
+        for row in db["users"].rows_where("token_hash = ?", [digest], limit=1):
+            return Principal("staff", row["name"], row["role"])
+        return None
+
+    def check_password(self, name: str, password: str) -> Principal | None:
+        """A staff member whose password matches, or None."""
+        rows = list(self._db()["users"].rows_where("name = ?", [name], limit=1))
+        if rows and rows[0]["password_hash"] and verify_secret(password, rows[0]["password_hash"]):
+            return Principal("staff", name, rows[0]["role"])
+        return None
+
+    # -- events ------------------------------------------------------------
+
+    def high_water(self, gate_id: str) -> int:
+        """The highest seq up to which the office holds every event of ``gate_id``."""
+        rows = list(self._db()["gate_state"].rows_where("gate_id = ?", [gate_id], limit=1))
+        return rows[0]["high_water"] if rows else 0
+
+    def ingest(self, gate_id: str, events: Iterable[Mapping[str, Any]]) -> tuple[int, int]:
+        """Store a gate's batch exactly once; returns (events newly stored, new high-water seq).
+
+        Every event must belong to ``gate_id`` (checked by the caller too). An
+        event whose (gate, seq) is already held with another id is a conflict:
+        the whole batch is refused and nothing is stored.
+        """
+        received = _now()
+        rows = []
+        for e in events:
+            if e["gate_id"] != gate_id:
+                raise OfficeStoreError(f"event seq {e['seq']} belongs to gate {e['gate_id']!r}, not {gate_id!r}")
+            rows.append({
+                "gate_id": gate_id, "seq": e["seq"], "id": e["id"], "ts": e["ts"], "received_at": received,
+                "volunteer_id": e.get("volunteer_id"), "kind": e["kind"], "subject": e.get("subject"),
+                "household_id": e.get("household_id"), "data": json.dumps(e.get("data", {}), ensure_ascii=False),
+            })
+        db = self._db()
+        with self._write_lock, db.atomic():
+            stored = 0
+            for row in rows:
+                cursor = db.execute(
+                    "INSERT OR IGNORE INTO events (gate_id, seq, id, ts, received_at, volunteer_id, kind, subject, household_id, data)"
+                    " VALUES (:gate_id, :seq, :id, :ts, :received_at, :volunteer_id, :kind, :subject, :household_id, :data)", row)
+                if cursor.rowcount:
+                    stored += 1
+                    if row["kind"] == "alarm_raised":
+                        data = json.loads(row["data"])
+                        db.execute(
+                            "INSERT OR IGNORE INTO alarms (event_id, gate_id, seq, kind, subject, raised_at) VALUES (?, ?, ?, ?, ?, ?)",
+                            [row["id"], gate_id, row["seq"], data.get("kind"), row["subject"], row["ts"]])
+                    elif row["kind"] == "alarm_acknowledged":
+                        data = json.loads(row["data"])
+                        db.execute(
+                            "UPDATE alarms SET acknowledged_at = ?, acknowledged_by = ?, note = ? WHERE event_id = ?",
+                            [row["ts"], row["volunteer_id"], data.get("note"), data.get("alarm_event_id")])
+                else:
+                    held = db.execute("SELECT id FROM events WHERE gate_id = ? AND seq = ?", [gate_id, row["seq"]]).fetchone()
+                    if held is None or held[0] != row["id"]:
+                        raise EventConflictError(
+                            f"gate {gate_id} seq {row['seq']}: the office holds another event under this seq"
+                            if held else f"event id {row['id']} was already stored under another seq")
+            high = self.high_water(gate_id)
+            for (seq,) in db.execute("SELECT seq FROM events WHERE gate_id = ? AND seq > ? ORDER BY seq", [gate_id, high]):
+                if seq != high + 1:
+                    break
+                high = seq
+            db["gate_state"].upsert({"gate_id": gate_id, "high_water": high}, pk="gate_id")
+        return stored, high
+
+    def events(self, gate_id: str, after: int = 0, limit: int = 1000) -> list[dict]:
+        """A gate's stored events after ``after`` in seq order."""
+        rows = self._db().query(
+            "SELECT * FROM events WHERE gate_id = ? AND seq > ? ORDER BY seq LIMIT ?", [gate_id, after, limit])
+        return [{**r, "data": json.loads(r["data"])} for r in rows]
+
+    def count_events(self, gate_id: str | None = None) -> int:
+        """How many events the office holds (for one gate, or all)."""
+        if gate_id is None:
+            return self._db()["events"].count
+        return self._db().execute("SELECT COUNT(*) FROM events WHERE gate_id = ?", [gate_id]).fetchone()[0]
+
+    # -- heartbeats, gates, alarms ----------------------------------------
+
+    def heartbeat(self, gate_id: str, beat: Mapping[str, Any], now: datetime | None = None) -> float:
+        """Record a gate's heartbeat with the office's own receive time; returns the gate clock's offset in seconds."""
+        now = now or datetime.now(timezone.utc)
+        gate_clock = datetime.fromisoformat(str(beat["gate_clock"]).replace("Z", "+00:00"))
+        if gate_clock.tzinfo is None:
+            raise OfficeStoreError("gate_clock must carry a time zone offset")
+        offset = (gate_clock - now).total_seconds()
+        with self._write_lock:
+            self._db()["heartbeats"].upsert({
+                "gate_id": gate_id, "received_at": now.isoformat(timespec="milliseconds"), "gate_clock": beat["gate_clock"],
+                "clock_offset_s": round(offset, 3), "software_version": beat.get("software_version"),
+                "backlog": beat.get("backlog"), "sensors": json.dumps(beat.get("sensors", {}), ensure_ascii=False),
+                "disk_free_bytes": beat.get("disk_free_bytes"), "cpu_temp_c": beat.get("cpu_temp_c"),
+            }, pk="gate_id")
+        return offset
+
+    def gates(self, clock_tolerance_s: float = 120.0) -> list[dict]:
+        """Each gate with its last heartbeat, high-water seq, clock offset and backlog; flags a clock off by > 2 min."""
+        rows = self._db().query(
+            "SELECT g.id, g.name, g.revoked_at, s.high_water, h.received_at, h.clock_offset_s, h.backlog,"
+            " h.software_version, h.sensors, h.disk_free_bytes, h.cpu_temp_c"
+            " FROM gates g LEFT JOIN gate_state s ON s.gate_id = g.id LEFT JOIN heartbeats h ON h.gate_id = g.id ORDER BY g.id")
+        out = []
+        for r in rows:
+            offset = r["clock_offset_s"]
+            out.append({
+                "id": r["id"], "name": r["name"] or "", "revoked": r["revoked_at"] is not None,
+                "last_seq": r["high_water"] or 0, "last_heartbeat": r["received_at"], "clock_offset_s": offset,
+                "clock_off": offset is not None and abs(offset) > clock_tolerance_s, "backlog": r["backlog"],
+                "software_version": r["software_version"], "sensors": json.loads(r["sensors"]) if r["sensors"] else None,
+                "disk_free_bytes": r["disk_free_bytes"], "cpu_temp_c": r["cpu_temp_c"],
+            })
+        return out
+
+    def open_alarms(self) -> list[dict]:
+        """Alarms no volunteer has acknowledged yet, newest first."""
+        return list(self._db().query(
+            "SELECT event_id, gate_id, seq, kind, subject, raised_at FROM alarms WHERE acknowledged_at IS NULL"
+            " ORDER BY raised_at DESC"))

@@ -1,0 +1,194 @@
+"""The office sync API through Flask's test client: exactly-once ingest, auth, and 4xx (never 5xx) for bad bodies."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kiosk.office.registry_master import RegistryMaster
+from kiosk.office.store import OfficeStore
+from web.office import create_app
+
+
+@pytest.fixture
+def office(tmp_path):
+    store = OfficeStore(tmp_path / "office.db")
+    registry = RegistryMaster(tmp_path / "registry.db")
+    heard = []
+    app = create_app(store, registry, on_events=lambda gate, events: heard.append((gate, len(events))))
+    tokens = {"north": store.add_gate("north"), "south": store.add_gate("south"),
+              "staff": store.add_user("li", "staff", "correct horse battery staple"), "admin": store.add_user("wang", "admin")}
+    return app.test_client(), store, registry, tokens, heard
+
+
+def auth(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def event(seq, gate="north", kind="passage", **extra):
+    return {"seq": seq, "id": f"{gate}-{seq}", "ts": "2026-11-28T01:00:00.000Z", "gate_id": gate, "kind": kind,
+            "subject": "resident:1", "household_id": 1, "data": {"verdict": "admit"}, **extra}
+
+
+def send(client, token, events):
+    return client.post("/api/v1/sync/events", json={"events": events}, headers=auth(token))
+
+
+def test_batches_are_stored_exactly_once_with_a_contiguous_high_water(office):
+    client, store, _, tokens, heard = office
+    assert send(client, tokens["north"], [event(1), event(2)]).json == {"stored": 2, "high_water": 2}
+    assert send(client, tokens["north"], [event(1), event(2)]).json == {"stored": 0, "high_water": 2}  # replay
+    assert send(client, tokens["north"], [event(4)]).json == {"stored": 1, "high_water": 2}  # gap at 3
+    assert send(client, tokens["north"], [event(3), event(4)]).json == {"stored": 1, "high_water": 4}
+    assert store.count_events("north") == 4 and [e["seq"] for e in store.events("north")] == [1, 2, 3, 4]
+    assert heard == [("north", 2), ("north", 1), ("north", 2)]
+
+
+def test_gates_have_separate_sequences(office):
+    client, store, _, tokens, _ = office
+    send(client, tokens["north"], [event(1)])
+    assert send(client, tokens["south"], [event(1, "south")]).json == {"stored": 1, "high_water": 1}
+    assert store.high_water("north") == 1 and store.high_water("south") == 1
+
+
+def test_a_different_event_under_a_held_seq_is_a_conflict(office):
+    client, store, _, tokens, _ = office
+    send(client, tokens["north"], [event(1)])
+    answer = send(client, tokens["north"], [event(2), {**event(1), "id": "other"}])
+    assert answer.status_code == 409 and "another event" in answer.json["error"]
+    assert store.count_events("north") == 1  # the whole batch was refused
+
+
+def test_alarms_become_open_alarms_for_staff(office):
+    client, _, _, tokens, _ = office
+    send(client, tokens["north"], [event(1, kind="alarm_raised", data={"kind": "fever", "reason": "fever"})])
+    answer = client.get("/api/v1/alarms", headers=auth(tokens["staff"]))
+    assert answer.status_code == 200 and answer.json["alarms"][0]["kind"] == "fever"
+    send(client, tokens["north"], [event(2, kind="alarm_acknowledged", data={"alarm_event_id": "north-1", "note": "测温复核"})])
+    assert client.get("/api/v1/alarms", headers=auth(tokens["staff"])).json["alarms"] == []
+
+
+def test_heartbeat_records_clock_offset_and_flags_a_wrong_clock(office):
+    client, _, _, tokens, _ = office
+    beat = {"software_version": "0.1.0", "gate_clock": "2020-01-01T00:00:00+00:00", "backlog": 3,
+            "sensors": {"thermometer": "ok"}, "disk_free_bytes": 10**9, "cpu_temp_c": 51.5}
+    answer = client.post("/api/v1/sync/heartbeat", json=beat, headers=auth(tokens["north"]))
+    assert answer.status_code == 200 and answer.json["clock_off"] is True
+    gates = {g["id"]: g for g in client.get("/api/v1/gates", headers=auth(tokens["staff"])).json["gates"]}
+    assert gates["north"]["clock_off"] is True and gates["north"]["backlog"] == 3 and gates["south"]["last_heartbeat"] is None
+
+
+def test_registry_changes_then_snapshot(office):
+    client, _, registry, tokens, _ = office
+    registry.upsert("households", {"id": 1, "building": "1"})
+    registry.upsert("revocations", {"card_id": 9, "reason": "lost"})
+    answer = client.get("/api/v1/sync/registry?since=0", headers=auth(tokens["north"])).json
+    assert answer["mode"] == "changes" and answer["version"] == 2 and len(answer["changes"]) == 2
+    assert client.get("/api/v1/sync/registry?since=2", headers=auth(tokens["north"])).json["changes"] == []
+    ahead = client.get("/api/v1/sync/registry?since=99", headers=auth(tokens["north"])).json
+    assert ahead["mode"] == "snapshot" and ahead["tables"]["revocations"][0]["card_id"] == 9
+
+
+# -- security -------------------------------------------------------------------
+
+@pytest.mark.parametrize("route, method", [
+    ("/api/v1/sync/events", "post"), ("/api/v1/sync/registry", "get"), ("/api/v1/sync/heartbeat", "post"),
+    ("/api/v1/gates", "get"), ("/api/v1/alarms", "get"), ("/api/v1/openapi.json", "get"),
+])
+@pytest.mark.parametrize("header", [None, "Bearer", "Bearer wrong", "Basic abc", "bearer gate_nope"])
+def test_every_route_but_healthz_needs_a_valid_token(office, route, method, header):
+    client = office[0]
+    headers = {"Authorization": header} if header else {}
+    answer = getattr(client, method)(route, headers=headers, json={} if method == "post" else None)
+    assert answer.status_code == 401 and "error" in answer.json
+    assert answer.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_healthz_is_open(office):
+    assert office[0].get("/healthz").json == {"ok": True}
+
+
+def test_revoked_gate_token_is_refused(office):
+    client, store, _, tokens, _ = office
+    store.revoke_gate("north")
+    assert send(client, tokens["north"], [event(1)]).status_code == 401
+
+
+def test_a_gate_cannot_send_another_gates_events(office):
+    client, store, _, tokens, _ = office
+    answer = send(client, tokens["north"], [event(1), event(1, "south")])
+    assert answer.status_code == 403 and store.count_events() == 0
+
+
+@pytest.mark.parametrize("route", ["/api/v1/gates", "/api/v1/alarms"])
+def test_staff_routes_refuse_gate_tokens(office, route):
+    client, _, _, tokens, _ = office
+    assert client.get(route, headers=auth(tokens["north"])).status_code == 403
+
+
+def test_gate_routes_refuse_staff_tokens(office):
+    client, _, _, tokens, _ = office
+    assert send(client, tokens["staff"], [event(1)]).status_code == 403
+
+
+def test_tokens_and_passwords_are_stored_only_as_hashes(office, tmp_path):
+    _, store, _, tokens, _ = office
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("office.db*"))
+    for token in tokens.values():
+        assert token.encode() not in raw
+    assert b"correct horse battery staple" not in raw
+    assert store.check_password("li", "correct horse battery staple").role == "staff"
+    assert store.check_password("li", "wrong") is None
+
+
+# -- bad bodies: always 4xx with a message -------------------------------------------
+
+@pytest.mark.parametrize("body, status", [
+    ("{", 400),
+    ("[]", 400),
+    ('{"events": "x"}', 400),
+    ('{"events": [{"seq": "1"}]}', 400),
+    (json.dumps({"events": [{**event(1), "seq": 0}]}), 400),
+    (json.dumps({"events": [{**event(1), "seq": True}]}), 400),
+    (json.dumps({"events": [{**event(1), "kind": "party"}]}), 400),
+    (json.dumps({"events": [{**event(1), "ts": "yesterday"}]}), 400),
+    (json.dumps({"events": [{**event(1), "extra": 1}]}), 400),
+    (json.dumps({"events": [event(1)], "more": 1}), 400),
+    (json.dumps({"events": [event(i) for i in range(1, 1002)]}), 400),
+])
+def test_malformed_batches_are_4xx(office, body, status):
+    client, store, _, tokens, _ = office
+    answer = client.post("/api/v1/sync/events", data=body, headers={**auth(tokens["north"]), "Content-Type": "application/json"})
+    assert answer.status_code == status and answer.json["error"]
+    assert store.count_events() == 0
+
+
+def test_not_json_and_too_large(office):
+    client, _, _, tokens, _ = office
+    answer = client.post("/api/v1/sync/events", data="events", headers={**auth(tokens["north"]), "Content-Type": "text/plain"})
+    assert answer.status_code == 415
+    huge = b'{"events": [' + b" " * (5 * 1024 * 1024) + b"]}"
+    answer = client.post("/api/v1/sync/events", data=huge, headers={**auth(tokens["north"]), "Content-Type": "application/json"})
+    assert answer.status_code == 413 and answer.json["error"]
+
+
+@pytest.mark.parametrize("since", ["-1", "x", "1.5", ""])
+def test_bad_since(office, since):
+    client, _, _, tokens, _ = office
+    assert client.get(f"/api/v1/sync/registry?since={since}", headers=auth(tokens["north"])).status_code == 400
+
+
+def test_unknown_route_and_method_are_json(office):
+    client, _, _, tokens, _ = office
+    assert client.get("/api/v1/nope", headers=auth(tokens["north"])).status_code == 404
+    answer = client.delete("/api/v1/gates", headers=auth(tokens["staff"]))
+    assert answer.status_code == 405 and answer.json["error"]
+
+
+def test_openapi_document_describes_every_route(office):
+    client, _, _, tokens, _ = office
+    doc = client.get("/api/v1/openapi.json", headers=auth(tokens["staff"])).json
+    assert doc["openapi"].startswith("3.1")
+    assert set(doc["paths"]) == {"/api/v1/sync/events", "/api/v1/sync/registry", "/api/v1/sync/heartbeat", "/api/v1/gates", "/api/v1/alarms"}
+    assert doc["components"]["schemas"]["EventIn"]["additionalProperties"] is False

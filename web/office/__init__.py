@@ -1,0 +1,46 @@
+"""The community office's web app: the sync API for gates and staff (a dashboard comes later)."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+from kiosk.office.registry_master import RegistryMaster
+from kiosk.office.store import OfficeStore
+
+# A full batch of 1000 events is ~400 KB of JSON; anything far bigger is not a gate.
+MAX_BODY_BYTES = 4 * 1024 * 1024
+
+
+def create_app(store: OfficeStore, registry: RegistryMaster, *,
+               on_events: Callable[[str, list[dict]], None] | None = None) -> Flask:
+    """The office app over its store and master registry; ``on_events`` hears each batch of new events."""
+    from web.office.api import api
+
+    app = Flask(__name__)
+    app.config.update(STORE=store, REGISTRY=registry, MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+                      EVENTS_HOOK=on_events or (lambda gate_id, events: None), JSON_AS_ASCII=False)
+    app.json.ensure_ascii = False
+    app.register_blueprint(api)
+
+    @app.get("/healthz")
+    def healthz():
+        """The only route without a token: load balancers and `kiosk doctor` ask it."""
+        return jsonify({"ok": True})
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        response = jsonify({"error": exc.description or exc.name})
+        response.status_code = exc.code or 500
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        app.logger.exception("unexpected error")
+        response = jsonify({"error": "internal error: the office logged it"})
+        response.status_code = 500
+        return response
+
+    return app

@@ -1,0 +1,154 @@
+"""The office's sync API (``/api/v1``): gates send events and heartbeats and pull the registry; staff read gates and alarms."""
+
+from __future__ import annotations
+
+import functools
+from datetime import datetime, timezone
+from typing import Callable
+
+from flask import Blueprint, current_app, g, jsonify, request
+from pydantic import BaseModel, ValidationError
+
+from kiosk.office.store import EventConflictError, OfficeStoreError
+from web.office import schemas
+
+api = Blueprint("api", __name__, url_prefix="/api/v1")
+
+CLOCK_TOLERANCE_S = 120.0
+
+
+class ApiError(Exception):
+    """An error answer: HTTP status and a message for the person reading the log."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@api.errorhandler(ApiError)
+def _api_error(exc: ApiError):
+    response = jsonify({"error": exc.message})
+    response.status_code = exc.status
+    if exc.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="kiosk-office"'
+    return response
+
+
+def _principal():
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "missing bearer token: send 'Authorization: Bearer <token>'")
+    principal = current_app.config["STORE"].authenticate(token.strip())
+    if principal is None:
+        raise ApiError(401, "unknown or revoked token")
+    return principal
+
+
+def requires(kind: str | None) -> Callable:
+    """Allow only a gate token (``gate``), only a staff token (``staff``), or either (None)."""
+
+    def wrap(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def inner(*args, **kwargs):
+            principal = _principal()
+            if kind is not None and principal.kind != kind:
+                raise ApiError(403, f"this route is for {kind} tokens, not {principal.kind} tokens")
+            g.principal = principal
+            return view(*args, **kwargs)
+
+        inner.auth = kind  # read by the OpenAPI document
+        return inner
+
+    return wrap
+
+
+def _body(model: type[BaseModel]) -> BaseModel:
+    if not request.is_json:
+        raise ApiError(415, "expected Content-Type: application/json")
+    try:
+        return model.model_validate_json(request.get_data())
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise ApiError(400, f"{where}: {first['msg']} ({exc.error_count()} problem(s) in all)") from None
+
+
+def _answer(model: BaseModel, status: int = 200):
+    response = jsonify(model.model_dump(mode="json"))
+    response.status_code = status
+    return response
+
+
+@api.post("/sync/events")
+@requires("gate")
+def sync_events():
+    """Store a batch of the calling gate's events exactly once; answer with its high-water seq."""
+    batch = _body(schemas.EventBatch)
+    gate_id = g.principal.name
+    foreign = next((e for e in batch.events if e.gate_id != gate_id), None)
+    if foreign is not None:
+        raise ApiError(403, f"event seq {foreign.seq} belongs to gate {foreign.gate_id!r}: a gate may send only its own events")
+    events = [e.model_dump(mode="json") for e in batch.events]
+    try:
+        stored, high = current_app.config["STORE"].ingest(gate_id, events)
+    except EventConflictError as exc:
+        raise ApiError(409, str(exc)) from None
+    except OfficeStoreError as exc:
+        raise ApiError(400, str(exc)) from None
+    current_app.config["EVENTS_HOOK"](gate_id, events) if stored else None
+    return _answer(schemas.SyncAnswer(stored=stored, high_water=high))
+
+
+@api.get("/sync/registry")
+@requires("gate")
+def sync_registry():
+    """Registry changes after ``since``, or a full snapshot when the office's log no longer reaches back."""
+    raw = request.args.get("since", "0")
+    if not raw.isdigit():
+        raise ApiError(400, f"since: expected a registry version (a whole number ≥ 0), got {raw!r}")
+    since = int(raw)
+    registry = current_app.config["REGISTRY"]
+    version = registry.version
+    changes = registry.changes_since(since) if since <= version else None
+    if changes is not None:
+        return _answer(schemas.RegistryAnswer(version=version, mode="changes", changes=changes))
+    return _answer(schemas.RegistryAnswer(version=version, mode="snapshot", tables=registry.snapshot()))
+
+
+@api.post("/sync/heartbeat")
+@requires("gate")
+def sync_heartbeat():
+    """Record the gate's state; answer with the office's time and the gate clock's offset."""
+    beat = _body(schemas.Heartbeat)
+    now = datetime.now(timezone.utc)
+    try:
+        offset = current_app.config["STORE"].heartbeat(g.principal.name, beat.model_dump(mode="json"), now)
+    except OfficeStoreError as exc:
+        raise ApiError(400, str(exc)) from None
+    return _answer(schemas.HeartbeatAnswer(server_time=now.isoformat(), clock_offset_s=round(offset, 3),
+                                           clock_off=abs(offset) > CLOCK_TOLERANCE_S))
+
+
+@api.get("/gates")
+@requires("staff")
+def gates():
+    """Each gate: last heartbeat, high-water seq, clock offset (flagged beyond 2 minutes), backlog."""
+    return _answer(schemas.GateList(gates=current_app.config["STORE"].gates(CLOCK_TOLERANCE_S)))
+
+
+@api.get("/alarms")
+@requires("staff")
+def alarms():
+    """Alarms not yet acknowledged at a gate, newest first."""
+    return _answer(schemas.AlarmList(alarms=current_app.config["STORE"].open_alarms()))
+
+
+@api.get("/openapi.json")
+@requires(None)
+def openapi():
+    """This API described as OpenAPI 3.1."""
+    from web.office.openapi import document
+
+    return jsonify(document(current_app))

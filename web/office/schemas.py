@@ -1,0 +1,115 @@
+"""The sync API's request and answer bodies: validated strictly, and the source of the OpenAPI schemas."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kiosk.events import EventKind
+
+MAX_BATCH = 1000
+
+
+class Body(BaseModel):
+    """Strict: unknown fields and wrong types are a 400, never silently coerced."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class EventIn(Body):
+    """One journal event as a gate sends it."""
+
+    seq: int = Field(ge=1, le=2**62)
+    id: str = Field(min_length=1, max_length=64)
+    ts: datetime
+    gate_id: str = Field(min_length=1, max_length=32)
+    volunteer_id: str | None = Field(default=None, max_length=64)
+    kind: EventKind
+    subject: str | None = Field(default=None, max_length=64)
+    household_id: int | None = Field(default=None, ge=0, le=2**62)
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class EventBatch(Body):
+    """Up to 1000 events of the calling gate, in any order."""
+
+    events: list[EventIn] = Field(max_length=MAX_BATCH)
+
+
+class SyncAnswer(Body):
+    """How many events were new, and the highest seq up to which the office holds every event of this gate."""
+
+    stored: int
+    high_water: int
+
+
+class Heartbeat(Body):
+    """A gate's periodic report."""
+
+    software_version: str = Field(max_length=64)
+    gate_clock: datetime
+    backlog: int = Field(ge=0)
+    sensors: dict[str, Any] = Field(default_factory=dict)
+    disk_free_bytes: int | None = Field(default=None, ge=0)
+    cpu_temp_c: float | None = Field(default=None, ge=-50, le=150)
+
+
+class HeartbeatAnswer(Body):
+    """The office's receive time and how far the gate's clock is off."""
+
+    server_time: str
+    clock_offset_s: float
+    clock_off: bool
+
+
+class RegistryAnswer(Body):
+    """Registry changes after ``since`` (mode ``changes``), or everything (mode ``snapshot``) when ``since`` is too old."""
+
+    version: int
+    mode: Literal["changes", "snapshot"]
+    changes: list[dict[str, Any]] | None = None
+    tables: dict[str, list[dict[str, Any]]] | None = None
+
+
+class GateInfo(Body):
+    """One gate as staff see it."""
+
+    id: str
+    name: str
+    revoked: bool
+    last_seq: int
+    last_heartbeat: str | None
+    clock_offset_s: float | None
+    clock_off: bool
+    backlog: int | None
+    software_version: str | None
+    sensors: dict[str, Any] | None
+    disk_free_bytes: int | None
+    cpu_temp_c: float | None
+
+
+class GateList(Body):
+    gates: list[GateInfo]
+
+
+class AlarmInfo(Body):
+    """An open alarm."""
+
+    event_id: str
+    gate_id: str
+    seq: int
+    kind: str | None
+    subject: str | None
+    raised_at: str
+
+
+class AlarmList(Body):
+    alarms: list[AlarmInfo]
+
+
+class Error(Body):
+    """Every error answer: what went wrong, in words."""
+
+    error: str
