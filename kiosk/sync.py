@@ -1,0 +1,225 @@
+"""The gate's sync client: deliver the journal to the office at least once, bring the registry back.
+
+Events go in seq order, in batches, from just after the office's high-water
+mark; the office stores each (gate, seq) once and answers with its new
+high-water mark, which the journal records as acknowledged. A failure backs
+off exponentially with jitter; ``poke()`` (a new alarm) sends at once.
+Registry changes are applied all-or-nothing; a replica too far behind gets a
+snapshot. HTTP is refused except to localhost unless explicitly allowed.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+from kiosk import __version__
+from kiosk.exc import KioskError
+
+BATCH = 1000
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+
+class SyncError(KioskError, ConnectionError):
+    """The office could not be reached, or refused what the gate sent; the message says which."""
+
+
+def check_office_url(url: str, allow_plain_http: bool = False) -> str:
+    """The office URL, refused when it would send the gate's token in clear over the network."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SyncError(f"office URL {url!r}: expected http(s)://HOST[:PORT]")
+    if parts.scheme == "http" and parts.hostname not in LOCAL_HOSTS and not allow_plain_http:
+        raise SyncError(f"office URL {url!r}: plain HTTP would send the gate's token in clear; use https:// "
+                        "or set sync.allow_plain_http: true on a trusted network")
+    return url.rstrip("/")
+
+
+def backoff_delay(failures: int, base_s: float = 1.0, cap_s: float = 60.0, rng: random.Random | None = None) -> float:
+    """Full-jitter exponential backoff: a random wait up to min(cap, base × 2^failures), so gates don't retry in step."""
+    rng = rng or random
+    return rng.uniform(0, min(cap_s, base_s * 2 ** min(failures, 30)))
+
+
+@dataclass
+class SyncStatus:
+    """What the screen and the heartbeat say about the office link."""
+
+    online: bool = False
+    last_success: str | None = None
+    last_error: str | None = None
+    failures: int = 0
+    registry_version: int = 0
+    backlog: int = 0
+
+
+class SyncClient:
+    """Talks to the office for one gate: push events, pull the registry, send heartbeats."""
+
+    def __init__(
+        self,
+        journal: Any,
+        registry: Any,
+        *,
+        office_url: str,
+        token: str,
+        ca_certificate: str | None = None,
+        allow_plain_http: bool = False,
+        interval_s: float = 10.0,
+        heartbeat_s: float = 30.0,
+        timeout_s: float = 10.0,
+        batch: int = BATCH,
+        sensors: Callable[[], dict] | None = None,
+        on_registry: Callable[[int], None] | None = None,
+        session: Any = None,
+        max_backoff_s: float = 60.0,
+    ):
+        import requests
+
+        self.journal = journal
+        self.registry = registry
+        self.url = check_office_url(office_url, allow_plain_http)
+        self.interval_s = interval_s
+        self.heartbeat_s = heartbeat_s
+        self.timeout_s = timeout_s
+        self.batch = batch
+        self.max_backoff_s = max_backoff_s
+        self.sensors = sensors or (lambda: {})
+        self.on_registry = on_registry or (lambda version: None)
+        self.session = session or requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {token}"
+        if ca_certificate:
+            self.session.verify = ca_certificate  # a path to the office's CA certificate
+        self.status = SyncStatus(registry_version=registry.version)
+        self._poke = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- one round of each, usable on their own -------------------------------
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> dict:
+        import requests
+
+        try:
+            response = self.session.request(method, self.url + path, timeout=self.timeout_s, **kwargs)
+        except requests.RequestException as exc:
+            raise SyncError(f"office unreachable: {type(exc).__name__}: {exc}") from exc
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        if response.status_code != 200:
+            raise SyncError(f"office answered {response.status_code} to {path}: {body.get('error', response.reason)}")
+        return body
+
+    def push_once(self) -> int:
+        """Send every unacknowledged event, batch by batch; returns how many the office acknowledged."""
+        acknowledged = 0
+        while True:
+            events = self.journal.unacknowledged(self.batch)
+            if not events:
+                break
+            body = self._call("POST", "/api/v1/sync/events", json={"events": [e.to_dict() for e in events]})
+            before = self.journal.acked_seq
+            high = int(body["high_water"])
+            if high > self.journal.last_seq:
+                raise SyncError(f"the office holds seq {high} but this gate's journal ends at {self.journal.last_seq}: "
+                                "was the journal replaced? ask the office")
+            self.journal.acknowledge(high)
+            acknowledged += max(0, self.journal.acked_seq - before)
+            if self.journal.acked_seq < events[-1].seq:
+                break  # the office is missing an earlier event: the next round resends from its high-water mark
+        self.status.backlog = self.journal.backlog()
+        return acknowledged
+
+    def pull_registry_once(self) -> int:
+        """Apply the office's registry changes (or snapshot); returns the replica's version."""
+        since = self.registry.version
+        body = self._call("GET", "/api/v1/sync/registry", params={"since": since})
+        version = int(body["version"])
+        if body["mode"] == "changes":
+            if version != since:
+                self.registry.apply_changes(body["changes"], from_version=since, to_version=version)
+        else:
+            self.registry.apply_snapshot(body["tables"], version=version)
+        self.status.registry_version = version
+        if version != since:
+            self.on_registry(version)
+        return version
+
+    def heartbeat_once(self) -> dict:
+        """Report version, clock, backlog and sensor states; returns the office's answer (with the clock offset)."""
+        import shutil
+
+        beat = {
+            "software_version": __version__,
+            "gate_clock": datetime.now(timezone.utc).isoformat(),
+            "backlog": self.journal.backlog(),
+            "sensors": self.sensors(),
+            "disk_free_bytes": shutil.disk_usage(self.journal.path.parent).free,
+            "cpu_temp_c": _cpu_temperature(),
+        }
+        return self._call("POST", "/api/v1/sync/heartbeat", json=beat)
+
+    # -- the background loop -----------------------------------------------------
+
+    def poke(self) -> None:
+        """Send now (a new alarm must reach the office within seconds)."""
+        self._poke.set()
+
+    def round(self) -> None:
+        """One push + pull; records success or failure in ``status``."""
+        try:
+            self.push_once()
+            self.pull_registry_once()
+        except (SyncError, KioskError) as exc:
+            self.status.online = False
+            self.status.failures += 1
+            self.status.last_error = str(exc)
+            raise
+        self.status.online = True
+        self.status.failures = 0
+        self.status.last_error = None
+        self.status.last_success = datetime.now(timezone.utc).isoformat()
+
+    def _run(self) -> None:
+        next_beat = 0.0
+        while not self._stop.is_set():
+            self._poke.clear()
+            try:
+                self.round()
+                if time.monotonic() >= next_beat:
+                    self.heartbeat_once()
+                    next_beat = time.monotonic() + self.heartbeat_s
+                wait = self.interval_s
+            except (SyncError, KioskError):
+                wait = backoff_delay(self.status.failures, cap_s=self.max_backoff_s)
+            # An alarm's poke cuts the wait short, whether the link is up or backing off.
+            self._poke.wait(wait)
+
+    def start(self) -> "SyncClient":
+        """Run rounds in a background thread until ``close``."""
+        self._thread = threading.Thread(target=self._run, name="sync", daemon=True)
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        """Stop the loop and close the HTTP session. Idempotent."""
+        self._stop.set()
+        self._poke.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=self.timeout_s + 5)
+        self.session.close()
+
+
+def _cpu_temperature() -> float | None:
+    try:
+        with open("/sys/class/thermal/thermal_zone0/temp", encoding="ascii") as handle:
+            return round(int(handle.read().strip()) / 1000, 1)
+    except (OSError, ValueError):
+        return None
