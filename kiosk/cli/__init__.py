@@ -25,7 +25,7 @@ COMMANDS = {
     "calibrate": "kiosk.cli.calibrate:calibrate",
     "decode": "kiosk.cli.decode:decode",
     "doctor": "kiosk.cli.doctor:doctor",
-    "office": "kiosk.cli.officeserver:office_server",
+    "office": "kiosk.cli.officecmd:office",
 }
 
 

@@ -1,4 +1,7 @@
-"""``kiosk office serve|add-gate|revoke-gate|add-user|gates``: run the office and manage who may talk to it."""
+"""``kiosk office serve|add-gate|revoke-gate|add-user|gates``: run the office and manage who may talk to it.
+
+The commands join the ``office`` group of kiosk.cli.officecmd (loaded lazily from there).
+"""
 
 from __future__ import annotations
 
@@ -22,12 +25,7 @@ def _open(config_path: str):
     return config, paths, OfficeStore(paths.store)
 
 
-@click.group("office")
-def office_server() -> None:
-    """Run the community office server and manage gates and staff."""
-
-
-@office_server.command("serve")
+@click.command("serve")
 @_CONFIG
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(2, 64), help="Worker threads.")
 def serve(config_path: str, threads: int) -> None:
@@ -48,7 +46,7 @@ def serve(config_path: str, threads: int) -> None:
     waitress.serve(app, host=config.server.host, port=config.server.port, threads=threads, ident="kiosk-office")
 
 
-@office_server.command("add-gate")
+@click.command("add-gate")
 @click.argument("gate_id")
 @_CONFIG
 @click.option("--name", default="", help="Name shown to staff, e.g. 北门.")
@@ -78,7 +76,7 @@ def add_gate(gate_id: str, config_path: str, name: str, office_url: str | None, 
     click.echo(f"provisioning file: {out}  (copy it to the gate; mode 0600)")
 
 
-@office_server.command("revoke-gate")
+@click.command("revoke-gate")
 @click.argument("gate_id")
 @_CONFIG
 def revoke_gate(gate_id: str, config_path: str) -> None:
@@ -89,7 +87,7 @@ def revoke_gate(gate_id: str, config_path: str) -> None:
     click.echo(f"gate {gate_id}: token revoked")
 
 
-@office_server.command("add-user")
+@click.command("add-user")
 @click.argument("name")
 @_CONFIG
 @click.option("--role", type=click.Choice(["admin", "staff"]), default="staff", show_default=True)
@@ -103,7 +101,7 @@ def add_user(name: str, config_path: str, role: str, password: str) -> None:
     click.echo(f"{role} {name} added; API token (shown once): {token}")
 
 
-@office_server.command("gates")
+@click.command("gates")
 @_CONFIG
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 def gates(config_path: str, as_json: bool) -> None:

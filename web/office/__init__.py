@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Callable
 
 from flask import Flask, jsonify
@@ -32,8 +33,10 @@ def create_app(store: OfficeStore, registry: RegistryMaster, *,
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        response = jsonify({"error": exc.description or exc.name})
-        response.status_code = exc.code or 500
+        # Keep werkzeug's headers (a 405's Allow, for one) and swap the HTML body for JSON.
+        response = exc.get_response()
+        response.data = json.dumps({"error": exc.description or exc.name}, ensure_ascii=False)
+        response.content_type = "application/json"
         return response
 
     @app.errorhandler(Exception)

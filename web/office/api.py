@@ -105,6 +105,9 @@ def sync_events():
 @requires("gate")
 def sync_registry():
     """Registry changes after ``since``, or a full snapshot when the office's log no longer reaches back."""
+    unknown = sorted(set(request.args) - {"since"})
+    if unknown:
+        raise ApiError(400, f"unknown query parameter(s): {', '.join(unknown)} (only 'since' is understood)")
     raw = request.args.get("since", "0")
     if not raw.isdigit():
         raise ApiError(400, f"since: expected a registry version (a whole number ≥ 0), got {raw!r}")

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from kiosk.events import EventKind
 
 MAX_BATCH = 1000
+
+
+def _integral(value: Any) -> Any:
+    # JSON Schema counts 7.0 as an integer; strict mode still refuses true, "7" and 7.5.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Count = Annotated[int, Field(ge=0, le=2**62), BeforeValidator(_integral)]
 
 
 class Body(BaseModel):
@@ -21,14 +31,14 @@ class Body(BaseModel):
 class EventIn(Body):
     """One journal event as a gate sends it."""
 
-    seq: int = Field(ge=1, le=2**62)
+    seq: Annotated[int, Field(ge=1, le=2**62), BeforeValidator(_integral)]
     id: str = Field(min_length=1, max_length=64)
     ts: datetime
     gate_id: str = Field(min_length=1, max_length=32)
     volunteer_id: str | None = Field(default=None, max_length=64)
     kind: EventKind
     subject: str | None = Field(default=None, max_length=64)
-    household_id: int | None = Field(default=None, ge=0, le=2**62)
+    household_id: Count | None = None
     data: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -50,10 +60,10 @@ class Heartbeat(Body):
 
     software_version: str = Field(max_length=64)
     gate_clock: datetime
-    backlog: int = Field(ge=0)
+    backlog: Count
     sensors: dict[str, Any] = Field(default_factory=dict)
-    disk_free_bytes: int | None = Field(default=None, ge=0)
-    cpu_temp_c: float | None = Field(default=None, ge=-50, le=150)
+    disk_free_bytes: Count | None = None
+    cpu_temp_c: Annotated[float, Field(ge=-50, le=150)] | None = None
 
 
 class HeartbeatAnswer(Body):

@@ -1,0 +1,339 @@
+"""``kiosk office``: manage the office registry from the command line (a dashboard comes later).
+
+import-roster, cards issue|revoke, quarantine add|end|list, volunteers add,
+visitors add. Every command reads ``--config office.yaml``: the registry is
+``<office.data_dir>/registry.db``, the signing key is in ``office.keys_dir``.
+
+Other modules add their subcommands to the same group by listing them in
+``EXTRA_COMMANDS`` (lazy, "module:attribute") or with ``office.add_command``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import click
+
+from kiosk.cli import LazyGroup
+from kiosk.cli.common import EXIT_USAGE, clean_errors, fail, print_json
+
+# Subcommands living in other modules, imported only when used (so registry chores never load
+# Flask or waitress): name → "module:attribute". The office server's commands join here.
+EXTRA_COMMANDS: dict[str, str] = {
+    "serve": "kiosk.cli.officeserver:serve",
+    "add-gate": "kiosk.cli.officeserver:add_gate",
+    "revoke-gate": "kiosk.cli.officeserver:revoke_gate",
+    "add-user": "kiosk.cli.officeserver:add_user",
+    "gates": "kiosk.cli.officeserver:gates",
+}
+
+_CONFIG = click.option("--config", "config_path", default="office.yaml", show_default=True,
+                       type=click.Path(dir_okay=False), help="The office's config file.")
+_JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+
+
+@dataclass
+class _Office:
+    config: object
+    data_dir: Path
+    keys_dir: Path
+    tz: ZoneInfo
+    master: object
+
+    def today(self) -> date:
+        return datetime.now(self.tz).date()
+
+
+def _open(config_path: str) -> _Office:
+    from kiosk.config import load_office_config
+    from kiosk.office.registry_master import RegistryMaster
+
+    config = load_office_config(config_path)
+    data_dir = Path(config.office.data_dir)
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        fail(f"office.data_dir {data_dir}: cannot create it: {exc.strerror or exc}; "
+             "set office.data_dir in office.yaml to a folder you can write")
+    return _Office(config, data_dir, Path(config.office.keys_dir), ZoneInfo(config.office.timezone),
+                   RegistryMaster(data_dir / "registry.db"))
+
+
+def _signing_key(office: _Office):
+    from kiosk.keys import load_signing_key
+
+    return load_signing_key(office.keys_dir)
+
+
+def _cards_dir(office: _Office, out: Path | None) -> Path:
+    return out or office.data_dir / "cards"
+
+
+@click.group("office", cls=LazyGroup, lazy=EXTRA_COMMANDS)
+def office() -> None:
+    """The community office: the server, gates and staff, and the registry (roster, cards, quarantine …)."""
+
+
+# -- roster ----------------------------------------------------------------------
+
+
+@office.command("import-roster")
+@click.argument("file", type=click.Path(dir_okay=False))
+@_CONFIG
+@click.option("--dry-run", is_flag=True, help="Check every row and count, but change nothing.")
+@_JSON
+def import_roster_cmd(file: str, config_path: str, dry_run: bool, as_json: bool) -> None:
+    """Import households, residents and vehicles from a .csv or .xlsx roster (one row = one resident).
+
+    If any row is bad, nothing is imported: every bad row is listed with its
+    row number and the command exits 2. See docs/office-registry.md.
+    """
+    from kiosk.office.roster import RosterError, import_roster, load_id_hash_key
+
+    with clean_errors():
+        office_ = _open(config_path)
+        key = load_id_hash_key(office_.data_dir)
+        try:
+            summary = import_roster(office_.master, file, key, dry_run=dry_run)
+        except RosterError as exc:
+            if as_json:
+                print_json({"ok": False, "file": file, "problems": [p.to_dict() for p in exc.problems]})
+            for problem in exc.problems:
+                click.echo(f"{file}: {problem}", err=True)
+            click.echo(f"{file}: nothing imported ({len(exc.problems)} problem(s)); fix the rows and run again",
+                       err=True)
+            raise click.exceptions.Exit(EXIT_USAGE) from None
+    if as_json:
+        print_json({"ok": True, **summary.to_dict()})
+        return
+    verb = "would add" if dry_run else "added"
+    click.echo(f"{file}: {summary.rows} rows; {verb} {summary.households_added} households, "
+               f"{summary.residents_added} residents, {summary.vehicles_added} vehicles; "
+               f"updated {summary.residents_updated} residents, {summary.vehicles_updated} vehicles; "
+               f"{summary.residents_unchanged} unchanged")
+    if summary.ignored_columns:
+        click.echo(f"ignored columns: {', '.join(summary.ignored_columns)}")
+    click.echo("dry run: registry not changed" if dry_run else f"registry version {summary.version}")
+
+
+# -- cards -------------------------------------------------------------------------
+
+
+@office.group("cards")
+def cards_group() -> None:
+    """Issue and revoke entry cards recorded in the registry."""
+
+
+@cards_group.command("issue")
+@_CONFIG
+@click.option("--resident", help="Resident id or household:name, e.g. 3-2-501:王小山.")
+@click.option("--vehicle", help="Vehicle plate, e.g. 京A12345.")
+@click.option("--volunteer", type=int, help="Volunteer id.")
+@click.option("--visitor", type=int, help="Visitor pass id.")
+@click.option("--valid-from", type=click.DateTime(["%Y-%m-%d"]), help="First valid day (default: today).")
+@click.option("--valid-until", type=click.DateTime(["%Y-%m-%d"]),
+              help="Last valid day (default: registry.card_validity_days on).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the card image (default: <data_dir>/cards).")
+@_JSON
+def cards_issue(config_path, resident, vehicle, volunteer, visitor, valid_from, valid_until, out, as_json) -> None:
+    """Issue a card for one registered resident, vehicle, volunteer or visitor pass; writes its PNG."""
+    from kiosk.cards import CardKind
+    from kiosk.office.admin import find_resident, issue_registry_card, vehicle_id_by_plate
+
+    given = [(k, v) for k, v in (("resident", resident), ("vehicle", vehicle), ("volunteer", volunteer),
+                                 ("visitor", visitor)) if v is not None]
+    if len(given) != 1:
+        fail("give exactly one of --resident, --vehicle, --volunteer, --visitor")
+    kind, ref = given[0]
+    with clean_errors():
+        office_ = _open(config_path)
+        master = office_.master
+        if kind == "resident":
+            subject = find_resident(master, ref)["id"]
+        elif kind == "vehicle":
+            subject = vehicle_id_by_plate(master, ref)
+        else:
+            subject = ref
+        issued = issue_registry_card(
+            master, _signing_key(office_), CardKind(kind), subject, out_dir=_cards_dir(office_, out), tz=office_.tz,
+            validity_days=office_.config.registry.card_validity_days,
+            valid_from=valid_from.date() if valid_from else None,
+            valid_until=valid_until.date() if valid_until else None,
+        )
+    if as_json:
+        print_json(issued.to_dict())
+    else:
+        card = issued.card
+        click.echo(f"card {card.card_id} ({card.kind.value}) valid {card.valid_from}…{card.valid_until}: {issued.image}")
+
+
+@cards_group.command("revoke")
+@click.argument("card_id", type=click.IntRange(1, 2**32 - 1))
+@_CONFIG
+@click.option("--reason", default="", help="Why (lost, moved out …), kept with the revocation.")
+def cards_revoke(card_id: int, config_path: str, reason: str) -> None:
+    """Revoke CARD_ID: gates refuse it after their next registry sync."""
+    from kiosk.office.admin import revoke_card
+
+    with clean_errors():
+        office_ = _open(config_path)
+        version = revoke_card(office_.master, card_id, reason=reason, now=datetime.now(office_.tz))
+    click.echo(f"card {card_id} revoked (registry version {version})")
+
+
+# -- quarantine ----------------------------------------------------------------------
+
+
+@office.group("quarantine")
+def quarantine_group() -> None:
+    """Home-quarantine orders (居家隔离) that keep a resident or household from leaving."""
+
+
+@quarantine_group.command("add")
+@_CONFIG
+@click.option("--resident", help="Resident id or household:name, e.g. 3-2-501:王小山.")
+@click.option("--household", help="A whole household, building-unit-room, e.g. 3-2-501.")
+@click.option("--from", "starts_on", type=click.DateTime(["%Y-%m-%d"]), help="First day (default: today).")
+@click.option("--days", type=click.IntRange(1, 366), help="Length in days, inclusive (default: registry.quarantine_days).")
+@click.option("--until", "ends_on", type=click.DateTime(["%Y-%m-%d"]), help="Last day instead of --days.")
+@click.option("--note", default="", help="E.g. where the person came back from.")
+@_JSON
+def quarantine_add(config_path, resident, household, starts_on, days, ends_on, note, as_json) -> None:
+    """Order home quarantine for one resident or a whole household."""
+    from kiosk.office.admin import add_quarantine, find_household, find_resident
+
+    if (resident is None) == (household is None):
+        fail("give exactly one of --resident or --household")
+    if days is not None and ends_on is not None:
+        fail("--days and --until: choose one")
+    with clean_errors():
+        office_ = _open(config_path)
+        master = office_.master
+        kwargs = ({"resident_id": find_resident(master, resident)["id"]} if resident
+                  else {"household_id": find_household(master, household)["id"]})
+        row, version = add_quarantine(
+            master, **kwargs, starts_on=starts_on.date() if starts_on else office_.today(),
+            days=days or office_.config.registry.quarantine_days,
+            ends_on=ends_on.date() if ends_on else None, note=note,
+        )
+    if as_json:
+        print_json({"order": row, "version": version})
+    else:
+        click.echo(f"quarantine order {row['id']}: {row['starts_on']} … {row['ends_on']} (registry version {version})")
+
+
+@quarantine_group.command("end")
+@click.argument("order_id", type=int)
+@_CONFIG
+@click.option("--on", "lifted_on", type=click.DateTime(["%Y-%m-%d"]),
+              help="The first day the person may go out again (default: today).")
+def quarantine_end(order_id: int, config_path: str, lifted_on) -> None:
+    """End quarantine order ORDER_ID early."""
+    from kiosk.office.admin import end_quarantine
+
+    with clean_errors():
+        office_ = _open(config_path)
+        row, version = end_quarantine(office_.master, order_id,
+                                      lifted_on=lifted_on.date() if lifted_on else office_.today())
+    if row is None:
+        click.echo(f"quarantine order {order_id} removed: it had not started (registry version {version})")
+    else:
+        click.echo(f"quarantine order {order_id} now ends on {row['ends_on']} (registry version {version})")
+
+
+@quarantine_group.command("list")
+@_CONFIG
+@click.option("--all", "show_all", is_flag=True, help="Every order, not only those in force today.")
+@_JSON
+def quarantine_list(config_path: str, show_all: bool, as_json: bool) -> None:
+    """List quarantine orders in force today (or all of them)."""
+    from kiosk.office.admin import list_quarantine
+
+    with clean_errors():
+        office_ = _open(config_path)
+        rows = list_quarantine(office_.master, on=None if show_all else office_.today())
+    if as_json:
+        print_json({"orders": rows})
+        return
+    if not rows:
+        click.echo("no quarantine orders" + ("" if show_all else " in force today"))
+    for row in rows:
+        click.echo(f"{row['id']:>4}  {row['starts_on']} … {row['ends_on']}  {row['who']}  {row['note'] or ''}".rstrip())
+
+
+# -- volunteers and visitors ------------------------------------------------------------
+
+
+@office.group("volunteers")
+def volunteers_group() -> None:
+    """Volunteers who sign in at the gate with a PIN."""
+
+
+@volunteers_group.command("add")
+@click.argument("name")
+@_CONFIG
+@click.option("--pin", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="4 to 8 digits (asked when not given; stored only as a hash).")
+@click.option("--resident", help="Link to a resident: id or household:name.")
+def volunteers_add(name: str, config_path: str, pin: str, resident: str | None) -> None:
+    """Register volunteer NAME with a PIN."""
+    from kiosk.office.admin import add_volunteer, find_resident
+
+    with clean_errors():
+        office_ = _open(config_path)
+        resident_id = find_resident(office_.master, resident)["id"] if resident else None
+        row, version = add_volunteer(office_.master, name, pin, resident_id=resident_id)
+    click.echo(f"volunteer {row['id']} {row['name']} added (registry version {version}); "
+               f"issue a card with: kiosk office cards issue --volunteer {row['id']}")
+
+
+def _moment(text: str | None, option: str, tz: ZoneInfo) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        fail(f"{option}: expected a date or date-time such as 2026-03-01T09:00, got {text!r}")
+    return value if value.tzinfo else value.replace(tzinfo=tz)
+
+
+@office.group("visitors")
+def visitors_group() -> None:
+    """Visitor passes pre-registered at the office."""
+
+
+@visitors_group.command("add")
+@click.argument("name")
+@_CONFIG
+@click.option("--host", required=True, help="The household visited, building-unit-room, e.g. 3-2-501.")
+@click.option("--phone", default="", help="The visitor's phone (stored masked).")
+@click.option("--from", "valid_from", help="Start, ISO date or date-time in the office time zone (default: now).")
+@click.option("--until", "valid_until", help="End, ISO date-time (default: the end of the start day).")
+@click.option("--reason", default="", help="Why they come (送药, 维修 …).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the card image (default: <data_dir>/cards).")
+@_JSON
+def visitors_add(name, config_path, host, phone, valid_from, valid_until, reason, out, as_json) -> None:
+    """Pre-register visitor NAME for household --host and issue the pass's card."""
+    from kiosk.office.admin import add_visitor_pass
+
+    with clean_errors():
+        office_ = _open(config_path)
+        start = _moment(valid_from, "--from", office_.tz) or datetime.now(office_.tz).replace(second=0, microsecond=0)
+        end = _moment(valid_until, "--until", office_.tz)
+        if end is None:
+            end = datetime.combine(start.date(), time(23, 59), tzinfo=start.tzinfo)
+        elif valid_until and "T" not in valid_until and " " not in valid_until:
+            end = end + timedelta(days=1, minutes=-1)  # a bare date means the whole of that day
+        row, issued = add_visitor_pass(office_.master, _signing_key(office_), name=name, phone=phone, host=host,
+                                       valid_from=start, valid_until=end, reason=reason,
+                                       out_dir=_cards_dir(office_, out), now=datetime.now(office_.tz))
+    if as_json:
+        print_json({"pass": row, **issued.to_dict()})
+    else:
+        click.echo(f"visitor pass {row['id']} for {row['name']}: {row['valid_from']} … {row['valid_until']}; "
+                   f"card {issued.card.card_id}: {issued.image}")
