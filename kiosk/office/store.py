@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import sqlite3
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -25,6 +26,8 @@ from kiosk.credentials import hash_secret, verify_secret
 from kiosk.exc import KioskError
 
 migrations = Migrations("kiosk.office.store")
+# Event data was parsed from JSON moments ago: no cycles to check, compact separators.
+_DATA_JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=(",", ":"))
 
 
 class OfficeStoreError(KioskError, ValueError):
@@ -188,33 +191,20 @@ class OfficeStore:
             rows.append({
                 "gate_id": gate_id, "seq": e["seq"], "id": e["id"], "ts": e["ts"], "received_at": received,
                 "volunteer_id": e.get("volunteer_id"), "kind": e["kind"], "subject": e.get("subject"),
-                "household_id": e.get("household_id"), "data": json.dumps(e.get("data", {}), ensure_ascii=False),
+                "household_id": e.get("household_id"), "data": _DATA_JSON.encode(e.get("data", {})),
             })
         db = self._db()
         with self._write_lock, db.atomic():
-            stored = 0
-            for row in rows:
-                cursor = db.execute(
-                    "INSERT OR IGNORE INTO events (gate_id, seq, id, ts, received_at, volunteer_id, kind, subject, household_id, data)"
-                    " VALUES (:gate_id, :seq, :id, :ts, :received_at, :volunteer_id, :kind, :subject, :household_id, :data)", row)
-                if cursor.rowcount:
-                    stored += 1
-                    if row["kind"] == "alarm_raised":
-                        data = json.loads(row["data"])
-                        db.execute(
-                            "INSERT OR IGNORE INTO alarms (event_id, gate_id, seq, kind, subject, raised_at) VALUES (?, ?, ?, ?, ?, ?)",
-                            [row["id"], gate_id, row["seq"], data.get("kind"), row["subject"], row["ts"]])
-                    elif row["kind"] == "alarm_acknowledged":
-                        data = json.loads(row["data"])
-                        db.execute(
-                            "UPDATE alarms SET acknowledged_at = ?, acknowledged_by = ?, note = ? WHERE event_id = ?",
-                            [row["ts"], row["volunteer_id"], data.get("note"), data.get("alarm_event_id")])
-                else:
-                    held = db.execute("SELECT id FROM events WHERE gate_id = ? AND seq = ?", [gate_id, row["seq"]]).fetchone()
-                    if held is None or held[0] != row["id"]:
-                        raise EventConflictError(
-                            f"gate {gate_id} seq {row['seq']}: the office holds another event under this seq"
-                            if held else f"event id {row['id']} was already stored under another seq")
+            new_rows = self._new_rows(db, gate_id, rows)
+            try:
+                db.conn.executemany(
+                    "INSERT INTO events (gate_id, seq, id, ts, received_at, volunteer_id, kind, subject, household_id, data)"
+                    " VALUES (:gate_id, :seq, :id, :ts, :received_at, :volunteer_id, :kind, :subject, :household_id, :data)",
+                    new_rows)
+            except sqlite3.IntegrityError:
+                raise EventConflictError(f"gate {gate_id}: an event id in this batch is already stored under another seq") from None
+            self._record_alarms(db, gate_id, new_rows)
+            stored = len(new_rows)
             high = self.high_water(gate_id)
             for (seq,) in db.execute("SELECT seq FROM events WHERE gate_id = ? AND seq > ? ORDER BY seq", [gate_id, high]):
                 if seq != high + 1:
@@ -222,6 +212,35 @@ class OfficeStore:
                 high = seq
             db["gate_state"].upsert({"gate_id": gate_id, "high_water": high}, pk="gate_id")
         return stored, high
+
+    @staticmethod
+    def _new_rows(db: sqlite_utils.Database, gate_id: str, rows: list[dict]) -> list[dict]:
+        """The rows the office does not hold yet; a seq held under another id is a conflict."""
+        if not rows:
+            return []
+        seqs = [r["seq"] for r in rows]
+        held = dict(db.execute("SELECT seq, id FROM events WHERE gate_id = ? AND seq BETWEEN ? AND ?",
+                               [gate_id, min(seqs), max(seqs)]).fetchall())
+        fresh: dict[int, dict] = {}
+        for row in rows:
+            known = held.get(row["seq"]) or (fresh[row["seq"]]["id"] if row["seq"] in fresh else None)
+            if known is None:
+                fresh[row["seq"]] = row
+            elif known != row["id"]:
+                raise EventConflictError(f"gate {gate_id} seq {row['seq']}: the office holds another event under this seq")
+        return list(fresh.values())
+
+    @staticmethod
+    def _record_alarms(db: sqlite_utils.Database, gate_id: str, rows: list[dict]) -> None:
+        for row in rows:
+            if row["kind"] == "alarm_raised":
+                data = json.loads(row["data"])
+                db.execute("INSERT OR IGNORE INTO alarms (event_id, gate_id, seq, kind, subject, raised_at) VALUES (?, ?, ?, ?, ?, ?)",
+                           [row["id"], gate_id, row["seq"], data.get("kind"), row["subject"], row["ts"]])
+            elif row["kind"] == "alarm_acknowledged":
+                data = json.loads(row["data"])
+                db.execute("UPDATE alarms SET acknowledged_at = ?, acknowledged_by = ?, note = ? WHERE event_id = ?",
+                           [row["ts"], row["volunteer_id"], data.get("note"), data.get("alarm_event_id")])
 
     def events(self, gate_id: str, after: int = 0, limit: int = 1000) -> list[dict]:
         """A gate's stored events after ``after`` in seq order."""
