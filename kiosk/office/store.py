@@ -176,14 +176,15 @@ class OfficeStore:
         rows = list(self._db()["gate_state"].rows_where("gate_id = ?", [gate_id], limit=1))
         return rows[0]["high_water"] if rows else 0
 
-    def ingest(self, gate_id: str, events: Iterable[Mapping[str, Any]]) -> tuple[int, int]:
-        """Store a gate's batch exactly once; returns (events newly stored, new high-water seq).
+    def ingest(self, gate_id: str, events: Iterable[Mapping[str, Any]]) -> tuple[list[Mapping[str, Any]], int]:
+        """Store a gate's batch exactly once; returns (the events that were new, the new high-water seq).
 
         Every event must belong to ``gate_id`` (checked by the caller too). An
         event whose (gate, seq) is already held with another id is a conflict:
         the whole batch is refused and nothing is stored.
         """
         received = _now()
+        events = list(events)
         rows = []
         for e in events:
             if e["gate_id"] != gate_id:
@@ -204,14 +205,14 @@ class OfficeStore:
             except sqlite3.IntegrityError:
                 raise EventConflictError(f"gate {gate_id}: an event id in this batch is already stored under another seq") from None
             self._record_alarms(db, gate_id, new_rows)
-            stored = len(new_rows)
             high = self.high_water(gate_id)
             for (seq,) in db.execute("SELECT seq FROM events WHERE gate_id = ? AND seq > ? ORDER BY seq", [gate_id, high]):
                 if seq != high + 1:
                     break
                 high = seq
             db["gate_state"].upsert({"gate_id": gate_id, "high_water": high}, pk="gate_id")
-        return stored, high
+        new_seqs = {row["seq"] for row in new_rows}
+        return [e for e in events if e["seq"] in new_seqs], high
 
     @staticmethod
     def _new_rows(db: sqlite_utils.Database, gate_id: str, rows: list[dict]) -> list[dict]:

@@ -74,13 +74,12 @@ def test_registry_pull_changes_then_snapshot(gate, office):
     assert gate.pull_registry_once() == 2 and gate.registry.household(1) is not None and gate.registry.version == 2
 
 
-def test_a_revocation_changes_the_decision_after_one_pull(tmp_path, office):
+def _gate_with_one_resident(tmp_path, office):
+    """A gate synced with an office that knows one resident and their card; returns (client, checkpoint, card text)."""
     from kiosk.cards import CardKind, issue_card
     from kiosk.checkpoint import Checkpoint
     from kiosk.config import GateConfig
     from kiosk.keys import Keyset, init_keys
-    from kiosk.measurements import Measurement
-    from kiosk.policy import Verdict
 
     key = init_keys(tmp_path / "keys")
     keyset = Keyset()
@@ -97,18 +96,34 @@ def test_a_revocation_changes_the_decision_after_one_pull(tmp_path, office):
     client.pull_registry_once()
     checkpoint = Checkpoint(GateConfig.model_validate({"gate": {"id": "north"}}), registry, journal,
                             Keyset.from_json(registry.keyset_json()))
-    now = datetime(2026, 11, 28, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
     text = issue_card(key, CardKind.RESIDENT, 1, valid_from=date(2026, 1, 1), valid_until=date(2026, 12, 31), card_id=11)[1]
-    assert checkpoint.passage(text, now, [Measurement(36.5, 10.0)], direction="in").decision.verdict is Verdict.ADMIT
-    office.registry.upsert("revocations", {"card_id": 11, "reason": "挂失"})
-    client.start()  # the running loop pulls within one interval
-    deadline = time.monotonic() + 5
-    while not registry.is_revoked(11) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    later = checkpoint.passage(text, now + timedelta(minutes=1), [Measurement(36.5, 10.0)], direction="in")
-    assert later.decision.verdict is Verdict.DENY and later.check.reason.value == "revoked"
+    return client, checkpoint, text
+
+
+NOW = datetime(2026, 11, 28, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+@pytest.mark.parametrize("change, direction, reason", [
+    ({"table": "revocations", "row": {"card_id": 11, "reason": "挂失"}}, "in", "card_revoked"),
+    ({"table": "quarantine_orders", "row": {"id": 1, "household_id": 1, "starts_on": "2026-11-28", "ends_on": "2026-12-11"}},
+     "out", "quarantine"),
+])
+def test_an_office_change_reaches_a_running_gate_within_one_sync_interval(tmp_path, office, change, direction, reason):
+    from kiosk.measurements import Measurement
+    from kiosk.policy import Verdict
+
+    client, checkpoint, text = _gate_with_one_resident(tmp_path, office)
+    before = checkpoint.passage(text, NOW, [Measurement(36.5, 10.0)], direction=direction)
+    assert before.decision.verdict is Verdict.ADMIT
+    client.start()
+    version = office.registry.upsert(change["table"], change["row"])
+    deadline = time.monotonic() + 5 * client.interval_s + 2
+    while checkpoint.registry.version < version and time.monotonic() < deadline:
+        time.sleep(0.02)
+    after = checkpoint.passage(text, NOW + timedelta(minutes=1), [Measurement(36.5, 10.0)], direction=direction)
+    assert after.decision.verdict is Verdict.DENY and reason in [r.value for r in after.decision.reasons]
     client.close()
-    journal.close()
+    checkpoint.journal.close()
 
 
 def test_heartbeat_reaches_the_office(gate, office):

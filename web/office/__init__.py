@@ -19,10 +19,18 @@ def create_app(store: OfficeStore, registry: RegistryMaster, *,
                on_events: Callable[[str, list[dict]], None] | None = None) -> Flask:
     """The office app over its store and master registry; ``on_events`` hears each batch of new events."""
     from web.office.api import api
+    from web.office.stream import Broadcaster
+
+    broadcaster = Broadcaster()
+
+    def events_hook(gate_id: str, events: list[dict]) -> None:
+        broadcaster.publish(gate_id, events)
+        if on_events is not None:
+            on_events(gate_id, events)
 
     app = Flask(__name__)
     app.config.update(STORE=store, REGISTRY=registry, MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
-                      EVENTS_HOOK=on_events or (lambda gate_id, events: None), JSON_AS_ASCII=False)
+                      EVENTS_HOOK=events_hook, BROADCASTER=broadcaster, STREAM_HEARTBEAT_S=15.0, JSON_AS_ASCII=False)
     app.json.ensure_ascii = False
     app.register_blueprint(api)
 

@@ -92,13 +92,14 @@ def sync_events():
         raise ApiError(403, f"event seq {foreign.seq} belongs to gate {foreign.gate_id!r}: a gate may send only its own events")
     events = batch.model_dump(mode="json")["events"]  # one serializer call for the whole batch
     try:
-        stored, high = current_app.config["STORE"].ingest(gate_id, events)
+        new, high = current_app.config["STORE"].ingest(gate_id, events)
     except EventConflictError as exc:
         raise ApiError(409, str(exc)) from None
     except OfficeStoreError as exc:
         raise ApiError(400, str(exc)) from None
-    current_app.config["EVENTS_HOOK"](gate_id, events) if stored else None
-    return _answer(schemas.SyncAnswer(stored=stored, high_water=high))
+    if new:
+        current_app.config["EVENTS_HOOK"](gate_id, new)
+    return _answer(schemas.SyncAnswer(stored=len(new), high_water=high))
 
 
 @api.get("/sync/registry")
@@ -146,6 +147,20 @@ def gates():
 def alarms():
     """Alarms not yet acknowledged at a gate, newest first."""
     return _answer(schemas.AlarmList(alarms=current_app.config["STORE"].open_alarms()))
+
+
+@api.get("/stream")
+@requires("staff")
+def stream():
+    """Server-sent events: alarms and passages as gates deliver them (a comment line every 15 s keeps it alive)."""
+    from flask import Response, stream_with_context
+
+    from web.office.stream import sse
+
+    broadcaster = current_app.config["BROADCASTER"]
+    body = sse(broadcaster.subscribe(), current_app.config["STREAM_HEARTBEAT_S"], broadcaster.unsubscribe)
+    return Response(stream_with_context(body), mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
 @api.get("/openapi.json")

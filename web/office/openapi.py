@@ -12,6 +12,7 @@ ROUTES = {
     ("/api/v1/sync/heartbeat", "post"): ("Report the gate's state", schemas.Heartbeat, schemas.HeartbeatAnswer, "gate"),
     ("/api/v1/gates", "get"): ("Every gate's state", None, schemas.GateList, "staff"),
     ("/api/v1/alarms", "get"): ("Open alarms", None, schemas.AlarmList, "staff"),
+    ("/api/v1/stream", "get"): ("Server-sent events of alarms and passages", None, None, "staff"),
 }
 
 
@@ -34,7 +35,10 @@ def document(app: Flask) -> dict:
             "description": f"Needs a {who} token.",
             "security": [{"bearer": []}],
             "responses": {
-                "200": {"description": "OK", "content": {"application/json": {"schema": _schema(answer, components)}}},
+                "200": ({"description": "OK", "content": {"application/json": {"schema": _schema(answer, components)}}}
+                        if answer is not None else
+                        {"description": "An endless text/event-stream: `event: <kind>` and `data: <event JSON>` per event",
+                         "content": {"text/event-stream": {"schema": {"type": "string"}}}}),
                 "400": {"description": "Bad request", **error},
                 "401": {"description": "Missing, unknown or revoked token", **error},
                 "403": {"description": "A token of the wrong kind, or another gate's events", **error},
