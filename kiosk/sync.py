@@ -100,6 +100,28 @@ class SyncClient:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
+    @classmethod
+    def from_provisioning(cls, path: str, journal: Any, registry: Any, settings: Any, **kwargs: Any) -> "SyncClient":
+        """A client for the office named in a provisioning file (``kiosk office add-gate``), with ``SyncSettings``.
+
+        The file's CA certificate, when there is one, is written beside it so
+        HTTPS trusts exactly that certificate authority.
+        """
+        from pathlib import Path
+
+        from kiosk.office.provisioning import read_provisioning
+
+        document = read_provisioning(path)
+        if document["gate_id"] != journal.gate_id:
+            raise SyncError(f"{path} is for gate {document['gate_id']!r}, this gate is {journal.gate_id!r}")
+        ca_path = None
+        if document.get("ca_certificate"):
+            ca_path = Path(path).with_suffix(".ca.pem")
+            ca_path.write_text(document["ca_certificate"], encoding="ascii")
+        return cls(journal, registry, office_url=settings.office_url or document["office_url"], token=document["token"],
+                   ca_certificate=str(ca_path) if ca_path else None, allow_plain_http=settings.allow_plain_http,
+                   interval_s=settings.interval_s, heartbeat_s=settings.heartbeat_s, **kwargs)
+
     # -- one round of each, usable on their own -------------------------------
 
     def _call(self, method: str, path: str, **kwargs: Any) -> dict:

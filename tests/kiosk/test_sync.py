@@ -189,3 +189,25 @@ def test_backoff_grows_with_jitter_and_a_cap():
     assert all(0 <= d <= 60 for d in delays)
     assert max(backoff_delay(1, rng=rng) for _ in range(200)) <= 2.0
     assert max(backoff_delay(10, rng=rng) for _ in range(200)) > 30
+
+
+def test_client_from_a_provisioning_file(tmp_path, office):
+    from kiosk.config.gate import SyncSettings
+    from kiosk.keys import Keyset, SigningKey
+    from kiosk.office.provisioning import write_provisioning
+
+    keyset = Keyset()
+    keyset.add(SigningKey.generate().public_key)
+    path = write_provisioning(tmp_path / "north.provision.json", gate_id="north", office_url=office.url,
+                              token=office.store.add_gate("north"), keyset=keyset)
+    (tmp_path / "gate").mkdir()
+    journal, registry = Journal(tmp_path / "gate" / "j.db", "north"), Registry(tmp_path / "gate" / "r.db")
+    client = SyncClient.from_provisioning(path, journal, registry, SyncSettings(interval_s=5))
+    fill(journal, 5)
+    assert client.push_once() == 5 and client.interval_s == 5
+    other = Journal(tmp_path / "gate" / "other.db", "south")
+    with pytest.raises(SyncError, match="is for gate 'north'"):
+        SyncClient.from_provisioning(path, other, registry, SyncSettings())
+    client.close()
+    journal.close()
+    other.close()
