@@ -93,8 +93,8 @@ class SyncClient:
         self.on_registry = on_registry or (lambda version: None)
         self.session = session or requests.Session()
         self.session.headers["Authorization"] = f"Bearer {token}"
-        if ca_certificate:
-            self.session.verify = ca_certificate  # a path to the office's CA certificate
+        # Passed on every request: requests lets REQUESTS_CA_BUNDLE override a session's own setting.
+        self.verify: str | bool = ca_certificate or True
         self.status = SyncStatus(registry_version=registry.version)
         self._poke = threading.Event()
         self._stop = threading.Event()
@@ -128,7 +128,7 @@ class SyncClient:
         import requests
 
         try:
-            response = self.session.request(method, self.url + path, timeout=self.timeout_s, **kwargs)
+            response = self.session.request(method, self.url + path, timeout=self.timeout_s, verify=self.verify, **kwargs)
         except requests.RequestException as exc:
             raise SyncError(f"office unreachable: {type(exc).__name__}: {exc}") from exc
         try:

@@ -28,6 +28,7 @@ EXTRA_COMMANDS: dict[str, str] = {
     "revoke-gate": "kiosk.cli.officeserver:revoke_gate",
     "add-user": "kiosk.cli.officeserver:add_user",
     "gates": "kiosk.cli.officeserver:gates",
+    "tls-init": "kiosk.cli.officeserver:tls_init",
 }
 
 _CONFIG = click.option("--config", "config_path", default="office.yaml", show_default=True,

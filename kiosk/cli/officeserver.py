@@ -29,21 +29,28 @@ def _open(config_path: str):
 @_CONFIG
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(2, 64), help="Worker threads.")
 def serve(config_path: str, threads: int) -> None:
-    """Serve the sync API (waitress) on server.host:server.port until stopped."""
-    import waitress
-
+    """Serve the sync API on server.host:server.port until stopped (HTTPS when server.tls_cert is set)."""
     from kiosk.office.registry_master import RegistryMaster
     from web.office import create_app
+    from web.office.serving import OfficeServer
 
     with clean_errors():
         config, paths, store = _open(config_path)
-        if config.server.tls_cert:
-            fail("server.tls_cert: HTTPS is not built into the office yet; serve plain HTTP on a trusted network "
-                 "or put a TLS proxy in front (see docs/office.md)")
         registry = RegistryMaster(paths.registry)
-    app = create_app(store, registry)
-    click.echo(f"office serving on http://{config.server.host}:{config.server.port}  (Ctrl-C stops)")
-    waitress.serve(app, host=config.server.host, port=config.server.port, threads=threads, ident="kiosk-office")
+        server = config.server
+        try:
+            running = OfficeServer(create_app(store, registry), server.host, server.port, threads=threads,
+                                   tls_cert=server.tls_cert, tls_key=server.tls_key)
+        except OSError as exc:
+            fail(f"cannot serve on {server.host}:{server.port}: {exc.strerror or exc}")
+    scheme = "https" if running.tls else "http"
+    click.echo(f"office serving on {scheme}://{server.host}:{running.port}  (Ctrl-C stops)")
+    try:
+        running.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        running.close()
 
 
 @click.command("add-gate")
@@ -67,11 +74,19 @@ def add_gate(gate_id: str, config_path: str, name: str, office_url: str | None, 
         if not url:
             fail("no office URL: pass --url http://OFFICE:PORT or set server.public_url in office.yaml")
         keyset = load_keyset(paths.keys_dir / KEYSET_FILE)
+        ca = None
+        if config.server.tls_ca:
+            try:
+                ca = Path(config.server.tls_ca).read_text(encoding="ascii")
+            except OSError as exc:
+                fail(f"server.tls_ca: cannot read {config.server.tls_ca}: {exc.strerror or exc}")
+        if config.server.tls_cert and url.startswith("http://"):
+            fail(f"the office serves HTTPS: the gate's URL must start with https://, got {url}")
         out = out or Path(f"{gate_id}.provision.json")
         if out.exists():
             fail(f"{out} already exists; remove it or choose another --out")
         token = store.add_gate(gate_id, name)
-        write_provisioning(out, gate_id=gate_id, office_url=url, token=token, keyset=keyset)
+        write_provisioning(out, gate_id=gate_id, office_url=url, token=token, keyset=keyset, ca_certificate=ca)
     click.echo(f"gate {gate_id} added; token (shown once, stored only as a hash): {token}")
     click.echo(f"provisioning file: {out}  (copy it to the gate; mode 0600)")
 
@@ -116,3 +131,21 @@ def gates(config_path: str, as_json: bool) -> None:
         flag = "  CLOCK OFF" if row["clock_off"] else ""
         state = "revoked" if row["revoked"] else f"seq {row['last_seq']}, heartbeat {row['last_heartbeat'] or '—'}"
         click.echo(f"{row['id']:<16} {row['name']:<8} {state}{flag}")
+
+
+@click.command("tls-init")
+@_CONFIG
+@click.option("--hosts", required=True, help="Comma-separated names and addresses gates use, e.g. 192.168.1.10,office.local.")
+@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
+              help="Where to write the certificates (default: DATA_DIR/tls).")
+def tls_init(config_path: str, hosts: str, directory: Path | None) -> None:
+    """Make the office's own CA and an HTTPS certificate for it; prints the office.yaml lines to add."""
+    from kiosk.office.tls import init_tls
+
+    with clean_errors():
+        config, paths, _ = _open(config_path)
+        files = init_tls(directory or paths.data_dir / "tls", hosts.split(","), community=config.office.name or "kiosk office")
+    click.echo("certificates written; add to office.yaml under server:")
+    click.echo(f"  tls_cert: {files.server_cert}\n  tls_key: {files.server_key}\n  tls_ca: {files.ca_cert}")
+    click.echo(f"  public_url: https://{hosts.split(',')[0].strip()}:{config.server.port}")
+    click.echo(f"keep {files.ca_key} offline: it can make certificates gates will trust")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from kiosk.config.base import Section, TimeZoneName
 
@@ -25,10 +25,19 @@ class ServerSettings(Section):
     host: str = "0.0.0.0"
     port: int = Field(8443, ge=1, le=65535)
     tls_cert: str | None = None
-    """PEM certificate; without it the API is plain HTTP (only sensible on localhost)."""
+    """PEM server certificate (``kiosk office tls-init`` makes one); without it the API is plain HTTP."""
     tls_key: str | None = None
+    """The server certificate's private key."""
+    tls_ca: str | None = None
+    """The CA certificate gates trust; copied into each provisioning file."""
     public_url: str | None = None
     """The address gates use to reach this office, e.g. http://192.168.1.10:8443 (written into provisioning files)."""
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> "ServerSettings":
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("expected tls_cert and tls_key together (or neither)")
+        return self
 
 
 class RegistrySettings(Section):
