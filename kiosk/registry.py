@@ -9,7 +9,6 @@ replica when the office is out of reach.
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -20,6 +19,7 @@ from sqlite_utils.migrations import Migrations
 
 from kiosk.cards import CardCheck, Rejection
 from kiosk.exc import RegistryError, RegistryVersionError
+from kiosk.sqlitedb import ThreadLocalDatabase
 
 migrations = Migrations("kiosk.registry")
 
@@ -122,26 +122,15 @@ class Registry:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self._local = threading.local()
-        db = self._db()
-        migrations.apply(db)
+        self._connections = ThreadLocalDatabase(self.path)
+        migrations.apply(self._db())
 
     def _db(self) -> sqlite_utils.Database:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite_utils.Database(self.path)
-            db.execute("PRAGMA busy_timeout = 5000")
-            if db.journal_mode != "wal":
-                db.enable_wal()
-            self._local.db = db
-        return db
+        return self._connections.get()
 
     def close(self) -> None:
         """Close this thread's connection (idempotent)."""
-        db = getattr(self._local, "db", None)
-        if db is not None:
-            db.close()
-            self._local.db = None
+        self._connections.close()
 
     def __enter__(self) -> "Registry":
         return self

@@ -24,6 +24,7 @@ from sqlite_utils.migrations import Migrations
 
 from kiosk.credentials import hash_secret, verify_secret
 from kiosk.exc import KioskError
+from kiosk.sqlitedb import ThreadLocalDatabase
 
 migrations = Migrations("kiosk.office.store")
 # Event data was parsed from JSON moments ago: no cycles to check, compact separators.
@@ -94,28 +95,17 @@ class OfficeStore:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self._local = threading.local()
+        # synchronous=FULL: a batch the office acknowledged must survive a power cut, or a gate purges its copy
+        self._connections = ThreadLocalDatabase(self.path, busy_timeout_ms=10_000, synchronous="FULL")
         self._write_lock = threading.Lock()
         migrations.apply(self._db())
 
     def _db(self) -> sqlite_utils.Database:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite_utils.Database(self.path)
-            db.execute("PRAGMA busy_timeout = 10000")
-            if db.journal_mode != "wal":
-                db.enable_wal()
-            db.execute("PRAGMA synchronous = FULL")
-            self._local.db = db
-        return db
+        return self._connections.get()
 
     def close(self) -> None:
         """Close this thread's connection."""
-        db = getattr(self._local, "db", None)
-        if db is not None:
-            db.close()
-            self._local.db = None
+        self._connections.close()
 
     # -- gates and staff ---------------------------------------------------
 
