@@ -14,7 +14,7 @@ SYSTEM_PACKAGES := libzbar0
 .PHONY: demo test bench system-packages clean
 
 demo: system-packages $(STAMP)
-	$(BIN)/kiosk demo
+	$(BIN)/kiosk demo --serve
 
 test: system-packages $(STAMP)
 	$(BIN)/python -m pytest

@@ -1,15 +1,18 @@
-"""A demo community: office keys, a seeded registry, printable card images, and scripted passages.
+"""A demo community: an office with its registry, a gate that syncs with it, printable cards, scripted passages.
 
-Everything goes through the real chain (cards, registry, facts, policy,
-journal); only the people and the thermometer readings are made up.
+Everything goes through the real chain (cards, office registry, sync, gate
+replica, facts, policy, journal, sync back to the office); only the people
+and the thermometer readings are made up.
 """
 
 from __future__ import annotations
 
 import shutil
+import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from kiosk.cards import CardKind, issue_card, render_qr
@@ -17,10 +20,16 @@ from kiosk.checkpoint import Checkpoint, Outcome
 from kiosk.config import GateConfig
 from kiosk.credentials import hash_secret
 from kiosk.journal import Journal
-from kiosk.keys import SigningKey, init_keys, load_keyset
+from kiosk.keys import Keyset, SigningKey, init_keys, load_keyset
+from kiosk.office.registry_master import RegistryMaster
+from kiosk.office.store import OfficeStore
 from kiosk.measurements import Measurement, MeasurementSource
 from kiosk.privacy import mask_phone
 from kiosk.registry import Registry
+from kiosk.sync import SyncClient
+
+if TYPE_CHECKING:
+    from web.office.serving import OfficeServer
 
 MARKER = ".kiosk-demo"
 TIMEZONE = "Asia/Shanghai"
@@ -45,10 +54,13 @@ class DemoCommunity:
 
     directory: Path
     keys_dir: Path
-    registry_path: Path
+    registry_path: Path  # the gate's replica (filled by sync)
     journal_path: Path
     cards_dir: Path
+    office_dir: Path
     cards: dict[str, str] = field(default_factory=dict)
+    gate_token: str = ""
+    staff_token: str = ""
 
 
 def _prepare(directory: Path) -> None:
@@ -71,8 +83,9 @@ def seed(directory: Path, now: datetime) -> DemoCommunity:
     now = now.astimezone(ZoneInfo(TIMEZONE))
     today = now.date()
     _prepare(directory)
-    demo = DemoCommunity(directory, directory / "keys", directory / "registry.db",
-                         directory / "journal.db", directory / "cards")
+    demo = DemoCommunity(directory, directory / "keys", directory / "gate" / "registry.db",
+                         directory / "gate" / "journal.db", directory / "cards", directory / "office")
+    demo.registry_path.parent.mkdir()
     key: SigningKey = init_keys(demo.keys_dir)
     demo.cards_dir.mkdir()
     year = today + timedelta(days=364)
@@ -96,9 +109,9 @@ def seed(directory: Path, now: datetime) -> DemoCommunity:
         issue("volunteer-zhao", CardKind.VOLUNTEER, 1, 4001),
     ]
     keyset = load_keyset(demo.keys_dir / "keyset.json")
-    with Registry(demo.registry_path) as registry:
-        registry.apply_snapshot(
-            {
+    # The community is entered at the office, as one registry version; the gate gets it by syncing.
+    with RegistryMaster(demo.office_dir / "registry.db") as master:
+        master.change(_upserts({
                 "households": HOUSEHOLDS,
                 "residents": RESIDENTS,
                 "cards": cards,
@@ -114,10 +127,27 @@ def seed(directory: Path, now: datetime) -> DemoCommunity:
                                        "ends_on": (today + timedelta(days=10)).isoformat(), "note": "居家隔离 14 天"}],
                 "volunteers": [{"id": 1, "name": "赵志愿", "pin_hash": hash_secret(VOLUNTEER_PIN), "resident_id": None}],
                 "keyset": keyset.to_json()["keys"],
-            },
-            version=1,
-        )
+            }))
+    store = OfficeStore(demo.office_dir / "office.db")
+    demo.gate_token = store.add_gate("demo-gate", "演示北门")
+    demo.staff_token = store.add_user("demo-staff", "staff", "demo")
+    store.close()
     return demo
+
+
+def _upserts(tables: dict[str, list[dict]]) -> list[dict]:
+    return [{"op": "upsert", "table": table, "row": row} for table, rows in tables.items() for row in rows]
+
+
+def start_office(demo: DemoCommunity, port: int = 0) -> tuple[OfficeServer, str]:
+    """Serve the demo office on 127.0.0.1 in a background thread; returns the server and its URL."""
+    from web.office import create_app
+    from web.office.serving import OfficeServer as Server
+
+    app = create_app(OfficeStore(demo.office_dir / "office.db"), RegistryMaster(demo.office_dir / "registry.db"))
+    server = Server(app, "127.0.0.1", port, threads=8)
+    threading.Thread(target=server.run, name="demo-office", daemon=True).start()
+    return server, f"http://127.0.0.1:{server.port}"
 
 
 def _ir(celsius: float, ambient: float = 8.0) -> Measurement:
@@ -149,11 +179,13 @@ def script(demo: DemoCommunity) -> list[tuple[str, dict]]:
     ]
 
 
-def run(demo: DemoCommunity, config: GateConfig, start: datetime) -> list[tuple[str, Outcome]]:
-    """Run the demo script through the real chain, one minute apart; returns each outcome."""
+def run(demo: DemoCommunity, config: GateConfig, start: datetime, office_url: str) -> list[tuple[str, Outcome]]:
+    """Sync the gate from the office, run the demo script through the real chain one minute apart, sync back."""
     outcomes = []
     with Registry(demo.registry_path) as registry, Journal(demo.journal_path, config.gate.id) as journal:
-        checkpoint = Checkpoint(config, registry, journal, load_keyset(demo.keys_dir / "keyset.json"))
+        client = SyncClient(journal, registry, office_url=office_url, token=demo.gate_token)
+        client.pull_registry_once()  # the registry replica arrives from the office
+        checkpoint = Checkpoint(config, registry, journal, Keyset.from_json(registry.keyset_json()))
         for minute, (label, args) in enumerate(script(demo)):
             now = start + timedelta(minutes=minute)
             if args.get("vehicle"):
@@ -162,4 +194,7 @@ def run(demo: DemoCommunity, config: GateConfig, start: datetime) -> list[tuple[
                 outcome = checkpoint.passage(args["text"], now, args.get("readings", ()),
                                              direction=args.get("direction"), volunteer_id="1")
             outcomes.append((label, outcome))
+        client.push_once()  # the ledger goes to the office
+        client.heartbeat_once()
+        client.close()
     return outcomes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -18,8 +19,10 @@ VERDICT_MARK = {"admit": "✔ admit", "deny": "✘ deny", "refer": "➜ refer", 
 @click.command()
 @click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-data"),
               show_default=True, help="Folder for the demo community (recreated on each run).")
-def demo(directory: Path) -> None:
-    """Seed a demo community (keys, registry, card PNGs) and run scripted passages through the gate's core."""
+@click.option("--serve/--no-serve", default=False, help="Keep the demo office running until Ctrl-C.")
+@click.option("--port", default=0, type=click.IntRange(0, 65535), help="Office port (default: any free port).")
+def demo(directory: Path, serve: bool, port: int) -> None:
+    """Seed a demo community at an office, sync a simulated gate with it, run scripted passages, sync back."""
     from kiosk import demo as demo_lib
 
     tz = ZoneInfo(demo_lib.TIMEZONE)
@@ -31,7 +34,15 @@ def demo(directory: Path) -> None:
             community = demo_lib.seed(directory, now)
         except FileExistsError as exc:
             fail(str(exc))
-        outcomes = demo_lib.run(community, config, now)
+        try:
+            office, url = demo_lib.start_office(community, port)
+        except OSError as exc:
+            fail(f"cannot start the demo office on port {port}: {exc.strerror or exc}")
+        try:
+            outcomes = demo_lib.run(community, config, now, url)
+        except BaseException:
+            office.close()
+            raise
 
     click.echo(f"Demo community in {directory}/ — cards as PNG in {community.cards_dir}/, "
                f"volunteer 赵志愿 PIN {demo_lib.VOLUNTEER_PIN}\n")
@@ -44,7 +55,22 @@ def demo(directory: Path) -> None:
         click.echo(f"    {VERDICT_MARK[decision.verdict.value]:<11} {decision.direction:<3} {who:<8} "
                    f"prompt={decision.prompt.value}  reasons={','.join(r.value for r in decision.reasons)}"
                    + (f"  ALARM: {alarms}" if alarms else "") + (f"  [journal seq {seqs}]" if seqs else ""))
-    click.echo(f"\nLedger: {community.journal_path} — try: kiosk journal tail --db {community.journal_path}")
+    click.echo(f"\nGate ledger: {community.journal_path} — try: kiosk journal tail --db {community.journal_path}")
     click.echo(f"Verify a card yourself: kiosk cards verify \"{community.cards['wang-xiaoshan']}\" "
                f"--keyset {community.keys_dir / 'keyset.json'}")
-    click.echo("The touchscreen gate and the office server join this demo when they are built (see the issues).")
+    click.echo(f"\nOffice (synced): {url}/healthz")
+    click.echo(f"  open alarms:  curl -H 'Authorization: Bearer {community.staff_token}' {url}/api/v1/alarms")
+    click.echo(f"  gates:        curl -H 'Authorization: Bearer {community.staff_token}' {url}/api/v1/gates")
+    click.echo(f"  live stream:  curl -N -H 'Authorization: Bearer {community.staff_token}' {url}/api/v1/stream")
+    click.echo("The touchscreen gate (kiosk run) joins this demo when it is built (issue 5).")
+    if not serve:
+        office.close()
+        return
+    click.echo("\nThe office keeps running; Ctrl-C stops it.")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        office.close()

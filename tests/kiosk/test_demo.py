@@ -21,7 +21,11 @@ def test_demo_runs_every_case(tmp_path):
     from kiosk.config import GateConfig
 
     config = GateConfig.model_validate({"gate": {"id": "demo-gate"}})
-    outcomes = dict(demo.run(community, config, now))
+    office, url = demo.start_office(community)
+    try:
+        outcomes = dict(demo.run(community, config, now, url))
+    finally:
+        office.close()
     verdicts = {label: outcome.decision.verdict for label, outcome in outcomes.items()}
     assert list(verdicts.values()) == [
         Verdict.ADMIT, Verdict.ADMIT, Verdict.DENY, Verdict.DENY, Verdict.DENY, Verdict.DENY,
@@ -30,6 +34,13 @@ def test_demo_runs_every_case(tmp_path):
     with JournalReader(community.journal_path) as journal:
         assert journal.last_seq == sum(len(o.events) for o in outcomes.values())
         assert journal.integrity_check() == "ok"
+        assert journal.acked_seq == journal.last_seq  # the whole ledger reached the office
+        last_seq = journal.last_seq
+    from kiosk.office.store import OfficeStore
+
+    store = OfficeStore(community.office_dir / "office.db")
+    assert store.count_events("demo-gate") == last_seq
+    assert {a["kind"] for a in store.open_alarms()} == {"fever", "quarantine_breach", "invalid_card", "unknown_visitor"}
 
 
 def test_demo_command_and_rerun(tmp_path):
@@ -54,5 +65,9 @@ def test_visitor_pass_covers_the_demo_at_any_hour(tmp_path, hour):
     community = demo.seed(tmp_path / "demo", now)
     from kiosk.config import GateConfig
 
-    outcomes = dict(demo.run(community, GateConfig.model_validate({"gate": {"id": "demo-gate"}}), now))
+    office, url = demo.start_office(community)
+    try:
+        outcomes = dict(demo.run(community, GateConfig.model_validate({"gate": {"id": "demo-gate"}}), now, url))
+    finally:
+        office.close()
     assert outcomes["visitor 陈来访 with a pre-registered pass"].decision.verdict is Verdict.ADMIT
