@@ -38,6 +38,7 @@ GATES = 20
 PER_GATE = 3000
 BATCH = 1000
 BACKLOG = 60_000
+ROUNDS = 3  # the machine is shared and noisy: report the median of three and the spread
 
 
 def _event(gate: str, seq: int) -> dict:
@@ -75,9 +76,9 @@ def _start_office(folder: Path) -> tuple[subprocess.Popen, str]:
     raise RuntimeError("office did not start")
 
 
-def concurrent_ingest(folder: Path, url: str) -> tuple[float, list[float]]:
+def concurrent_ingest(folder: Path, url: str, round_: int = 0) -> tuple[float, list[float]]:
     store = OfficeStore(folder / "data" / "office.db")
-    tokens = {f"gate-{i:02d}": store.add_gate(f"gate-{i:02d}") for i in range(GATES)}
+    tokens = {f"r{round_}-gate-{i:02d}": store.add_gate(f"r{round_}-gate-{i:02d}") for i in range(GATES)}
     bodies = {gate: [json.dumps({"events": [_event(gate, s) for s in range(b, b + BATCH)]}).encode()
                      for b in range(1, PER_GATE + 1, BATCH)] for gate in tokens}
     latencies: list[float] = []
@@ -105,7 +106,7 @@ def concurrent_ingest(folder: Path, url: str) -> tuple[float, list[float]]:
     elapsed = time.perf_counter() - began
     if errors:
         raise RuntimeError(errors[0])
-    held = store.count_events()
+    held = sum(store.count_events(gate) for gate in tokens)
     assert held == GATES * PER_GATE, held
     return GATES * PER_GATE / elapsed, latencies
 
@@ -145,7 +146,10 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="office-bench-", dir=REPO / ".bench-tmp" if (REPO / ".bench-tmp").exists() else None))
     office, url = _start_office(folder)
     try:
-        rate, latencies = concurrent_ingest(folder, url)
+        rounds = [concurrent_ingest(folder, url, r) for r in range(ROUNDS)]
+        rates = sorted(rate for rate, _ in rounds)
+        rate = statistics.median(rates)
+        latencies = [x for _, lat in rounds for x in lat]
         drain_s, drained = drain_backlog(folder, url)
     finally:
         office.terminate()
@@ -157,7 +161,8 @@ def main() -> None:
     table = "\n".join([
         "| measurement | figure |",
         "|---|---:|",
-        f"| ingest, {GATES} gates at once, batches of {BATCH}, over HTTP | **{rate:,.0f} events/s** |",
+        f"| ingest, {GATES} gates at once, batches of {BATCH}, over HTTP (median of {ROUNDS}; min–max) "
+        f"| **{rate:,.0f} events/s** ({rates[0]:,.0f}–{rates[-1]:,.0f}) |",
         f"| batch round trip p50 / p99 under that load | {p50:,.0f} ms / {p99:,.0f} ms |",
         f"| raw sqlite-utils `insert_all`, same rows and schema, {BATCH} per transaction | {raw:,.0f} events/s |",
         f"| drain a {BACKLOG:,}-event backlog, one gate (`SyncClient.push_once`) | **{drain_s:.1f} s** ({drained / drain_s:,.0f} events/s) |",
@@ -171,10 +176,11 @@ def main() -> None:
         "(`kiosk office serve`, waitress, 8 threads); gates are threads of the bench process sending prepared JSON.\n\n"
         f"{table}\n\n"
         f"- Ingest {verdict_ingest} the ≥ 20,000 events/s bar; draining {verdict_drain} the ≤ 10 s bar.\n"
-        "- Each batch is parsed and validated strictly (pydantic) and stored in one transaction with "
+        "- Each batch is parsed and validated strictly (pydantic, in Rust), turned into rows from the model's attributes "
+        "(not a per-event `model_dump`), and stored with one `executemany` in one transaction with "
         "`synchronous=FULL`; the gap between HTTP ingest and the raw insert is that validation, JSON and HTTP.\n"
         "- The 20 sending gates run on the same 2 cores as the office, so the load generator takes part of the CPU "
-        "the office would have; across runs on this machine the ingest figure moved between about 18,000 and 21,000 events/s.\n"
+        "the office would have.\n"
     )
     report.write_section("office-ingest", markdown)
     print(markdown)

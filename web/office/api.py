@@ -90,7 +90,7 @@ def sync_events():
     foreign = next((e for e in batch.events if e.gate_id != gate_id), None)
     if foreign is not None:
         raise ApiError(403, f"event seq {foreign.seq} belongs to gate {foreign.gate_id!r}: a gate may send only its own events")
-    events = batch.model_dump(mode="json")["events"]  # one serializer call for the whole batch
+    events = [e.as_event() for e in batch.events]
     try:
         new, high = current_app.config["STORE"].ingest(gate_id, events)
     except EventConflictError as exc:

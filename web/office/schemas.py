@@ -41,6 +41,12 @@ class EventIn(Body):
     household_id: Count | None = None
     data: dict[str, Any] = Field(default_factory=dict)
 
+    def as_event(self) -> dict[str, Any]:
+        """Plain event dict for the store: built from attributes, which costs far less than model_dump per event."""
+        return {"seq": self.seq, "id": self.id, "ts": self.ts.isoformat().replace("+00:00", "Z"), "gate_id": self.gate_id,
+                "volunteer_id": self.volunteer_id, "kind": self.kind.value, "subject": self.subject,
+                "household_id": self.household_id, "data": self.data}
+
 
 class EventBatch(Body):
     """Up to 1000 events of the calling gate, in any order."""
