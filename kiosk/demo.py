@@ -29,7 +29,7 @@ from kiosk.registry import Registry
 from kiosk.sync import SyncClient
 
 if TYPE_CHECKING:
-    from web.office.serving import OfficeServer
+    from web.serving import WebServer
 
 MARKER = ".kiosk-demo"
 TIMEZONE = "Asia/Shanghai"
@@ -139,10 +139,10 @@ def _upserts(tables: dict[str, list[dict]]) -> list[dict]:
     return [{"op": "upsert", "table": table, "row": row} for table, rows in tables.items() for row in rows]
 
 
-def start_office(demo: DemoCommunity, port: int = 0) -> tuple[OfficeServer, str]:
+def start_office(demo: DemoCommunity, port: int = 0) -> tuple[WebServer, str]:
     """Serve the demo office on 127.0.0.1 in a background thread; returns the server and its URL."""
     from web.office import create_app
-    from web.office.serving import OfficeServer as Server
+    from web.serving import WebServer as Server
 
     app = create_app(OfficeStore(demo.office_dir / "office.db"), RegistryMaster(demo.office_dir / "registry.db"))
     server = Server(app, "127.0.0.1", port, threads=8)

@@ -26,6 +26,7 @@ COMMANDS = {
     "decode": "kiosk.cli.decode:decode",
     "doctor": "kiosk.cli.doctor:doctor",
     "office": "kiosk.cli.officecmd:office",
+    "run": "kiosk.cli.run:run",
 }
 
 

@@ -32,14 +32,14 @@ def serve(config_path: str, threads: int) -> None:
     """Serve the sync API on server.host:server.port until stopped (HTTPS when server.tls_cert is set)."""
     from kiosk.office.registry_master import RegistryMaster
     from web.office import create_app
-    from web.office.serving import OfficeServer
+    from web.serving import WebServer
 
     with clean_errors():
         config, paths, store = _open(config_path)
         registry = RegistryMaster(paths.registry)
         server = config.server
         try:
-            running = OfficeServer(create_app(store, registry), server.host, server.port, threads=threads,
+            running = WebServer(create_app(store, registry), server.host, server.port, threads=threads,
                                    tls_cert=server.tls_cert, tls_key=server.tls_key)
         except OSError as exc:
             fail(f"cannot serve on {server.host}:{server.port}: {exc.strerror or exc}")

@@ -20,14 +20,14 @@ from kiosk.office.tls import TLSSetupError, init_tls
 from kiosk.registry import Registry
 from kiosk.sync import SyncClient, SyncError
 from web.office import create_app
-from web.office.serving import OfficeServer
+from web.serving import WebServer
 
 
 @pytest.fixture
 def https_office(tmp_path):
     files = init_tls(tmp_path / "tls", ["127.0.0.1", "localhost"])
     store = OfficeStore(tmp_path / "office.db")
-    server = OfficeServer(create_app(store, RegistryMaster(tmp_path / "registry.db")), "127.0.0.1", 0,
+    server = WebServer(create_app(store, RegistryMaster(tmp_path / "registry.db")), "127.0.0.1", 0,
                           tls_cert=str(files.server_cert), tls_key=str(files.server_key))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -19,12 +19,13 @@ def create_app(store: OfficeStore, registry: RegistryMaster, *,
                on_events: Callable[[str, list[dict]], None] | None = None) -> Flask:
     """The office app over its store and master registry; ``on_events`` hears each batch of new events."""
     from web.office.api import api
-    from web.office.stream import Broadcaster
+    from kiosk.broadcast import Broadcaster
+    from web.office.stream import office_items
 
     broadcaster = Broadcaster()
 
     def events_hook(gate_id: str, events: list[dict]) -> None:
-        broadcaster.publish(gate_id, events)
+        broadcaster.publish(office_items(gate_id, events))
         if on_events is not None:
             on_events(gate_id, events)
 

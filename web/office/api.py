@@ -155,7 +155,7 @@ def stream():
     """Server-sent events: alarms and passages as gates deliver them (a comment line every 15 s keeps it alive)."""
     from flask import Response, stream_with_context
 
-    from web.office.stream import sse
+    from web.sse import sse
 
     broadcaster = current_app.config["BROADCASTER"]
     body = sse(broadcaster.subscribe(), current_app.config["STREAM_HEARTBEAT_S"], broadcaster.unsubscribe)

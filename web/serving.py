@@ -1,4 +1,4 @@
-"""Running the office app: waitress for plain HTTP, cheroot when the office has a TLS certificate.
+"""Running a kiosk web app: waitress for plain HTTP, cheroot when there is a TLS certificate (the office).
 
 waitress (the project's server) does not terminate TLS; cheroot, CherryPy's
 WSGI server, does with Python's own ssl module, so HTTPS needs no proxy.
@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 
-class OfficeServer:
-    """A started-on-demand WSGI server for the office app; ``run()`` blocks until ``close()``."""
+class WebServer:
+    """A WSGI server for a kiosk app (office or gate); ``run()`` blocks until ``close()``."""
 
     def __init__(self, app: Any, host: str, port: int, *, threads: int = 8,
                  tls_cert: str | None = None, tls_key: str | None = None):
@@ -19,14 +19,14 @@ class OfficeServer:
             from cheroot import wsgi
             from cheroot.ssl.builtin import BuiltinSSLAdapter
 
-            self._server = wsgi.Server((host, port), app, numthreads=threads, server_name="kiosk-office")
+            self._server = wsgi.Server((host, port), app, numthreads=threads, server_name="kiosk")
             self._server.ssl_adapter = BuiltinSSLAdapter(tls_cert, tls_key)
             self._server.prepare()  # binds now, so a port in use fails here, not in the thread
             self.port = self._server.bind_addr[1]
         else:
             import waitress
 
-            self._server = waitress.create_server(app, host=host, port=port, threads=threads, ident="kiosk-office")
+            self._server = waitress.create_server(app, host=host, port=port, threads=threads, ident="kiosk")
             self.port = self._server.effective_port
 
     def run(self) -> None:
