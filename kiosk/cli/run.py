@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import threading
 from pathlib import Path
 
 import click
@@ -19,6 +20,34 @@ def _real_hardware(config):
 
     thermometer = open_thermometer(config.thermometer)
     return thermometer, open_camera(config.camera), make_decoder(config.decoder.engine), GateSignals(config.signals)
+
+
+class _RetentionTimer:
+    """Purges what the office has acknowledged and the retention period has passed: at start, then hourly."""
+
+    def __init__(self, journal, days: int, every_s: float = 3600.0):
+        self.journal, self.days, self.every_s = journal, days, every_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="retention", daemon=True)
+
+    def _run(self) -> None:
+        from kiosk.exc import JournalError
+
+        while True:
+            try:
+                self.journal.purge(self.days)
+            except JournalError:
+                pass  # a busy or closing journal: the next round tries again; unacknowledged events are never at risk
+            if self._stop.wait(self.every_s):
+                return
+
+    def start(self) -> "_RetentionTimer":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
 
 
 @click.command()
@@ -66,8 +95,11 @@ def run(config_path: str, simulate: bool, replay_dir: Path | None) -> None:
             def reload_keys(version: int) -> None:
                 checkpoint.keyset = Keyset.from_json(registry.keyset_json())
 
+            def sensor_states() -> dict:
+                return {"thermometer": thermometer.status.to_dict() if thermometer is not None else None}
+
             sync = SyncClient.from_provisioning(config.sync.provisioning_file, journal, registry, config.sync,
-                                                on_registry=reload_keys)
+                                                on_registry=reload_keys, sensors=sensor_states)
         gate = Gate(checkpoint, thermometer=thermometer, signals=signals, sync=sync)
         try:
             server = WebServer(create_gate_app(gate), config.web.host, config.web.port, threads=8)
@@ -84,6 +116,7 @@ def run(config_path: str, simulate: bool, replay_dir: Path | None) -> None:
         scanner.start()
     if sync is not None:
         sync.start()
+    retention = _RetentionTimer(journal, config.journal.retention_days).start()
     def stop(signum, frame):
         # The server loop ends cleanly on KeyboardInterrupt (closing its socket from here would break select()).
         raise KeyboardInterrupt
@@ -99,6 +132,7 @@ def run(config_path: str, simulate: bool, replay_dir: Path | None) -> None:
         pass
     finally:
         server.close()
+        retention.stop()
         # Release order: stop new scans, then outputs (relay closed), then sync, then the journal last.
         if scanner is not None:
             scanner.stop()

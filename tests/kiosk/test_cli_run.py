@@ -36,6 +36,17 @@ def test_gate_process_end_to_end(tmp_path):
             "cards": [{"id": 11, "kind": "resident", "subject_id": 1}],
             "keyset": keyset.to_json()["keys"],
         }, version=1)
+    # an old ledger: 3 events the office acknowledged 40 days ago (purged at start), 1 it never got (kept)
+    from datetime import datetime, timedelta, timezone
+
+    from kiosk.events import EventKind
+    from kiosk.journal import Journal
+
+    long_ago = datetime.now(timezone.utc) - timedelta(days=40)
+    with Journal(data / "journal.db", "north", clock=lambda: long_ago) as old:
+        for _ in range(4):
+            old.append(EventKind.PASSAGE, {"verdict": "admit", "direction": "in"})
+        old.acknowledge(3)
     today = date.today()
     text = issue_card(key, CardKind.RESIDENT, 1, valid_from=date(today.year - 1, 1, 1),
                       valid_until=date(today.year + 1, 12, 31), card_id=11)[1]
@@ -67,7 +78,8 @@ def test_gate_process_end_to_end(tmp_path):
     assert process.returncode == 0, err
     assert "journal closed" in out
     with JournalReader(data / "journal.db") as journal:
-        assert journal.last_seq == 2 and journal.integrity_check() == "ok"
+        assert journal.last_seq == 6 and journal.integrity_check() == "ok"
+        assert [e.seq for e in journal.events_after(0)] == [4, 5, 6]  # retention purged only what the office held
 
 
 def test_real_hardware_missing_is_a_clear_error(tmp_path):
