@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from kiosk.cards import CardCheck, CardKind
 from kiosk.events import EventKind
-from kiosk.registry import QuarantineOrder, VisitorPass, household_label, normalise_plate
+from kiosk.registry import QuarantineOrder, VisitorPass, normalise_plate
 
 if TYPE_CHECKING:  # the journal is only needed by gather_facts' caller
     from kiosk.journal import Journal
@@ -73,8 +73,7 @@ def _holder(registry: "Registry", kind: CardKind, subject_id: int) -> tuple[Hold
         row = registry.resident(subject_id)
         if row is None:
             return None, None
-        house = registry.household(row["household_id"]) if row["household_id"] is not None else None
-        label = household_label(house["building"], house["unit"], house["room"]) if house else ""
+        label = registry.household_label_of(row["household_id"])
         return Holder(kind, subject_id, row["name"] or "", row["household_id"], label, resident_id=subject_id), None
     if kind is CardKind.VOLUNTEER:
         row = registry.volunteer(subject_id)
@@ -91,8 +90,7 @@ def _holder(registry: "Registry", kind: CardKind, subject_id: int) -> tuple[Hold
     pass_ = registry.visitor_pass(subject_id)
     if pass_ is None:
         return None, None
-    house = registry.household(pass_.host_household_id) if pass_.host_household_id is not None else None
-    label = household_label(house["building"], house["unit"], house["room"]) if house else ""
+    label = registry.household_label_of(pass_.host_household_id)
     return Holder(kind, subject_id, pass_.name, pass_.host_household_id, label), pass_
 
 

@@ -169,6 +169,11 @@ class Registry:
         """A household row (building, unit, room)."""
         return self._row("households", household_id)
 
+    def household_label_of(self, household_id: int | None) -> str:
+        """``3-2-501`` for a household id; empty when there is none or it is unknown."""
+        house = self.household(household_id) if household_id is not None else None
+        return household_label(house["building"], house["unit"], house["room"]) if house else ""
+
     def resident(self, resident_id: int) -> dict | None:
         """A resident row (name, household, masked phone/ID)."""
         return self._row("residents", resident_id)

@@ -98,16 +98,12 @@ def _subject_label(master: RegistryMaster, kind: CardKind, subject_id: int) -> s
         row = master.resident(subject_id)
         if row is None:
             raise AdminError(f"no resident with id {subject_id} in the registry")
-        household = master.household(row["household_id"]) if row["household_id"] is not None else None
-        where = household_label(household["building"], household["unit"], household["room"]) if household else ""
-        return "_".join(p for p in (where, row["name"]) if p)
+        return "_".join(p for p in (master.household_label_of(row["household_id"]), row["name"]) if p)
     if kind is CardKind.VEHICLE:
         row = master.vehicle(subject_id)
         if row is None:
             raise AdminError(f"no vehicle with id {subject_id} in the registry")
-        household = master.household(row["household_id"]) if row["household_id"] is not None else None
-        where = household_label(household["building"], household["unit"], household["room"]) if household else ""
-        return "_".join(p for p in (where, row["plate"]) if p)
+        return "_".join(p for p in (master.household_label_of(row["household_id"]), row["plate"]) if p)
     if kind is CardKind.VOLUNTEER:
         row = master.volunteer(subject_id)
         if row is None:
@@ -116,8 +112,7 @@ def _subject_label(master: RegistryMaster, kind: CardKind, subject_id: int) -> s
     visitor = master.visitor_pass(subject_id)
     if visitor is None:
         raise AdminError(f"no visitor pass with id {subject_id} in the registry")
-    host = master.household(visitor.host_household_id) if visitor.host_household_id is not None else None
-    where = household_label(host["building"], host["unit"], host["room"]) if host else ""
+    where = master.household_label_of(visitor.host_household_id)
     return "_".join(p for p in ("visitor", where, visitor.name) if p)
 
 
