@@ -17,8 +17,9 @@ from kiosk.facts import gather_facts
 from kiosk.journal import EventDraft, Journal
 from kiosk.keys import Keyset
 from kiosk.measurements import Measurement
-from kiosk.policy import Decision, Passage, VehiclePassage, Verdict, decide, decide_vehicle
+from kiosk.policy import Decision, Passage, VehiclePassage, Verdict, decide, decide_vehicle, decide_visitor
 from kiosk.registry import Registry
+from kiosk.visitors import VisitorRegistration
 
 
 @dataclass(frozen=True)
@@ -76,15 +77,53 @@ class Checkpoint:
         disinfected: bool = False,
         direction: str | None = None,
         volunteer_id: str | None = None,
+        extra: dict | None = None,
     ) -> Outcome:
-        """Decide and journal a vehicle's passage from a typed plate or a scanned vehicle card."""
+        """Decide and journal a vehicle's passage from a typed plate or a scanned vehicle card.
+
+        ``extra`` (e.g. passengers, the driver's subject) is stored with the event.
+        """
         check = self.check_card(text, now) if text is not None else None
         gate = self.config.gate
         facts = gather_facts(self.registry, self.journal, check, now, timezone=gate.timezone, plate=plate)
         decision = decide_vehicle(VehiclePassage(check, facts, now, disinfected, direction), self.config.policy,
                                   mode=gate.mode, default_direction=gate.default_direction)
-        data = {**decision.to_dict(), "card": check.to_dict()["card"] if check else None}
+        data = {**decision.to_dict(), "card": check.to_dict()["card"] if check else None, **(extra or {})}
         return Outcome(decision, check, self._record(EventKind.VEHICLE, data, decision, volunteer_id))
+
+    def visitor(
+        self,
+        registration: VisitorRegistration,
+        now: datetime,
+        readings: Sequence[Measurement],
+        id_key: bytes,
+        *,
+        direction: str = "in",
+        volunteer_id: str | None = None,
+    ) -> Outcome:
+        """Decide a registered visitor by temperature; once decided, journal the registration (and any alarm).
+
+        Raises PersonalDataError for an ID number with a wrong check digit, before anything is stored.
+        """
+        data = registration.event_data(id_key)
+        decision = decide_visitor(readings, self.config.policy, direction=direction)
+        if decision.verdict is Verdict.REMEASURE:
+            return Outcome(decision, None)
+        data.update(decision.to_dict(), readings=[r.to_dict() for r in readings])
+        household = registration.host_household_id
+        drafts = [EventDraft(EventKind.VISITOR_REGISTRATION, data, volunteer_id, None, household)]
+        drafts += [EventDraft(EventKind.ALARM_RAISED, a.to_dict(), volunteer_id, None, household) for a in decision.alarms]
+        return Outcome(decision, None, tuple(self.journal.append_many(drafts)))
+
+    def abandon(self, pending: Outcome, readings: Sequence[Measurement], volunteer_id: str | None = None) -> Event:
+        """Journal a passage that never got decided (the person left mid-measurement): a high reading is not lost."""
+        decision = pending.decision
+        data = {**decision.to_dict(), "card": pending.check.to_dict()["card"] if pending.check else None,
+                "readings": [r.to_dict() for r in readings]}
+        subject = decision.holder.subject if decision.holder else None
+        household = decision.holder.household_id if decision.holder else None
+        return self.journal.append(EventKind.PASSAGE_ABANDONED, data, volunteer_id=volunteer_id, subject=subject,
+                                   household_id=household)
 
     def _record(self, kind: EventKind, data: dict, decision: Decision, volunteer_id: str | None) -> tuple[Event, ...]:
         # The passage and its alarms go in one transaction: either the office

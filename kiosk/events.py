@@ -18,7 +18,8 @@ class EventKind(str, enum.Enum):
     ALARM_ACKNOWLEDGED = "alarm_acknowledged"
     SHIFT_SIGN_IN = "shift_sign_in"
     SHIFT_SIGN_OUT = "shift_sign_out"
-    SENSOR_FAULT = "sensor_fault"
+    SENSOR_FAULT = "sensor_fault"  # a part of the gate failed or recovered (data: part, fault, detail)
+    PASSAGE_ABANDONED = "passage_abandoned"  # a card was scanned but the person left before a decision
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,12 @@ def m001_initial(db: sqlite_utils.Database) -> None:
     db["meta"].insert_all([{"key": "last_seq", "value": 0}, {"key": "acked_seq", "value": 0}])
 
 
+@migrations()
+def m002_kind_ts_index(db: sqlite_utils.Database) -> None:
+    """The screen's "today at this gate" reads events of a few kinds since midnight: index them by kind and time."""
+    db["events"].create_index(["kind", "ts"], if_not_exists=True)
+
+
 @dataclass(frozen=True)
 class EventDraft:
     """An event not yet journaled: what ``append_many`` takes, one per event."""
@@ -113,6 +119,11 @@ def format_ts(moment: datetime) -> str:
     if moment.utcoffset() is None:
         raise JournalError(f"naive datetime {moment!r}: the journal needs timezone-aware times")
     return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_ts(ts: str) -> datetime:
+    """A journal timestamp back to an aware datetime (UTC)."""
+    return datetime.fromisoformat(ts.replace("Z", "+00:00"))
 
 
 def _utc_now() -> datetime:
@@ -352,6 +363,22 @@ class JournalReader:
         return self._events(
             f"household_id = ? AND ts >= ? AND kind IN ({marks})", (household_id, format_ts(since), *values)
         )
+
+    def latest(self, kinds: Iterable[EventKind], *, volunteer_id: str | None = None) -> Event | None:
+        """The newest event of one of ``kinds`` (by one volunteer, if given), or None."""
+        values = _kinds(kinds)
+        marks = ", ".join("?" * len(values))
+        where, params = f"kind IN ({marks})", list(values)
+        if volunteer_id is not None:
+            where, params = where + " AND volunteer_id = ?", params + [volunteer_id]
+        found = self._events(where, params, order="seq DESC", limit=1)
+        return found[0] if found else None
+
+    def events_since(self, since: datetime, kinds: Iterable[EventKind]) -> list[Event]:
+        """Events of ``kinds`` at or after ``since`` (aware), oldest first: today's ledger at the gate."""
+        values = _kinds(kinds)
+        marks = ", ".join("?" * len(values))
+        return self._events(f"ts >= ? AND kind IN ({marks})", (format_ts(since), *values))
 
     def tail(self, n: int = 10) -> list[Event]:
         """The newest ``n`` events, oldest first."""

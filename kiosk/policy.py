@@ -90,6 +90,7 @@ class Reason(str, enum.Enum):
     VEHICLE_UNKNOWN = "vehicle_unknown"
     VEHICLE_NOT_DISINFECTED = "vehicle_not_disinfected"
     DIRECTION_OVERRIDDEN = "direction_overridden"
+    VISITOR_REGISTERED = "visitor_registered"
 
 
 class AlarmKind(str, enum.Enum):
@@ -423,3 +424,31 @@ def decide_vehicle(passage: VehiclePassage, s: PolicySettings, *, mode: GateMode
         return Decision(Verdict.REFER, direction, Prompt.DISINFECT_VEHICLE, (*reasons, Reason.VEHICLE_NOT_DISINFECTED), **common)
     prompt = Prompt.WELCOME if direction == "in" else Prompt.GOODBYE
     return Decision(Verdict.ADMIT, direction, prompt, reasons, **common)
+
+
+# -- registered visitors -------------------------------------------------------
+
+
+def decide_visitor(readings: Iterable[Measurement], s: PolicySettings, *, direction: Direction = "in") -> Decision:
+    """Decide a visitor the volunteer has just registered, from the temperatures taken at the gate.
+
+    Coming in, a visitor always needs a temperature: the same rules as for
+    residents (untrusted or single high readings ask for another; a confirmed
+    fever denies and raises the fever alarm). A visitor leaving is not measured.
+    """
+    reasons = [Reason.VISITOR_REGISTERED]
+    temperature = None
+    if direction in s.measure_on:
+        assessment = assess_temperature(readings, s)
+        temperature = assessment.value_c
+        status = assessment.status
+        if status in (TemperatureStatus.MISSING, TemperatureStatus.UNTRUSTED, TemperatureStatus.FEVER_UNCONFIRMED):
+            return Decision(Verdict.REMEASURE, direction, assessment.prompt, (*reasons, assessment.reason), temperature_c=temperature)
+        if status is TemperatureStatus.NEEDS_HANDHELD:
+            return Decision(Verdict.REFER, direction, Prompt.HANDHELD_CHECK, (*reasons, assessment.reason))
+        if status is TemperatureStatus.FEVER:
+            alarm = Alarm(AlarmKind.FEVER, Reason.FEVER, None, {"temperature_c": temperature, "visitor": True})
+            return Decision(Verdict.DENY, direction, Prompt.FEVER, (*reasons, Reason.FEVER), (alarm,), temperature_c=temperature)
+        reasons.append(assessment.reason)
+    prompt = Prompt.WELCOME if direction == "in" else Prompt.GOODBYE
+    return Decision(Verdict.ADMIT, direction, prompt, tuple(reasons), temperature_c=temperature)

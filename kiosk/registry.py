@@ -206,6 +206,15 @@ class Registry:
         """A volunteer row (name, PIN hash)."""
         return self._row("volunteers", volunteer_id)
 
+    def volunteers(self) -> list[dict]:
+        """Every volunteer row, by id."""
+        return list(self._db()["volunteers"].rows_where(order_by="id"))
+
+    def households(self) -> list[dict]:
+        """Every household row (id, building, unit, room), in building / unit / room order."""
+        return list(self._db().query(
+            "SELECT id, building, unit, room FROM households ORDER BY building, unit, room, id"))
+
     def quarantine_orders(self, *, resident_id: int | None, household_id: int | None, on: date) -> list[QuarantineOrder]:
         """Orders active on ``on`` for this resident or their whole household."""
         iso = on.isoformat()

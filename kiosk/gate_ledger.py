@@ -1,0 +1,113 @@
+"""What the gate's own screen reads back from its journal: today's passages and counts, and alarms still open.
+
+The functions over events are pure (events in, data out); ``GateLedger``
+fetches the events and names the holders (masked) from the registry.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Iterable
+from zoneinfo import ZoneInfo
+
+from kiosk.events import Event, EventKind
+from kiosk.exc import KioskError
+from kiosk.journal import Journal
+from kiosk.privacy import mask_name
+from kiosk.registry import Registry
+
+PASSAGE_KINDS = (EventKind.PASSAGE, EventKind.VEHICLE, EventKind.VISITOR_REGISTRATION, EventKind.PASSAGE_ABANDONED)
+ALARM_KINDS = (EventKind.ALARM_RAISED, EventKind.ALARM_ACKNOWLEDGED)
+# An alarm older than this is the office's business, not the gate screen's.
+ALARM_HORIZON = timedelta(hours=48)
+
+
+class AlarmError(KioskError, ValueError):
+    """An acknowledgement that cannot be recorded (no such open alarm, nobody signed in)."""
+
+
+def local_midnight(now: datetime, timezone: str) -> datetime:
+    """The start of ``now``'s day in the community's time zone (aware)."""
+    zone = ZoneInfo(timezone)
+    return datetime.combine(now.astimezone(zone).date(), time(), zone)
+
+
+def counts(events: Iterable[Event]) -> dict[str, int]:
+    """People and vehicles in and out, and refusals, over passage events."""
+    out = {"in": 0, "out": 0, "refused": 0, "vehicles": 0, "visitors": 0}
+    for event in events:
+        if event.kind is EventKind.PASSAGE_ABANDONED:
+            continue
+        verdict = event.data.get("verdict")
+        if verdict != "admit":
+            out["refused"] += 1
+            continue
+        if event.kind is EventKind.VEHICLE:
+            out["vehicles"] += 1
+            continue
+        if event.kind is EventKind.VISITOR_REGISTRATION:
+            out["visitors"] += 1
+        direction = event.data.get("direction")
+        if direction in ("in", "out"):
+            out[direction] += 1
+    return out
+
+
+def open_alarms(events: Iterable[Event]) -> list[Event]:
+    """Raised alarms with no acknowledgement among ``events`` (oldest first)."""
+    events = list(events)
+    acknowledged = {e.data.get("alarm_event_id") for e in events if e.kind is EventKind.ALARM_ACKNOWLEDGED}
+    return [e for e in events if e.kind is EventKind.ALARM_RAISED and e.id not in acknowledged]
+
+
+class GateLedger:
+    """Today at this gate, and its open alarms, for the touchscreen."""
+
+    def __init__(self, journal: Journal, registry: Registry, timezone: str):
+        self.journal = journal
+        self.registry = registry
+        self.timezone = timezone
+
+    def _who(self, event: Event) -> dict:
+        """A masked name and the household label for an event's subject (never a full name on screen)."""
+        name = None
+        subject = event.subject or ""
+        kind, _, ident = subject.partition(":")
+        if kind == "resident" and ident.isdigit():
+            row = self.registry.resident(int(ident))
+            name = row.get("name") if row else None
+        elif event.kind is EventKind.VISITOR_REGISTRATION:
+            name = event.data.get("name")
+        return {"name": mask_name(name) if name else None,
+                "household": self.registry.household_label_of(event.household_id) if event.household_id else None}
+
+    def today(self, now: datetime, recent: int = 12) -> dict:
+        """Counts in / out since local midnight, the most recent passages, and how many alarms are open."""
+        events = self.journal.events_since(local_midnight(now, self.timezone), PASSAGE_KINDS)
+        rows = []
+        for event in events[-recent:][::-1]:
+            rows.append({"seq": event.seq, "ts": event.ts, "kind": event.kind.value,
+                         "verdict": event.data.get("verdict", "abandoned"), "direction": event.data.get("direction"),
+                         "prompt": event.data.get("prompt"), "plate": event.data.get("plate"),
+                         "temperature_c": event.data.get("temperature_c"), **self._who(event)})
+        return {"counts": counts(events), "recent": rows, "open_alarms": len(self.open_alarms(now))}
+
+    def open_alarms(self, now: datetime) -> list[dict]:
+        """Alarms raised here in the last 48 hours that nobody has acknowledged yet, newest first."""
+        events = self.journal.events_since(now - ALARM_HORIZON, ALARM_KINDS)
+        return [{"seq": e.seq, "id": e.id, "ts": e.ts, "kind": e.data.get("kind"), "reason": e.data.get("reason"),
+                 "detail": e.data.get("detail") or {}, **self._who(e)} for e in reversed(open_alarms(events))]
+
+    def acknowledge(self, alarm_seq: int, volunteer_id: str | None, note: str, now: datetime) -> Event:
+        """Journal that the volunteer on duty has dealt with an alarm (the office sees who, when and the note)."""
+        if volunteer_id is None:
+            raise AlarmError("sign in first: an alarm is acknowledged by the volunteer on duty")
+        alarm = self.journal.get(alarm_seq)
+        if alarm is None or alarm.kind is not EventKind.ALARM_RAISED:
+            raise AlarmError(f"no alarm with seq {alarm_seq} at this gate")
+        if all(a["seq"] != alarm_seq for a in self.open_alarms(now)):
+            raise AlarmError(f"alarm {alarm_seq} is already acknowledged")
+        return self.journal.append(
+            EventKind.ALARM_ACKNOWLEDGED,
+            {"alarm_event_id": alarm.id, "alarm_seq": alarm.seq, "kind": alarm.data.get("kind"), "note": note.strip()[:500]},
+            volunteer_id=volunteer_id, subject=alarm.subject, household_id=alarm.household_id)
