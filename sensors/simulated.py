@@ -32,12 +32,42 @@ class SimulatedHardware:
     decoder: Any
     pin_factory: Any
     signals: GateSignals | None = None
+    cards: dict[str, Path] = field(default_factory=dict)
+    """Card images the simulation panel can hold up to the camera, by name (file stem)."""
     _closers: list = field(default_factory=list)
 
     def test_camera(self) -> ReplaySource:
         """A camera that shows a card every frame at the configured rate (for doctor's frame check)."""
         return ReplaySource.from_frames([qr_array("GK1:SIMULATED-CAMERA")], loop=True, fps=30,
                                         size=(self.camera.size or (640, 480)))
+
+    def use_cards(self, folder: str | Path) -> None:
+        """Offer the card images (PNG) in ``folder`` to the simulation panel."""
+        self.cards = {p.stem: p for p in sorted(Path(folder).glob("*.png"))}
+
+    def show_card(self, name: str, frames: int = 3) -> None:
+        """Hold a card's picture up to the replay camera: it goes through the real decoder and scanner."""
+        if name not in self.cards:
+            raise KeyError(name)
+        self.camera.show(self.cards[name], frames=frames)
+
+    def stand(self, celsius: float | None) -> None:
+        """Someone with this forehead temperature steps in front of the thermometer (None: they step away)."""
+        if self.fake_thermometer is None or self.thermometer is None:
+            return
+        self.fake_thermometer.set_object(celsius, settle=True)
+        # A step change reads as an implausible jump once, as on the real sensor: let that read pass.
+        for _ in range(2):
+            self.thermometer.measure(require_presence=False)
+
+    def thermometer_fault(self, faulty: bool) -> None:
+        """Pull the thermometer's cable (True) or plug it back in (False)."""
+        if self.fake_thermometer is None:
+            return
+        if faulty:
+            self.fake_thermometer.disconnect()
+        else:
+            self.fake_thermometer.reconnect()
 
     def close(self) -> None:
         """Close every simulated device; idempotent."""

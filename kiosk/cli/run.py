@@ -1,10 +1,12 @@
-"""``kiosk run``: the gate process — sensors, decisions, journal, signals, sync and the local web app in one."""
+"""``kiosk run``: the gate process — sensors, decisions, journal, signals, sync and the touchscreen web app in one."""
 
 from __future__ import annotations
 
+import shutil
 import signal
 import threading
 from pathlib import Path
+from typing import Any, Callable
 
 import click
 
@@ -22,26 +24,26 @@ def _real_hardware(config):
     return thermometer, open_camera(config.camera), make_decoder(config.decoder.engine), GateSignals(config.signals)
 
 
-class _RetentionTimer:
-    """Purges what the office has acknowledged and the retention period has passed: at start, then hourly."""
+class _Every:
+    """Runs ``work`` at start and then every ``every_s`` seconds in a daemon thread, until stopped."""
 
-    def __init__(self, journal, days: int, every_s: float = 3600.0):
-        self.journal, self.days, self.every_s = journal, days, every_s
+    def __init__(self, name: str, work: Callable[[], None], every_s: float):
+        self.work, self.every_s = work, every_s
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="retention", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def _run(self) -> None:
-        from kiosk.exc import JournalError
+        from kiosk.exc import KioskError
 
         while True:
             try:
-                self.journal.purge(self.days)
-            except JournalError:
-                pass  # a busy or closing journal: the next round tries again; unacknowledged events are never at risk
+                self.work()
+            except (KioskError, OSError):
+                pass  # a busy or closing journal, a vanished disk: the next round tries again
             if self._stop.wait(self.every_s):
                 return
 
-    def start(self) -> "_RetentionTimer":
+    def start(self) -> "_Every":
         self._thread.start()
         return self
 
@@ -50,73 +52,180 @@ class _RetentionTimer:
         self._thread.join(timeout=10)
 
 
+def _id_hash_key(config, data: Path) -> bytes:
+    """The community's ID-number hash secret from the provisioning file, or this gate's own when it has none."""
+    from kiosk.office.roster import load_id_hash_key
+
+    if config.sync.provisioning_file:
+        from kiosk.office.provisioning import read_provisioning
+
+        key = read_provisioning(config.sync.provisioning_file).get("id_hash_key")
+        if key:
+            return bytes.fromhex(key)
+    return load_id_hash_key(data)
+
+
+class ListenError(OSError):
+    """The web app's port cannot be bound (in use, or not allowed)."""
+
+
+class GateProcess:
+    """Everything ``kiosk run`` wires together; ``make demo`` starts one beside the demo office.
+
+    Opening raises OSError (a device or the port) or a KioskError (config, provisioning) with what to fix;
+    whatever was opened before the failure is closed again.
+    """
+
+    def __init__(self, config: Any, *, simulate: bool = False, replay_dir: Path | None = None, cards_dir: Path | None = None):
+        from kiosk.checkpoint import Checkpoint
+        from kiosk.gate import Gate
+        from kiosk.journal import Journal
+        from kiosk.keys import Keyset
+        from kiosk.registry import Registry
+        from web.gate import create_gate_app
+        from web.serving import WebServer
+
+        self.config = config
+        data = Path(config.gate.data_dir)
+        data.mkdir(parents=True, exist_ok=True)
+        self.replay_dir = replay_dir or data / "replay"
+        self._closers: list[Callable[[], None]] = []
+        self.registry = Registry(data / "registry.db")
+        self._closers.append(self.registry.close)
+        self.journal = Journal(data / "journal.db", config.gate.id)
+        self._closers.append(self.journal.close)
+        self.simulation = None
+        self.scanner = self.sync = self.monitor = None
+        self._timers: list[_Every] = []
+        try:
+            if simulate:
+                from sensors.simulated import simulated_hardware
+
+                hardware = simulated_hardware(config, self.replay_dir)
+                if cards_dir is not None:
+                    hardware.use_cards(cards_dir)
+                self.simulation = hardware
+                thermometer, self.camera, self.decoder, signals = hardware.thermometer, hardware.camera, hardware.decoder, hardware.signals
+                self._closers.append(hardware.close)
+            else:
+                thermometer, self.camera, self.decoder, signals = _real_hardware(config)
+                self._closers += [d.close for d in (thermometer, self.camera, signals) if d is not None]
+            self.thermometer = thermometer
+            checkpoint = Checkpoint(config, self.registry, self.journal, Keyset.from_json(self.registry.keyset_json()))
+            if config.sync.provisioning_file:
+                from kiosk.sync import SyncClient
+
+                def reload_keys(version: int) -> None:
+                    checkpoint.keyset = Keyset.from_json(self.registry.keyset_json())
+
+                self.sync = SyncClient.from_provisioning(config.sync.provisioning_file, self.journal, self.registry,
+                                                         config.sync, on_registry=reload_keys, sensors=self._sensor_states)
+                self._closers.append(self.sync.close)
+            settings = config.thermometer
+            self.gate = Gate(checkpoint, thermometer=thermometer, signals=signals, sync=self.sync,
+                             presence_wait_s=settings.step_up_wait_s, remeasure_pause_s=1.0, pending_s=settings.pending_s,
+                             id_key=_id_hash_key(config, data))
+            app = create_gate_app(self.gate, language=config.web.language, simulation=self.simulation)
+            try:
+                self.server = WebServer(app, config.web.host, config.web.port, threads=8)
+            except OSError as exc:
+                raise ListenError(f"cannot listen on {config.web.host}:{config.web.port}: {exc.strerror or exc}") from exc
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def url(self) -> str:
+        """Where the touchscreen page is served."""
+        return f"http://{self.config.web.host}:{self.server.port}/"
+
+    def _sensor_states(self) -> dict:
+        """What the heartbeat tells the office about the devices."""
+        status = self.gate.status()
+        return {"thermometer": status["thermometer"], "camera": status["camera"], "faults": status["faults"]}
+
+    def start(self) -> "GateProcess":
+        """Start the scanner, the thermometer monitor, sync and the timers (the web server runs in ``serve``)."""
+        from kiosk.gate import DISK_LOW_BYTES
+        from sensors.scanning import Scanner
+
+        gate = self.gate
+        if self.camera is not None:
+            def on_status(status) -> None:
+                gate.report_fault("camera", "error" if status.state == "error" else None, status.last_error)
+
+            self.scanner = Scanner(self.camera, self.decoder, on_scan=lambda scan: gate.scan(scan.text),
+                                   on_status=on_status, repeat_after_s=self.config.decoder.repeat_after_s)
+            gate.scanner_status = lambda: self.scanner.status
+            self.scanner.start()
+        if self.thermometer is not None:
+            from sensors.thermometers import ThermometerMonitor
+
+            self.monitor = ThermometerMonitor(
+                self.thermometer, lambda s: gate.report_fault("thermometer", s.fault, s.detail),
+                interval_s=self.config.thermometer.monitor_interval_s)
+            self.monitor.start()
+        if self.sync is not None:
+            self.sync.start()
+
+        def check_disk() -> None:
+            free = shutil.disk_usage(self.journal.path.parent).free
+            gate.report_fault("disk", "low" if free < DISK_LOW_BYTES else None, f"{free // 2**20} MB free")
+
+        self._timers = [
+            _Every("retention", lambda: self.journal.purge(self.config.journal.retention_days), 3600.0).start(),
+            _Every("disk", check_disk, 60.0).start(),
+        ]
+        return self
+
+    def serve(self) -> None:
+        """Serve the web app until KeyboardInterrupt."""
+        self.server.run()
+
+    def close(self) -> None:
+        """Stop everything: new scans first, then outputs (relay closed), sync, and the journal last."""
+        server = getattr(self, "server", None)
+        if server is not None:
+            server.close()
+        for timer in self._timers:
+            timer.stop()
+        if self.scanner is not None:
+            self.scanner.stop()
+        if self.monitor is not None:
+            self.monitor.stop()
+        closers, self._closers = self._closers, []
+        for close in reversed(closers):
+            close()
+
+
 @click.command()
 @click.option("--config", "config_path", default="config.yaml", show_default=True, type=click.Path(dir_okay=False),
               help="The gate's config file.")
 @click.option("--simulate", is_flag=True, help="Use the simulated hardware: fake thermometer, replay camera, mock pins.")
 @click.option("--replay-dir", type=click.Path(file_okay=False, path_type=Path),
               help="With --simulate: the folder to drop card images into (default: DATA_DIR/replay).")
-def run(config_path: str, simulate: bool, replay_dir: Path | None) -> None:
-    """Run the gate until SIGTERM or Ctrl-C; the local API listens on web.host:web.port."""
-    from kiosk.checkpoint import Checkpoint
+@click.option("--cards", "cards_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="With --simulate: card images (PNG) the on-page simulation panel can show to the camera.")
+def run(config_path: str, simulate: bool, replay_dir: Path | None, cards_dir: Path | None) -> None:
+    """Run the gate until SIGTERM or Ctrl-C; the touchscreen page and local API listen on web.host:web.port."""
     from kiosk.config import load_gate_config
-    from kiosk.gate import Gate
-    from kiosk.journal import Journal
-    from kiosk.keys import Keyset
-    from kiosk.registry import Registry
-    from sensors.scanning import Scanner
-    from web.gate import create_gate_app
-    from web.serving import WebServer
 
     with clean_errors():
         config = load_gate_config(config_path)
-        data = Path(config.gate.data_dir)
-        data.mkdir(parents=True, exist_ok=True)
-        registry = Registry(data / "registry.db")
-        journal = Journal(data / "journal.db", config.gate.id)
-        if simulate:
-            from sensors.simulated import simulated_hardware
-
-            hardware = simulated_hardware(config, replay_dir or data / "replay")
-            thermometer, camera, decoder, signals = hardware.thermometer, hardware.camera, hardware.decoder, hardware.signals
-            closers = [hardware.close]
-        else:
-            try:
-                thermometer, camera, decoder, signals = _real_hardware(config)
-            except OSError as exc:
-                journal.close()
-                fail(f"{exc} (or run with --simulate to try the gate without its hardware)")
-            closers = [d.close for d in (signals, camera, thermometer) if d is not None]
-        checkpoint = Checkpoint(config, registry, journal, Keyset.from_json(registry.keyset_json()))
-        sync = None
-        if config.sync.provisioning_file:
-            from kiosk.sync import SyncClient
-
-            def reload_keys(version: int) -> None:
-                checkpoint.keyset = Keyset.from_json(registry.keyset_json())
-
-            def sensor_states() -> dict:
-                return {"thermometer": thermometer.status.to_dict() if thermometer is not None else None}
-
-            sync = SyncClient.from_provisioning(config.sync.provisioning_file, journal, registry, config.sync,
-                                                on_registry=reload_keys, sensors=sensor_states)
-        gate = Gate(checkpoint, thermometer=thermometer, signals=signals, sync=sync)
         try:
-            server = WebServer(create_gate_app(gate), config.web.host, config.web.port, threads=8)
+            process = GateProcess(config, simulate=simulate, replay_dir=replay_dir, cards_dir=cards_dir)
+        except ListenError as exc:
+            fail(str(exc))
         except OSError as exc:
-            for close in closers:
-                close()
-            journal.close()
-            fail(f"cannot listen on {config.web.host}:{config.web.port}: {exc.strerror or exc}")
+            fail(f"{exc} (or run with --simulate to try the gate without its hardware)")
+    serve_until_signal(process, lambda: click.echo(
+        f"gate {config.gate.id} ready on {process.url}"
+        + (f"  (simulated hardware; drop card images into {process.replay_dir})" if simulate else "")))
 
-    scanner = None
-    if camera is not None:
-        scanner = Scanner(camera, decoder, on_scan=lambda scan: gate.scan(scan.text),
-                          repeat_after_s=config.decoder.repeat_after_s)
-        scanner.start()
-    if sync is not None:
-        sync.start()
-    retention = _RetentionTimer(journal, config.journal.retention_days).start()
+
+def serve_until_signal(process: GateProcess, ready: Callable[[], None]) -> None:
+    """Start the gate, serve until SIGTERM or Ctrl-C, then close it in order."""
+
     def stop(signum, frame):
         # The server loop ends cleanly on KeyboardInterrupt (closing its socket from here would break select()).
         raise KeyboardInterrupt
@@ -124,22 +233,11 @@ def run(config_path: str, simulate: bool, replay_dir: Path | None) -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     try:
-        click.echo(f"gate {config.gate.id} ready on http://{config.web.host}:{server.port}"
-                   + ("  (simulated hardware; drop card images into " + str(replay_dir or data / "replay") + ")" if simulate else ""),
-                   )
-        server.run()
+        process.start()
+        ready()
+        process.serve()
     except KeyboardInterrupt:
         pass
     finally:
-        server.close()
-        retention.stop()
-        # Release order: stop new scans, then outputs (relay closed), then sync, then the journal last.
-        if scanner is not None:
-            scanner.stop()
-        for close in closers:
-            close()
-        if sync is not None:
-            sync.close()
-        journal.close()
-        registry.close()
+        process.close()
         click.echo("gate stopped; journal closed")

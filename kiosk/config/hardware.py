@@ -45,6 +45,10 @@ class ThermometerSettings(Section):
     """Consecutive good reads that end a fault."""
     monitor_interval_s: float = Field(0.1, gt=0, le=0.5)
     """How often the background monitor polls the sensor (faults show within 1 s)."""
+    step_up_wait_s: float = Field(10.0, ge=0, le=120)
+    """After a card is scanned, how long the gate waits for the person to step up to the thermometer."""
+    pending_s: float = Field(120.0, ge=10, le=3600)
+    """A passage still without a temperature is kept this long for a typed reading, then journaled as abandoned."""
 
 
 class CameraSettings(Section):

@@ -17,11 +17,16 @@ class ProvisioningError(KioskError, ValueError):
 
 
 def write_provisioning(path: str | Path, *, gate_id: str, office_url: str, token: str, keyset: Keyset,
-                       ca_certificate: str | None = None) -> Path:
-    """Write the file (mode 0600: it holds the gate's token); refuses to overwrite an existing one."""
+                       ca_certificate: str | None = None, id_hash_key: bytes | None = None) -> Path:
+    """Write the file (mode 0600: it holds the gate's token); refuses to overwrite an existing one.
+
+    ``id_hash_key`` is the community's ID-number hash secret, so a visitor registered at any gate
+    matches the same person at the office (hex in the file).
+    """
     path = Path(path)
     document = {"format": FORMAT, "version": 1, "gate_id": gate_id, "office_url": office_url.rstrip("/"),
-                "token": token, "keyset": keyset.to_json(), "ca_certificate": ca_certificate}
+                "token": token, "keyset": keyset.to_json(), "ca_certificate": ca_certificate,
+                "id_hash_key": id_hash_key.hex() if id_hash_key else None}
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

@@ -67,7 +67,7 @@ def test_only_the_gate_id_is_required(write_yaml):
          "config.yaml: thermometer.address: expected an I2C address 0x03-0x77, got 0x99"),
         ("gate: {id: g}\nthermometer: {adress: 0x5a}\n",
          "config.yaml: thermometer.adress: unknown key (allowed here: address, ambient_slope, bus, driver, emissivity, jump_c, "
-         "jump_window_s, monitor_interval_s, offset_c, presence_delta_c, reads, recover_after, stable_within_c, stuck_after_s, window_s)"),
+         "jump_window_s, monitor_interval_s, offset_c, pending_s, presence_delta_c, reads, recover_after, stable_within_c, step_up_wait_s, stuck_after_s, window_s)"),
         ("gate: {id: g}\nthermometr: {}\n", "config.yaml: thermometr: unknown key (allowed here: camera, decoder, gate, journal, policy, scanner, signals, sync, thermometer, web)"),
         ("gate: {name: 北门}\n", "config.yaml: gate.id: expected a value (this key is required), got nothing"),
         ("thermometer: {}\n", "config.yaml: gate: expected a value (this key is required), got nothing"),

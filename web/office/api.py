@@ -7,9 +7,10 @@ from datetime import datetime, timezone
 from typing import Callable
 
 from flask import Blueprint, current_app, g, jsonify, request
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from kiosk.office.store import EventConflictError, OfficeStoreError
+from web.json_api import ApiError, error_response, parse_body
 from web.office import schemas
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -17,19 +18,9 @@ api = Blueprint("api", __name__, url_prefix="/api/v1")
 CLOCK_TOLERANCE_S = 120.0
 
 
-class ApiError(Exception):
-    """An error answer: HTTP status and a message for the person reading the log."""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
 @api.errorhandler(ApiError)
 def _api_error(exc: ApiError):
-    response = jsonify({"error": exc.message})
-    response.status_code = exc.status
+    response = error_response(exc)
     if exc.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="kiosk-office"'
     return response
@@ -64,15 +55,7 @@ def requires(kind: str | None) -> Callable:
     return wrap
 
 
-def _body(model: type[BaseModel]) -> BaseModel:
-    if not request.is_json:
-        raise ApiError(415, "expected Content-Type: application/json")
-    try:
-        return model.model_validate_json(request.get_data())
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
-        raise ApiError(400, f"{where}: {first['msg']} ({exc.error_count()} problem(s) in all)") from None
+_body = parse_body
 
 
 def _answer(model: BaseModel, status: int = 200):

@@ -1,0 +1,187 @@
+"""The gate's local API (``/api/v1``): used by the touchscreen page, the USB scanner, the simulator and tests.
+
+Every answer is JSON; a wrong body is a 400 naming the field; nothing here
+can leave a half-written record (the gate journals each decision in one
+transaction).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, jsonify, stream_with_context
+
+from kiosk.exc import PersonalDataError
+from kiosk.gate import Gate, GateError
+from kiosk.gate_ledger import AlarmError
+from kiosk.shifts import ShiftError
+from kiosk.visitors import VisitorRegistration
+from web.gate import schemas
+from web.json_api import ApiError, error_response, parse_body
+
+api = Blueprint("gate_api", __name__, url_prefix="/api/v1")
+
+
+def _gate() -> Gate:
+    return current_app.config["GATE"]
+
+
+@api.errorhandler(ApiError)
+def _api_error(exc: ApiError):
+    return error_response(exc)
+
+
+@api.errorhandler(GateError)
+@api.errorhandler(AlarmError)
+def _refused(exc: Exception):
+    return error_response(ApiError(409, str(exc)))
+
+
+@api.errorhandler(PersonalDataError)
+def _personal_data(exc: Exception):
+    return error_response(ApiError(400, str(exc)))
+
+
+@api.get("/status")
+def status():
+    """The gate's state: journal, registry, sensors, office link, volunteer on duty, last decision."""
+    return jsonify(_gate().status())
+
+
+@api.post("/scans")
+def scans():
+    """As if a code had been scanned: ``{"text": …, "direction"?, "manual_c"?, "handheld_c"?}``; answers the decision."""
+    body = parse_body(schemas.ScanIn)
+    outcome = _gate().scan(body.text, direction=body.direction, manual_c=body.manual_c, handheld_c=body.handheld_c)
+    return jsonify(Gate.screen(outcome))
+
+
+@api.post("/readings")
+def readings():
+    """A typed temperature for the passage waiting on screen (thermometer down, or a handheld confirmation)."""
+    body = parse_body(schemas.ReadingIn)
+    return jsonify(Gate.screen(_gate().add_reading(body.celsius, body.source)))
+
+
+@api.post("/measure")
+def measure():
+    """One thermometer reading of whoever stands in front (for the visitor form)."""
+    reading = _gate().measure_once()
+    return jsonify({"reading": reading.to_dict() if reading is not None else None})
+
+
+@api.post("/vehicles")
+def vehicles():
+    """A vehicle's passage from a typed plate or a vehicle card; answers the decision."""
+    body = parse_body(schemas.VehicleIn)
+    outcome = _gate().vehicle(plate=body.plate, text=body.text, disinfected=body.disinfected,
+                              passengers=body.passengers, driver=body.driver, direction=body.direction)
+    return jsonify(Gate.screen(outcome))
+
+
+@api.post("/visitors")
+def visitors():
+    """Register a visitor; ``remeasure`` in the answer asks for one more temperature (send all taken so far)."""
+    body = parse_body(schemas.VisitorIn)
+    gate = _gate()
+    if body.host_household_id is not None and gate.checkpoint.registry.household(body.host_household_id) is None:
+        raise ApiError(400, f"host_household_id: no household {body.host_household_id} in the registry")
+    registration = VisitorRegistration(body.name, body.phone, body.coming_from, body.host_household_id, body.reason,
+                                       body.temperatures_c[-1] if body.temperatures_c else None, body.id_number or None)
+    outcome = gate.visitor(registration, body.temperatures_c, body.source, body.direction)
+    return jsonify({**Gate.screen(outcome, kind="visitor")})
+
+
+@api.get("/households")
+def households():
+    """Every household, for the host picker (building → unit → room)."""
+    return jsonify(_gate().checkpoint.registry.households())
+
+
+@api.get("/volunteers")
+def volunteers():
+    """Who may sign in here (names only)."""
+    return jsonify(_gate().shifts.volunteers())
+
+
+@api.post("/shift")
+def sign_in():
+    """Sign in by PIN: 401 with the tries left, or 423 while locked out after 5 wrong PINs."""
+    body = parse_body(schemas.SignInIn)
+    try:
+        return jsonify(_gate().sign_in(body.volunteer_id, body.pin))
+    except ShiftError as exc:
+        if exc.code == "locked":
+            raise ApiError(423, "too many wrong PINs: locked out", locked_until=exc.locked_until.isoformat()) from None
+        if exc.code == "wrong_pin":
+            raise ApiError(401, "wrong PIN", tries_left=exc.tries_left) from None
+        raise ApiError(404, str(exc)) from None
+
+
+@api.delete("/shift")
+def sign_out():
+    """Sign the volunteer on duty out."""
+    _gate().sign_out()
+    return jsonify({"ok": True})
+
+
+@api.get("/alarms")
+def alarms():
+    """Alarms raised at this gate in the last 48 hours and not yet acknowledged, newest first."""
+    gate = _gate()
+    return jsonify(gate.ledger.open_alarms(gate.clock()))
+
+
+@api.post("/alarms/<int:seq>/acknowledge")
+def acknowledge(seq: int):
+    """The volunteer on duty acknowledges an alarm with a note (409 if nobody is signed in)."""
+    body = parse_body(schemas.AcknowledgeIn)
+    _gate().acknowledge(seq, body.note)
+    return jsonify({"ok": True})
+
+
+@api.get("/today")
+def today():
+    """Today at this gate: counts in / out, recent passages (names masked), open alarms."""
+    gate = _gate()
+    return jsonify(gate.ledger.today(gate.clock()))
+
+
+@api.get("/stream")
+def stream():
+    """Server-sent events: decisions, measuring prompts and status changes as they happen (the page never polls)."""
+    from web.sse import sse
+
+    gate = _gate()
+    body = sse(gate.updates.subscribe(), current_app.config["HEARTBEAT_S"], gate.updates.unsubscribe,
+               name=lambda item: item["type"], ident=lambda item: ",".join(map(str, item.get("seq", []))) or "-")
+    return Response(stream_with_context(body), mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+def _simulation():
+    hardware = current_app.config.get("SIMULATION")
+    if hardware is None:
+        raise ApiError(404, "not a simulated gate (start it with kiosk run --simulate)")
+    return hardware
+
+
+@api.get("/simulation")
+def simulation_cards():
+    """Simulated hardware only: the card images the panel can show to the camera."""
+    return jsonify({"cards": sorted(_simulation().cards)})
+
+
+@api.post("/simulation")
+def simulation():
+    """Simulated hardware only: who stands at the thermometer, its cable, and a card held up to the camera."""
+    hardware = _simulation()
+    body = parse_body(schemas.SimulationIn)
+    given = body.model_fields_set  # only what the panel sent changes: a card shown leaves the person standing
+    if "thermometer_fault" in given:
+        hardware.thermometer_fault(body.thermometer_fault)
+    if "person_c" in given:
+        hardware.stand(body.person_c)
+    if body.card is not None:
+        if body.card not in hardware.cards:
+            raise ApiError(404, f"no card image named {body.card}")
+        hardware.show_card(body.card)
+    return jsonify({"ok": True})
