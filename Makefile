@@ -8,15 +8,17 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# libzbar0: pyzbar's decoder library.
-SYSTEM_PACKAGES := libzbar0
+# libzbar0: pyzbar's decoder library; fonts-wqy-microhei: Chinese text on the touchscreen.
+SYSTEM_PACKAGES := libzbar0 fonts-wqy-microhei
+# chromium: the browser the UI tests drive (Playwright with executable_path; no browser download).
+TEST_PACKAGES := chromium
 
-.PHONY: demo test bench system-packages clean
+.PHONY: demo test bench system-packages test-packages clean
 
 demo: system-packages $(STAMP)
 	$(BIN)/kiosk demo --serve
 
-test: system-packages $(STAMP)
+test: system-packages test-packages $(STAMP)
 	$(BIN)/python -m pytest
 
 bench: system-packages $(STAMP)
@@ -24,6 +26,9 @@ bench: system-packages $(STAMP)
 
 system-packages:
 	@scripts/ensure-system-packages.sh $(SYSTEM_PACKAGES)
+
+test-packages:
+	@scripts/ensure-system-packages.sh $(TEST_PACKAGES)
 
 $(STAMP): pyproject.toml
 	@scripts/make-venv.sh "$(PYTHON)" "$(VENV)"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -21,8 +20,13 @@ VERDICT_MARK = {"admit": "✔ admit", "deny": "✘ deny", "refer": "➜ refer", 
               show_default=True, help="Folder for the demo community (recreated on each run).")
 @click.option("--serve/--no-serve", default=False, help="Keep the demo office running until Ctrl-C.")
 @click.option("--port", default=0, type=click.IntRange(0, 65535), help="Office port (default: any free port).")
-def demo(directory: Path, serve: bool, port: int) -> None:
-    """Seed a demo community at an office, sync a simulated gate with it, run scripted passages, sync back."""
+@click.option("--gate-port", default=8080, show_default=True, type=click.IntRange(0, 65535),
+              help="With --serve: the simulated gate's touchscreen page (0: any free port).")
+def demo(directory: Path, serve: bool, port: int, gate_port: int) -> None:
+    """Seed a demo community at an office, sync a simulated gate with it, run scripted passages, sync back.
+
+    With --serve, the office keeps running and the simulated gate (touchscreen page, local API) starts beside it.
+    """
     from kiosk import demo as demo_lib
 
     tz = ZoneInfo(demo_lib.TIMEZONE)
@@ -62,15 +66,28 @@ def demo(directory: Path, serve: bool, port: int) -> None:
     click.echo(f"  open alarms:  curl -H 'Authorization: Bearer {community.staff_token}' {url}/api/v1/alarms")
     click.echo(f"  gates:        curl -H 'Authorization: Bearer {community.staff_token}' {url}/api/v1/gates")
     click.echo(f"  live stream:  curl -N -H 'Authorization: Bearer {community.staff_token}' {url}/api/v1/stream")
-    click.echo("The touchscreen gate (kiosk run) joins this demo when it is built (issue 5).")
     if not serve:
         office.close()
         return
-    click.echo("\nThe office keeps running; Ctrl-C stops it.")
+    from kiosk.cli.run import GateProcess, ListenError, serve_until_signal
+
+    with clean_errors():
+        try:
+            gate = GateProcess(demo_lib.gate_config(community, url, gate_port), simulate=True, cards_dir=community.cards_dir)
+        except (ListenError, OSError) as exc:
+            office.close()
+            fail(f"{exc} (choose another port with --gate-port)")
+
+    def ready() -> None:
+        click.echo(f"\nThe simulated gate's touchscreen:  {gate.url}   (open it in a browser; 800×480 is the Pi's panel)")
+        click.echo(f"  volunteer sign-in: 赵志愿, PIN {demo_lib.VOLUNTEER_PIN}")
+        click.echo("  scan a card: the page's 模拟 (Simulation) panel shows a card to the camera;")
+        click.echo(f"  or copy a card image into {gate.replay_dir}/ (e.g. cp {community.cards_dir}/wang-xiaoshan.png {gate.replay_dir}/)")
+        click.echo(f"  or: curl -X POST {gate.url}api/v1/scans -H 'Content-Type: application/json' "
+                   f"-d '{{\"text\": \"{community.cards['wang-xiaoshan']}\"}}'")
+        click.echo("Office and gate keep running; Ctrl-C stops both.")
+
     try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
+        serve_until_signal(gate, ready)
     finally:
         office.close()

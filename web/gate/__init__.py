@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from kiosk.gate import Gate
 
-LANGUAGES = {"zh-CN": "zh_CN", "en": "en"}
+LANGUAGES = {"zh-CN": "zh_Hans_CN", "en": "en"}
 """The page's languages (as the config and the cookie name them) and their catalog locales."""
 LANGUAGE_COOKIE = "lang"
 

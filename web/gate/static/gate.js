@@ -80,7 +80,7 @@ function el(tag, attrs = {}, ...children) {
 }
 
 function time(ts) {
-  return new Date(ts).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return new Date(ts).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hour12: false });
 }
 
 // -- status bar ----------------------------------------------------------------
@@ -93,10 +93,10 @@ function renderStatus(s) {
   status = s;
   const chips = $("#chips");
   chips.replaceChildren();
-  if (s.office) chips.append(chip(s.office.online, s.office.online ? T.ui.online : T.ui.offline));
+  if (s.office) chips.append(chip(s.office.online, s.office.online ? T.ui.office : T.ui.office_offline));
   if (s.journal.backlog > 0) chips.append(chip(null, fmt(T.ui.backlog, { n: s.journal.backlog })));
-  if (s.thermometer) chips.append(chip(s.thermometer.ok, s.thermometer.ok ? T.ui.thermometer_ok : T.ui.thermometer_fault));
-  if (s.camera) chips.append(chip(s.camera.state !== "error", s.camera.state !== "error" ? T.ui.camera_ok : T.ui.camera_fault));
+  if (s.thermometer) chips.append(chip(s.thermometer.ok, s.thermometer.ok ? T.ui.thermometer : T.ui.thermometer_fault));
+  if (s.camera) chips.append(chip(s.camera.state !== "error", s.camera.state !== "error" ? T.ui.camera : T.ui.camera_fault));
   if (s.disk && s.disk.low) chips.append(chip(false, T.ui.disk_low));
   const faults = [];
   if (s.thermometer && !s.thermometer.ok) faults.push(T.faults.thermometer);
@@ -215,6 +215,7 @@ function selectAlarm(a) {
   $("#ack-form").hidden = false;
   $("#ack-title").textContent = `${T.alarms[a.kind] || a.kind} · ${time(a.ts)} · ${[a.name, a.household].filter(Boolean).join(" ")}`;
   $("#ack-note").value = "";
+  $("#ack-error").textContent = "";
 }
 $("#ack-notes").addEventListener("click", (event) => {
   const button = event.target.closest("button");
@@ -222,7 +223,7 @@ $("#ack-notes").addEventListener("click", (event) => {
 });
 $("#ack-save").addEventListener("click", async () => {
   const r = await api("POST", `alarms/${alarms.selected}/acknowledge`, { note: $("#ack-note").value });
-  if (!r.ok) { $("#ack-title").textContent = r.status === 409 && !(status && status.volunteer) ? T.ui.sign_in_first : r.data.error; return; }
+  if (!r.ok) { $("#ack-error").textContent = r.status === 409 && !(status && status.volunteer) ? T.ui.sign_in_first : r.data.error; return; }
   loadAlarms();
 });
 
@@ -425,7 +426,7 @@ document.addEventListener("click", (event) => {
   const go = event.target.closest("[data-go]");
   if (go) { if (go.dataset.go !== "temperature") temperature.source = "manual"; show(go.dataset.go); }
 });
-function tick() { $("#clock").textContent = new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }); }
+function tick() { $("#clock").textContent = new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hour12: false }); }
 tick();
 setInterval(tick, 10000);
 
@@ -444,7 +445,7 @@ connect();
 
 const sim = $("#sim-panel");
 if (sim) {
-  $("#sim-toggle").addEventListener("click", () => { sim.querySelector(".sim-body").hidden ^= true; });
+  $("#sim-toggle").addEventListener("click", () => { const body = sim.querySelector(".sim-body"); body.hidden = !body.hidden; });
   $("#sim-cards").addEventListener("click", (event) => {
     const b = event.target.closest("button");
     if (b) api("POST", "simulation", { card: b.dataset.card });

@@ -1,0 +1,204 @@
+"""What a volunteer does at the touchscreen, in a real browser against a real simulated gate (800×480).
+
+Cards are shown to the replay camera from the page's simulation panel, so each
+scan goes through the decoder, the scanner, the policy, the journal and the
+event stream before it reaches the page.
+"""
+
+from __future__ import annotations
+
+import requests
+
+from tests.ui.conftest import PANEL
+
+VALID_ID = "11010519491231002X"  # the standard's own example number: a correct check digit
+
+
+def simulate(page, *, person: str | None = None, card: str | None = None, unplug: bool = False) -> None:
+    """Use the on-page simulation panel: who stands at the thermometer, its cable, a card to the camera."""
+    if page.locator(".sim-body").is_hidden():
+        page.click("#sim-toggle")
+    if unplug:
+        page.click("#sim-fault")
+    if person is not None:
+        page.click(f"#sim-person button[data-c='{person}']")
+    if card is not None:
+        page.click(f"#sim-cards button[data-card='{card}']")
+    page.click("#sim-toggle")  # fold the panel away again
+
+
+def api(demo_gate, path: str):
+    return requests.get(demo_gate.url + "api/v1/" + path, timeout=10).json()
+
+
+def type_keys(page, pad: str, keys: str) -> None:
+    for key in keys:
+        page.click(f"{pad} .keypad button[data-key='{key}']")
+
+
+def sign_in(page, pin: str = "2468") -> None:
+    page.click("#volunteer-chip")
+    page.click("#volunteer-names button:has-text('赵志愿')")
+    type_keys(page, "#sign-in", pin + "✓")
+
+
+def test_card_scan_admits_with_the_name_masked(page, demo_gate, shoot):
+    shoot(page, "home")
+    before = api(demo_gate, "today")["counts"]["in"]
+    simulate(page, person="36.5", card="wang-xiaoshan")  # 王小山's last passage was out: he is coming in
+    page.wait_for_selector("body[data-screen='result'] #result.admit")
+    assert page.inner_text("#result-title") == "欢迎回家"
+    assert page.inner_text("#result-name") == "王*山" and page.inner_text("#result-household") == "1-1-101"
+    assert "36." in page.inner_text("#result-temperature")
+    assert "王小山" not in page.content()  # the full name never reaches the screen
+    shoot(page, "result-admit")
+    assert api(demo_gate, "today")["counts"]["in"] == before + 1
+
+
+def test_fever_is_remeasured_alarmed_and_acknowledged(page, demo_gate, shoot):
+    simulate(page, person="38.6", card="wang-xiaoshan")
+    page.wait_for_selector("#measure-title:has-text('体温偏高：正在复测')")  # the first high reading: measure again
+    shoot(page, "measuring")
+    page.wait_for_selector("body[data-screen='fever']")
+    assert "38.6" in page.inner_text("#fever-temperature") and "王*山" in page.inner_text("#fever-who")
+    shoot(page, "fever")
+    fever = [a for a in api(demo_gate, "alarms") if a["kind"] == "fever" and a["detail"]["temperature_c"] > 38]
+    assert len(fever) == 1  # (the demo script left 王丽's 37.6 °C alarm open too)
+
+    page.click("#fever-ack")
+    page.wait_for_selector("body[data-screen='alarms'] #ack-form:not([hidden])")
+    page.click("#ack-notes button:has-text('已送留观区')")
+    page.click("#ack-save")
+    page.wait_for_selector("#ack-error:has-text('请先签到：报警须由值班志愿者确认')")  # nobody on duty yet
+
+    sign_in(page)
+    page.wait_for_selector("#volunteer-chip.on")
+    assert "赵志愿" in page.inner_text("#volunteer-label")
+    page.click("#go-alarms")
+    page.click(f"#alarm-list li[data-seq='{fever[0]['seq']}'] button")
+    shoot(page, "alarms")
+    page.click("#ack-notes button:has-text('已联系社区医生')")
+    page.click("#ack-save")
+    page.wait_for_selector(f"#alarm-list li[data-seq='{fever[0]['seq']}']", state="detached")
+    assert fever[0]["seq"] not in [a["seq"] for a in api(demo_gate, "alarms")]
+
+
+def test_a_handheld_reading_settles_a_fever(page, demo_gate):
+    simulate(page, person="38.6", card="wang-xiaoshan")
+    page.wait_for_selector("body[data-screen='fever']")
+    page.click("#fever-handheld")
+    page.wait_for_selector("body[data-screen='temperature']")
+    assert page.locator("#screen-temperature .toggle button.on").inner_text() == "体温计（接触式）"
+    type_keys(page, "#screen-temperature", "36.8")
+    page.click("#temp-save")
+    page.wait_for_selector("body[data-screen='result'] #result.admit")
+    assert "36.8" in page.inner_text("#result-temperature")
+
+
+def test_thermometer_down_shows_and_a_typed_reading_decides(page, demo_gate):
+    simulate(page, unplug=True)
+    page.wait_for_selector("#fault-banner:not([hidden])")
+    assert "测温仪故障" in page.inner_text("#fault-banner")
+    assert "测温仪故障" in page.inner_text("#chips")
+    simulate(page, card="wang-xiaoshan")
+    page.wait_for_selector("body[data-screen='result'] #result.refer")  # three faulty readings: measure by hand
+    assert page.inner_text("#result-title") == "志愿者：请手动测温"
+    page.click("#result-handheld")
+    type_keys(page, "#screen-temperature", "36.6")
+    page.click("#temp-save")
+    page.wait_for_selector("body[data-screen='result'] #result.admit")
+    faults = requests.get(demo_gate.url + "api/v1/status", timeout=10).json()["faults"]
+    assert "thermometer" in faults
+
+
+def test_visitor_registration(page, demo_gate, shoot):
+    page.click("[data-go='visitor']")
+    page.fill("#v-name", "孙来访")
+    page.click("#v-phone")
+    type_keys(page, "#pad-overlay", "13800138000")
+    page.click("#pad-ok")
+    page.click("#v-id")
+    type_keys(page, "#pad-overlay", VALID_ID)
+    assert page.inner_text("#pad-display") == "110***********002X"  # masked while typed
+    page.click("#pad-ok")
+    page.fill("#v-from", "朝阳区")
+    page.click("#v-host")
+    page.click("#host-options button[data-value='2']")
+    page.click("#host-options button[data-value='1']")
+    page.click("#host-options button[data-value='201']")
+    assert page.inner_text("#v-host-label") == "2-1-201"
+    page.click("#v-reason button:has-text('探亲')")
+    page.click("[data-pad-for='v-temp']")
+    type_keys(page, "#pad-overlay", "36")
+    page.click("#pad-overlay .keypad button[data-key='X']")  # the decimal point on the temperature pad
+    type_keys(page, "#pad-overlay", "4")
+    page.click("#pad-ok")
+    shoot(page, "visitor")
+    page.click("#v-save")
+    page.wait_for_selector("body[data-screen='result'] #result.admit")
+    assert page.inner_text("#result-name") == "孙*访" and page.inner_text("#result-household") == "2-1-201"
+    assert "访客" in page.inner_text("#result-verdict")
+    today = api(demo_gate, "today")
+    assert today["counts"]["visitors"] == 1
+    assert VALID_ID not in requests.get(demo_gate.url + "api/v1/today", timeout=10).text
+
+
+def test_vehicle_with_the_plate_keyboard(page, demo_gate, shoot):
+    page.click("[data-go='vehicle']")
+    assert page.locator("#plate-alnum").is_hidden()  # provinces first
+    page.click("#plate-provinces button[data-key='京']")
+    assert page.locator("#plate-provinces").is_hidden()
+    for key in "A12345":
+        page.click(f"#plate-alnum button[data-key='{key}']")
+    assert page.inner_text("#plate") == "京A·12345"
+    page.click("#pass-plus")
+    page.click("#disinfected")
+    shoot(page, "vehicle")
+    page.click("#vehicle-save")
+    page.wait_for_selector("body[data-screen='result'] #result.admit")
+    assert page.inner_text("#result-name") == "京A12345"
+    assert "车辆" in page.inner_text("#result-verdict")
+
+
+def test_pin_lockout_after_five_wrong_tries(page, demo_gate, shoot):
+    page.click("#volunteer-chip")
+    page.click("#volunteer-names button:has-text('赵志愿')")
+    for left in (4, 3, 2, 1):
+        type_keys(page, "#sign-in", "1111✓")
+        page.wait_for_selector(f"#pin-error:has-text('还可尝试 {left} 次')")
+    type_keys(page, "#sign-in", "1111✓")
+    page.wait_for_selector("#pin-error:has-text('锁定至')")
+    type_keys(page, "#sign-in", "2468✓")  # even the right PIN is refused while locked out
+    page.wait_for_selector("#pin-error:has-text('锁定至')")
+    assert not page.locator("#volunteer-chip.on").count()
+    shoot(page, "volunteer-locked")
+
+
+def test_language_switch_and_back(page, demo_gate, shoot):
+    assert page.inner_text("#screen-home h1") == "请出示出入证"
+    page.click("#lang-switch")
+    page.wait_for_selector("body[data-live='1']")
+    assert page.inner_text("#screen-home h1") == "Show your entry card"
+    assert page.locator("html").get_attribute("lang") == "en"
+    shoot(page, "home-en")
+    page.click("#lang-switch")
+    page.wait_for_selector("body[data-live='1']")
+    assert page.inner_text("#screen-home h1") == "请出示出入证"
+
+
+def test_today_screen_counts_and_touch_targets(page, demo_gate, shoot):
+    page.click("[data-go='today']")
+    page.wait_for_selector("#recent li")
+    counts = api(demo_gate, "today")["counts"]
+    assert page.inner_text("#count-in") == str(counts["in"]) and page.inner_text("#count-refused") == str(counts["refused"])
+    shoot(page, "today")
+    # Gloved fingers: every visible button on every screen is at least 48 px in both directions.
+    for screen in ("home", "today", "visitor", "vehicle", "volunteer", "alarms", "temperature"):
+        page.evaluate(f"show('{screen}')")
+        small = page.evaluate("""() => [...document.querySelectorAll('button, a.chip')]
+            .filter((b) => b.offsetParent !== null && !b.closest('.sim'))
+            .map((b) => [b.textContent.trim(), b.getBoundingClientRect()])
+            .filter(([_, r]) => r.width < 48 || r.height < 48).map(([t, r]) => `${t} ${r.width}x${r.height}`)""")
+        assert small == [], f"{screen}: {small}"
+        overflow = page.evaluate("() => document.documentElement.scrollWidth")
+        assert overflow <= PANEL["width"], f"{screen} is wider than the panel"
