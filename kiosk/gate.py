@@ -233,6 +233,8 @@ class Gate:
         kind = MeasurementSource.HANDHELD_CONTACT if source == "handheld_contact" else (
             MeasurementSource.SENSOR if source == "sensor" else MeasurementSource.MANUAL)
         readings = [Measurement(c, None, kind, self.clock()) for c in temperatures]
+        if registration.id_number and not self.id_key:
+            raise GateError("this gate has no ID-number hash key: register the visitor without the ID number")
         with self._lock:
             outcome = self.checkpoint.visitor(registration, self.clock(), readings, self.id_key,
                                               direction=direction, volunteer_id=self.volunteer_id)

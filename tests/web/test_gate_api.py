@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import threading
-from datetime import date
+import time
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 import requests
 
 from kiosk.cards import CardKind, issue_card
 from kiosk.checkpoint import Checkpoint
+from kiosk.credentials import hash_secret
+from kiosk.events import EventKind
 from kiosk.config import GateConfig
 from kiosk.gate import Gate
 from kiosk.journal import Journal
@@ -19,6 +22,7 @@ from sensors.simulated import simulated_hardware
 from web.gate import create_gate_app
 
 KEY = SigningKey.generate()
+PIN_HASH = hash_secret("2468")
 
 
 class Poked:
@@ -40,7 +44,10 @@ def gate(tmp_path):
     keyset.add(KEY.public_key)
     registry = Registry(tmp_path / "registry.db")
     registry.apply_snapshot({
-        "households": [{"id": 1, "building": "1", "unit": "1", "room": "101"}],
+        "households": [{"id": 1, "building": "1", "unit": "1", "room": "101"},
+                       {"id": 2, "building": "2", "unit": "1", "room": "201"}],
+        "volunteers": [{"id": 7, "name": "赵志愿", "pin_hash": PIN_HASH, "resident_id": None}],
+        "vehicles": [{"id": 1, "plate": "京A12345", "household_id": 1, "owner_resident_id": 1}],
         "residents": [{"id": 1, "household_id": 1, "name": "王小山"}],
         "cards": [{"id": 11, "kind": "resident", "subject_id": 1}],
         "keyset": keyset.to_json()["keys"],
@@ -50,7 +57,7 @@ def gate(tmp_path):
     hardware = simulated_hardware(config, tmp_path / "replay")
     sync = Poked()
     gate = Gate(Checkpoint(config, registry, journal, keyset), thermometer=hardware.thermometer,
-                signals=hardware.signals, sync=sync)
+                signals=hardware.signals, sync=sync, id_key=b"community-secret")
     yield gate, hardware, sync
     hardware.close()
     journal.close()
@@ -122,3 +129,152 @@ def test_local_api_and_stream(gate):
         assert requests.get(url + "/api/v1/status", timeout=5).json()["last_decision"]["verdict"] == "refer"
     finally:
         server.close()
+
+
+@pytest.fixture
+def client(gate):
+    gate, hardware, sync = gate
+    app = create_gate_app(gate, simulation=hardware)
+    return app.test_client(), gate, hardware
+
+
+def test_a_typed_reading_decides_the_waiting_passage(client):
+    http, gate, hardware = client
+    assert http.post("/api/v1/readings", json={"celsius": 36.5}).status_code == 409  # nothing is waiting
+    hardware.thermometer_fault(True)  # the cable is out: three faulty readings, then the volunteer measures
+    first = http.post("/api/v1/scans", json={"text": card()}).get_json()
+    assert first["verdict"] == "refer" and first["prompt"] == "handheld_check" and first["seq"]
+    answer = http.post("/api/v1/readings", json={"celsius": 36.7, "source": "handheld_contact"}).get_json()
+    assert answer["verdict"] == "admit" and "handheld_normal" in answer["reasons"]
+    assert http.post("/api/v1/readings", json={"celsius": 36.5}).status_code == 409  # settled: nothing waits now
+    for bad in ({"celsius": 60}, {"celsius": "36"}, {"celsius": 36.5, "source": "guess"}, {}):
+        assert http.post("/api/v1/readings", json=bad).status_code == 400
+
+
+def test_a_passage_left_undecided_is_journaled_as_abandoned(gate):
+    gate, hardware, _ = gate
+    hardware.stand(38.6)
+    gate.max_readings = 1  # one high reading, then the person walks off before the second
+    first = gate.scan(card())
+    assert first.decision.verdict.value == "remeasure" and first.events == ()
+    gate.scan(None)  # the next person: the first passage is given up, with its high reading on record
+    abandoned = gate.checkpoint.journal.latest((EventKind.PASSAGE_ABANDONED,))
+    assert abandoned is not None and abandoned.subject == "resident:1"
+    assert abandoned.data["readings"][0]["object_c"] > 38
+
+
+def test_a_pending_passage_expires_into_the_journal(gate):
+    gate, hardware, _ = gate
+    hardware.stand(None)
+    gate.pending_s = 0.05
+    gate.scan(card())
+    deadline = time.monotonic() + 5
+    while gate.checkpoint.journal.latest((EventKind.PASSAGE_ABANDONED,)) is None:
+        assert time.monotonic() < deadline, "the pending passage never expired"
+        time.sleep(0.02)
+    assert gate.status()["waiting_for_temperature"] is False
+
+
+def test_shift_sign_in_lockout_and_sign_out(client):
+    http, gate, _ = client
+    assert http.get("/api/v1/volunteers").get_json() == [{"id": 7, "name": "赵志愿"}]
+    for left in (4, 3, 2, 1):
+        answer = http.post("/api/v1/shift", json={"volunteer_id": 7, "pin": "1111"})
+        assert answer.status_code == 401 and answer.get_json()["tries_left"] == left
+    locked = http.post("/api/v1/shift", json={"volunteer_id": 7, "pin": "1111"})
+    assert locked.status_code == 423 and locked.get_json()["locked_until"]
+    assert http.post("/api/v1/shift", json={"volunteer_id": 7, "pin": "2468"}).status_code == 423
+    later = datetime.now(timezone.utc) + timedelta(minutes=5, seconds=1)
+    gate.shifts.clock = lambda: later  # the five-minute lockout has run out
+    on_duty = http.post("/api/v1/shift", json={"volunteer_id": 7, "pin": "2468"})
+    assert on_duty.status_code == 200 and on_duty.get_json()["name"] == "赵志愿"
+    assert gate.volunteer_id == "7" and gate.status()["volunteer"]["hours"] >= 0
+    assert http.post("/api/v1/shift", json={"volunteer_id": 99, "pin": "2468"}).status_code == 404
+    for bad in ({"volunteer_id": 7, "pin": "12"}, {"volunteer_id": "x", "pin": "2468"}, {"pin": "2468"}):
+        assert http.post("/api/v1/shift", json=bad).status_code == 400
+    assert http.delete("/api/v1/shift").status_code == 200 and gate.volunteer_id is None
+    kinds = [e.kind for e in gate.checkpoint.journal.events_after(0)]
+    assert kinds == [EventKind.SHIFT_SIGN_IN, EventKind.SHIFT_SIGN_OUT]
+
+
+def test_alarms_are_acknowledged_by_the_volunteer_on_duty(client):
+    http, gate, hardware = client
+    http.post("/api/v1/scans", json={"text": None})  # a walk-up without a card: unknown-visitor alarm
+    alarms = http.get("/api/v1/alarms").get_json()
+    assert [a["kind"] for a in alarms] == ["unknown_visitor"]
+    seq = alarms[0]["seq"]
+    refused = http.post(f"/api/v1/alarms/{seq}/acknowledge", json={"note": "已登记"})
+    assert refused.status_code == 409 and "sign in" in refused.get_json()["error"]
+    gate.sign_in(7, "2468")
+    assert http.post(f"/api/v1/alarms/{seq}/acknowledge", json={"note": "已登记"}).status_code == 200
+    assert http.get("/api/v1/alarms").get_json() == []
+    assert http.post(f"/api/v1/alarms/{seq}/acknowledge", json={}).status_code == 409  # already done
+    assert http.post("/api/v1/alarms/999/acknowledge", json={}).status_code == 409
+    ack = gate.checkpoint.journal.latest((EventKind.ALARM_ACKNOWLEDGED,))
+    assert ack.volunteer_id == "7" and ack.data["note"] == "已登记" and ack.data["alarm_seq"] == seq
+
+
+def test_visitor_registration_protects_the_id_number(client):
+    http, gate, _ = client
+    body = {"name": "孙来访", "phone": "13800138000", "id_number": "11010519491231002X", "coming_from": "朝阳区",
+            "host_household_id": 2, "reason": "探亲", "temperatures_c": [36.4]}
+    answer = http.post("/api/v1/visitors", json=body).get_json()
+    assert answer["verdict"] == "admit" and answer["kind"] == "visitor"
+    event = gate.checkpoint.journal.latest((EventKind.VISITOR_REGISTRATION,))
+    assert event.household_id == 2 and event.data["id_masked"] == "110***********002X"
+    assert "11010519491231002X" not in str(event.data) and event.data["phone_masked"] == "138****8000"
+    assert http.get("/api/v1/today").get_json()["counts"]["visitors"] == 1
+    typo = http.post("/api/v1/visitors", json={**body, "id_number": "110105194912310021"})
+    assert typo.status_code == 400 and "check digit" in typo.get_json()["error"]
+    assert http.post("/api/v1/visitors", json={**body, "host_household_id": 99}).status_code == 400
+    assert http.post("/api/v1/visitors", json={**body, "phone": "call me"}).status_code == 400
+    first_high = http.post("/api/v1/visitors", json={**body, "temperatures_c": [37.9]}).get_json()
+    assert first_high["verdict"] == "remeasure"  # one high reading is not yet a fever
+    fever = http.post("/api/v1/visitors", json={**body, "temperatures_c": [37.9, 38.1]}).get_json()
+    assert fever["verdict"] == "deny" and fever["alarms"] == ["fever"]
+    assert gate.checkpoint.journal.count() == 3  # two registrations and the fever alarm; the typos stored nothing
+
+
+def test_vehicle_by_plate(client):
+    http, gate, _ = client
+    answer = http.post("/api/v1/vehicles", json={"plate": "京A12345", "disinfected": True, "passengers": 2}).get_json()
+    assert answer["verdict"] == "admit" and answer["kind"] == "vehicle" and answer["plate"] == "京A12345"
+    event = gate.checkpoint.journal.latest((EventKind.VEHICLE,))
+    assert event.data["passengers"] == 2 and event.data["disinfected"] is True
+    unknown = http.post("/api/v1/vehicles", json={"plate": "津B99999", "disinfected": True}).get_json()
+    assert unknown["verdict"] == "refer" and unknown["prompt"] == "register_vehicle"
+    assert http.post("/api/v1/vehicles", json={"disinfected": True}).status_code == 409
+    assert http.post("/api/v1/vehicles", json={"plate": "京A12345", "passengers": -1}).status_code == 400
+
+
+def test_sensor_faults_are_journaled_once_each_way(client):
+    http, gate, _ = client
+    gate.report_fault("thermometer", "bus_error", "ENXIO")
+    gate.report_fault("thermometer", "bus_error", "ENXIO")  # still the same fault: no second event
+    assert http.get("/api/v1/status").get_json()["faults"]["thermometer"]["fault"] == "bus_error"
+    gate.report_fault("thermometer", None)
+    gate.report_fault("camera", None)  # never failed: nothing to record
+    events = [e.data for e in gate.checkpoint.journal.events_after(0)]
+    assert events == [{"part": "thermometer", "fault": "bus_error", "detail": "ENXIO"},
+                      {"part": "thermometer", "fault": None, "detail": None}]
+
+
+def test_simulation_panel_and_page(client, tmp_path):
+    http, gate, hardware = client
+    assert http.get("/api/v1/simulation").get_json() == {"cards": []}
+    assert http.post("/api/v1/simulation", json={"card": "nobody"}).status_code == 404
+    assert http.post("/api/v1/simulation", json={"person_c": 36.6}).status_code == 200
+    assert 36 < hardware.thermometer.measure().object_c < 37.5
+    page = http.get("/")
+    assert page.status_code == 200 and "请出示出入证" in page.get_data(as_text=True)
+    english = http.get("/lang/en")
+    assert english.status_code == 302
+    assert "Show your entry card" in http.get("/").get_data(as_text=True)
+    assert http.get("/static/gate/gate.js").status_code == 200
+
+
+def test_a_real_gate_has_no_simulation_routes(gate):
+    gate, _, _ = gate
+    http = create_gate_app(gate).test_client()
+    assert http.post("/api/v1/simulation", json={"person_c": 36.6}).status_code == 404
+    assert "sim-panel" not in http.get("/").get_data(as_text=True)

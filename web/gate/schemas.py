@@ -15,7 +15,7 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 class Body(BaseModel):
     """Unknown fields and wrong types are refused (ints are accepted where a float is expected)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class ScanIn(Body):

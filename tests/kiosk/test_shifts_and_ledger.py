@@ -1,0 +1,76 @@
+"""Volunteer shifts (PIN lockout, hours on duty) and what the gate's screen reads back from its journal."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from kiosk.config.policy import PolicySettings
+from kiosk.events import Event, EventKind
+from kiosk.gate_ledger import counts, local_midnight, open_alarms
+from kiosk.measurements import Measurement, MeasurementSource
+from kiosk.policy import decide_visitor
+from kiosk.shifts import PinGuard, hours_on_duty
+
+T0 = datetime(2026, 11, 28, 8, 0, tzinfo=timezone.utc)
+
+
+def event(seq, event_kind, minutes=0, volunteer="1", **data):
+    ts = (T0 + timedelta(minutes=minutes)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return Event(seq, f"id{seq}", ts, "north", volunteer, event_kind, data)
+
+
+def test_five_wrong_pins_lock_out_for_five_minutes_and_a_right_one_resets():
+    guard = PinGuard()
+    assert [guard.failed(1, T0) for _ in range(4)] == [4, 3, 2, 1]
+    guard.succeeded(1)
+    assert guard.failed(1, T0) == 4  # the count starts again after a right PIN
+    for _ in range(4):
+        guard.failed(1, T0)
+    assert guard.locked_until(1, T0) == T0 + timedelta(minutes=5)
+    assert guard.locked_until(2, T0) is None  # another volunteer is not affected
+    assert guard.locked_until(1, T0 + timedelta(minutes=5)) is None
+    assert guard.failed(1, T0 + timedelta(minutes=5)) == 4  # a fresh start after the lockout
+
+
+def test_hours_on_duty_sum_closed_shifts_and_the_open_one():
+    events = [event(1, EventKind.SHIFT_SIGN_IN, 0), event(2, EventKind.SHIFT_SIGN_OUT, 90),
+              event(3, EventKind.SHIFT_SIGN_IN, 120, volunteer="2"), event(4, EventKind.SHIFT_SIGN_IN, 180)]
+    assert hours_on_duty(events, "1", T0 + timedelta(minutes=210)) == 2.0  # 1.5 h + 0.5 h still on duty
+    assert hours_on_duty(events, "2", T0 + timedelta(minutes=150)) == 0.5
+    assert hours_on_duty(events, "3", T0) == 0
+
+
+def test_counts_and_open_alarms_from_events():
+    events = [
+        event(1, EventKind.PASSAGE, verdict="admit", direction="in"),
+        event(2, EventKind.PASSAGE, verdict="admit", direction="out"),
+        event(3, EventKind.PASSAGE, verdict="deny", direction="in"),
+        event(4, EventKind.VEHICLE, verdict="admit", direction="in"),
+        event(5, EventKind.VISITOR_REGISTRATION, verdict="admit", direction="in"),
+        event(6, EventKind.PASSAGE_ABANDONED, verdict="remeasure", direction="in"),
+    ]
+    assert counts(events) == {"in": 2, "out": 1, "refused": 1, "vehicles": 1, "visitors": 1}
+    alarms = [event(7, EventKind.ALARM_RAISED, kind="fever"), event(8, EventKind.ALARM_RAISED, kind="invalid_card"),
+              event(9, EventKind.ALARM_ACKNOWLEDGED, alarm_event_id="id7")]
+    assert [a.seq for a in open_alarms(alarms)] == [8]
+
+
+def test_local_midnight_is_the_communitys_day():
+    # 20:00 UTC on the 28th is already the 29th in Shanghai.
+    midnight = local_midnight(datetime(2026, 11, 28, 20, 0, tzinfo=timezone.utc), "Asia/Shanghai")
+    assert midnight.astimezone(timezone.utc) == datetime(2026, 11, 28, 16, 0, tzinfo=timezone.utc)
+
+
+def reading(c, source=MeasurementSource.MANUAL):
+    return Measurement(c, None, source)
+
+
+def test_visitor_policy():
+    s = PolicySettings()
+    assert decide_visitor([], s).verdict.value == "remeasure"
+    assert decide_visitor([reading(36.5)], s).verdict.value == "admit"
+    assert decide_visitor([reading(37.8)], s).verdict.value == "remeasure"
+    fever = decide_visitor([reading(37.8), reading(37.9)], s)
+    assert fever.verdict.value == "deny" and fever.alarms[0].kind.value == "fever"
+    assert decide_visitor([reading(38.5, MeasurementSource.HANDHELD_CONTACT)], s).verdict.value == "deny"
+    assert decide_visitor([], s, direction="out").verdict.value == "admit"  # leaving is not measured
