@@ -104,12 +104,7 @@ def _history(journal: "Journal | None", holder: Holder, now: datetime, outing_da
     exits: tuple[datetime, ...] = ()
     if holder.household_id is not None and holder.kind is not CardKind.VISITOR:
         since = now - timedelta(days=outing_days)
-        exits = tuple(
-            datetime.fromisoformat(e.ts)
-            for e in journal.events_of_household(holder.household_id, since)
-            if e.data.get("direction") == "out" and e.data.get("verdict") == "admit"
-            and not str(e.subject or "").startswith(("vehicle:", "visitor:"))
-        )
+        exits = tuple(journal.household_exit_times(holder.household_id, since))
     return last, exits
 
 

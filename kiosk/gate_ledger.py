@@ -32,24 +32,22 @@ def local_midnight(now: datetime, timezone: str) -> datetime:
     return datetime.combine(now.astimezone(zone).date(), time(), zone)
 
 
-def counts(events: Iterable[Event]) -> dict[str, int]:
-    """People and vehicles in and out, and refusals, over passage events."""
+def counts(tally: Iterable[tuple[str, str | None, str | None, int]]) -> dict[str, int]:
+    """People and vehicles in and out, and refusals, from (kind, verdict, direction, how many) rows."""
     out = {"in": 0, "out": 0, "refused": 0, "vehicles": 0, "visitors": 0}
-    for event in events:
-        if event.kind is EventKind.PASSAGE_ABANDONED:
+    for kind, verdict, direction, n in tally:
+        if kind == EventKind.PASSAGE_ABANDONED.value:
             continue
-        verdict = event.data.get("verdict")
         if verdict != "admit":
-            out["refused"] += 1
+            out["refused"] += n
             continue
-        if event.kind is EventKind.VEHICLE:
-            out["vehicles"] += 1
+        if kind == EventKind.VEHICLE.value:
+            out["vehicles"] += n
             continue
-        if event.kind is EventKind.VISITOR_REGISTRATION:
-            out["visitors"] += 1
-        direction = event.data.get("direction")
+        if kind == EventKind.VISITOR_REGISTRATION.value:
+            out["visitors"] += n
         if direction in ("in", "out"):
-            out[direction] += 1
+            out[direction] += n
     return out
 
 
@@ -83,14 +81,14 @@ class GateLedger:
 
     def today(self, now: datetime, recent: int = 12) -> dict:
         """Counts in / out since local midnight, the most recent passages, and how many alarms are open."""
-        events = self.journal.events_since(local_midnight(now, self.timezone), PASSAGE_KINDS)
+        midnight = local_midnight(now, self.timezone)
         rows = []
-        for event in events[-recent:][::-1]:
+        for event in self.journal.newest(PASSAGE_KINDS, midnight, recent):
             rows.append({"seq": event.seq, "ts": event.ts, "kind": event.kind.value,
                          "verdict": event.data.get("verdict", "abandoned"), "direction": event.data.get("direction"),
                          "prompt": event.data.get("prompt"), "plate": event.data.get("plate"),
                          "temperature_c": event.data.get("temperature_c"), **self._who(event)})
-        return {"counts": counts(events), "recent": rows, "open_alarms": len(self.open_alarms(now))}
+        return {"counts": counts(self.journal.tally_since(midnight, PASSAGE_KINDS)), "recent": rows, "open_alarms": len(self.open_alarms(now))}
 
     def open_alarms(self, now: datetime) -> list[dict]:
         """Alarms raised here in the last 48 hours that nobody has acknowledged yet, newest first."""

@@ -43,6 +43,8 @@ FORBIDDEN_KEYS = frozenset({"id_number", "id_card_number"})
 # Long enough to ride out a checkpoint or a CLI reader, short enough that a
 # stuck second writer surfaces as an error rather than a frozen gate.
 BUSY_TIMEOUT_S = 5.0
+# Page cache of each reader connection, in KiB (SQLite's default is 2 MiB per connection).
+READER_CACHE_KIB = 512
 
 # allow_nan=False: NaN is not JSON, and a made-up reading must not reach the office
 _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
@@ -282,6 +284,9 @@ class JournalReader:
                     timeout=BUSY_TIMEOUT_S,
                     check_same_thread=False,  # so close() may run on another thread
                 )
+                # Each reading thread has its own connection; a small page cache keeps the gate's memory flat
+                # however many threads read (the indexed lookups touch few pages).
+                conn.execute(f"PRAGMA cache_size = -{READER_CACHE_KIB}")
             except sqlite3.Error as exc:
                 raise JournalError(f"cannot read journal {self.path}: {exc}") from exc
             self._readers.append(conn)
@@ -363,6 +368,35 @@ class JournalReader:
         return self._events(
             f"household_id = ? AND ts >= ? AND kind IN ({marks})", (household_id, format_ts(since), *values)
         )
+
+    def household_exit_times(self, household_id: int, since: datetime) -> list[datetime]:
+        """When members of a household were let out at or after ``since`` (aware), oldest first.
+
+        Only admitted people going out count (not vehicles, not visitors). The
+        filter runs in SQLite and only timestamps come back: the outing rule asks
+        this on every passage, and a busy household must not make it heavy.
+        """
+        rows = self._query(
+            "SELECT ts FROM events WHERE household_id = ? AND ts >= ? AND kind = ?"
+            " AND json_extract(data, '$.direction') = 'out' AND json_extract(data, '$.verdict') = 'admit'"
+            " AND (subject IS NULL OR (subject NOT LIKE 'vehicle:%' AND subject NOT LIKE 'visitor:%'))"
+            " ORDER BY seq",
+            (household_id, format_ts(since), EventKind.PASSAGE.value))
+        return [parse_ts(row[0]) for row in rows]
+
+    def tally_since(self, since: datetime, kinds: Iterable[EventKind]) -> list[tuple[str, str | None, str | None, int]]:
+        """(kind, verdict, direction, how many) of the events of ``kinds`` at or after ``since``: counted in SQLite."""
+        values = _kinds(kinds)
+        marks = ", ".join("?" * len(values))
+        return [tuple(row) for row in self._query(
+            "SELECT kind, json_extract(data, '$.verdict'), json_extract(data, '$.direction'), count(*) FROM events"
+            f" WHERE ts >= ? AND kind IN ({marks}) GROUP BY 1, 2, 3", (format_ts(since), *values))]
+
+    def newest(self, kinds: Iterable[EventKind], since: datetime, n: int) -> list[Event]:
+        """The newest ``n`` events of ``kinds`` at or after ``since``, newest first."""
+        values = _kinds(kinds)
+        marks = ", ".join("?" * len(values))
+        return self._events(f"ts >= ? AND kind IN ({marks})", (format_ts(since), *values), order="seq DESC", limit=n)
 
     def latest(self, kinds: Iterable[EventKind], *, volunteer_id: str | None = None) -> Event | None:
         """The newest event of one of ``kinds`` (by one volunteer, if given), or None."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -247,6 +248,7 @@ class ReplaySource(_SourceBase):
         self._index = 0
         self._next_due: float | None = None
         self._shown: deque[np.ndarray] = deque()
+        self._wake = threading.Event()
         self._failures: deque[BaseException] = deque()
         self._seen: dict[Path, tuple[int, int]] = {}  # watch: path → (mtime_ns, size) delivered or given up on
         self._pending: dict[Path, tuple[int, int]] = {}  # watch: unreadable new files, retried while they change
@@ -286,6 +288,7 @@ class ReplaySource(_SourceBase):
         frame = load_gray(image) if isinstance(image, (str, os.PathLike)) else np.asarray(image)
         frame = self._prepare(frame)
         self._shown.extend([frame] * frames)
+        self._wake.set()  # a reader waiting for the next folder poll takes it now
 
     def fail_next(self, error: BaseException | None = None, count: int = 1) -> None:
         """Make the next ``count`` reads raise ``error`` (default: a CameraError saying it was injected)."""
@@ -353,7 +356,14 @@ class ReplaySource(_SourceBase):
         assert self.path is not None
         now = self._clock()
         if now < self._next_poll:
-            self._sleep(self._next_poll - now)
+            if self._sleep is time.sleep:
+                # Real time: wait on an event, so a frame shown meanwhile is delivered at once, not after the poll
+                self._wake.wait(self._next_poll - now)
+                self._wake.clear()
+                if self._shown:
+                    return self._shown.popleft()
+            else:
+                self._sleep(self._next_poll - now)
         self._next_poll = self._clock() + self.poll_s
         try:
             images = list_images(self.path)

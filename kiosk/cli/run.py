@@ -52,6 +52,22 @@ class _Every:
         self._thread.join(timeout=10)
 
 
+def limit_malloc_arenas(arenas: int = 2) -> None:
+    """Cap glibc's per-thread malloc arenas (as MALLOC_ARENA_MAX does): a many-threaded server otherwise
+    holds freed memory in one arena per thread and its RSS creeps up. Call before threads start; no-op off glibc."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+        mallopt = libc.mallopt if libc is not None else None
+    except (OSError, AttributeError):
+        return
+    if mallopt is not None:
+        mallopt(-8, arenas)  # M_ARENA_MAX
+
+
 def _id_hash_key(config, data: Path) -> bytes:
     """The community's ID-number hash secret from the provisioning file, or this gate's own when it has none."""
     from kiosk.office.roster import load_id_hash_key
@@ -95,7 +111,7 @@ class GateProcess:
         self.journal = Journal(data / "journal.db", config.gate.id)
         self._closers.append(self.journal.close)
         self.simulation = None
-        self.scanner = self.sync = self.monitor = None
+        self.scanner = self.usb_scanner = self.sync = self.monitor = None
         self._timers: list[_Every] = []
         try:
             if simulate:
@@ -127,7 +143,8 @@ class GateProcess:
                              id_key=_id_hash_key(config, data))
             app = create_gate_app(self.gate, language=config.web.language, simulation=self.simulation)
             try:
-                self.server = WebServer(app, config.web.host, config.web.port, threads=8)
+                # Six threads: the page's event stream holds one for as long as the page is open.
+                self.server = WebServer(app, config.web.host, config.web.port, threads=6)
             except OSError as exc:
                 raise ListenError(f"cannot listen on {config.web.host}:{config.web.port}: {exc.strerror or exc}") from exc
         except BaseException:
@@ -158,6 +175,14 @@ class GateProcess:
                                    on_status=on_status, repeat_after_s=self.config.decoder.repeat_after_s)
             gate.scanner_status = lambda: self.scanner.status
             self.scanner.start()
+        scanner_settings = self.config.scanner
+        if scanner_settings.enabled and scanner_settings.device and self.simulation is None:
+            from sensors.keyboard_scanner import KeyboardScanner
+
+            self.usb_scanner = KeyboardScanner(
+                scanner_settings.device, lambda scan: gate.scan(scan.text),
+                on_status=lambda state, error: gate.report_fault("usb_scanner", "error" if state == "error" else None, error))
+            self.usb_scanner.start()
         if self.thermometer is not None:
             from sensors.thermometers import ThermometerMonitor
 
@@ -191,6 +216,8 @@ class GateProcess:
             timer.stop()
         if self.scanner is not None:
             self.scanner.stop()
+        if self.usb_scanner is not None:
+            self.usb_scanner.close()
         if self.monitor is not None:
             self.monitor.stop()
         closers, self._closers = self._closers, []
@@ -210,6 +237,7 @@ def run(config_path: str, simulate: bool, replay_dir: Path | None, cards_dir: Pa
     """Run the gate until SIGTERM or Ctrl-C; the touchscreen page and local API listen on web.host:web.port."""
     from kiosk.config import load_gate_config
 
+    limit_malloc_arenas()
     with clean_errors():
         config = load_gate_config(config_path)
         try:

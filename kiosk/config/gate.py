@@ -69,7 +69,8 @@ class WebSettings(Section):
     """The touchscreen UI and local API."""
 
     host: str = "127.0.0.1"
-    port: int = Field(8080, ge=1, le=65535)
+    port: int = Field(8080, ge=0, le=65535)
+    """The kiosk browser opens http://127.0.0.1:PORT/; 0 takes any free port (tests, benchmarks)."""
     language: Literal["zh-CN", "en"] = "zh-CN"
 
 

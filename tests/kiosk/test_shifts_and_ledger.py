@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 from kiosk.config.policy import PolicySettings
 from kiosk.events import Event, EventKind
 from kiosk.gate_ledger import counts, local_midnight, open_alarms
+from kiosk.journal import Journal
 from kiosk.measurements import Measurement, MeasurementSource
 from kiosk.policy import decide_visitor
 from kiosk.shifts import PinGuard, hours_on_duty
@@ -40,19 +41,36 @@ def test_hours_on_duty_sum_closed_shifts_and_the_open_one():
     assert hours_on_duty(events, "3", T0) == 0
 
 
-def test_counts_and_open_alarms_from_events():
-    events = [
-        event(1, EventKind.PASSAGE, verdict="admit", direction="in"),
-        event(2, EventKind.PASSAGE, verdict="admit", direction="out"),
-        event(3, EventKind.PASSAGE, verdict="deny", direction="in"),
-        event(4, EventKind.VEHICLE, verdict="admit", direction="in"),
-        event(5, EventKind.VISITOR_REGISTRATION, verdict="admit", direction="in"),
-        event(6, EventKind.PASSAGE_ABANDONED, verdict="remeasure", direction="in"),
-    ]
-    assert counts(events) == {"in": 2, "out": 1, "refused": 1, "vehicles": 1, "visitors": 1}
+def test_counts_and_open_alarms_from_events(tmp_path):
+    journal = Journal(tmp_path / "journal.db", "north", clock=lambda: T0)
+    for kind, verdict, direction in [(EventKind.PASSAGE, "admit", "in"), (EventKind.PASSAGE, "admit", "in"),
+                                     (EventKind.PASSAGE, "admit", "out"), (EventKind.PASSAGE, "deny", "in"),
+                                     (EventKind.VEHICLE, "admit", "in"), (EventKind.VISITOR_REGISTRATION, "admit", "in"),
+                                     (EventKind.PASSAGE_ABANDONED, "remeasure", "in"), (EventKind.SHIFT_SIGN_IN, None, None)]:
+        journal.append(kind, {"verdict": verdict, "direction": direction})
+    tally = journal.tally_since(T0 - timedelta(hours=1), (EventKind.PASSAGE, EventKind.VEHICLE,
+                                                          EventKind.VISITOR_REGISTRATION, EventKind.PASSAGE_ABANDONED))
+    assert counts(tally) == {"in": 3, "out": 1, "refused": 1, "vehicles": 1, "visitors": 1}
+    assert journal.tally_since(T0 + timedelta(seconds=1), (EventKind.PASSAGE,)) == []
+    assert [e.seq for e in journal.newest((EventKind.PASSAGE,), T0, 2)] == [4, 3]
+    journal.close()
     alarms = [event(7, EventKind.ALARM_RAISED, kind="fever"), event(8, EventKind.ALARM_RAISED, kind="invalid_card"),
               event(9, EventKind.ALARM_ACKNOWLEDGED, alarm_event_id="id7")]
     assert [a.seq for a in open_alarms(alarms)] == [8]
+
+
+def test_household_exits_count_only_people_let_out(tmp_path):
+    journal = Journal(tmp_path / "journal.db", "north", clock=lambda: T0)
+    for subject, kind, verdict, direction in [("resident:1", EventKind.PASSAGE, "admit", "out"),
+                                              ("resident:2", EventKind.PASSAGE, "deny", "out"),
+                                              ("resident:1", EventKind.PASSAGE, "admit", "in"),
+                                              ("vehicle:1", EventKind.PASSAGE, "admit", "out"),
+                                              ("visitor:3", EventKind.PASSAGE, "admit", "out"),
+                                              ("resident:1", EventKind.VEHICLE, "admit", "out")]:
+        journal.append(kind, {"verdict": verdict, "direction": direction}, subject=subject, household_id=7)
+    journal.append(EventKind.PASSAGE, {"verdict": "admit", "direction": "out"}, subject="resident:9", household_id=8)
+    assert journal.household_exit_times(7, T0 - timedelta(days=2)) == [T0]
+    assert journal.household_exit_times(7, T0 + timedelta(seconds=1)) == []
 
 
 def test_local_midnight_is_the_communitys_day():

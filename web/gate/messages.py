@@ -53,6 +53,7 @@ FAULTS = {
     "thermometer": _l("Thermometer fault: type handheld readings"),
     "camera": _l("Camera fault: type or scan cards with the USB scanner"),
     "disk": _l("Disk nearly full: call the office"),
+    "usb_scanner": _l("USB scanner not working: use the camera"),
 }
 
 

@@ -102,6 +102,9 @@ function renderStatus(s) {
   if (s.thermometer && !s.thermometer.ok) faults.push(T.faults.thermometer);
   if (s.camera && s.camera.state === "error") faults.push(T.faults.camera);
   if (s.disk && s.disk.low) faults.push(T.faults.disk);
+  for (const part of Object.keys(s.faults || {})) {
+    if (!["thermometer", "camera", "disk"].includes(part)) faults.push(T.faults[part] || part);
+  }
   const banner = $("#fault-banner");
   banner.hidden = faults.length === 0;
   banner.querySelector("span").textContent = faults.join(" · ");
