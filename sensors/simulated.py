@@ -8,6 +8,7 @@ pins are gpiozero's MockFactory, so the real LED, buzzer and relay classes run.
 
 from __future__ import annotations
 
+import collections
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -86,6 +87,14 @@ def simulated_hardware(config: GateConfig, replay_dir: str | Path | None = None,
     """
     from gpiozero.pins.mock import MockFactory, MockPWMPin
 
+    class RecentStatesPin(MockPWMPin):
+        """A mock PWM pin that remembers only its last 1,000 states: gpiozero's keeps every one, so a
+        simulated gate left running (``make demo``) would grow without end."""
+
+        def clear_states(self) -> None:
+            super().clear_states()
+            self.states = collections.deque(self.states, maxlen=1000)
+
     thermometer = fake = None
     if config.thermometer.driver != "none":
         thermometer = simulated_thermometer(settings=config.thermometer)
@@ -95,7 +104,7 @@ def simulated_hardware(config: GateConfig, replay_dir: str | Path | None = None,
     folder.mkdir(parents=True, exist_ok=True)
     camera = ReplaySource(folder, watch=True, size=(config.camera.width, config.camera.height))
     # PWM-capable mock pins, so a tonal buzzer works as on the Pi's hardware PWM pins.
-    factory = MockFactory(pin_class=MockPWMPin)
+    factory = MockFactory(pin_class=RecentStatesPin)
     outputs = simulated_signals(config.signals, factory) if signals else None
     hardware = SimulatedHardware(thermometer, fake, camera, folder, make_decoder(config.decoder.engine), factory, outputs)
     if outputs is not None:

@@ -173,7 +173,7 @@ class FakeMLX90614:
         self.writable_cells = set(WRITABLE_CELLS)
         """Cells a write changes; remove one to script a write-protected cell (read-back fails)."""
         self.eeprom_log: list[EepromWrite] = []
-        self.transactions: collections.deque[tuple[str, int, int | None, float]] = collections.deque(maxlen=10_000)
+        self.transactions: collections.deque[tuple[str, int, int | None, float]] = collections.deque(maxlen=2_000)
         """Recent bus traffic as (``"read"``/``"write"``, command, word or None on NACK, time)."""
         self.power_cycles = 0
         self.closed = False

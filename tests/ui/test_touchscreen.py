@@ -202,3 +202,23 @@ def test_today_screen_counts_and_touch_targets(page, demo_gate, shoot):
         assert small == [], f"{screen}: {small}"
         overflow = page.evaluate("() => document.documentElement.scrollWidth")
         assert overflow <= PANEL["width"], f"{screen} is wider than the panel"
+        action = page.locator(f"#screen-{screen} > .primary.wide")
+        if action.count():  # the screen's main action stays on the panel (sticky at its foot)
+            box = action.bounding_box()
+            assert box is not None and box["y"] + box["height"] <= PANEL["height"], screen
+
+
+def test_the_1024x600_panel_fits_every_screen(browser, demo_gate):
+    context = browser.new_context(viewport={"width": 1024, "height": 600}, has_touch=True)
+    page = context.new_page()
+    page.goto(demo_gate.url)
+    page.wait_for_selector("body[data-live='1']")
+    for screen in ("home", "today", "visitor", "vehicle", "volunteer", "alarms", "temperature"):
+        page.evaluate(f"show('{screen}')")
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 1024, screen
+        # the screen's main action is on the panel without scrolling
+        action = page.locator(f"#screen-{screen} > .primary.wide")
+        if action.count():
+            box = action.bounding_box()
+            assert box is not None and box["y"] + box["height"] <= 600, screen
+    context.close()
