@@ -86,7 +86,7 @@ def main() -> None:
             if status["registry_version"] >= 1:
                 break
         except requests.RequestException:
-            pass
+            pass  # not listening yet
         if time.monotonic() - started > 60:
             gate.kill()
             raise SystemExit("the gate did not come up:\n" + gate.stdout.read())
