@@ -151,6 +151,9 @@ def test_vehicle_with_the_plate_keyboard(page, demo_gate, shoot):
     for key in "A12345":
         page.click(f"#plate-alnum button[data-key='{key}']")
     assert page.inner_text("#plate") == "京A·12345"
+    simulate(page, person="36.5", card="wang-xiaoshan")  # the driver shows his card: the form stays
+    page.wait_for_selector("#vehicle-driver:has-text('王*山 1-1-101')")
+    assert page.evaluate("document.body.dataset.screen") == "vehicle"
     page.click("#pass-plus")
     page.click("#disinfected")
     shoot(page, "vehicle")
@@ -158,6 +161,14 @@ def test_vehicle_with_the_plate_keyboard(page, demo_gate, shoot):
     page.wait_for_selector("body[data-screen='result'] #result.admit")
     assert page.inner_text("#result-name") == "京A12345"
     assert "车辆" in page.inner_text("#result-verdict")
+    vehicle = [p for p in api(demo_gate, "today")["recent"] if p["kind"] == "vehicle"][0]
+    assert vehicle["plate"] == "京A12345"
+    from kiosk.events import EventKind
+    from kiosk.journal import JournalReader
+
+    with JournalReader(demo_gate.directory / "gate" / "journal.db") as journal:
+        event = journal.latest((EventKind.VEHICLE,))
+    assert event.data["driver"] == "resident:1" and event.data["passengers"] == 1 and event.data["disinfected"]
 
 
 def test_pin_lockout_after_five_wrong_tries(page, demo_gate, shoot):

@@ -132,8 +132,10 @@ function onMeasuring(m) {
 function onDecision(d) {
   lastDecision = d;
   if (document.body.dataset.screen === "vehicle" && d.kind === "person" && d.verdict === "admit" && d.subject) {
+    // The driver's card, scanned while the vehicle form is open: fill it in and stay on the form.
     vehicle.driver = d.subject;
     $("#vehicle-driver").textContent = [d.name, d.household].filter(Boolean).join(" ");
+    return;
   }
   if (d.verdict === "remeasure") { onMeasuring(d); return; }
   if (d.prompt === "fever" && d.verdict === "deny") {
