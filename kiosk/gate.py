@@ -94,6 +94,7 @@ class Gate:
         self._lock = threading.Lock()
         self._last: dict | None = None
         self._pending: _Pending | None = None
+        self._published: dict | None = None
 
     @property
     def volunteer_id(self) -> str | None:
@@ -199,6 +200,8 @@ class Gate:
         shown = {**self.screen(outcome), **shown_as}
         self._last = shown
         self.updates.publish([shown])
+        if outcome.events:
+            self.publish_status_if_changed()  # after the decision: the badge and backlog follow, the screen does not wait
 
     @staticmethod
     def screen(outcome: Outcome, kind: str = "person") -> dict:
@@ -300,8 +303,20 @@ class Gate:
 
     def _publish_status(self) -> dict:
         status = self.status()
+        self._published = _top_bar(status)
         self.updates.publish([{"type": "status", **status}])
         return status
+
+    def publish_status_if_changed(self) -> None:
+        """Push the status to the page when something on its top bar changed (office link, backlog, alarms, faults).
+
+        Called after each journaled decision and by a timer in ``kiosk run``, so the page never has to poll.
+        """
+        status = self.status()
+        shown = _top_bar(status)
+        if shown != self._published:
+            self._published = shown
+            self.updates.publish([{"type": "status", **status}])
 
     def status(self) -> dict:
         """The gate's state for the waiting screen and the local API."""
@@ -334,6 +349,11 @@ class Gate:
             "waiting_for_temperature": self._pending is not None,
             "last_decision": self._last,
         }
+
+
+def _top_bar(status: dict) -> dict:
+    """What of a status the page's top bar shows: a change here is worth a push (free bytes alone are not)."""
+    return {**{k: v for k, v in status.items() if k not in ("last_decision", "disk")}, "disk_low": status["disk"]["low"]}
 
 
 def _who(decision) -> dict:

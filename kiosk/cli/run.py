@@ -200,6 +200,8 @@ class GateProcess:
         self._timers = [
             _Every("retention", lambda: self.journal.purge(self.config.journal.retention_days), 3600.0).start(),
             _Every("disk", check_disk, 60.0).start(),
+            # The office link and backlog change without a passage: the page hears of it within seconds.
+            _Every("status", gate.publish_status_if_changed, 3.0).start(),
         ]
         return self
 

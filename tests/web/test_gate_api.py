@@ -278,3 +278,14 @@ def test_a_real_gate_has_no_simulation_routes(gate):
     http = create_gate_app(gate).test_client()
     assert http.post("/api/v1/simulation", json={"person_c": 36.6}).status_code == 404
     assert "sim-panel" not in http.get("/").get_data(as_text=True)
+
+
+def test_the_page_hears_of_new_alarms_after_the_decision(gate):
+    gate, _, _ = gate
+    updates = gate.updates.subscribe()
+    gate.scan(None)  # a walk-up without a card raises the unknown-visitor alarm
+    published = [updates.get(timeout=5) for _ in range(2)]
+    assert [p["type"] for p in published] == ["decision", "status"]  # the decision first: the screen never waits
+    assert published[1]["open_alarms"] == 1 and published[1]["journal"]["backlog"] == 2
+    gate.publish_status_if_changed()
+    assert updates.empty()  # nothing changed: nothing sent
