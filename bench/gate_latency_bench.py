@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from kiosk import demo as demo_lib  # noqa: E402
-from kiosk.cli.run import GateProcess  # noqa: E402
+from kiosk.gate.process import GateProcess  # noqa: E402
 from sensors.cameras import load_gray  # noqa: E402
 
 SCANS = 150  # per path

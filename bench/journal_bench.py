@@ -31,7 +31,7 @@ import report  # bench/report.py: this script's folder is on sys.path
 import sqlite_utils
 
 from kiosk.events import EventKind
-from kiosk.journal import EventDraft, Journal, migrations
+from kiosk.gate.journal import EventDraft, Journal, migrations
 
 SECONDS = 2.5  # per time-bound measurement
 RAW_BULK_ROWS = 100_000

@@ -16,17 +16,17 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from kiosk.cards import CardKind, issue_card, render_qr
-from kiosk.checkpoint import Checkpoint, Outcome
+from kiosk.gate.checkpoint import Checkpoint, Outcome
 from kiosk.config import GateConfig
 from kiosk.credentials import hash_secret
-from kiosk.journal import Journal
+from kiosk.gate.journal import Journal
 from kiosk.keys import Keyset, SigningKey, init_keys, load_keyset
 from kiosk.office.registry_master import RegistryMaster
 from kiosk.office.store import OfficeStore
 from kiosk.measurements import Measurement, MeasurementSource
 from kiosk.privacy import mask_phone
 from kiosk.registry import Registry
-from kiosk.sync import SyncClient
+from kiosk.gate.sync import SyncClient
 
 if TYPE_CHECKING:
     from web.serving import WebServer
@@ -152,7 +152,7 @@ def start_office(demo: DemoCommunity, port: int = 0) -> tuple[WebServer, str]:
 
 def gate_config(demo: DemoCommunity, office_url: str, port: int = 8080) -> GateConfig:
     """The simulated gate that keeps running after the script: its replica and journal, synced with the demo office."""
-    from kiosk.office.provisioning import write_provisioning
+    from kiosk.provisioning import write_provisioning
     from kiosk.office.roster import load_id_hash_key
 
     provisioning = demo.registry_path.parent / "provisioning.json"

@@ -69,7 +69,8 @@ def demo(directory: Path, serve: bool, port: int, gate_port: int) -> None:
     if not serve:
         office.close()
         return
-    from kiosk.cli.run import GateProcess, ListenError, serve_until_signal
+    from kiosk.cli.run import serve_until_signal
+    from kiosk.gate.process import GateProcess, ListenError
 
     with clean_errors():
         try:

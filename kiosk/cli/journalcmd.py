@@ -1,6 +1,6 @@
 """``kiosk journal``: inspect a gate's journal (the ledger, 台账) without changing it.
 
-Both commands open the file read-only through ``kiosk.journal.JournalReader``,
+Both commands open the file read-only through ``kiosk.gate.journal.JournalReader``,
 so they are safe to run beside a running gate and never create a file.
 """
 
@@ -12,7 +12,7 @@ import click
 
 from kiosk.cli.common import EXIT_NEGATIVE, clean_errors, print_json
 from kiosk.events import Event
-from kiosk.journal import JournalReader
+from kiosk.gate.journal import JournalReader
 
 _DB_OPTION = click.option(
     "--db",

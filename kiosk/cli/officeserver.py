@@ -64,7 +64,7 @@ def add_gate(gate_id: str, config_path: str, name: str, office_url: str | None, 
     import re
 
     from kiosk.keys import KEYSET_FILE, load_keyset
-    from kiosk.office.provisioning import write_provisioning
+    from kiosk.provisioning import write_provisioning
 
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,31}", gate_id):
         fail(f"GATE_ID: expected lowercase letters, digits and dashes (≤ 32), got {gate_id!r}")

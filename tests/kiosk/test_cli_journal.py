@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from kiosk.cli.journalcmd import journal as journal_group
 from kiosk.events import EventKind
-from kiosk.journal import EventDraft, Journal, JournalReader
+from kiosk.gate.journal import EventDraft, Journal, JournalReader
 
 T0 = datetime(2026, 11, 28, 1, 30, tzinfo=timezone.utc)
 

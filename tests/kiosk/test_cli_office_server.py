@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from kiosk.cli import main
 from kiosk.keys import init_keys
-from kiosk.office.provisioning import ProvisioningError, read_provisioning
+from kiosk.provisioning import ProvisioningError, read_provisioning
 from kiosk.office.store import OfficeStore
 
 

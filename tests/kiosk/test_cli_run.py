@@ -14,7 +14,7 @@ import requests
 from PIL import Image
 
 from kiosk.cards import CardKind, issue_card
-from kiosk.journal import JournalReader
+from kiosk.gate.journal import JournalReader
 from kiosk.keys import Keyset, SigningKey
 from kiosk.registry import Registry
 from sensors.cameras import qr_array
@@ -40,7 +40,7 @@ def test_gate_process_end_to_end(tmp_path):
     from datetime import datetime, timedelta, timezone
 
     from kiosk.events import EventKind
-    from kiosk.journal import Journal
+    from kiosk.gate.journal import Journal
 
     long_ago = datetime.now(timezone.utc) - timedelta(days=40)
     with Journal(data / "journal.db", "north", clock=lambda: long_ago) as old:

@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 from kiosk import demo
 from kiosk.cli import main
-from kiosk.journal import JournalReader
-from kiosk.policy import Verdict
+from kiosk.gate.journal import JournalReader
+from kiosk.gate.policy import Verdict
 
 
 def test_demo_runs_every_case(tmp_path):

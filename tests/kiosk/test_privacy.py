@@ -74,8 +74,8 @@ def test_malformed_hash_never_verifies_and_never_raises(garbage):
 def test_visitor_registration_is_journaled_without_the_clear_id_number(tmp_path):
     from kiosk.events import EventKind
     from kiosk.exc import PersonalDataError
-    from kiosk.journal import Journal
-    from kiosk.visitors import VisitorRegistration
+    from kiosk.gate.journal import Journal
+    from kiosk.gate.visitors import VisitorRegistration
 
     visitor = VisitorRegistration("陈来访", "135 1234 5678", "任丘市", 3, "探亲", 36.6, ID)
     with Journal(tmp_path / "j.db", "g") as journal:

@@ -164,7 +164,7 @@ def test_vehicle_with_the_plate_keyboard(page, demo_gate, shoot):
     vehicle = [p for p in api(demo_gate, "today")["recent"] if p["kind"] == "vehicle"][0]
     assert vehicle["plate"] == "京A12345"
     from kiosk.events import EventKind
-    from kiosk.journal import JournalReader
+    from kiosk.gate.journal import JournalReader
 
     with JournalReader(demo_gate.directory / "gate" / "journal.db") as journal:
         event = journal.latest((EventKind.VEHICLE,))

@@ -10,12 +10,12 @@ import pytest
 import requests
 
 from kiosk.cards import CardKind, issue_card
-from kiosk.checkpoint import Checkpoint
+from kiosk.gate.checkpoint import Checkpoint
 from kiosk.credentials import hash_secret
 from kiosk.events import EventKind
 from kiosk.config import GateConfig
-from kiosk.gate import Gate
-from kiosk.journal import Journal
+from kiosk.gate.passages import Gate
+from kiosk.gate.journal import Journal
 from kiosk.keys import Keyset, SigningKey
 from kiosk.registry import Registry
 from sensors.simulated import simulated_hardware
@@ -29,7 +29,7 @@ class Poked:
     """Stands in for the sync client: counts pokes, reports a status."""
 
     def __init__(self):
-        from kiosk.sync import SyncStatus
+        from kiosk.gate.sync import SyncStatus
 
         self.count = 0
         self.status = SyncStatus()

@@ -14,7 +14,7 @@ from flask import Flask, request
 from flask_babel import Babel
 from werkzeug.exceptions import HTTPException
 
-from kiosk.gate import Gate
+from kiosk.gate.passages import Gate
 
 LANGUAGES = {"zh-CN": "zh_Hans_CN", "en": "en"}
 """The page's languages (as the config and the cookie name them) and their catalog locales."""

@@ -10,10 +10,10 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify, stream_with_context
 
 from kiosk.exc import PersonalDataError
-from kiosk.gate import Gate, GateError
-from kiosk.gate_ledger import AlarmError
-from kiosk.shifts import ShiftError
-from kiosk.visitors import VisitorRegistration
+from kiosk.gate.passages import Gate, GateError
+from kiosk.gate.ledger import AlarmError
+from kiosk.gate.shifts import ShiftError
+from kiosk.gate.visitors import VisitorRegistration
 from web.gate import schemas
 from web.json_api import ApiError, error_response, parse_body
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask_babel import gettext, lazy_gettext as _l
 
-from kiosk.policy import AlarmKind, Prompt
+from kiosk.gate.policy import AlarmKind, Prompt
 
 # prompt → (title, what to do)
 PROMPTS = {

@@ -13,13 +13,13 @@ from typing import Sequence
 from kiosk.cards import CardCheck, verify_card
 from kiosk.config.gate import GateConfig
 from kiosk.events import Event, EventKind
-from kiosk.facts import gather_facts
-from kiosk.journal import EventDraft, Journal
+from kiosk.gate.facts import gather_facts
+from kiosk.gate.journal import EventDraft, Journal
 from kiosk.keys import Keyset
 from kiosk.measurements import Measurement
-from kiosk.policy import Decision, Passage, VehiclePassage, Verdict, decide, decide_vehicle, decide_visitor
+from kiosk.gate.policy import Decision, Passage, VehiclePassage, Verdict, decide, decide_vehicle, decide_visitor
 from kiosk.registry import Registry
-from kiosk.visitors import VisitorRegistration
+from kiosk.gate.visitors import VisitorRegistration
 
 
 @dataclass(frozen=True)

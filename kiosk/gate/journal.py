@@ -51,7 +51,7 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
 
 _COLUMNS = "seq, id, ts, gate_id, volunteer_id, kind, subject, household_id, data"
 
-migrations = Migrations("kiosk.journal")
+migrations = Migrations("kiosk.gate.journal")
 
 
 @migrations()

@@ -16,7 +16,7 @@ from kiosk.events import EventKind
 from kiosk.registry import QuarantineOrder, VisitorPass, normalise_plate
 
 if TYPE_CHECKING:  # the journal is only needed by gather_facts' caller
-    from kiosk.journal import Journal
+    from kiosk.gate.journal import Journal
     from kiosk.registry import Registry
 
 Direction = Literal["in", "out"]

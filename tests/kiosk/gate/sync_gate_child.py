@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 
 from kiosk.events import EventKind
-from kiosk.journal import EventDraft, Journal
+from kiosk.gate.journal import EventDraft, Journal
 from kiosk.registry import Registry
-from kiosk.sync import SyncClient
+from kiosk.gate.sync import SyncClient
 
 
 def main() -> None:

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from kiosk.events import EventKind
-from kiosk.journal import EventDraft, Journal
+from kiosk.gate.journal import EventDraft, Journal
 from kiosk.registry import Registry
-from kiosk.sync import SyncClient, SyncError, backoff_delay, check_office_url
+from kiosk.gate.sync import SyncClient, SyncError, backoff_delay, check_office_url
 from tests.office_fixtures import CuttingProxy, OfficeServer
 
 
@@ -77,7 +77,7 @@ def test_registry_pull_changes_then_snapshot(gate, office):
 def _gate_with_one_resident(tmp_path, office):
     """A gate synced with an office that knows one resident and their card; returns (client, checkpoint, card text)."""
     from kiosk.cards import CardKind, issue_card
-    from kiosk.checkpoint import Checkpoint
+    from kiosk.gate.checkpoint import Checkpoint
     from kiosk.config import GateConfig
     from kiosk.keys import Keyset, init_keys
 
@@ -110,7 +110,7 @@ NOW = datetime(2026, 11, 28, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 ])
 def test_an_office_change_reaches_a_running_gate_within_one_sync_interval(tmp_path, office, change, direction, reason):
     from kiosk.measurements import Measurement
-    from kiosk.policy import Verdict
+    from kiosk.gate.policy import Verdict
 
     client, checkpoint, text = _gate_with_one_resident(tmp_path, office)
     before = checkpoint.passage(text, NOW, [Measurement(36.5, 10.0)], direction=direction)
@@ -194,7 +194,7 @@ def test_backoff_grows_with_jitter_and_a_cap():
 def test_client_from_a_provisioning_file(tmp_path, office):
     from kiosk.config.gate import SyncSettings
     from kiosk.keys import Keyset, SigningKey
-    from kiosk.office.provisioning import write_provisioning
+    from kiosk.provisioning import write_provisioning
 
     keyset = Keyset()
     keyset.add(SigningKey.generate().public_key)

@@ -8,14 +8,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from kiosk.cards import CardKind, issue_card
-from kiosk.checkpoint import Checkpoint
+from kiosk.gate.checkpoint import Checkpoint
 from kiosk.config import GateConfig
 from kiosk.events import EventKind
-from kiosk.facts import gather_facts
-from kiosk.journal import Journal
+from kiosk.gate.facts import gather_facts
+from kiosk.gate.journal import Journal
 from kiosk.keys import init_keys, load_keyset
 from kiosk.measurements import Measurement
-from kiosk.policy import AlarmKind, Prompt, Verdict
+from kiosk.gate.policy import AlarmKind, Prompt, Verdict
 from kiosk.registry import Registry
 
 TZ = ZoneInfo("Asia/Shanghai")

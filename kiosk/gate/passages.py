@@ -20,15 +20,15 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from kiosk.broadcast import Broadcaster
-from kiosk.checkpoint import Checkpoint, Outcome
+from kiosk.gate.checkpoint import Checkpoint, Outcome
 from kiosk.events import EventKind
 from kiosk.exc import KioskError
-from kiosk.gate_ledger import GateLedger, local_midnight
+from kiosk.gate.ledger import GateLedger, local_midnight
 from kiosk.measurements import Measurement, MeasurementSource
-from kiosk.policy import Prompt, Verdict
+from kiosk.gate.policy import Prompt, Verdict
 from kiosk.privacy import mask_name
-from kiosk.shifts import ShiftDesk
-from kiosk.visitors import VisitorRegistration
+from kiosk.gate.shifts import ShiftDesk
+from kiosk.gate.visitors import VisitorRegistration
 
 # Below this the disk is "nearly full" on screen and in the heartbeat: the journal must never fail to write.
 DISK_LOW_BYTES = 200 * 1024 * 1024

@@ -12,7 +12,7 @@ import random
 import sys
 
 from kiosk.events import EventKind
-from kiosk.journal import EventDraft, Journal
+from kiosk.gate.journal import EventDraft, Journal
 
 
 def main(path: str, seed: int) -> None:

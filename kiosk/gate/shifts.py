@@ -14,7 +14,7 @@ from typing import Callable, Iterable
 from kiosk.credentials import verify_secret
 from kiosk.events import Event, EventKind
 from kiosk.exc import KioskError
-from kiosk.journal import EventDraft, Journal, parse_ts
+from kiosk.gate.journal import EventDraft, Journal, parse_ts
 from kiosk.registry import Registry
 
 _SHIFT_KINDS = (EventKind.SHIFT_SIGN_IN, EventKind.SHIFT_SIGN_OUT)

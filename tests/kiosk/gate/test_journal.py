@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from kiosk.events import Event, EventKind
 from kiosk.exc import JournalClosedError, JournalError, PersonalDataError
-from kiosk.journal import EventDraft, Journal, JournalReader, format_ts, migrations
+from kiosk.gate.journal import EventDraft, Journal, JournalReader, format_ts, migrations
 
 T0 = datetime(2026, 11, 28, 1, 30, tzinfo=timezone.utc)
 GATE = "north-gate"

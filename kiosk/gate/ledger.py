@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from kiosk.events import Event, EventKind
 from kiosk.exc import KioskError
-from kiosk.journal import Journal
+from kiosk.gate.journal import Journal
 from kiosk.privacy import mask_name
 from kiosk.registry import Registry
 

@@ -9,9 +9,9 @@ import pytest
 
 from kiosk.cards import Card, CardCheck, CardKind, Rejection
 from kiosk.config import OutingRule, PolicySettings
-from kiosk.facts import Facts, Holder, LastPassage
+from kiosk.gate.facts import Facts, Holder, LastPassage
 from kiosk.measurements import Measurement, MeasurementSource
-from kiosk.policy import (
+from kiosk.gate.policy import (
     AlarmKind,
     Passage,
     Prompt,
@@ -227,7 +227,7 @@ def test_policy_module_is_pure():
     import ast
     import inspect
 
-    import kiosk.policy as policy
+    import kiosk.gate.policy as policy
 
     tree = ast.parse(inspect.getsource(policy))
     imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))

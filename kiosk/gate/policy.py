@@ -15,7 +15,7 @@ from typing import Iterable, Literal
 
 from kiosk.cards import CardCheck, CardKind, Rejection
 from kiosk.config.policy import PolicySettings
-from kiosk.facts import Facts, Holder, LastPassage
+from kiosk.gate.facts import Facts, Holder, LastPassage
 from kiosk.measurements import Measurement, MeasurementSource
 
 Direction = Literal["in", "out"]

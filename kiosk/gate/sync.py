@@ -109,7 +109,7 @@ class SyncClient:
         """
         from pathlib import Path
 
-        from kiosk.office.provisioning import read_provisioning
+        from kiosk.provisioning import read_provisioning
 
         document = read_provisioning(path)
         if document["gate_id"] != journal.gate_id:

@@ -6,11 +6,11 @@ from datetime import datetime, timedelta, timezone
 
 from kiosk.config.policy import PolicySettings
 from kiosk.events import Event, EventKind
-from kiosk.gate_ledger import counts, local_midnight, open_alarms
-from kiosk.journal import Journal
+from kiosk.gate.ledger import counts, local_midnight, open_alarms
+from kiosk.gate.journal import Journal
 from kiosk.measurements import Measurement, MeasurementSource
-from kiosk.policy import decide_visitor
-from kiosk.shifts import PinGuard, hours_on_duty
+from kiosk.gate.policy import decide_visitor
+from kiosk.gate.shifts import PinGuard, hours_on_duty
 
 T0 = datetime(2026, 11, 28, 8, 0, tzinfo=timezone.utc)
 

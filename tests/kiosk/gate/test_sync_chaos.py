@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.journal import JournalReader
+from kiosk.gate.journal import JournalReader
 from kiosk.keys import init_keys
 from kiosk.office.store import OfficeStore
 from tests.office_fixtures import CuttingProxy, free_port
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 CHILD = Path(__file__).with_name("sync_gate_child.py")
 EVENTS = 3000
 

@@ -1,0 +1,226 @@
+"""The gate process: registry, journal, devices (or the simulated bundle), scanner, passage worker, sync and the
+touchscreen web app wired together. ``kiosk run``, ``kiosk demo`` and the benches all start one of these.
+
+Nothing is imported from hardware libraries or Flask until a process is built.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+
+def _real_hardware(config):
+    """Open the configured devices; any that cannot be opened is an error with its fix (no fallback to fakes)."""
+    from sensors.cameras import open_camera
+    from sensors.decoders import make_decoder
+    from sensors.signals import GateSignals
+    from sensors.thermometers import open_thermometer
+
+    thermometer = open_thermometer(config.thermometer)
+    return thermometer, open_camera(config.camera), make_decoder(config.decoder.engine), GateSignals(config.signals)
+
+
+class _Every:
+    """Runs ``work`` at start and then every ``every_s`` seconds in a daemon thread, until stopped."""
+
+    def __init__(self, name: str, work: Callable[[], None], every_s: float):
+        self.work, self.every_s = work, every_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def _run(self) -> None:
+        from kiosk.exc import KioskError
+
+        while True:
+            try:
+                self.work()
+            except (KioskError, OSError):
+                pass  # a busy or closing journal, a vanished disk: the next round tries again
+            if self._stop.wait(self.every_s):
+                return
+
+    def start(self) -> "_Every":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+
+def limit_malloc_arenas(arenas: int = 2) -> None:
+    """Cap glibc's per-thread malloc arenas (as MALLOC_ARENA_MAX does): a many-threaded server otherwise
+    holds freed memory in one arena per thread and its RSS creeps up. Call before threads start; no-op off glibc."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+        mallopt = libc.mallopt if libc is not None else None
+    except (OSError, AttributeError):
+        return
+    if mallopt is not None:
+        mallopt(-8, arenas)  # M_ARENA_MAX
+
+
+def _id_hash_key(config, data: Path) -> bytes:
+    """The community's ID-number hash secret from the provisioning file, or this gate's own when it has none."""
+    from kiosk.office.roster import load_id_hash_key
+
+    if config.sync.provisioning_file:
+        from kiosk.provisioning import read_provisioning
+
+        key = read_provisioning(config.sync.provisioning_file).get("id_hash_key")
+        if key:
+            return bytes.fromhex(key)
+    return load_id_hash_key(data)
+
+
+class ListenError(OSError):
+    """The web app's port cannot be bound (in use, or not allowed)."""
+
+
+class GateProcess:
+    """Everything ``kiosk run`` wires together; ``make demo`` starts one beside the demo office.
+
+    Opening raises OSError (a device or the port) or a KioskError (config, provisioning) with what to fix;
+    whatever was opened before the failure is closed again.
+    """
+
+    def __init__(self, config: Any, *, simulate: bool = False, replay_dir: Path | None = None, cards_dir: Path | None = None):
+        from kiosk.gate.checkpoint import Checkpoint
+        from kiosk.gate.passages import Gate
+        from kiosk.gate.journal import Journal
+        from kiosk.keys import Keyset
+        from kiosk.registry import Registry
+        from web.gate import create_gate_app
+        from web.serving import WebServer
+
+        self.config = config
+        data = Path(config.gate.data_dir)
+        data.mkdir(parents=True, exist_ok=True)
+        self.replay_dir = replay_dir or data / "replay"
+        self._closers: list[Callable[[], None]] = []
+        self.registry = Registry(data / "registry.db")
+        self._closers.append(self.registry.close)
+        self.journal = Journal(data / "journal.db", config.gate.id)
+        self._closers.append(self.journal.close)
+        self.simulation = None
+        self.scanner = self.usb_scanner = self.sync = self.monitor = None
+        self._timers: list[_Every] = []
+        try:
+            if simulate:
+                from sensors.simulated import simulated_hardware
+
+                hardware = simulated_hardware(config, self.replay_dir)
+                if cards_dir is not None:
+                    hardware.use_cards(cards_dir)
+                self.simulation = hardware
+                thermometer, self.camera, self.decoder, signals = hardware.thermometer, hardware.camera, hardware.decoder, hardware.signals
+                self._closers.append(hardware.close)
+            else:
+                thermometer, self.camera, self.decoder, signals = _real_hardware(config)
+                self._closers += [d.close for d in (thermometer, self.camera, signals) if d is not None]
+            self.thermometer = thermometer
+            checkpoint = Checkpoint(config, self.registry, self.journal, Keyset.from_json(self.registry.keyset_json()))
+            if config.sync.provisioning_file:
+                from kiosk.gate.sync import SyncClient
+
+                def reload_keys(version: int) -> None:
+                    checkpoint.keyset = Keyset.from_json(self.registry.keyset_json())
+
+                self.sync = SyncClient.from_provisioning(config.sync.provisioning_file, self.journal, self.registry,
+                                                         config.sync, on_registry=reload_keys, sensors=self._sensor_states)
+                self._closers.append(self.sync.close)
+            settings = config.thermometer
+            self.gate = Gate(checkpoint, thermometer=thermometer, signals=signals, sync=self.sync,
+                             presence_wait_s=settings.step_up_wait_s, remeasure_pause_s=1.0, pending_s=settings.pending_s,
+                             id_key=_id_hash_key(config, data))
+            app = create_gate_app(self.gate, language=config.web.language, simulation=self.simulation)
+            try:
+                # Six threads: the page's event stream holds one for as long as the page is open.
+                self.server = WebServer(app, config.web.host, config.web.port, threads=6)
+            except OSError as exc:
+                raise ListenError(f"cannot listen on {config.web.host}:{config.web.port}: {exc.strerror or exc}") from exc
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def url(self) -> str:
+        """Where the touchscreen page is served."""
+        return f"http://{self.config.web.host}:{self.server.port}/"
+
+    def _sensor_states(self) -> dict:
+        """What the heartbeat tells the office about the devices."""
+        status = self.gate.status()
+        return {"thermometer": status["thermometer"], "camera": status["camera"], "faults": status["faults"]}
+
+    def start(self) -> "GateProcess":
+        """Start the scanner, the thermometer monitor, sync and the timers (the web server runs in ``serve``)."""
+        from kiosk.gate.passages import DISK_LOW_BYTES
+        from sensors.scanning import Scanner
+
+        gate = self.gate
+        if self.camera is not None:
+            def on_status(status) -> None:
+                gate.report_fault("camera", "error" if status.state == "error" else None, status.last_error)
+
+            self.scanner = Scanner(self.camera, self.decoder, on_scan=lambda scan: gate.scan(scan.text),
+                                   on_status=on_status, repeat_after_s=self.config.decoder.repeat_after_s)
+            gate.scanner_status = lambda: self.scanner.status
+            self.scanner.start()
+        scanner_settings = self.config.scanner
+        if scanner_settings.enabled and scanner_settings.device and self.simulation is None:
+            from sensors.keyboard_scanner import KeyboardScanner
+
+            self.usb_scanner = KeyboardScanner(
+                scanner_settings.device, lambda scan: gate.scan(scan.text),
+                on_status=lambda state, error: gate.report_fault("usb_scanner", "error" if state == "error" else None, error))
+            self.usb_scanner.start()
+        if self.thermometer is not None:
+            from sensors.thermometers import ThermometerMonitor
+
+            self.monitor = ThermometerMonitor(
+                self.thermometer, lambda s: gate.report_fault("thermometer", s.fault, s.detail),
+                interval_s=self.config.thermometer.monitor_interval_s)
+            self.monitor.start()
+        if self.sync is not None:
+            self.sync.start()
+
+        def check_disk() -> None:
+            free = shutil.disk_usage(self.journal.path.parent).free
+            gate.report_fault("disk", "low" if free < DISK_LOW_BYTES else None, f"{free // 2**20} MB free")
+
+        self._timers = [
+            _Every("retention", lambda: self.journal.purge(self.config.journal.retention_days), 3600.0).start(),
+            _Every("disk", check_disk, 60.0).start(),
+            # The office link and backlog change without a passage: the page hears of it within seconds.
+            _Every("status", gate.publish_status_if_changed, 3.0).start(),
+        ]
+        return self
+
+    def serve(self) -> None:
+        """Serve the web app until KeyboardInterrupt."""
+        self.server.run()
+
+    def close(self) -> None:
+        """Stop everything: new scans first, then outputs (relay closed), sync, and the journal last."""
+        server = getattr(self, "server", None)
+        if server is not None:
+            server.close()
+        for timer in self._timers:
+            timer.stop()
+        if self.scanner is not None:
+            self.scanner.stop()
+        if self.usb_scanner is not None:
+            self.usb_scanner.close()
+        if self.monitor is not None:
+            self.monitor.stop()
+        closers, self._closers = self._closers, []
+        for close in reversed(closers):
+            close()
