@@ -1,6 +1,6 @@
 """QR decoding on the photo corpus: share read and time per image, per 640×480 frame, and scan-loop frames/s.
 
-Measures, on ../shared/qr-corpus (photos of QR codes with the expected text of each):
+Measures, on tests/data/qr-corpus (photos of QR codes with the expected text of each):
 
 - the libraries' own default calls — ``zxingcpp.read_barcodes(img)`` (the baseline the
   default decoder must match) and ``pyzbar.decode(img)`` — and our decoders
@@ -15,7 +15,7 @@ Measures, on ../shared/qr-corpus (photos of QR codes with the expected text of e
 
 Writes the "qr" section of docs/benchmarks.md (``--no-write`` only prints it).
 Run: ``.venv/bin/python bench/qr_corpus_bench.py [--corpus PATH] [--repeats N] [--seconds S]``.
-The corpus path defaults to ``$KIOSK_QR_CORPUS`` or ``../shared/qr-corpus`` beside the repository.
+The corpus path defaults to ``$KIOSK_QR_CORPUS`` or the repository's ``tests/data/qr-corpus``.
 """
 
 from __future__ import annotations
@@ -51,8 +51,8 @@ BAR_FPS = 30.0
 
 
 def default_corpus() -> Path:
-    """``$KIOSK_QR_CORPUS``, else ``../shared/qr-corpus`` relative to the repository."""
-    return Path(os.environ.get("KIOSK_QR_CORPUS") or REPO.parent / "shared" / "qr-corpus")
+    """``$KIOSK_QR_CORPUS``, else the repository's own ``tests/data/qr-corpus``."""
+    return Path(os.environ.get("KIOSK_QR_CORPUS") or REPO / "tests" / "data" / "qr-corpus")
 
 
 @dataclass(frozen=True)
