@@ -14,10 +14,12 @@ import subprocess
 import tempfile
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Iterable
+
+from kiosk.disk import DISK_WARN_BYTES, disk_low
 
 
 class Status(str, enum.Enum):
@@ -65,11 +67,6 @@ def guarded(name: str, probe: Callable[[], Check]) -> Check:
         return fail(name, f"{type(exc).__name__}: {exc}", "this is a bug in the check itself: please report it")
 
 
-# Below this the journal may fail to append: the gate would lose records.
-MIN_FREE_BYTES = 200 * 1024**2
-WARN_FREE_BYTES = 1024**3
-
-
 def check_data_dir(path: str | Path) -> Check:
     """The data folder exists (or can be made), is writable with fsync, and has free space."""
     name = "data folder"
@@ -90,9 +87,10 @@ def check_data_dir(path: str | Path) -> Check:
                     f"create it and give the gate's user write access: sudo install -d -o $USER {path}")
     free = shutil.disk_usage(path).free
     detail = f"{path}: writable, {free / 1024**3:.1f} GiB free"
-    if free < MIN_FREE_BYTES:
+    # The same threshold as the gate's own disk fault (kiosk.disk): doctor and status bar never disagree.
+    if disk_low(free):
         return fail(name, detail, "free disk space: the journal needs room to record every passage")
-    if free < WARN_FREE_BYTES:
+    if free < DISK_WARN_BYTES:
         return warn(name, detail, "less than 1 GiB free: clean up or use a larger card")
     return ok(name, detail)
 
@@ -112,7 +110,7 @@ def _ntp_synchronised() -> bool | None:
 def check_clock(now: datetime | None = None, synchronised: Callable[[], bool | None] = _ntp_synchronised) -> Check:
     """The clock is plausible and synchronised: card validity and the ledger's times depend on it."""
     name = "clock"
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     if now.year < 2024:
         return fail(name, f"the clock says {now:%Y-%m-%d %H:%M} UTC",
                     "a Pi has no battery clock: connect to the network (NTP) or set it: sudo date -s '2026-11-28 09:00'")

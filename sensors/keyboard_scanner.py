@@ -3,7 +3,7 @@
 Such a scanner "types" the code as key presses followed by Enter. The gate
 grabs the device so the keystrokes never reach the browser, turns key events
 (with Shift, US layout) back into text, and hands each code on. ``KeyDecoder``
-is the pure part; ``KeyboardScanner`` is the thread around a device.
+is the pure part; ``KeyboardScanner`` is the worker thread around a device.
 evdev is imported only when a real device is opened (on a Raspberry Pi:
 ``sudo apt install python3-evdev``).
 """
@@ -11,12 +11,17 @@ evdev is imported only when a real device is opened (on a Raspberry Pi:
 from __future__ import annotations
 
 import errno
+import logging
 import threading
 import time
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from kiosk.exc import KioskError
+from kiosk.workers import Backoff, Worker
 from sensors.scanning import Scan
+
+log = logging.getLogger(__name__)
 
 EV_KEY = 1
 KEY_UP, KEY_DOWN, KEY_HOLD = 0, 1, 2
@@ -35,6 +40,7 @@ _ROWS = {
 _LETTERS = dict(zip(
     [16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 30, 31, 32, 33, 34, 35, 36, 37, 38, 44, 45, 46, 47, 48, 49, 50],
     "qwertyuiopasdfghjklzxcvbnm",
+    strict=True,  # one key code per letter: a typo in either list fails at import, not at a gate
 ))
 
 
@@ -102,12 +108,19 @@ def open_evdev(path: str) -> Any:
                            "(sudo adduser $USER input) and log in again") from exc
 
 
-class KeyboardScanner:
-    """A thread that grabs a keyboard-wedge scanner and reports each code it types.
+class KeyboardScanner(Worker):
+    """A worker thread that grabs a keyboard-wedge scanner and reports each code it types.
 
     ``open_device(path)`` returns an evdev-like device (``grab``, ``ungrab``,
     ``read_loop``, ``close``). When the device disappears (unplugged), the
-    status says so and the thread reopens it with backoff until it returns.
+    status says so and the thread reopens it at once, then with backoff
+    (0.1 s doubling up to ``max_backoff_s``) until it returns.
+
+    ``state`` is ``idle``, ``reading``, ``error`` (``error`` says why) or
+    ``stopped``; ``on_status(state, error)`` hears each change. ``on_scan`` and
+    ``on_status`` run in the scanner thread; one that raises is logged, never
+    fatal. ``start()``, ``close()`` (or ``stop()``) and the context manager
+    come from :class:`~kiosk.workers.Worker`.
     """
 
     def __init__(
@@ -121,84 +134,90 @@ class KeyboardScanner:
         clock: Callable[[], float] = time.monotonic,
         max_backoff_s: float = 5.0,
     ):
+        super().__init__("usb-scanner", on_fault=lambda worker, exc: self._set("error", str(exc)),
+                         backoff=Backoff(min(0.1, max_backoff_s), max_backoff_s, jitter=False))
         self.path = path
         self.on_scan = on_scan
         self.on_status = on_status
         self._open = open_device
         self._decoder = KeyDecoder(gap_s, clock)
         self._clock = clock
-        self._max_backoff = max_backoff_s
-        self._stop = threading.Event()
         self._device: Any = None
         self._device_lock = threading.Lock()
-        self._thread: threading.Thread | None = None
         self.state = "idle"
         self.error: str | None = None
 
     def _set(self, state: str, error: str | None = None) -> None:
         self.state, self.error = state, error
         if self.on_status:
-            self.on_status(state, error)
-
-    def start(self) -> "KeyboardScanner":
-        """Start reading in a background thread."""
-        self._thread = threading.Thread(target=self._run, name="usb-scanner", daemon=True)
-        self._thread.start()
-        return self
-
-    def _run(self) -> None:
-        backoff = 0.1
-        while not self._stop.is_set():
             try:
-                device = self._open(self.path)
-                device.grab()  # keystrokes go to us only, never to the browser
-            except (OSError, ScannerError) as exc:
-                self._set("error", str(exc))
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, self._max_backoff)
-                continue
-            with self._device_lock:
-                self._device = device
-            self._set("reading")
-            backoff = 0.1
-            try:
-                self._read(device.read_loop())
-            except OSError as exc:
-                if not self._stop.is_set():
-                    gone = exc.errno in (errno.ENODEV, errno.EIO, errno.ENXIO)
-                    self._set("error", f"{self.path}: {'unplugged' if gone else exc}")
-            finally:
-                self._release()
-        self._set("stopped")
+                self.on_status(state, error)
+            except Exception:  # a broken listener must not unplug the scanner
+                log.exception("usb scanner: status callback failed")
+
+    def step(self) -> float | None:
+        """Open and grab the device, read codes until it goes away; 0 to reopen at once, None once stopping.
+
+        A device that cannot be opened or grabbed raises: the worker reports it
+        (state ``error``) and tries again after its backoff.
+        """
+        device = self._open(self.path)
+        try:
+            device.grab()  # keystrokes go to us only, never to the browser
+        except BaseException:
+            _quietly(device.close)
+            raise
+        with self._device_lock:
+            # Checked under the lock stop() takes to release the device: a stop between the
+            # open and here would otherwise leave read_loop blocked on a device nobody closes.
+            if self.stopping.is_set():
+                _quietly(device.ungrab)
+                _quietly(device.close)
+                return None
+            self._device = device
+        self._set("reading")
+        try:
+            self._read(device.read_loop())
+        except OSError as exc:
+            if not self.stopping.is_set():
+                gone = exc.errno in (errno.ENODEV, errno.EIO, errno.ENXIO)
+                self._set("error", f"{self.path}: {'unplugged' if gone else exc}")
+        finally:
+            self._release()
+        return None if self.stopping.is_set() else 0
 
     def _read(self, events: Iterable[Any]) -> None:
         for event in events:
-            if self._stop.is_set():
+            if self.stopping.is_set():
                 return
             text = self._decoder.feed(event.type, event.code, event.value)
             if text is not None:
-                self.on_scan(Scan(text, self._clock(), 0.0))
+                try:
+                    self.on_scan(Scan(text, self._clock(), 0.0))
+                except Exception:  # the next card must still be read
+                    log.exception("usb scanner: on_scan callback failed")
 
     def _release(self) -> None:
         with self._device_lock:
             device, self._device = self._device, None
         if device is None:
             return
-        for step in (device.ungrab, device.close):
-            try:
-                step()
-            except OSError:
-                pass  # an unplugged device cannot be ungrabbed: nothing is left to release
+        # An unplugged device cannot be ungrabbed: nothing is left to release
+        _quietly(device.ungrab)
+        _quietly(device.close)
 
-    def close(self) -> None:
-        """Stop the thread, ungrab and close the device. Idempotent."""
-        self._stop.set()
+    def stop(self, timeout: float | None = 5.0) -> bool:
+        """Stop the thread, ungrab and close the device. Idempotent; ``close()`` does the same."""
+        self.stopping.set()
         self._release()  # closing the device ends a blocking read_loop
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=5)
+        stopped = super().stop(timeout)
+        if self._thread is not None and self.state != "stopped":
+            self._set("stopped")
+        return stopped
 
-    def __enter__(self) -> "KeyboardScanner":
-        return self.start()
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+def _quietly(release: Callable[[], object]) -> None:
+    try:
+        release()
+    except OSError:
+        pass

@@ -8,7 +8,7 @@ is none. The loop never dies silently: a source that raises is reported through
 way to open it), and ``status`` always says what the loop is doing.
 
 ``Scanner.step()`` is one turn of the loop, so tests drive it frame by frame
-with a fake clock; ``start()`` runs it in the thread.
+with a fake clock; ``start()`` runs it in a :class:`kiosk.workers.Worker`.
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Self
 
+from kiosk.workers import Backoff, Worker
 from sensors.cameras import FrameSource
 from sensors.decoders import Decoder, DecoderError
 
@@ -85,20 +86,6 @@ class Deduplicator:
         self._last = {text: at for text, at in self._last.items() if now - at < self.repeat_after_s}
 
 
-@dataclass
-class _Backoff:
-    first_s: float
-    max_s: float
-    current_s: float = field(init=False, default=0.0)
-
-    def next(self) -> float:
-        self.current_s = self.first_s if self.current_s == 0 else min(self.current_s * 2, self.max_s)
-        return self.current_s
-
-    def reset(self) -> None:
-        self.current_s = 0.0
-
-
 class Scanner:
     """Reads frames from a source, decodes them and reports each new text as a :class:`Scan`.
 
@@ -115,7 +102,8 @@ class Scanner:
     happens. A callback that raises is logged and counted, never fatal.
 
     After a source error the loop waits ``backoff_s[0]`` seconds, doubling up to
-    ``backoff_s[1]``, and resets after a good frame. ``clock`` is injectable for tests.
+    ``backoff_s[1]``, and starts from ``backoff_s[0]`` again after a read that
+    did not fail. ``clock`` is injectable for tests.
     """
 
     def __init__(
@@ -146,13 +134,13 @@ class Scanner:
         self.dedup = Deduplicator(repeat_after_s)
         self.scans: queue.Queue[Scan] = queue.Queue(maxsize=queue_size)
         self._clock = clock
-        self._backoff = _Backoff(*backoff_s)
         self._idle_s = idle_s
         self._name = name
         self._status = ScannerStatus()
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        # Plain doubling, no jitter: the camera is the gate's own, nobody else competes for it.
+        self._worker = Worker(name, step=self._turn, on_fault=self._source_failed,
+                              backoff=Backoff(*backoff_s, jitter=False))
         self._closed = False
         self._last_read_empty = False
 
@@ -167,16 +155,15 @@ class Scanner:
     @property
     def running(self) -> bool:
         """True while the scanner thread is alive."""
-        return self._thread is not None and self._thread.is_alive()
+        return self._worker.running
 
     def start(self) -> Self:
         """Start the scanner thread (once); returns self."""
         if self._closed:
             raise RuntimeError("the scanner is closed")
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
-            self._thread.start()
+        if not self._worker.running and self.status.state == "idle":
+            self._set_status(state="running", retry_in_s=None)
+        self._worker.start()
         return self
 
     def stop(self, timeout: float | None = 5.0) -> bool:
@@ -184,13 +171,8 @@ class Scanner:
 
         A read blocked inside a camera driver ends at that driver's own timeout.
         """
-        self._stop.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
-            if thread.is_alive():
-                log.warning("%s did not stop within %s s", self._name, timeout)
-                return False
+        if not self._worker.stop(timeout):
+            return False
         if self.status.state not in ("finished", "idle"):
             self._set_status(state="stopped", retry_in_s=None)
         return True
@@ -232,7 +214,6 @@ class Scanner:
         self._last_read_empty = frame is None
         if frame is None:
             return []
-        self._backoff.reset()
         started = time.perf_counter()
         try:
             texts = self.decoder.decode(frame)
@@ -260,26 +241,23 @@ class Scanner:
 
     # --- the thread --------------------------------------------------------------------
 
-    def _run(self) -> None:
-        self._set_status(state="running", retry_in_s=None)
-        while not self._stop.is_set():
-            try:
-                self.step()
-            except Exception as exc:  # anything from the source: report, back off, try again
-                delay = self._backoff.next()
-                self._error(f"{type(exc).__name__}: {exc}", retry_in_s=delay)
-                log.warning("%s: frame source failed (%s); retrying in %.2f s", self._name, exc, delay)
-                if self._open is not None:
-                    self._close_source()
-                self._stop.wait(delay)
-                continue
-            source = self._source
-            if source is not None and getattr(source, "exhausted", False):
-                self._set_status(state="finished", retry_in_s=None)
-                return
-            if self._last_read_empty:
-                # A source with nothing to give may return at once; don't spin a core on it
-                self._stop.wait(self._idle_s)
+    def _turn(self) -> float | None:
+        """The worker's turn: one :meth:`step`, then how long to wait (None: a finite source ran out)."""
+        self.step()
+        source = self._source
+        if source is not None and getattr(source, "exhausted", False):
+            self._set_status(state="finished", retry_in_s=None)
+            return None
+        # A source with nothing to give may return at once; don't spin a core on it
+        return self._idle_s if self._last_read_empty else 0
+
+    def _source_failed(self, worker: Worker, exc: BaseException) -> None:
+        """Anything the source raised: report it; the worker backs off and the next turn tries again."""
+        delay = worker.retry_in_s
+        self._error(f"{type(exc).__name__}: {exc}", retry_in_s=delay)
+        log.warning("%s: frame source failed (%s); retrying in %.2f s", self._name, exc, delay or 0.0)
+        if self._open is not None:
+            self._close_source()  # the next turn reopens it: the way back from an unplugged camera
 
     # --- helpers -----------------------------------------------------------------------
 

@@ -2,24 +2,28 @@
 
 Events go in seq order, in batches, from just after the office's high-water
 mark; the office stores each (gate, seq) once and answers with its new
-high-water mark, which the journal records as acknowledged. A failure backs
-off exponentially with jitter; ``poke()`` (a new alarm) sends at once.
+high-water mark, which the journal records as acknowledged. The loop is a
+:class:`kiosk.workers.Worker`: a failure backs off exponentially with full
+jitter (:class:`kiosk.workers.Backoff`); ``poke()`` (a new alarm) sends at once.
 Registry changes are applied all-or-nothing; a replica too far behind gets a
 snapshot. HTTP is refused except to localhost unless explicitly allowed.
 """
 
 from __future__ import annotations
 
-import random
-import threading
+import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from kiosk import __version__
 from kiosk.exc import KioskError
+from kiosk.workers import Backoff, Worker
+
+log = logging.getLogger(__name__)
 
 BATCH = 1000
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
@@ -40,12 +44,6 @@ def check_office_url(url: str, allow_plain_http: bool = False) -> str:
     return url.rstrip("/")
 
 
-def backoff_delay(failures: int, base_s: float = 1.0, cap_s: float = 60.0, rng: random.Random | None = None) -> float:
-    """Full-jitter exponential backoff: a random wait up to min(cap, base × 2^failures), so gates don't retry in step."""
-    rng = rng or random
-    return rng.uniform(0, min(cap_s, base_s * 2 ** min(failures, 30)))
-
-
 @dataclass
 class SyncStatus:
     """What the screen and the heartbeat say about the office link."""
@@ -58,8 +56,16 @@ class SyncStatus:
     backlog: int = 0
 
 
-class SyncClient:
-    """Talks to the office for one gate: push events, pull the registry, send heartbeats."""
+class SyncClient(Worker):
+    """Talks to the office for one gate: push events, pull the registry, send heartbeats.
+
+    ``push_once``, ``pull_registry_once``, ``heartbeat_once`` and ``round`` work
+    on their own; ``start()`` runs rounds in a worker thread every
+    ``interval_s`` (a heartbeat at most every ``heartbeat_s``) until ``close()``.
+    After a failure the wait is a full-jitter backoff from 1 s up to
+    ``max_backoff_s``, so gates that lost the office together don't return in
+    step; ``poke()`` cuts any wait short.
+    """
 
     def __init__(
         self,
@@ -81,6 +87,9 @@ class SyncClient:
     ):
         import requests
 
+        # Full jitter: many gates lose the office at once (its Wi-Fi, its restart) and must not return in step.
+        super().__init__("sync", on_fault=_report_failure,
+                         backoff=Backoff(min(1.0, max_backoff_s), max_backoff_s, jitter=True))
         self.journal = journal
         self.registry = registry
         self.url = check_office_url(office_url, allow_plain_http)
@@ -96,12 +105,10 @@ class SyncClient:
         # Passed on every request: requests lets REQUESTS_CA_BUNDLE override a session's own setting.
         self.verify: str | bool = ca_certificate or True
         self.status = SyncStatus(registry_version=registry.version)
-        self._poke = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._next_beat = 0.0
 
     @classmethod
-    def from_provisioning(cls, path: str, journal: Any, registry: Any, settings: Any, **kwargs: Any) -> "SyncClient":
+    def from_provisioning(cls, path: str, journal: Any, registry: Any, settings: Any, **kwargs: Any) -> SyncClient:
         """A client for the office named in a provisioning file (``kiosk office add-gate``), with ``SyncSettings``.
 
         The file's CA certificate, when there is one, is written beside it so
@@ -180,7 +187,7 @@ class SyncClient:
 
         beat = {
             "software_version": __version__,
-            "gate_clock": datetime.now(timezone.utc).isoformat(),
+            "gate_clock": datetime.now(UTC).isoformat(),
             "backlog": self.journal.backlog(),
             "sensors": self.sensors(),
             "disk_free_bytes": shutil.disk_usage(self.journal.path.parent).free,
@@ -191,52 +198,58 @@ class SyncClient:
     # -- the background loop -----------------------------------------------------
 
     def poke(self) -> None:
-        """Send now (a new alarm must reach the office within seconds)."""
-        self._poke.set()
+        """Send now (a new alarm must reach the office within seconds), even while backing off."""
+        self.wake()
 
     def round(self) -> None:
-        """One push + pull; records success or failure in ``status``."""
+        """One push + pull; records success or failure in ``status`` (and re-raises the failure)."""
         try:
             self.push_once()
             self.pull_registry_once()
-        except (SyncError, KioskError) as exc:
+        except Exception as exc:
             self.status.online = False
             self.status.failures += 1
-            self.status.last_error = str(exc)
+            # SyncError says itself what happened; anything else (a malformed answer) needs its type.
+            self.status.last_error = str(exc) if isinstance(exc, KioskError) else f"{type(exc).__name__}: {exc}"
             raise
         self.status.online = True
         self.status.failures = 0
         self.status.last_error = None
-        self.status.last_success = datetime.now(timezone.utc).isoformat()
+        self.status.last_success = datetime.now(UTC).isoformat()
 
-    def _run(self) -> None:
-        next_beat = 0.0
-        while not self._stop.is_set():
-            self._poke.clear()
-            try:
-                self.round()
-                if time.monotonic() >= next_beat:
-                    self.heartbeat_once()
-                    next_beat = time.monotonic() + self.heartbeat_s
-                wait = self.interval_s
-            except (SyncError, KioskError):
-                wait = backoff_delay(self.status.failures, cap_s=self.max_backoff_s)
-            # An alarm's poke cuts the wait short, whether the link is up or backing off.
-            self._poke.wait(wait)
+    def step(self) -> float:
+        """One turn of the background loop: a round, and a heartbeat when one is due; returns ``interval_s``.
 
-    def start(self) -> "SyncClient":
-        """Run rounds in a background thread until ``close``."""
-        self._thread = threading.Thread(target=self._run, name="sync", daemon=True)
-        self._thread.start()
-        return self
+        A failure raises; the worker then waits its backoff (an alarm's poke
+        cuts that wait short too, whether the link is up or backing off).
+        """
+        self.round()
+        if time.monotonic() >= self._next_beat:
+            self.heartbeat_once()
+            self._next_beat = time.monotonic() + self.heartbeat_s
+        return self.interval_s
 
-    def close(self) -> None:
+    def close(self) -> bool:
         """Stop the loop and close the HTTP session. Idempotent."""
-        self._stop.set()
-        self._poke.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=self.timeout_s + 5)
+        # A round blocked on the office ends at the request timeout: wait that long, and a little more.
+        stopped = self.stop(timeout=self.timeout_s + 5)
         self.session.close()
+        return stopped
+
+
+def _report_failure(worker: Worker, exc: BaseException) -> None:
+    """The loop's fault report: the first failure of a streak is a warning, the retries only debug lines.
+
+    ``status`` already holds the failure for the screen and the heartbeat; the
+    log need not repeat it every backoff while the office is down for hours.
+    """
+    retry = worker.retry_in_s or 0.0
+    if not isinstance(exc, KioskError):
+        log.error("sync: unexpected failure; retrying in %.1f s", retry, exc_info=exc)
+    elif worker.backoff.failures <= 1:
+        log.warning("sync: %s; retrying in %.1f s", exc, retry)
+    else:
+        log.debug("sync: still failing (%s); retrying in %.1f s", exc, retry)
 
 
 def _cpu_temperature() -> float | None:

@@ -1,11 +1,11 @@
-"""A background thread that keeps polling a thermometer so a fault reaches the screen within a second."""
+"""A background worker that keeps polling a thermometer so a fault reaches the screen within a second."""
 
 from __future__ import annotations
 
 import logging
-import threading
-from typing import Callable
+from collections.abc import Callable
 
+from kiosk.workers import Backoff, Worker
 from sensors.thermometers.errors import DeviceClosedError
 from sensors.thermometers.sampling import Thermometer, ThermometerStatus
 
@@ -22,9 +22,12 @@ class ThermometerMonitor:
     Polling that often also keeps consecutive reads close enough in time for the
     jump check (10 °C per 50 ms by default) to mean something between measurements.
 
-    :meth:`step` is what the thread does once; tests call it on a manual clock.
-    Use as a context manager (starts on enter, stops on exit) or call
-    :meth:`start` and :meth:`stop`.
+    A poll or callback that raises is logged and the watch goes on at the next
+    interval; the thread ends by itself when the thermometer is closed
+    (:class:`DeviceClosedError`). :meth:`step` is what the thread does once;
+    tests call it on a manual clock. Use as a context manager (starts on enter,
+    stops on exit) or call :meth:`start` and :meth:`stop`. The thread is a
+    :class:`kiosk.workers.Worker`.
     """
 
     def __init__(
@@ -40,13 +43,19 @@ class ThermometerMonitor:
         self.on_change = on_change
         self.interval_s = interval_s
         self._last: ThermometerStatus | None = None
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        # After a failure the next poll comes at the usual interval: a fault must still show within a second.
+        self._worker = Worker("thermometer-monitor", step=self._turn, on_fault=self._failed,
+                              backoff=Backoff(interval_s, interval_s, jitter=False))
 
     @property
     def status(self) -> ThermometerStatus | None:
         """The latest status seen (None before the first poll)."""
         return self._last
+
+    @property
+    def running(self) -> bool:
+        """True while the monitor thread is alive (it ends on :meth:`stop` or when the thermometer closes)."""
+        return self._worker.running
 
     def step(self) -> ThermometerStatus:
         """Poll once and report the status if its fault reason changed."""
@@ -57,34 +66,27 @@ class ThermometerMonitor:
             self.on_change(status)
         return status
 
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                self.step()
-            except DeviceClosedError:
-                return
-            except Exception:  # a failing callback must not end the watch over the sensor
-                log.exception("thermometer monitor: poll or status callback failed")
-            self._stopping.wait(self.interval_s)
+    def _turn(self) -> float | None:
+        try:
+            self.step()
+        except DeviceClosedError:
+            return None  # the thermometer was closed (the gate is shutting down): nothing left to watch
+        return self.interval_s
+
+    def _failed(self, worker: Worker, exc: BaseException) -> None:
+        log.error("thermometer monitor: poll or status callback failed", exc_info=exc)
 
     def start(self) -> None:
         """Start the background thread (once)."""
-        if self._thread is not None:
-            return
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="thermometer-monitor", daemon=True)
-        self._thread.start()
+        self._worker.start()
 
     def stop(self, timeout: float = 2.0) -> None:
         """Stop the thread and wait for it; calling it again does nothing."""
-        self._stopping.set()
-        thread, self._thread = self._thread, None
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
+        self._worker.stop(timeout)
 
     close = stop
 
-    def __enter__(self) -> "ThermometerMonitor":
+    def __enter__(self) -> ThermometerMonitor:
         self.start()
         return self
 

@@ -18,9 +18,10 @@ from sensors.keyboard_scanner import EV_KEY, KeyboardScanner, KeyDecoder, Scanne
 
 Event = namedtuple("Event", "type code value")
 SHIFT = 42
-CODES = {c: k for k, c in zip(range(2, 12), "1234567890")}
+CODES = {c: k for k, c in zip(range(2, 12), "1234567890", strict=True)}
 LETTERS = dict(zip("qwertyuiopasdfghjklzxcvbnm",
-                   [16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 30, 31, 32, 33, 34, 35, 36, 37, 38, 44, 45, 46, 47, 48, 49, 50]))
+                   [16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 30, 31, 32, 33, 34, 35, 36, 37, 38, 44, 45, 46, 47, 48, 49, 50],
+                   strict=True))
 PUNCT = {":": (39, True), "/": (53, False), ".": (52, False), "-": (12, False), "+": (13, True), " ": (57, False),
          "$": (5, True), "%": (6, True), "*": (9, True)}
 
@@ -166,6 +167,41 @@ def test_close_is_idempotent():
     scanner.close()
     scanner.close()
     assert device.closed
+
+
+def test_a_failing_callback_does_not_stop_reading(caplog):
+    device = FakeInputDevice()
+    scans = []
+
+    def on_scan(scan):
+        scans.append(scan.text)
+        if len(scans) == 1:
+            raise RuntimeError("the page is gone")
+
+    with KeyboardScanner("/dev/input/fake", on_scan, open_device=lambda p: device) as scanner:
+        assert wait_for(lambda: scanner.state == "reading")
+        device.type("GK1:ONE")
+        device.type("GK1:TWO")
+        assert wait_for(lambda: scans == ["GK1:ONE", "GK1:TWO"])
+        assert scanner.state == "reading" and device.grabs == 1  # still the same grab: nothing was reopened
+    assert "on_scan callback failed" in caplog.text
+
+
+def test_a_device_that_cannot_be_grabbed_is_closed_and_retried():
+    class Busy(FakeInputDevice):
+        def grab(self):
+            raise OSError(errno.EBUSY, "Device or resource busy")
+
+    busy, good = Busy(), FakeInputDevice()
+    devices = [busy, good]
+    statuses = []
+    scanner = KeyboardScanner("/dev/input/fake", lambda s: None, open_device=lambda p: devices.pop(0),
+                              on_status=lambda s, e: statuses.append((s, e)), max_backoff_s=0.01)
+    with scanner:
+        assert wait_for(lambda: scanner.state == "reading" and good.grabbed)
+    assert busy.closed  # the device another program holds is not left open
+    assert statuses[0][0] == "error" and "busy" in statuses[0][1]
+    assert statuses[-1] == ("stopped", None)
 
 
 def test_real_open_of_a_missing_device_says_the_fix(tmp_path):

@@ -10,13 +10,13 @@ from hypothesis import strategies as st
 
 from kiosk.exc import KioskError
 from sensors.thermometers import (
+    MLX90614,
     BusError,
     DeviceClosedError,
     EepromWriteError,
     ErrorFlagError,
     FakeMLX90614,
     ManualClock,
-    MLX90614,
     OutOfRangeError,
     PecError,
     SensorError,

@@ -393,10 +393,9 @@ def test_monitor_stops_when_the_thermometer_closes():
     monitor.start()
     thermo.close()
     deadline = time.monotonic() + 2
-    while monitor._thread and monitor._thread.is_alive() and time.monotonic() < deadline:
+    while monitor.running and time.monotonic() < deadline:
         time.sleep(0.02)
-    thread = monitor._thread
-    assert thread is None or not thread.is_alive()
+    assert not monitor.running
     monitor.stop()
     monitor.stop()
 

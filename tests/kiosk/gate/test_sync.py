@@ -11,8 +11,9 @@ import pytest
 
 from kiosk.events import EventKind
 from kiosk.gate.journal import EventDraft, Journal
+from kiosk.gate.sync import SyncClient, SyncError, check_office_url
 from kiosk.registry import Registry
-from kiosk.gate.sync import SyncClient, SyncError, backoff_delay, check_office_url
+from kiosk.workers import Backoff
 from tests.office_fixtures import CuttingProxy, OfficeServer
 
 
@@ -77,8 +78,8 @@ def test_registry_pull_changes_then_snapshot(gate, office):
 def _gate_with_one_resident(tmp_path, office):
     """A gate synced with an office that knows one resident and their card; returns (client, checkpoint, card text)."""
     from kiosk.cards import CardKind, issue_card
-    from kiosk.gate.checkpoint import Checkpoint
     from kiosk.config import GateConfig
+    from kiosk.gate.checkpoint import Checkpoint
     from kiosk.keys import Keyset, init_keys
 
     key = init_keys(tmp_path / "keys")
@@ -109,8 +110,8 @@ NOW = datetime(2026, 11, 28, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
      "out", "quarantine"),
 ])
 def test_an_office_change_reaches_a_running_gate_within_one_sync_interval(tmp_path, office, change, direction, reason):
-    from kiosk.measurements import Measurement
     from kiosk.gate.policy import Verdict
+    from kiosk.measurements import Measurement
 
     client, checkpoint, text = _gate_with_one_resident(tmp_path, office)
     before = checkpoint.passage(text, NOW, [Measurement(36.5, 10.0)], direction=direction)
@@ -183,12 +184,34 @@ def test_plain_http_only_to_localhost(url, ok):
     check_office_url("http://192.168.1.10:8443", allow_plain_http=True)
 
 
-def test_backoff_grows_with_jitter_and_a_cap():
-    rng = random.Random(1)
-    delays = [backoff_delay(n, rng=rng) for n in range(12)]
+def test_backoff_grows_with_jitter_and_a_cap(gate):
+    assert (gate.backoff.first_s, gate.backoff.cap_s, gate.backoff.jitter) == (1.0, 60.0, True)
+    backoff = Backoff(gate.backoff.first_s, gate.backoff.cap_s, rng=random.Random(1))
+    delays = [backoff.next() for _ in range(12)]
     assert all(0 <= d <= 60 for d in delays)
-    assert max(backoff_delay(1, rng=rng) for _ in range(200)) <= 2.0
-    assert max(backoff_delay(10, rng=rng) for _ in range(200)) > 30
+    assert max(backoff.delay(2) for _ in range(200)) <= 2.0
+    assert max(backoff.delay(11) for _ in range(200)) > 30
+
+
+def test_the_loop_backs_off_while_the_office_is_down_and_a_poke_cuts_the_wait(gate, office):
+    fill(gate.journal, 5)
+    office.stop()
+    gate.backoff = Backoff(30.0, 30.0, jitter=False)  # without the poke the retry would be 30 s away
+    gate.start()
+    deadline = time.monotonic() + 5
+    while gate.retry_in_s is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert gate.running and gate.retry_in_s == 30.0
+    assert gate.status.online is False and "unreachable" in gate.status.last_error
+    office.start()
+    started = time.monotonic()
+    gate.poke()
+    while gate.status.last_success is None and time.monotonic() - started < 5:
+        time.sleep(0.02)
+    assert gate.status.online is True and office.store.count_events("north") == 5
+    assert time.monotonic() - started < 2.0
+    assert gate.close() is True and not gate.running
+    assert gate.close() is True  # idempotent
 
 
 def test_client_from_a_provisioning_file(tmp_path, office):
