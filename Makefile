@@ -13,13 +13,18 @@ SYSTEM_PACKAGES := libzbar0 fonts-wqy-microhei
 # chromium: the browser the UI tests drive (Playwright with executable_path; no browser download).
 TEST_PACKAGES := chromium
 
-.PHONY: demo test bench system-packages test-packages clean
+.PHONY: demo test lint bench system-packages test-packages clean
 
 demo: system-packages $(STAMP)
 	$(BIN)/kiosk demo --serve
 
 test: system-packages test-packages $(STAMP)
 	$(BIN)/python -m pytest
+
+# ruff and mypy with the settings in pyproject.toml (not yet part of `make test`).
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 bench: system-packages $(STAMP)
 	$(BIN)/python bench/journal_bench.py

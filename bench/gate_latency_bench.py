@@ -100,7 +100,7 @@ def main() -> None:
         page.goto(process.url)
         page.wait_for_selector("body[data-live='1']")
         page.evaluate(OBSERVER)
-        for i in range(SCANS * 2):
+        for _ in range(SCANS * 2):
             page.evaluate("window.__stamps = []")
             left_camera.clear()
             page.evaluate("show('home')")

@@ -12,7 +12,6 @@ not paced by the thermometer's read window.
 
 from __future__ import annotations
 
-import json
 import os
 import queue
 import subprocess

@@ -24,12 +24,12 @@ import sqlite3
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-import report  # bench/report.py: this script's folder is on sys.path
 import sqlite_utils
 
+import report  # bench/report.py: this script's folder is on sys.path
 from kiosk.events import EventKind
 from kiosk.gate.journal import EventDraft, Journal, migrations
 

@@ -29,10 +29,10 @@ sys.path.insert(0, str(REPO))
 
 from kiosk.events import EventKind  # noqa: E402
 from kiosk.gate.journal import EventDraft, Journal  # noqa: E402
+from kiosk.gate.sync import SyncClient  # noqa: E402
 from kiosk.keys import init_keys  # noqa: E402
 from kiosk.office.store import OfficeStore  # noqa: E402
 from kiosk.registry import Registry  # noqa: E402
-from kiosk.gate.sync import SyncClient  # noqa: E402
 
 GATES = 20
 PER_GATE = 3000

@@ -31,8 +31,8 @@ from importlib import metadata
 from pathlib import Path
 
 import numpy as np
-import report  # bench/report.py: this script's folder is on sys.path
 
+import report  # bench/report.py: this script's folder is on sys.path
 from sensors.cameras import ReplaySource, fit_frame, load_gray
 from sensors.decoders import (
     DEFAULT_RETRIES,

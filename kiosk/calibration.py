@@ -22,9 +22,9 @@ import math
 import os
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from kiosk.exc import ConfigError, KioskError
 
@@ -114,8 +114,8 @@ def fit_calibration(
     if len(pairs) < 2:
         raise CalibrationError(f"calibration needs at least 2 pairs, got {len(pairs)}")
     differences = [p.reference_c - p.sensor_c for p in pairs]
-    ambients = [p.ambient_c for p in pairs]
-    if any(a is None for a in ambients):
+    ambients = [p.ambient_c for p in pairs if p.ambient_c is not None]
+    if len(ambients) < len(pairs):
         slope, fitted = 0.0, False
         note = "ambient slope set to 0: some pairs have no ambient reading"
         xs = [0.0] * len(pairs)
@@ -126,15 +126,15 @@ def fit_calibration(
             mean_x = sum(xs) / len(xs)
             mean_y = sum(differences) / len(differences)
             sxx = sum((x - mean_x) ** 2 for x in xs)
-            slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, differences)) / sxx
+            slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, differences, strict=True)) / sxx
             fitted = True
             note = f"ambient slope fitted over {span:.1f} °C of ambient"
         else:
             slope, fitted = keep_slope, False
             note = (f"ambient slope kept at {keep_slope:g}: the pairs span {span:.1f} °C of ambient, "
                     f"fewer than {min_ambient_span_c:g} °C")
-    offset = sum(y - slope * x for x, y in zip(xs, differences)) / len(pairs)
-    residuals = tuple(y - (offset + slope * x) for x, y in zip(xs, differences))
+    offset = sum(y - slope * x for x, y in zip(xs, differences, strict=True)) / len(pairs)
+    residuals = tuple(y - (offset + slope * x) for x, y in zip(xs, differences, strict=True))
     return CalibrationFit(offset, slope, fitted, residuals, note)
 
 
@@ -182,7 +182,7 @@ def _guess_indent(text: str) -> tuple[int, int, int]:
         if block and not dash:
             opener = len(block.group(1))
     mapping = mapping or 2
-    if sequence is None:
+    if sequence is None or offset is None:  # both are set together
         sequence, offset = mapping + 2, mapping
     return mapping, sequence, offset
 

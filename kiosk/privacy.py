@@ -20,7 +20,7 @@ def is_valid_id_number(id_number: str) -> bool:
     number = normalise_id_number(id_number)
     if len(number) != 18 or not number[:17].isdigit():
         return False
-    total = sum(int(d) * w for d, w in zip(number[:17], _ID_WEIGHTS))
+    total = sum(int(d) * w for d, w in zip(number[:17], _ID_WEIGHTS, strict=True))
     return number[17] == _ID_CHECK[total % 11]
 
 

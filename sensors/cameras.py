@@ -427,7 +427,7 @@ class USBCameraSource(_SourceBase):
         self._cv2 = cv2
         self.device = device if isinstance(device, int) else os.fspath(device)
         self.is_file = not isinstance(device, int)
-        if self.is_file:
+        if isinstance(self.device, str):  # self.is_file
             if not Path(self.device).exists():
                 raise CameraError(f"video file {self.device} does not exist")
             capture = cv2.VideoCapture(self.device)

@@ -19,7 +19,7 @@ are imported when a decoder is made, so importing this module costs only numpy.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -113,7 +113,7 @@ class ZXingDecoder:
         if binarizer not in binarizers:
             raise DecoderError(f"binarizer: expected one of {', '.join(binarizers)}, got {binarizer!r}")
         self._read = zxingcpp.read_barcodes
-        self._options = {
+        self._options: dict[str, Any] = {
             "formats": zxingcpp.BarcodeFormat.QRCode,
             "text_mode": zxingcpp.TextMode.Plain,
             "binarizer": binarizers[binarizer],
@@ -129,7 +129,7 @@ class ZXingDecoder:
             return []
         return self._decode(frame)
 
-    def _decode(self, frame: np.ndarray, **overrides: object) -> list[str]:
+    def _decode(self, frame: np.ndarray, **overrides: Any) -> list[str]:
         options = self._options if not overrides else {**self._options, **overrides}
         return _unique([barcode.text for barcode in self._read(frame, **options)])
 

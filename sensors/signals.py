@@ -10,8 +10,9 @@ the simulator passes a MockFactory, so the very same classes run in tests).
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from kiosk.config.hardware import SignalSettings
 from kiosk.exc import KioskError
@@ -56,7 +57,7 @@ class GateSignals:
     """The gate's outputs and optional inputs, built from config on a gpiozero pin factory."""
 
     def __init__(self, settings: SignalSettings, pin_factory: Any = None):
-        from gpiozero import LED, Buzzer, Button, DigitalOutputDevice, DistanceSensor, MotionSensor, TonalBuzzer
+        from gpiozero import LED, Button, Buzzer, DigitalOutputDevice, DistanceSensor, MotionSensor, TonalBuzzer
         from gpiozero.exc import GPIOZeroError
 
         self.settings = settings
@@ -218,7 +219,7 @@ class GateSignals:
             device.close()
         self._devices.clear()
 
-    def __enter__(self) -> "GateSignals":
+    def __enter__(self) -> GateSignals:
         return self
 
     def __exit__(self, *exc: object) -> None:

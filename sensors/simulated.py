@@ -91,16 +91,20 @@ def simulated_hardware(config: GateConfig, replay_dir: str | Path | None = None,
         """A mock PWM pin that remembers only its last 1,000 states: gpiozero's keeps every one, so a
         simulated gate left running (``make demo``) would grow without end."""
 
+        states: Any  # gpiozero's list of (time, state), a deque here
+
         def clear_states(self) -> None:
             super().clear_states()
             self.states = collections.deque(self.states, maxlen=1000)
 
-    thermometer = fake = None
+    thermometer: Thermometer | None = None
+    fake: FakeMLX90614 | None = None
     if config.thermometer.driver != "none":
         thermometer = simulated_thermometer(settings=config.thermometer)
-        fake = thermometer.sensor.bus
-    own_folder = replay_dir is None and config.camera.replay_path is None
-    folder = Path(tempfile.mkdtemp(prefix="kiosk-replay-") if own_folder else (replay_dir or config.camera.replay_path))
+        fake = thermometer.sensor.bus  # type: ignore[attr-defined]  # the MLX90614 driver's bus: the fake chip
+    given = replay_dir or config.camera.replay_path
+    own_folder = given is None
+    folder = Path(tempfile.mkdtemp(prefix="kiosk-replay-")) if given is None else Path(given)
     folder.mkdir(parents=True, exist_ok=True)
     camera = ReplaySource(folder, watch=True, size=(config.camera.width, config.camera.height))
     # PWM-capable mock pins, so a tonal buzzer works as on the Pi's hardware PWM pins.

@@ -19,14 +19,14 @@ class WebServer:
             from cheroot import wsgi
             from cheroot.ssl.builtin import BuiltinSSLAdapter
 
-            self._server = wsgi.Server((host, port), app, numthreads=threads, server_name="kiosk")
+            self._server: Any = wsgi.Server((host, port), app, numthreads=threads, server_name="kiosk")
             self._server.ssl_adapter = BuiltinSSLAdapter(tls_cert, tls_key)
             self._server.prepare()  # binds now, so a port in use fails here, not in the thread
             self.port = self._server.bind_addr[1]
         else:
-            import waitress
+            from waitress.server import create_server
 
-            self._server = waitress.create_server(app, host=host, port=port, threads=threads, ident="kiosk")
+            self._server = create_server(app, host=host, port=port, threads=threads, ident="kiosk")
             self.port = self._server.effective_port
 
     def run(self) -> None:

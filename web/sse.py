@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import queue
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 
 def sse(subscriber: queue.Queue, heartbeat_s: float, on_close: Callable[[queue.Queue], None],

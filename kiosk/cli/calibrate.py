@@ -9,7 +9,7 @@ written (or emissivity programmed, awaiting a power cycle), 1 nothing written
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 import click
 
@@ -32,6 +32,14 @@ from kiosk.config import load_gate_config
 # What the simulated volunteer's forehead reads on the fake sensor, uncalibrated.
 SIMULATED_FOREHEAD_C = 35.4
 SIMULATED_AMBIENT_C = 24.0
+
+
+@overload
+def _ask(text: str, *, what: str, limits: tuple[float, float], optional: Literal[False] = False) -> float: ...
+
+
+@overload
+def _ask(text: str, *, what: str, limits: tuple[float, float], optional: bool) -> float | None: ...
 
 
 def _ask(text: str, *, what: str, limits: tuple[float, float], optional: bool = False) -> float | None:
@@ -128,7 +136,7 @@ def _show_fit(pairs: list[CalibrationPair], fit: CalibrationFit) -> None:
     click.echo(f"  ambient_slope  {fit.ambient_slope:+.3f} °C per °C of ambient away from 25 °C")
     click.echo(f"  ({fit.note})")
     click.echo("  pair  sensor  ambient  reference  corrected  residual")
-    for i, (pair, residual) in enumerate(zip(pairs, fit.residuals), start=1):
+    for i, (pair, residual) in enumerate(zip(pairs, fit.residuals, strict=True), start=1):
         ambient = f"{pair.ambient_c:7.2f}" if pair.ambient_c is not None else "      —"
         corrected = apply_calibration(pair.sensor_c, pair.ambient_c if pair.ambient_c is not None else 25.0,
                                       fit.offset_c, fit.ambient_slope)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import click
 
@@ -16,7 +17,7 @@ EXIT_NEGATIVE = 1
 EXIT_USAGE = 2
 
 
-def fail(message: str, code: int = EXIT_USAGE) -> "click.exceptions.Exit":
+def fail(message: str, code: int = EXIT_USAGE) -> click.exceptions.Exit:
     """Print ``message`` to stderr and exit with ``code`` (2, a usage error, unless told)."""
     click.echo(f"Error: {message}", err=True)
     raise click.exceptions.Exit(code)

@@ -5,12 +5,14 @@ Run ``python -m kiosk.cli.docs > docs/cli.md``; a test fails when the file is st
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from kiosk.cli import main
 
 # A fixed width, so the file does not depend on the terminal it was made in.
-_WIDTH = {"terminal_width": 88, "max_content_width": 88}
+_WIDTH: dict[str, Any] = {"terminal_width": 88, "max_content_width": 88}
 
 
 def _walk(command: click.Command, path: list[str], ctx: click.Context):

@@ -31,7 +31,8 @@ def _i2c_address(value: Any) -> int:
         try:
             value = int(value, 0)
         except ValueError:
-            raise PydanticCustomError("i2c_address", "expected an I2C address 0x03-0x77, got {got}", {"got": _shown(value)})
+            raise PydanticCustomError("i2c_address", "expected an I2C address 0x03-0x77, got {got}",
+                                      {"got": _shown(value)}) from None
     if isinstance(value, bool) or not isinstance(value, int) or not 0x03 <= value <= 0x77:
         got = f"0x{value:02x}" if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else _shown(value)
         raise PydanticCustomError("i2c_address", "expected an I2C address 0x03-0x77, got {got}", {"got": got})

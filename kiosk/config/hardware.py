@@ -107,7 +107,7 @@ class SignalSettings(Section):
     """Someone closer than this to the ultrasonic sensor is present."""
 
     @model_validator(mode="after")
-    def _ultrasonic_needs_trigger(self) -> "SignalSettings":
+    def _ultrasonic_needs_trigger(self) -> SignalSettings:
         if self.presence_kind == "ultrasonic" and (self.presence is None or self.presence_trigger is None):
             raise ValueError("expected presence (ECHO) and presence_trigger (TRIG) pins for an ultrasonic sensor")
         return self

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
@@ -55,7 +56,7 @@ def _allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:
     return sorted(getattr(current, "model_fields", {}))
 
 
-def _describe(error: dict, model: type[BaseModel]) -> tuple[str, str]:
+def _describe(error: ErrorDetails, model: type[BaseModel]) -> tuple[str, str]:
     """(key path, message) for one pydantic error."""
     loc = tuple(str(p) for p in error["loc"])
     path = ""

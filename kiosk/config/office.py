@@ -34,7 +34,7 @@ class ServerSettings(Section):
     """The address gates use to reach this office, e.g. http://192.168.1.10:8443 (written into provisioning files)."""
 
     @model_validator(mode="after")
-    def _tls_pair(self) -> "ServerSettings":
+    def _tls_pair(self) -> ServerSettings:
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ValueError("expected tls_cert and tls_key together (or neither)")
         return self

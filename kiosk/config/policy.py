@@ -41,7 +41,7 @@ class PolicySettings(Section):
     """Consecutive readings at or above the threshold before the gate denies and raises the fever alarm."""
     max_remeasure: int = Field(3, ge=1, le=10)
     """After this many untrustworthy readings, hand over to the volunteer's handheld thermometer."""
-    measure_on: list[Direction] = Field(default_factory=lambda: ["in"])
+    measure_on: list[Direction] = Field(default_factory=lambda: list[Direction](["in"]))
     """Directions in which a temperature is required (entering only, by default)."""
     alarm_on_unknown_visitor: bool = True
     """Raise an alarm when someone without a card (or with a foreign QR code) comes to the gate."""
@@ -51,7 +51,7 @@ class PolicySettings(Section):
     """Household outing limits (off by default)."""
 
     @model_validator(mode="after")
-    def _ranges_make_sense(self) -> "PolicySettings":
+    def _ranges_make_sense(self) -> PolicySettings:
         if self.ambient_min_c >= self.ambient_max_c:
             raise ValueError("expected ambient_min_c below ambient_max_c")
         if self.plausible_floor_c >= self.fever_threshold_c:

@@ -13,7 +13,8 @@ more value of ``thermometer.driver`` in the config.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from sensors.thermometers.errors import (
     BusError,

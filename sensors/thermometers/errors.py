@@ -75,7 +75,7 @@ class DeviceClosedError(KioskError, RuntimeError):
 
 # errno → fault. EREMOTEIO is what the Pi's i2c-bcm2835 adapter returns for a NACK;
 # bit-banged adapters report a missing device as ENXIO; ENODEV/ENOENT mean the adapter went away.
-_ERRNO_FAULTS = {
+_ERRNO_FAULTS: dict[int | None, Fault] = {  # OSError.errno may be None
     errnos.EREMOTEIO: Fault.NACK,
     errnos.ENXIO: Fault.DISCONNECTED,
     errnos.ENODEV: Fault.DISCONNECTED,

@@ -44,9 +44,10 @@ import math
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sensors.thermometers.mlx90614 import (
     DEFAULT_ADDRESS,
@@ -84,7 +85,7 @@ class ManualClock:
     without waiting.
     """
 
-    def __init__(self, start: float = 0.0, wall: datetime = datetime(2026, 1, 1, tzinfo=timezone.utc)):
+    def __init__(self, start: float = 0.0, wall: datetime = datetime(2026, 1, 1, tzinfo=UTC)):
         self.t = start
         self._wall0 = wall - timedelta(seconds=start)
         self._lock = threading.Lock()
@@ -374,7 +375,7 @@ class FakeMLX90614:
         """Close the fake bus; calling it again does nothing."""
         self.closed = True
 
-    def __enter__(self) -> "FakeMLX90614":
+    def __enter__(self) -> FakeMLX90614:
         return self
 
     def __exit__(self, *exc_info) -> None:

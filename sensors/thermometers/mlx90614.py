@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable, Protocol
+from typing import Protocol
 
 from sensors.thermometers.errors import (
     DeviceClosedError,
@@ -191,7 +192,7 @@ class MLX90614:
             if bus is not None and self._owns_bus:
                 bus.close()
 
-    def __enter__(self) -> "MLX90614":
+    def __enter__(self) -> MLX90614:
         return self
 
     def __exit__(self, *exc_info) -> None:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import statistics
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Callable, Protocol, Sequence
+from datetime import UTC, datetime
+from typing import Protocol
 
 from kiosk.calibration import apply_calibration
 from kiosk.measurements import Measurement, MeasurementSource
@@ -86,7 +87,7 @@ def stable_maximum(values: Sequence[float], within_c: float = 0.3) -> float | No
 
 
 def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Thermometer:
@@ -165,7 +166,7 @@ class Thermometer:
                  "jump_window_s", "recover_after")
 
     @classmethod
-    def from_settings(cls, settings, sensor: Sensor, **kwargs) -> "Thermometer":
+    def from_settings(cls, settings, sensor: Sensor, **kwargs) -> Thermometer:
         """A thermometer set up from a ``ThermometerSettings``: calibration, and the tuning knobs it has.
 
         Keyword arguments win over the settings.
@@ -204,7 +205,7 @@ class Thermometer:
         else:
             self._same_words, self._same_since = sample.words, t
         if problem is None and self._previous is not None:
-            problem = self._jump(t, sample)
+            problem = self._jump(t, sample, self._previous)
         self._previous = (t, sample)
         return problem
 
@@ -212,7 +213,7 @@ class Thermometer:
         # Within one jump window the limit is flat; over longer gaps it grows with time.
         return self.jump_c * max(1.0, dt / self.jump_window_s)
 
-    def _jump(self, t: float, sample: Sample) -> tuple[Fault, str] | None:
+    def _jump(self, t: float, sample: Sample, previous: tuple[float, Sample]) -> tuple[Fault, str] | None:
         """A change since the previous read faster than ``jump_c`` per ``jump_window_s``.
 
         The sensor low-pass filters its output (FIR/IIR filters set in its
@@ -221,7 +222,7 @@ class Thermometer:
         scene. A step that persists (a real
         but unusual scene) clears like any fault, after ``recover_after`` good reads.
         """
-        before_t, before = self._previous
+        before_t, before = previous
         dt = max(t - before_t, 0.0)
         limit = self._limit(dt)
         for name, change in (("object", sample.object_c - before.object_c),
@@ -317,7 +318,7 @@ class Thermometer:
             self._closed = True
             self.sensor.close()
 
-    def __enter__(self) -> "Thermometer":
+    def __enter__(self) -> Thermometer:
         return self
 
     def __exit__(self, *exc_info) -> None:

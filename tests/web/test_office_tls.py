@@ -13,12 +13,12 @@ from kiosk.cli import main
 from kiosk.config.gate import SyncSettings
 from kiosk.events import EventKind
 from kiosk.gate.journal import Journal
+from kiosk.gate.sync import SyncClient, SyncError
 from kiosk.keys import init_keys
 from kiosk.office.registry_master import RegistryMaster
 from kiosk.office.store import OfficeStore, token_hash
 from kiosk.office.tls import TLSSetupError, init_tls
 from kiosk.registry import Registry
-from kiosk.gate.sync import SyncClient, SyncError
 from web.office import create_app
 from web.serving import WebServer
 
