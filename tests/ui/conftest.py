@@ -48,7 +48,7 @@ class DemoGate:
                 line = lines.get(timeout=60)
             except queue.Empty:
                 self.stop()
-                raise RuntimeError("the demo gate did not start within 60 s:\n" + "".join(self.output))
+                raise RuntimeError("the demo gate did not start within 60 s:\n" + "".join(self.output)) from None
             if line is None:
                 raise RuntimeError("the demo gate exited:\n" + "".join(self.output))
             if "touchscreen:" in line:
@@ -70,7 +70,7 @@ class DemoGate:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-                raise AssertionError("the gate did not stop within 20 s of SIGTERM")
+                raise AssertionError("the gate did not stop within 20 s of SIGTERM") from None
 
 
 @pytest.fixture

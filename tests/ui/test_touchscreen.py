@@ -10,36 +10,7 @@ from __future__ import annotations
 import requests
 
 from tests.ui.conftest import PANEL
-
-VALID_ID = "11010519491231002X"  # the standard's own example number: a correct check digit
-
-
-def simulate(page, *, person: str | None = None, card: str | None = None, unplug: bool = False) -> None:
-    """Use the on-page simulation panel: who stands at the thermometer, its cable, a card to the camera."""
-    if page.locator(".sim-body").is_hidden():
-        page.click("#sim-toggle")
-    if unplug:
-        page.click("#sim-fault")
-    if person is not None:
-        page.click(f"#sim-person button[data-c='{person}']")
-    if card is not None:
-        page.click(f"#sim-cards button[data-card='{card}']")
-    page.click("#sim-toggle")  # fold the panel away again
-
-
-def api(demo_gate, path: str):
-    return requests.get(demo_gate.url + "api/v1/" + path, timeout=10).json()
-
-
-def type_keys(page, pad: str, keys: str) -> None:
-    for key in keys:
-        page.click(f"{pad} .keypad button[data-key='{key}']")
-
-
-def sign_in(page, pin: str = "2468") -> None:
-    page.click("#volunteer-chip")
-    page.click("#volunteer-names button:has-text('赵志愿')")
-    type_keys(page, "#sign-in", pin + "✓")
+from tests.ui.helpers import VALID_ID, api, simulate, type_keys
 
 
 def test_card_scan_admits_with_the_name_masked(page, demo_gate, shoot):
@@ -65,20 +36,24 @@ def test_fever_is_remeasured_alarmed_and_acknowledged(page, demo_gate, shoot):
     fever = [a for a in api(demo_gate, "alarms") if a["kind"] == "fever" and a["detail"]["temperature_c"] > 38]
     assert len(fever) == 1  # (the demo script left 王丽's 37.6 °C alarm open too)
 
-    page.click("#fever-ack")
-    page.wait_for_selector("body[data-screen='alarms'] #ack-form:not([hidden])")
-    page.click("#ack-notes button:has-text('已送留观区')")
+    page.click("#fever-ack")  # straight to this alarm's acknowledgement
+    page.wait_for_selector("body[data-screen='alarms'] #ack-dialog:not([hidden])")
+    assert "发热" in page.inner_text("#ack-title") and "王*山" in page.inner_text("#ack-title")
+    page.click("#ack-outcomes button:has-text('已送留观区')")
     page.click("#ack-save")
     page.wait_for_selector("#ack-error:has-text('请先签到：报警须由值班志愿者确认')")  # nobody on duty yet
 
-    sign_in(page)
+    page.click("#ack-sign-in")  # signing in from the dialog comes back to the same alarm
+    page.click("#volunteer-names button:has-text('赵志愿')")
+    type_keys(page, "#sign-in", "2468✓")
     page.wait_for_selector("#volunteer-chip.on")
     assert "赵志愿" in page.inner_text("#volunteer-label")
-    page.click("#go-alarms")
-    page.click(f"#alarm-list li[data-seq='{fever[0]['seq']}'] button")
-    shoot(page, "alarms")
-    page.click("#ack-notes button:has-text('已联系社区医生')")
+    page.wait_for_selector("body[data-screen='alarms'] #ack-dialog:not([hidden])")
+    assert "王*山" in page.inner_text("#ack-title")
+    page.click("#ack-outcomes button:has-text('已联系社区医生')")
     page.click("#ack-save")
+    page.wait_for_selector("#toast:not([hidden])")
+    assert "已联系社区医生" in page.inner_text("#toast")
     page.wait_for_selector(f"#alarm-list li[data-seq='{fever[0]['seq']}']", state="detached")
     assert fever[0]["seq"] not in [a["seq"] for a in api(demo_gate, "alarms")]
 
@@ -112,7 +87,8 @@ def test_thermometer_down_shows_and_a_typed_reading_decides(page, demo_gate):
 
 
 def test_visitor_registration(page, demo_gate, shoot):
-    page.click("[data-go='visitor']")
+    page.click("#go-visitor")
+    assert page.locator("#v-alarm").is_hidden()  # no walk-up just now: no alarm to close
     page.fill("#v-name", "孙来访")
     page.click("#v-phone")
     type_keys(page, "#pad-overlay", "13800138000")
@@ -204,8 +180,10 @@ def test_today_screen_counts_and_touch_targets(page, demo_gate, shoot):
     assert page.inner_text("#count-in") == str(counts["in"]) and page.inner_text("#count-refused") == str(counts["refused"])
     shoot(page, "today")
     # Gloved fingers: every visible button on every screen is at least 48 px in both directions.
-    for screen in ("home", "today", "visitor", "vehicle", "volunteer", "alarms", "temperature"):
-        page.evaluate(f"show('{screen}')")
+    page.evaluate("showAsk({name: '李*国', household: '1-1-102'})")  # 进还是出？ (its buttons are checked here too)
+    for screen in ("ask", "home", "today", "visitor", "vehicle", "volunteer", "alarms", "temperature"):
+        if screen != "ask":
+            page.evaluate(f"show('{screen}')")
         small = page.evaluate("""() => [...document.querySelectorAll('button, a.chip')]
             .filter((b) => b.offsetParent !== null && !b.closest('.sim'))
             .map((b) => [b.textContent.trim(), b.getBoundingClientRect()])
@@ -224,8 +202,8 @@ def test_the_1024x600_panel_fits_every_screen(browser, demo_gate):
     page = context.new_page()
     page.goto(demo_gate.url)
     page.wait_for_selector("body[data-live='1']")
-    for screen in ("home", "today", "visitor", "vehicle", "volunteer", "alarms", "temperature"):
-        page.evaluate(f"show('{screen}')")
+    for screen in ("ask", "home", "today", "visitor", "vehicle", "volunteer", "alarms", "temperature"):
+        page.evaluate("showAsk({})" if screen == "ask" else f"show('{screen}')")
         assert page.evaluate("() => document.documentElement.scrollWidth") <= 1024, screen
         # the screen's main action is on the panel without scrolling
         action = page.locator(f"#screen-{screen} > .primary.wide")

@@ -44,3 +44,22 @@ def test_compiled_catalogs_match_their_sources():
         wanted = {m.id: m.string for m in po if m.id and m.string}
         compiled = {m.id: m.string for m in mo if m.id and m.string}
         assert compiled == wanted, f"{locale}: messages.mo is stale: run scripts/translations.sh"
+
+
+def test_every_code_the_policy_sends_has_words():
+    from kiosk.gate.policy import AlarmKind, Prompt
+    from web.gate.messages import ALARMS, PROMPTS
+
+    assert sorted(p.value for p in Prompt if p.value not in PROMPTS) == []
+    assert sorted(a.value for a in AlarmKind if a.value not in ALARMS) == []
+
+
+def test_translations_keep_the_fields_the_page_fills_in():
+    # {valid_until} and the like are filled by the page from a decision's detail; %(n)s by gettext.
+    import re
+
+    for locale in ("zh_Hans_CN", "en"):
+        for message in catalog(locale):
+            if message.id and message.string:
+                fields = re.compile(r"\{\w+\}|%\(\w+\)s")
+                assert sorted(set(fields.findall(message.id))) == sorted(set(fields.findall(message.string))), message.id

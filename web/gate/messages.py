@@ -1,36 +1,46 @@
 """Every sentence the touchscreen shows for a decision, alarm or fault, through the translation catalogs.
 
-The policy speaks in codes (Prompt, Reason, AlarmKind); this is where a code
-becomes words for a person at the gate: a title and what to do next.
+The policy speaks in codes (prompts, reasons, alarm kinds, acknowledgement
+outcomes, direction sources); this is where a code becomes words for a person
+at the gate: a title and what to do next. Keys are the codes as they travel in
+JSON, so the page can show a code the server sends; tests check that every
+code the policy has is here. ``{valid_until}``-style fields are filled by the
+page from the decision's ``detail`` (dates written as the catalog's ``date``).
 """
 
 from __future__ import annotations
 
-from flask_babel import gettext, lazy_gettext as _l
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 
-from kiosk.gate.policy import AlarmKind, Prompt
-
-# prompt → (title, what to do)
+# prompt code → (title, what to do)
 PROMPTS = {
-    Prompt.WELCOME: (_l("Welcome home"), _l("Please go through.")),
-    Prompt.GOODBYE: (_l("Have a safe trip"), _l("Please go through and keep your card with you.")),
-    Prompt.MEASURE: (_l("Please step up to the thermometer"), _l("Face the sensor, about 3 cm away.")),
-    Prompt.REMEASURE_FEVER: (_l("High reading: measuring again"), _l("Please wait a moment and hold still.")),
-    Prompt.REMEASURE_LOW: (_l("Please come closer"), _l("Reading too low. Remove your hat, step out of the wind and hold still.")),
-    Prompt.REMEASURE_HIGH: (_l("Please hold still"), _l("Reading too high for a forehead. Measuring again.")),
-    Prompt.REMEASURE_AMBIENT: (_l("Thermometer too cold or too hot"), _l("Volunteer: shelter the thermometer, or type a handheld reading.")),
-    Prompt.REMEASURE_FAULT: (_l("Thermometer not responding"), _l("Measuring again. Volunteer: type a handheld reading if this repeats.")),
-    Prompt.HANDHELD_CHECK: (_l("Volunteer: measure by hand"), _l("The thermometer could not get a reliable reading. Take a handheld reading and type it in.")),
-    Prompt.FEVER: (_l("Fever: do not let in"), _l("Ask the person to wait in the observation area, take a handheld reading, and call the community doctor.")),
-    Prompt.REGISTER_VISITOR: (_l("No entry card"), _l("Volunteer: register the visitor before letting them in.")),
-    Prompt.CARD_REJECTED: (_l("Card not valid"), _l("This card is forged, expired or damaged. Check the person's ID and call the office.")),
-    Prompt.CARD_REVOKED: (_l("Card withdrawn"), _l("This card was reported lost or replaced. Keep the card and call the office.")),
-    Prompt.CARD_NOT_IN_REGISTRY: (_l("Card not in the registry"), _l("The card is genuine but unknown here. Call the office.")),
-    Prompt.QUARANTINE: (_l("Home quarantine: may not go out"), _l("This household is under a quarantine order. The office has been alerted.")),
-    Prompt.OUTING_LIMIT: (_l("Outing limit reached"), _l("This household has used its outings for now. Check with the office.")),
-    Prompt.VISITOR_PASS_OUTSIDE_WINDOW: (_l("Visitor pass not valid now"), _l("The pass is for another time. Register the visitor again.")),
-    Prompt.REGISTER_VEHICLE: (_l("Unknown vehicle"), _l("Record the driver and passengers, and call the office if needed.")),
-    Prompt.DISINFECT_VEHICLE: (_l("Disinfect the vehicle"), _l("Spray the vehicle, then record it as disinfected.")),
+    "welcome": (_l("Welcome home"), _l("Please go through.")),
+    "goodbye": (_l("Have a safe trip"), _l("Please go through and keep your card with you.")),
+    "measure": (_l("Please step up to the thermometer"), _l("Face the sensor, about 3 cm away.")),
+    "remeasure_fever": (_l("High reading: measuring again"), _l("Please wait a moment and hold still.")),
+    "remeasure_low": (_l("Please come closer"), _l("Reading too low. Remove your hat, step out of the wind and hold still.")),
+    "remeasure_high": (_l("Please hold still"), _l("Reading too high for a forehead. Measuring again.")),
+    "remeasure_ambient": (_l("Thermometer too cold or too hot"), _l("Volunteer: shelter the thermometer, or type a handheld reading.")),
+    "remeasure_fault": (_l("Thermometer not responding"), _l("Measuring again. Volunteer: type a handheld reading if this repeats.")),
+    "handheld_check": (_l("Volunteer: measure by hand"), _l("The thermometer could not get a reliable reading. Take a handheld reading and type it in.")),
+    "fever": (_l("Fever: do not let in"), _l("Ask the person to wait in the observation area, take a handheld reading, and call the community doctor.")),
+    "ask_direction": (_l("Coming in or going out?"), _l("Volunteer: ask the person, then tap In or Out. Nobody goes through before that.")),
+    "register_visitor": (_l("No entry card"), _l("Volunteer: register the visitor before letting them in.")),
+    "card_rejected": (_l("Card damaged or forged"), _l("The code on this card cannot be trusted. Check the person's ID and call the office.")),
+    "card_expired": (_l("Card expired"), _l("It was valid until {valid_until}. Please get a new card from the community office.")),
+    "card_not_yet_valid": (_l("Card not valid yet"), _l("It is valid from {valid_from}. Until then, register the person as a visitor.")),
+    "card_lost": (_l("Card reported lost"), _l("This card was reported lost. Keep the card, check the person's ID and call the office.")),
+    "card_replaced": (_l("Old card: a new one was issued"), _l("Please use the new card. Keep this one and hand it to the office.")),
+    "card_revoked": (_l("Card no longer in use"), _l("The office has stopped this card (for example, the holder moved out). Keep the card and call the office.")),
+    "card_foreign": (_l("Not a card of this community"), _l("This card was issued elsewhere. Register the person as a visitor.")),
+    "card_not_in_registry": (_l("Card not in the registry"), _l("The card is genuine but unknown here. Call the office.")),
+    "quarantine": (_l("Home quarantine: may not go out"), _l("This household is under a quarantine order. The office has been alerted.")),
+    "quarantine_return": (_l("Home quarantine: back home"), _l("Let in. Please go straight home and stay there. The office has been told.")),
+    "outing_limit": (_l("Outing limit reached"), _l("This household has used its outings for now. Check with the office.")),
+    "visitor_pass_outside_window": (_l("Visitor pass not valid now"), _l("The pass is for another time. Register the visitor again.")),
+    "register_vehicle": (_l("Unknown vehicle"), _l("Record the driver and passengers, and call the office if needed.")),
+    "disinfect_vehicle": (_l("Disinfect the vehicle"), _l("Spray the vehicle, then record it as disinfected.")),
 }
 
 VERDICTS = {
@@ -38,15 +48,33 @@ VERDICTS = {
     "deny": _l("Denied"),
     "refer": _l("Volunteer needed"),
     "remeasure": _l("Measuring"),
+    "ask": _l("Volunteer: choose In or Out"),
     "abandoned": _l("Left before a decision"),
 }
 
 ALARMS = {
-    AlarmKind.FEVER: _l("Fever"),
-    AlarmKind.UNKNOWN_VISITOR: _l("Visitor without a card"),
-    AlarmKind.INVALID_CARD: _l("Invalid card"),
-    AlarmKind.QUARANTINE_BREACH: _l("Quarantine breach"),
-    AlarmKind.OVERDUE_RETURN: _l("Overdue return"),
+    "fever": _l("Fever"),
+    "unknown_visitor": _l("Visitor without a card"),
+    "invalid_card": _l("Invalid card"),
+    "quarantine_breach": _l("Quarantine breach"),
+    "quarantine_return": _l("Quarantined resident came home"),
+    "overdue_return": _l("Overdue return"),
+}
+
+# what the volunteer did about an alarm (GET /rules sends the codes the gate accepts)
+ACK_OUTCOMES = {
+    "remeasured_normal": _l("Remeasured: normal"),
+    "sent_to_observation": _l("Sent to the observation area"),
+    "called_doctor": _l("Community doctor called"),
+    "turned_back": _l("Turned back"),
+}
+
+# where a passage's direction came from
+DIRECTION_SOURCES = {
+    "lane": _l("this lane"),
+    "volunteer": _l("volunteer's choice"),
+    "button": _l("gate button"),
+    "inferred": _l("from the card's history"),
 }
 
 FAULTS = {
@@ -60,10 +88,12 @@ FAULTS = {
 def catalog() -> dict:
     """All of the above in the current request's language, for the page's script."""
     return {
-        "prompts": {p.value: [str(title), str(todo)] for p, (title, todo) in PROMPTS.items()},
+        "prompts": {code: [str(title), str(todo)] for code, (title, todo) in PROMPTS.items()},
         "verdicts": {k: str(v) for k, v in VERDICTS.items()},
-        "alarms": {k.value: str(v) for k, v in ALARMS.items()},
+        "alarms": {k: str(v) for k, v in ALARMS.items()},
         "faults": {k: str(v) for k, v in FAULTS.items()},
+        "outcomes": {k: str(v) for k, v in ACK_OUTCOMES.items()},
+        "sources": {k: str(v) for k, v in DIRECTION_SOURCES.items()},
         "ui": {
             "in": gettext("In"), "out": gettext("Out"),
             "tries_left": gettext("Wrong PIN: %(n)s tries left", n="{n}"),
@@ -81,5 +111,16 @@ def catalog() -> dict:
             "error": gettext("Could not save"), "nobody_waiting": gettext("Scan the card first"),
             "passengers": gettext("Passengers"), "driver": gettext("Driver"),
             "disk_low": gettext("Disk nearly full"),
+            "date": gettext("%(y)s-%(m)s-%(d)s", y="{y}", m="{m}", d="{d}"),
+            "minutes_seconds": gettext("%(m)s min %(s)s s", m="{m}", s="{s}"),
+            "seconds": gettext("%(s)s s", s="{s}"),
+            "direction_none": gettext("Not chosen: the gate works it out, and asks you when it cannot"),
+            "direction_chosen": gettext("%(dir)s for %(left)s more. Tap %(dir)s again to cancel", dir="{dir}", left="{left}"),
+            "direction_button": gettext("%(dir)s, set by the gate button, for %(left)s more", dir="{dir}", left="{left}"),
+            "direction_lane": gettext("This lane is %(dir)s only", dir="{dir}"),
+            "direction_sent": gettext("%(dir)s: please wait…", dir="{dir}"),
+            "ack_done": gettext("Acknowledged: %(alarm)s", alarm="{alarm}"),
+            "ack_needs": gettext("Choose what was done, or write a note"),
+            "closes_alarm": gettext("Closes the alarm of %(time)s", time="{time}"),
         },
     }

@@ -4,9 +4,12 @@
 const T = JSON.parse(document.getElementById("catalog").textContent);
 const $ = (sel) => document.querySelector(sel);
 const $$ = (sel) => Array.from(document.querySelectorAll(sel));
-const fmt = (template, values) => template.replace(/\{(\w+)\}/g, (_, k) => values[k]);
-const RESULT_HOME_MS = { admit: 4000, deny: 20000, refer: 20000, abandoned: 8000 };
+const fmt = (template, values) => template.replace(/\{(\w+)\}/g, (_, k) => (values[k] ?? "—"));
+const RESULT_HOME_MS = { admit: 4000, caution: 15000, deny: 20000, refer: 20000, abandoned: 8000 };
 const IDLE_HOME_MS = 90000;
+// While the gate waits for a person (measuring) or for a direction (asking), the screen stays until the passage's
+// decision or its "abandoned" event; this is only the fallback if neither ever comes (the gate's pending time is 120 s).
+const WAITING_FALLBACK_MS = 150000;
 let homeTimer = null;
 let idleTimer = null;
 let status = null;
@@ -25,6 +28,7 @@ async function api(method, path, body) {
 
 function show(screen, { stay = false } = {}) {
   document.body.dataset.screen = screen;
+  if (screen !== "alarms") $("#ack-dialog").hidden = true;
   clearTimeout(homeTimer);
   clearTimeout(idleTimer);
   if (screen !== "home" && !stay) idleTimer = setTimeout(() => show("home"), IDLE_HOME_MS);
@@ -83,6 +87,34 @@ function time(ts) {
   return new Date(ts).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hour12: false });
 }
 
+function day(iso) {  // "2026-12-31" → the catalog's way of writing a date (2026年12月31日)
+  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(iso || "");
+  return m ? fmt(T.ui.date, { y: m[1], m: String(+m[2]), d: String(+m[3]) }) : iso;
+}
+
+function duration(seconds) {  // 105 → "1分45秒"
+  const s = Math.max(0, Math.ceil(seconds));
+  return s >= 60 ? fmt(T.ui.minutes_seconds, { m: Math.floor(s / 60), s: s % 60 }) : fmt(T.ui.seconds, { s });
+}
+
+function directionWord(d) { return d === "out" ? T.ui.out : d === "in" ? T.ui.in : ""; }
+
+function promptText(d) {
+  // A decision's title and what to do, with the dates of its detail (valid_until, valid_from) filled in.
+  const [title, todo] = T.prompts[d.prompt] || [T.verdicts[d.verdict] || "", ""];
+  const detail = {};
+  for (const [k, v] of Object.entries(d.detail || {})) detail[k] = /^valid_/.test(k) ? day(v) : v;
+  return [fmt(title, detail), fmt(todo, detail)];
+}
+
+let toastTimer = null;
+function toast(text) {
+  $("#toast-text").textContent = text;
+  $("#toast").hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { $("#toast").hidden = true; }, 5000);
+}
+
 // -- status bar ----------------------------------------------------------------
 
 function chip(good, text) {
@@ -114,6 +146,89 @@ function renderStatus(s) {
   const badge = $("#alarm-badge");
   badge.hidden = !s.open_alarms;
   badge.textContent = s.open_alarms;
+  if ("direction" in s) setDirection(s.direction);
+}
+
+// -- direction: the volunteer's 进 / 出 choice, on the waiting screen and when the gate asks ----------------
+
+// chosen/source/lane as the gate sent them; `until` is when the choice runs out (this page's clock), `hold` its
+// full length (for the bar): each tap and each passage that uses the choice renews it.
+const direction = { chosen: null, source: null, lane: null, until: 0, hold: 0 };
+
+function setDirection(d) {
+  d = d || {};
+  const left = typeof d.expires_in_s === "number" ? d.expires_in_s : null;
+  if (d.chosen !== direction.chosen) direction.hold = 0;
+  Object.assign(direction, { chosen: d.chosen || null, source: d.source || null, lane: d.lane || null,
+    until: left === null ? 0 : performance.now() + left * 1000 });
+  direction.hold = Math.max(direction.hold, left || 0, rules && direction.chosen ? rules.direction_hold_s || 0 : 0);
+  renderDirection();
+}
+
+function directionLeft() {
+  if (!direction.chosen) return 0;
+  return direction.until ? Math.max(0, (direction.until - performance.now()) / 1000) : Infinity;
+}
+
+function renderDirection() {
+  const panel = $("#direction-panel");
+  const left = directionLeft();
+  const chosen = direction.lane || (left > 0 ? direction.chosen : null);
+  panel.dataset.chosen = chosen || "";
+  if (direction.lane) panel.dataset.lane = direction.lane; else delete panel.dataset.lane;
+  for (const b of $$(".dir-button")) {
+    b.setAttribute("aria-pressed", String(b.dataset.direction === chosen));
+    b.disabled = !!direction.lane && b.dataset.direction !== direction.lane;
+  }
+  const state = $("#direction-state");
+  state.classList.remove("error");
+  const dir = directionWord(chosen);
+  state.textContent = direction.lane ? fmt(T.ui.direction_lane, { dir })
+    : !chosen ? T.ui.direction_none
+    : fmt(direction.source === "button" ? T.ui.direction_button : T.ui.direction_chosen, { dir, left: duration(left) });
+  const bar = $("#direction-bar");
+  bar.style.width = chosen && direction.hold && left !== Infinity ? Math.min(100, (100 * left) / direction.hold) + "%" : "100%";
+}
+setInterval(() => { if (direction.chosen && !direction.lane) renderDirection(); }, 1000);
+
+async function chooseDirection(want) {
+  const r = await api("POST", "direction", { direction: want });
+  if (r.ok && r.data && r.data.direction) setDirection(r.data.direction);
+  return r;
+}
+
+for (const b of $$(".dir-button")) {
+  b.addEventListener("click", async () => {
+    if (direction.lane) return;  // a one-way lane: nothing to choose
+    const again = direction.chosen === b.dataset.direction && directionLeft() > 0;
+    const r = await chooseDirection(again ? null : b.dataset.direction);  // the chosen one again: clear it
+    if (!r.ok) { $("#direction-state").textContent = T.ui.error; $("#direction-state").classList.add("error"); }
+  });
+}
+
+function showAsk(d) {
+  const [title, todo] = promptText({ ...d, prompt: d.prompt || "ask_direction" });
+  $("#ask-title").textContent = title;
+  $("#ask-todo").textContent = todo;
+  $("#ask-who").textContent = [d.name, d.household].filter(Boolean).join("  ");
+  $("#ask-state").textContent = "";
+  for (const b of $$("#ask-buttons button")) { b.disabled = false; b.classList.remove("sent"); }
+  show("ask", { stay: true });
+  homeAfter(d.expires_in_s ? (d.expires_in_s + 5) * 1000 : WAITING_FALLBACK_MS);
+}
+
+for (const b of $$("#ask-buttons button")) {
+  b.addEventListener("click", async () => {
+    for (const other of $$("#ask-buttons button")) other.disabled = true;
+    b.classList.add("sent");
+    $("#ask-state").textContent = fmt(T.ui.direction_sent, { dir: directionWord(b.dataset.direction) });
+    const r = await chooseDirection(b.dataset.direction);  // the waiting passage goes on; its decision comes by the stream
+    if (!r.ok) {
+      for (const other of $$("#ask-buttons button")) other.disabled = false;
+      b.classList.remove("sent");
+      $("#ask-state").textContent = (r.data && r.data.error) || T.ui.error;
+    }
+  });
 }
 
 // -- decisions -----------------------------------------------------------------
@@ -126,7 +241,25 @@ function onMeasuring(m) {
   $("#measure-todo").textContent = todo;
   $("#measure-reading").textContent = m.temperature_c ? m.temperature_c.toFixed(1) + " °C" : "";
   $("#measure-who").textContent = [m.name, m.household].filter(Boolean).join("  ");
-  if (document.body.dataset.screen !== "vehicle" && document.body.dataset.screen !== "visitor") show("measuring");
+  $("#measure-wait").textContent = "";
+  if (document.body.dataset.screen === "vehicle" || document.body.dataset.screen === "visitor") return;
+  show("measuring", { stay: true });  // as long as the gate waits for this person, the screen says so
+  homeAfter(m.expires_in_s ? (m.expires_in_s + 5) * 1000 : WAITING_FALLBACK_MS);
+}
+
+// The walk-up (no card) whose unknown-visitor alarm a registration right after it resolves.
+let walkUp = null;
+const WALK_UP_MS = 10 * 60 * 1000;
+
+function alarmSeqOf(d, kind) {
+  const seqs = d.alarm_seqs || [];
+  const i = (d.alarms || []).indexOf(kind);
+  return i >= 0 && i < seqs.length ? seqs[i] : seqs.length ? seqs[0] : null;
+}
+
+function resultClass(d) {
+  if (d.verdict === "admit" && d.prompt === "quarantine_return") return "caution";
+  return d.verdict;
 }
 
 function onDecision(d) {
@@ -137,29 +270,41 @@ function onDecision(d) {
     $("#vehicle-driver").textContent = [d.name, d.household].filter(Boolean).join(" ");
     return;
   }
+  if (d.direction_source === "volunteer" || d.direction_source === "button") {
+    api("GET", "status").then((r) => { if (r.ok) renderStatus(r.data); });  // the passage renewed the choice
+  }
+  if (d.verdict === "ask") { showAsk(d); return; }
   if (d.verdict === "remeasure") { onMeasuring(d); return; }
   if (d.prompt === "fever" && d.verdict === "deny") {
     $("#fever-temperature").textContent = d.temperature_c ? d.temperature_c.toFixed(1) + " °C" : "";
     $("#fever-who").textContent = [d.kind === "visitor" ? T.ui.visitor : null, d.name, d.household].filter(Boolean).join("  ");
-    feverAlarmSeq = d.seq && d.seq.length > 1 ? d.seq[1] : null;
+    feverAlarmSeqs = d.alarm_seqs || (d.seq || []).slice(1);
     show("fever", { stay: true });
     return;
   }
-  const [title, todo] = T.prompts[d.prompt] || [T.verdicts[d.verdict], ""];
+  if (d.prompt === "register_visitor" && d.kind === "person") {
+    const seq = alarmSeqOf(d, "unknown_visitor");
+    walkUp = seq === null ? null : { seq, at: Date.now(), ts: new Date().toISOString() };
+  }
+  const [title, todo] = promptText(d);
+  const look = resultClass(d);
   const box = $("#result");
-  box.className = "result " + d.verdict;
-  $("#result-icon use").setAttribute("href", d.verdict === "admit" ? "#i-ok" : d.verdict === "deny" ? "#i-no" : "#i-warn");
+  box.className = "result " + look;
+  $("#result-icon use").setAttribute("href",
+    look === "caution" ? "#i-home" : look === "admit" ? "#i-ok" : look === "deny" ? "#i-no" : "#i-warn");
   $("#result-verdict").textContent = (d.kind === "vehicle" ? T.ui.vehicle + " · " : d.kind === "visitor" ? T.ui.visitor + " · " : "") + T.verdicts[d.verdict];
   $("#result-title").textContent = title;
   $("#result-todo").textContent = todo;
   $("#result-name").textContent = d.name || d.plate || "";
   $("#result-household").textContent = d.household || "";
-  $("#result-direction").textContent = d.direction === "out" ? T.ui.out : T.ui.in;
+  $("#result-direction").textContent = directionWord(d.direction);
+  $("#result-direction").hidden = !d.direction;
+  $("#result-direction-source").textContent = d.direction && T.sources[d.direction_source] ? T.sources[d.direction_source] : "";
   $("#result-temperature").textContent = d.temperature_c ? d.temperature_c.toFixed(1) + " °C" : "";
   $("#result-register").hidden = d.prompt !== "register_visitor";
   $("#result-handheld").hidden = d.prompt !== "handheld_check";
   show("result");
-  homeAfter(RESULT_HOME_MS[d.verdict] || 10000);
+  homeAfter(RESULT_HOME_MS[look] || 10000);
 }
 
 function onAbandoned(a) {
@@ -170,6 +315,8 @@ function onAbandoned(a) {
   $("#result-title").textContent = [a.name, a.household].filter(Boolean).join("  ");
   $("#result-todo").textContent = $("#result-name").textContent = $("#result-household").textContent = "";
   $("#result-direction").textContent = $("#result-temperature").textContent = "";
+  $("#result-direction").hidden = true;
+  $("#result-direction-source").textContent = "";
   $("#result-register").hidden = $("#result-handheld").hidden = true;
   show("result");
   homeAfter(RESULT_HOME_MS.abandoned);
@@ -177,9 +324,9 @@ function onAbandoned(a) {
 
 $("#result-ok").addEventListener("click", () => show("home"));
 $("#result-handheld").addEventListener("click", () => { temperature.source = "handheld_contact"; show("temperature"); });
-let feverAlarmSeq = null;
+let feverAlarmSeqs = [];
 $("#fever-handheld").addEventListener("click", () => { temperature.source = "handheld_contact"; show("temperature", { stay: true }); });
-$("#fever-ack").addEventListener("click", () => { alarms.preselect = feverAlarmSeq; show("alarms"); });
+$("#fever-ack").addEventListener("click", () => { alarms.preselect = feverAlarmSeqs; show("alarms"); });
 
 // -- typed temperature ---------------------------------------------------------
 
@@ -196,39 +343,80 @@ $("#temp-save").addEventListener("click", async () => {
   if (!r.ok) $("#temp-hint").textContent = r.status === 409 ? T.ui.nobody_waiting : r.data.error;
 });
 
-// -- alarms --------------------------------------------------------------------
+// -- alarms: the list, and a dialog over it (tap the alarm, tap what was done, tap confirm) -----------------
 
-const alarms = { selected: null, preselect: null };
+let rules = null;  // GET /rules: the acknowledgement outcomes the gate takes, how long a direction holds, …
+async function loadRules() {
+  const r = await api("GET", "rules");
+  if (r.ok) { rules = r.data; renderDirection(); }
+  return rules;
+}
+
+const alarms = { selected: null, preselect: [], outcome: null };
+let afterSignIn = null;
 async function loadAlarms() {
   const r = await api("GET", "alarms");
   const list = $("#alarm-list");
   list.replaceChildren();
-  $("#ack-form").hidden = true;
-  if (!r.data.length) list.append(el("li", {}, T.ui.no_alarms));
-  for (const a of r.data) {
-    const pick = () => selectAlarm(a);
+  const open = r.ok ? r.data : [];
+  if (!open.length) list.append(el("li", {}, T.ui.no_alarms));
+  for (const a of open) {
     list.append(el("li", { "data-seq": a.seq },
       el("span", { class: "tag deny" }, "⚠ " + (T.alarms[a.kind] || a.kind)), time(a.ts), " ",
       [a.name, a.household].filter(Boolean).join(" "),
-      el("button", { class: "secondary", onclick: pick }, "✓ " + T.ui.acknowledge)));
-    if (alarms.preselect === a.seq) selectAlarm(a);
+      el("button", { class: "secondary", onclick: () => openAck(a) }, "✓ " + T.ui.acknowledge)));
   }
-  alarms.preselect = null;
+  const preselected = open.find((a) => alarms.preselect.includes(a.seq));
+  alarms.preselect = [];
+  if (preselected) openAck(preselected);
 }
-function selectAlarm(a) {
-  alarms.selected = a.seq;
-  $("#ack-form").hidden = false;
-  $("#ack-title").textContent = `${T.alarms[a.kind] || a.kind} · ${time(a.ts)} · ${[a.name, a.household].filter(Boolean).join(" ")}`;
+
+async function openAck(a) {
+  if (!rules) await loadRules();
+  alarms.selected = a;
+  alarms.outcome = null;
+  $("#ack-title").textContent = [T.alarms[a.kind] || a.kind, time(a.ts), [a.name, a.household].filter(Boolean).join(" ")]
+    .filter(Boolean).join(" · ");
+  const outcomes = $("#ack-outcomes");
+  outcomes.replaceChildren();
+  for (const code of (rules && rules.ack_outcomes) || []) {
+    outcomes.append(el("button", { "data-outcome": code, "aria-pressed": "false", onclick: (event) => {
+      alarms.outcome = alarms.outcome === code ? null : code;
+      for (const b of outcomes.querySelectorAll("button")) b.setAttribute("aria-pressed", String(b.dataset.outcome === alarms.outcome));
+      updateAckSave();
+    } }, T.outcomes[code] || code));
+  }
   $("#ack-note").value = "";
   $("#ack-error").textContent = "";
+  $("#ack-sign-in").hidden = true;
+  updateAckSave();
+  $("#ack-dialog").hidden = false;
 }
-$("#ack-notes").addEventListener("click", (event) => {
-  const button = event.target.closest("button");
-  if (button) $("#ack-note").value = [$("#ack-note").value, button.textContent].filter(Boolean).join("；");
+
+function updateAckSave() {
+  $("#ack-save").disabled = !(alarms.outcome || $("#ack-note").value.trim());
+}
+
+$("#ack-note").addEventListener("input", updateAckSave);
+$("#ack-cancel").addEventListener("click", () => { $("#ack-dialog").hidden = true; });
+$("#ack-sign-in").addEventListener("click", () => {
+  afterSignIn = { screen: "alarms", preselect: [alarms.selected.seq] };
+  show("volunteer");
 });
 $("#ack-save").addEventListener("click", async () => {
-  const r = await api("POST", `alarms/${alarms.selected}/acknowledge`, { note: $("#ack-note").value });
-  if (!r.ok) { $("#ack-error").textContent = r.status === 409 && !(status && status.volunteer) ? T.ui.sign_in_first : r.data.error; return; }
+  const a = alarms.selected;
+  const note = $("#ack-note").value.trim();
+  if (!alarms.outcome && !note) { $("#ack-error").textContent = T.ui.ack_needs; return; }
+  const r = await api("POST", `alarms/${a.seq}/acknowledge`, { outcome: alarms.outcome, note });
+  if (!r.ok) {
+    const signedOut = r.status === 409 && !(status && status.volunteer);
+    $("#ack-error").textContent = signedOut ? T.ui.sign_in_first : (r.data && r.data.error) || T.ui.error;
+    $("#ack-sign-in").hidden = !signedOut;
+    return;
+  }
+  $("#ack-dialog").hidden = true;
+  toast([fmt(T.ui.ack_done, { alarm: T.alarms[a.kind] || a.kind }), alarms.outcome ? T.outcomes[alarms.outcome] : note]
+    .filter(Boolean).join(" · "));
   loadAlarms();
 });
 
@@ -261,7 +449,7 @@ $("#pad-ok").addEventListener("click", () => {
 
 // -- visitor registration ------------------------------------------------------
 
-const visitor = { phone: "", id: "", host: null, temps: [], current: null, source: "manual" };
+const visitor = { phone: "", id: "", host: null, temps: [], current: null, source: "manual", alarmSeq: null };
 let households = [];
 $("#v-phone").addEventListener("click", () => openPad("phone", visitor.phone, 15, false));
 $("#v-id").addEventListener("click", () => openPad("id", visitor.id, 18, true));
@@ -310,6 +498,7 @@ $("#v-save").addEventListener("click", async () => {
     name: $("#v-name").value, phone: visitor.phone, id_number: visitor.id || null, coming_from: $("#v-from").value,
     host_household_id: visitor.host, reason: reason ? reason.textContent : "", temperatures_c: temps, source: visitor.source,
   };
+  if (visitor.alarmSeq !== null) body.alarm_seq = visitor.alarmSeq;  // the walk-up's alarm: registering resolves it
   const r = await api("POST", "visitors", body);
   if (!r.ok) { $("#v-error").textContent = r.data.error; return; }
   if (r.data.verdict === "remeasure") {
@@ -318,10 +507,19 @@ $("#v-save").addEventListener("click", async () => {
     $("#v-error").textContent = T.ui.measure_again + " (" + (T.prompts[r.data.prompt] || [""])[0] + ")";
     return;
   }
+  if (visitor.alarmSeq !== null && walkUp && walkUp.seq === visitor.alarmSeq) walkUp = null;
   resetVisitor();
 });
+function enterVisitor() {
+  // Opened right after a walk-up (from its result, or from the waiting screen): this registration closes its alarm.
+  const recent = walkUp && Date.now() - walkUp.at < WALK_UP_MS ? walkUp : null;
+  visitor.alarmSeq = recent ? recent.seq : null;
+  $("#v-alarm").hidden = !recent;
+  $("#v-alarm").textContent = recent ? fmt(T.ui.closes_alarm, { time: time(recent.ts) }) : "";
+}
 function resetVisitor() {
-  Object.assign(visitor, { phone: "", id: "", host: null, temps: [], current: null, source: "manual" });
+  Object.assign(visitor, { phone: "", id: "", host: null, temps: [], current: null, source: "manual", alarmSeq: null });
+  $("#v-alarm").hidden = true;
   for (const id of ["#v-name", "#v-phone", "#v-id", "#v-from"]) $(id).value = "";
   $("#v-temp").textContent = "—";
   $("#v-error").textContent = "";
@@ -400,7 +598,12 @@ keypad($("#sign-in .keypad"), async (key) => {
   const r = await api("POST", "shift", { volunteer_id: signIn.volunteer, pin: signIn.pin });
   signIn.pin = "";
   $("#pin-display").textContent = "";
-  if (r.ok) { show("home"); return; }
+  if (r.ok) {
+    const next = afterSignIn;  // e.g. back to the alarm the volunteer was acknowledging
+    afterSignIn = null;
+    if (next) { alarms.preselect = next.preselect || []; show(next.screen); } else show("home");
+    return;
+  }
   $("#pin-error").textContent = r.status === 401 ? fmt(T.ui.tries_left, { n: r.data.tries_left })
     : r.status === 423 ? fmt(T.ui.locked, { time: time(r.data.locked_until) }) : r.data.error;
 });
@@ -417,19 +620,24 @@ async function loadToday() {
   for (const p of today.recent) {
     const kind = p.kind === "vehicle" ? T.ui.vehicle : p.kind === "visitor_registration" ? T.ui.visitor : "";
     list.append(el("li", {}, el("span", { class: "tag " + p.verdict }, T.verdicts[p.verdict] || p.verdict), time(p.ts), " ",
-      p.direction === "out" ? T.ui.out : T.ui.in, " ", kind, " ", p.name || p.plate || "", " ", p.household || "",
+      directionWord(p.direction) || "—", " ", kind, " ", p.name || p.plate || "", " ", p.household || "",
       p.temperature_c ? ` ${p.temperature_c.toFixed(1)} °C` : ""));
   }
 }
 
 // -- navigation, clock, stream -------------------------------------------------
 
-const ENTER = { alarms: loadAlarms, volunteer: loadVolunteers, today: loadToday, vehicle: renderPlate,
+const ENTER = { alarms: loadAlarms, volunteer: loadVolunteers, today: loadToday, vehicle: renderPlate, visitor: enterVisitor,
+  home: renderDirection,
   temperature: () => { temperature.value = ""; $("#temp-display").textContent = "—";
     $$("#screen-temperature .toggle button").forEach((b) => b.classList.toggle("on", b.dataset.source === temperature.source)); } };
 document.addEventListener("click", (event) => {
   const go = event.target.closest("[data-go]");
-  if (go) { if (go.dataset.go !== "temperature") temperature.source = "manual"; show(go.dataset.go); }
+  if (go) {
+    if (go.dataset.go !== "temperature") temperature.source = "manual";
+    if (go.dataset.go !== "volunteer") afterSignIn = null;
+    show(go.dataset.go);
+  }
 });
 function tick() { $("#clock").textContent = new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hour12: false }); }
 tick();
@@ -441,9 +649,21 @@ function connect() {
   stream.addEventListener("measuring", (e) => onMeasuring(JSON.parse(e.data)));
   stream.addEventListener("abandoned", (e) => onAbandoned(JSON.parse(e.data)));
   stream.addEventListener("status", (e) => renderStatus(JSON.parse(e.data)));
-  stream.addEventListener("open", () => api("GET", "status").then((r) => { if (r.ok) renderStatus(r.data); document.body.dataset.live = "1"; }));
+  stream.addEventListener("open", () => api("GET", "status").then((r) => {
+    if (r.ok) {
+      renderStatus(r.data);
+      // (Re)connected: show what the gate is doing now — asking for a direction, or nothing any more.
+      const passage = r.data.passage;
+      const screen = document.body.dataset.screen;
+      if (passage && passage.state === "asking" && screen !== "ask") showAsk(passage);
+      else if (passage === null && (screen === "ask" || screen === "measuring")) show("home");
+    }
+    document.body.dataset.live = "1";
+  }));
   stream.onerror = () => { document.body.dataset.live = "0"; };  // EventSource reconnects by itself
 }
+loadRules();
+renderDirection();
 connect();
 
 // -- simulation panel (kiosk run --simulate only) --------------------------------

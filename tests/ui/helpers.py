@@ -1,0 +1,93 @@
+"""What the browser tests do at the touchscreen, as a volunteer would (and a few looks at the gate's API)."""
+
+from __future__ import annotations
+
+import requests
+
+VALID_ID = "11010519491231002X"  # the standard's own example number: a correct check digit
+
+
+def simulate(page, *, person: str | None = None, card: str | None = None, unplug: bool = False) -> None:
+    """Use the on-page simulation panel: who stands at the thermometer, its cable, a card to the camera."""
+    if page.locator(".sim-body").is_hidden():
+        page.click("#sim-toggle")
+    if unplug:
+        page.click("#sim-fault")
+    if person is not None:
+        page.click(f"#sim-person button[data-c='{person}']")
+    if card is not None:
+        page.click(f"#sim-cards button[data-card='{card}']")
+    page.click("#sim-toggle")  # fold the panel away again
+
+
+def api(demo_gate, path: str):
+    return requests.get(demo_gate.url + "api/v1/" + path, timeout=10).json()
+
+
+def post(demo_gate, path: str, body: dict):
+    response = requests.post(demo_gate.url + "api/v1/" + path, json=body, timeout=30)
+    return response.status_code, response.json()
+
+
+def type_keys(page, pad: str, keys: str) -> None:
+    for key in keys:
+        page.click(f"{pad} .keypad button[data-key='{key}']")
+
+
+def sign_in(page, pin: str = "2468") -> None:
+    page.click("#volunteer-chip")
+    page.click("#volunteer-names button:has-text('赵志愿')")
+    type_keys(page, "#sign-in", pin + "✓")
+    page.wait_for_selector("#volunteer-chip.on")
+
+
+def record_screens(page) -> None:
+    """From now on, note every screen the page shows and every look of the result box, and every decision the
+    stream sends (a second EventSource of the test's own), so a test can say what was never shown."""
+    page.evaluate("""() => {
+        window.__screens = [];
+        window.__decisions = [];
+        const note = () => {
+            const result = document.querySelector('#result');
+            window.__screens.push({ screen: document.body.dataset.screen, result: result.className,
+                                    background: getComputedStyle(result).backgroundColor,
+                                    title: document.querySelector('#result-title').textContent });
+        };
+        new MutationObserver(note).observe(document.body, { attributes: true, attributeFilter: ['data-screen'] });
+        new MutationObserver(note).observe(document.querySelector('#result'), { attributes: true, attributeFilter: ['class'] });
+        const stream = new EventSource('/api/v1/stream');
+        stream.addEventListener('decision', (e) => window.__decisions.push(JSON.parse(e.data)));
+        return new Promise((resolve) => stream.addEventListener('open', resolve));
+    }""")
+
+
+def screens_shown(page) -> list[dict]:
+    return page.evaluate("window.__screens")
+
+
+def decisions_sent(page) -> list[dict]:
+    return page.evaluate("window.__decisions")
+
+
+GREEN = "rgb(11, 122, 51)"  # --ok: the admit green
+
+
+def fill_visitor_form(page, *, name: str = "孙来访", host: tuple[str, str, str] = ("2", "1", "201")) -> None:
+    """The visitor form as a volunteer fills it: name, phone and ID on keypads, where from, host, reason, 36.4 °C."""
+    page.fill("#v-name", name)
+    page.click("#v-phone")
+    type_keys(page, "#pad-overlay", "13800138000")
+    page.click("#pad-ok")
+    page.click("#v-id")
+    type_keys(page, "#pad-overlay", VALID_ID)
+    page.click("#pad-ok")
+    page.fill("#v-from", "朝阳区")
+    page.click("#v-host")
+    for value in host:
+        page.click(f"#host-options button[data-value='{value}']")
+    page.click("#v-reason button:has-text('探亲')")
+    page.click("[data-pad-for='v-temp']")
+    type_keys(page, "#pad-overlay", "36")
+    page.click("#pad-overlay .keypad button[data-key='X']")  # the decimal point on the temperature pad
+    type_keys(page, "#pad-overlay", "4")
+    page.click("#pad-ok")
