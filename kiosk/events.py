@@ -22,6 +22,17 @@ class EventKind(str, enum.Enum):
     PASSAGE_ABANDONED = "passage_abandoned"  # a card was scanned but the person left before a decision
 
 
+def subject_key(kind: str, subject_id: int) -> str:
+    """The journal's key for whom an event is about: ``resident``, 12 → ``resident:12`` (the one definition)."""
+    return f"{kind}:{subject_id}"
+
+
+def parse_subject(key: str | None) -> tuple[str, int] | None:
+    """``resident:12`` → (``resident``, 12); None for anything else."""
+    kind, _, ident = (key or "").partition(":")
+    return (kind, int(ident)) if kind and ident.isascii() and ident.isdigit() and len(ident) <= 10 else None
+
+
 @dataclass(frozen=True)
 class Event:
     """One stored journal event.

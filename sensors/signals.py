@@ -74,6 +74,8 @@ class GateSignals:
             self.relay = self._add(DigitalOutputDevice, settings.relay, pin_factory,
                                    active_high=settings.relay_active_high, initial_value=False)
             self.button = self._add(Button, settings.button, pin_factory)
+            self.in_button = self._add(Button, settings.in_button, pin_factory)
+            self.out_button = self._add(Button, settings.out_button, pin_factory)
             self.motion = self.distance = None
             if settings.presence_kind == "ultrasonic":
                 self.distance = self._add(DistanceSensor, settings.presence, pin_factory, trigger=settings.presence_trigger,
@@ -188,6 +190,12 @@ class GateSignals:
         """Call ``callback`` when the volunteer presses the acknowledge button (no-op without a button)."""
         if self.button is not None:
             self.button.when_pressed = (lambda: callback()) if callback else None
+
+    def on_direction(self, callback: Callable[[str], None] | None) -> None:
+        """Call ``callback("in")`` / ``callback("out")`` when the physical 进 / 出 button is pressed (no-op without one)."""
+        for button, direction in ((self.in_button, "in"), (self.out_button, "out")):
+            if button is not None:
+                button.when_pressed = (lambda d=direction: callback(d)) if callback else None
 
     def presence(self) -> bool:
         """True while the presence sensor sees someone; False without one."""

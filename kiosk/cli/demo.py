@@ -12,7 +12,7 @@ from kiosk.cli.common import clean_errors, fail
 from kiosk.config import GateConfig
 from kiosk.privacy import mask_name
 
-VERDICT_MARK = {"admit": "✔ admit", "deny": "✘ deny", "refer": "➜ refer", "remeasure": "… remeasure"}
+VERDICT_MARK = {"admit": "✔ admit", "deny": "✘ deny", "refer": "➜ refer", "remeasure": "… remeasure", "ask": "? ask"}
 
 
 @click.command()
@@ -56,7 +56,7 @@ def demo(directory: Path, serve: bool, port: int, gate_port: int) -> None:
         alarms = ", ".join(a.kind.value for a in decision.alarms)
         seqs = ",".join(str(e.seq) for e in outcome.events)
         click.echo(f"{label}")
-        click.echo(f"    {VERDICT_MARK[decision.verdict.value]:<11} {decision.direction:<3} {who:<8} "
+        click.echo(f"    {VERDICT_MARK[decision.verdict.value]:<11} {decision.direction or '—':<3} {who:<8} "
                    f"prompt={decision.prompt.value}  reasons={','.join(r.value for r in decision.reasons)}"
                    + (f"  ALARM: {alarms}" if alarms else "") + (f"  [journal seq {seqs}]" if seqs else ""))
     click.echo(f"\nGate ledger: {community.journal_path} — try: kiosk journal tail --db {community.journal_path}")

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 from pydantic_core import PydanticCustomError
+
+
+# The one definition of a passage's direction and of a gate's mode (config, policy, API and page all use these).
+Direction = Literal["in", "out"]
+"""Which way someone passes: into the compound or out of it."""
+GateMode = Literal["two-way", "in-only", "out-only"]
+"""A two-way gate, or a lane that only lets people in (or out)."""
+Lane = Literal["in", "out"] | None
+"""A camera or scanner that serves one direction only (a gate with separate lanes), or None for both."""
 
 
 class Section(BaseModel):

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from kiosk.config.base import Section, TimeZoneName
+from kiosk.config.base import GateMode, Section, TimeZoneName
 from kiosk.config.hardware import (
     CameraSettings,
     DecoderSettings,
@@ -31,10 +31,12 @@ class GateSection(Section):
     """The community's time zone: card validity dates and the daily ledger use it."""
     data_dir: str = "/var/lib/kiosk"
     """Registry replica and journal live here."""
-    mode: Literal["two-way", "in-only", "out-only"] = "two-way"
-    """A one-way gate always records the same direction."""
-    default_direction: Literal["in", "out"] = "in"
-    """Direction for someone with no earlier passage on record."""
+    mode: GateMode = "two-way"
+    """A one-way gate (or lane) always records the same direction; a two-way gate asks or infers it."""
+    direction_hold_s: float = Field(60.0, ge=5, le=3600)
+    """A volunteer's 进 / 出 choice (or button press) holds this long after the last tap or passage that used it."""
+    same_card_window_s: float = Field(10.0, ge=4, le=300)
+    """A card seen again within this many seconds of its last sighting continues its passage (never a new one)."""
 
     @field_validator("id", mode="before")
     @classmethod

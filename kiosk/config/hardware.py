@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from kiosk.config.base import GPIOPin, I2CAddress, Section
+from kiosk.config.base import GPIOPin, I2CAddress, Lane, Section
 
 
 class ThermometerSettings(Section):
@@ -46,9 +46,9 @@ class ThermometerSettings(Section):
     monitor_interval_s: float = Field(0.1, gt=0, le=0.5)
     """How often the background monitor polls the sensor (faults show within 1 s)."""
     step_up_wait_s: float = Field(10.0, ge=0, le=120)
-    """After a card is scanned, how long the gate waits for the person to step up to the thermometer."""
+    """After a scan with nobody in front of the thermometer this long, the screen also offers a typed reading."""
     pending_s: float = Field(120.0, ge=10, le=3600)
-    """A passage still without a temperature is kept this long for a typed reading, then journaled as abandoned."""
+    """The gate keeps measuring a passage (and takes a typed reading) this long, then journals it as abandoned."""
 
 
 class CameraSettings(Section):
@@ -63,6 +63,8 @@ class CameraSettings(Section):
     """OpenCV device index for ``usb``."""
     replay_path: str | None = None
     """A folder or image file for ``replay``."""
+    lane: Lane = None
+    """``in`` or ``out`` when this camera serves one lane of a gate with separate lanes; none for both ways."""
 
 
 class DecoderSettings(Section):
@@ -80,6 +82,8 @@ class ScannerSettings(Section):
     enabled: bool = False
     device: str | None = None
     """The evdev device, e.g. /dev/input/by-id/usb-…-event-kbd."""
+    lane: Lane = None
+    """``in`` or ``out`` when this scanner serves one lane only; none for both ways."""
 
 
 class SignalSettings(Section):
@@ -97,6 +101,10 @@ class SignalSettings(Section):
     """How long the barrier stays open after an admit."""
     button: GPIOPin = None
     """The volunteer's acknowledge button."""
+    in_button: GPIOPin = None
+    """A physical 进 button: the next passages go in (held as a touchscreen choice is)."""
+    out_button: GPIOPin = None
+    """A physical 出 button: the next passages go out."""
     presence: GPIOPin = None
     """A PIR presence sensor's output, or an ultrasonic sensor's ECHO pin."""
     presence_kind: Literal["pir", "ultrasonic"] = "pir"

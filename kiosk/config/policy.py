@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field, model_validator
 
-from kiosk.config.base import Section
-
-Direction = Literal["in", "out"]
+from kiosk.config.base import Direction, Section
 
 
 class OutingRule(Section):

@@ -8,18 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from kiosk.cards import CardCheck, CardKind
-from kiosk.events import EventKind
+from kiosk.config.base import Direction
+from kiosk.events import EventKind, subject_key
 from kiosk.registry import QuarantineOrder, VisitorPass, normalise_plate
 
 if TYPE_CHECKING:  # the journal is only needed by gather_facts' caller
     from kiosk.gate.journal import Journal
     from kiosk.registry import Registry
-
-Direction = Literal["in", "out"]
 
 
 @dataclass(frozen=True)
@@ -37,15 +36,16 @@ class Holder:
     @property
     def subject(self) -> str:
         """The journal's key for this holder, e.g. ``resident:12``."""
-        return f"{self.kind.value}:{self.subject_id}"
+        return subject_key(self.kind.value, self.subject_id)
 
 
 @dataclass(frozen=True)
 class LastPassage:
-    """The holder's most recent passage on record at this gate."""
+    """The holder's most recent admitted passage at this gate (a refused one did not move them)."""
 
     direction: Direction
     at: datetime
+    overdue_alarmed: bool = False  # the gate's sweep already raised the overdue-return alarm for this exit
 
 
 @dataclass(frozen=True)
@@ -56,16 +56,12 @@ class Facts:
     card_known: bool = False  # the office has a record of this card id
     card_matches: bool = True  # that record names the same kind and subject as the signed card
     revoked: bool = False
+    revocation_reason: str | None = None  # lost, replaced, moved_out, withdrawn
     quarantine: tuple[QuarantineOrder, ...] = ()  # active orders on the holder or their household
     last_passage: LastPassage | None = None
     household_exits: tuple[datetime, ...] = ()  # exits by the household within the outing period
     visitor_pass: VisitorPass | None = None
     plate: str | None = None  # a typed plate that matched no vehicle
-
-
-def subject_of(kind: CardKind, subject_id: int) -> str:
-    """``resident``, 12 → ``resident:12`` (the journal's subject key)."""
-    return f"{kind.value}:{subject_id}"
 
 
 def _holder(registry: "Registry", kind: CardKind, subject_id: int) -> tuple[Holder | None, VisitorPass | None]:
@@ -98,14 +94,23 @@ def _history(journal: "Journal | None", holder: Holder, now: datetime, outing_da
     if journal is None:
         return None, ()
     last = None
-    event = journal.last_event(holder.subject, (EventKind.PASSAGE, EventKind.VEHICLE))
-    if event is not None and event.data.get("verdict") == "admit":
-        last = LastPassage(event.data["direction"], datetime.fromisoformat(event.ts))
+    event = journal.last_admitted(holder.subject, (EventKind.PASSAGE, EventKind.VEHICLE))
+    if event is not None and event.data.get("direction") in ("in", "out"):
+        alarmed = event.data["direction"] == "out" and journal.alarm_raised_since(holder.subject, "overdue_return", event.seq)
+        last = LastPassage(event.data["direction"], datetime.fromisoformat(event.ts), alarmed)
     exits: tuple[datetime, ...] = ()
     if holder.household_id is not None and holder.kind is not CardKind.VISITOR:
         since = now - timedelta(days=outing_days)
         exits = tuple(journal.household_exit_times(holder.household_id, since))
     return last, exits
+
+
+def _revocation(registry: "Registry", card_id: int) -> dict | None:
+    # The replica names the reason (lost, replaced, moved out) once the office sends it; older replicas only know "revoked".
+    lookup = getattr(registry, "revocation", None)
+    if lookup is not None:
+        return lookup(card_id)
+    return {"reason": None} if registry.is_revoked(card_id) else None
 
 
 def gather_facts(
@@ -130,6 +135,7 @@ def gather_facts(
     if card is None:
         return Facts()
     record = registry.card(card.card_id)
+    revocation = _revocation(registry, card.card_id)
     holder, visitor_pass = _holder(registry, card.kind, card.subject_id)
     today = now.astimezone(ZoneInfo(timezone)).date()
     quarantine: tuple[QuarantineOrder, ...] = ()
@@ -140,7 +146,8 @@ def gather_facts(
         holder=holder,
         card_known=record is not None,
         card_matches=record is None or (record["kind"] == card.kind.value and record["subject_id"] == card.subject_id),
-        revoked=registry.is_revoked(card.card_id),
+        revoked=revocation is not None,
+        revocation_reason=(revocation or {}).get("reason") or ("withdrawn" if revocation is not None else None),
         quarantine=quarantine,
         last_passage=last,
         household_exits=exits,

@@ -359,6 +359,39 @@ class JournalReader:
         found = self._events(f"subject = ? AND kind IN ({marks})", (subject, *values), order="seq DESC", limit=1)
         return found[0] if found else None
 
+    def last_admitted(self, subject: str, kinds: Iterable[EventKind] = (EventKind.PASSAGE,)) -> Event | None:
+        """The newest admitted passage of ``subject`` (a refused one did not move them), or None."""
+        values = _kinds(kinds)
+        marks = ", ".join("?" * len(values))
+        found = self._events(f"subject = ? AND kind IN ({marks}) AND json_extract(data, '$.verdict') = 'admit'",
+                             (subject, *values), order="seq DESC", limit=1)
+        return found[0] if found else None
+
+    def alarm_raised_since(self, subject: str, alarm_kind: str, after_seq: int) -> bool:
+        """True when an alarm of ``alarm_kind`` about ``subject`` was journaled after event ``after_seq``."""
+        rows = self._query(
+            "SELECT 1 FROM events WHERE subject = ? AND seq > ? AND kind = ? AND json_extract(data, '$.kind') = ? LIMIT 1",
+            (subject, after_seq, EventKind.ALARM_RAISED.value, alarm_kind))
+        return bool(rows)
+
+    def outside(self, left_before: datetime, left_after: datetime) -> list[tuple[str, int | None, datetime, int]]:
+        """(subject, household, left at, seq of the exit) of people whose last admitted passage here was an exit in that window.
+
+        The overdue-return sweep asks this every minute: only people (resident and
+        volunteer cards) count, the newest admitted passage per subject is found in
+        SQLite, and nobody who has since come back is returned.
+        """
+        rows = self._query(
+            "SELECT subject, household_id, ts, json_extract(data, '$.direction'), seq FROM events e"
+            " WHERE kind = ? AND ts >= ? AND json_extract(data, '$.verdict') = 'admit'"
+            " AND (subject LIKE 'resident:%' OR subject LIKE 'volunteer:%')"
+            " AND seq = (SELECT max(seq) FROM events f WHERE f.subject = e.subject AND f.kind = e.kind"
+            "            AND json_extract(f.data, '$.verdict') = 'admit')",
+            (EventKind.PASSAGE.value, format_ts(left_after)))
+        cutoff = format_ts(left_before)
+        return [(subject, household, parse_ts(ts), seq) for subject, household, ts, direction, seq in rows
+                if direction == "out" and ts < cutoff]
+
     def events_of_household(
         self, household_id: int, since: datetime, kinds: Iterable[EventKind] = (EventKind.PASSAGE,)
     ) -> list[Event]:
@@ -391,6 +424,14 @@ class JournalReader:
         return [tuple(row) for row in self._query(
             "SELECT kind, json_extract(data, '$.verdict'), json_extract(data, '$.direction'), count(*) FROM events"
             f" WHERE ts >= ? AND kind IN ({marks}) GROUP BY 1, 2, 3", (format_ts(since), *values))]
+
+    def superseded_since(self, since: datetime) -> list[tuple[str, str | None, str | None, int]]:
+        """(kind, verdict, direction, how many) of the passages since ``since`` that a later decision replaced."""
+        return [tuple(row) for row in self._query(
+            "SELECT kind, json_extract(data, '$.verdict'), json_extract(data, '$.direction'), count(*) FROM events"
+            " WHERE ts >= ? AND kind = ? AND seq IN (SELECT json_extract(data, '$.supersedes_seq') FROM events"
+            "   WHERE ts >= ? AND kind = ? AND json_extract(data, '$.supersedes_seq') IS NOT NULL) GROUP BY 1, 2, 3",
+            (format_ts(since), EventKind.PASSAGE.value, format_ts(since), EventKind.PASSAGE.value))]
 
     def newest(self, kinds: Iterable[EventKind], since: datetime, n: int) -> list[Event]:
         """The newest ``n`` events of ``kinds`` at or after ``since``, newest first."""

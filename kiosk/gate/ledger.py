@@ -10,7 +10,7 @@ from datetime import datetime, time, timedelta
 from typing import Iterable
 from zoneinfo import ZoneInfo
 
-from kiosk.events import Event, EventKind
+from kiosk.events import Event, EventKind, parse_subject
 from kiosk.exc import KioskError
 from kiosk.gate.journal import Journal
 from kiosk.privacy import mask_name
@@ -32,10 +32,16 @@ def local_midnight(now: datetime, timezone: str) -> datetime:
     return datetime.combine(now.astimezone(zone).date(), time(), zone)
 
 
-def counts(tally: Iterable[tuple[str, str | None, str | None, int]]) -> dict[str, int]:
-    """People and vehicles in and out, and refusals, from (kind, verdict, direction, how many) rows."""
+def counts(tally: Iterable[tuple[str, str | None, str | None, int]],
+           superseded: Iterable[tuple[str, str | None, str | None, int]] = ()) -> dict[str, int]:
+    """People and vehicles in and out, and refusals, from (kind, verdict, direction, how many) rows.
+
+    ``superseded`` rows are decisions a later one replaced (a fever by infrared
+    that a handheld reading then settled): the person counts once, as the last decision.
+    """
     out = {"in": 0, "out": 0, "refused": 0, "vehicles": 0, "visitors": 0}
-    for kind, verdict, direction, n in tally:
+    rows = [*tally, *((kind, verdict, direction, -n) for kind, verdict, direction, n in superseded)]
+    for kind, verdict, direction, n in rows:
         if kind == EventKind.PASSAGE_ABANDONED.value:
             continue
         if verdict != "admit":
@@ -70,9 +76,9 @@ class GateLedger:
         """A masked name and the household label for an event's subject (never a full name on screen)."""
         name = None
         subject = event.subject or ""
-        kind, _, ident = subject.partition(":")
-        if kind == "resident" and ident.isdigit():
-            row = self.registry.resident(int(ident))
+        parsed = parse_subject(subject)
+        if parsed is not None and parsed[0] == "resident":
+            row = self.registry.resident(parsed[1])
             name = row.get("name") if row else None
         elif event.kind is EventKind.VISITOR_REGISTRATION:
             name = event.data.get("name")
@@ -88,7 +94,8 @@ class GateLedger:
                          "verdict": event.data.get("verdict", "abandoned"), "direction": event.data.get("direction"),
                          "prompt": event.data.get("prompt"), "plate": event.data.get("plate"),
                          "temperature_c": event.data.get("temperature_c"), **self._who(event)})
-        return {"counts": counts(self.journal.tally_since(midnight, PASSAGE_KINDS)), "recent": rows, "open_alarms": len(self.open_alarms(now))}
+        tally = counts(self.journal.tally_since(midnight, PASSAGE_KINDS), self.journal.superseded_since(midnight))
+        return {"counts": tally, "recent": rows, "open_alarms": len(self.open_alarms(now))}
 
     def open_alarms(self, now: datetime) -> list[dict]:
         """Alarms raised here in the last 48 hours that nobody has acknowledged yet, newest first."""
@@ -96,8 +103,21 @@ class GateLedger:
         return [{"seq": e.seq, "id": e.id, "ts": e.ts, "kind": e.data.get("kind"), "reason": e.data.get("reason"),
                  "detail": e.data.get("detail") or {}, **self._who(e)} for e in reversed(open_alarms(events))]
 
-    def acknowledge(self, alarm_seq: int, volunteer_id: str | None, note: str, now: datetime) -> Event:
-        """Journal that the volunteer on duty has dealt with an alarm (the office sees who, when and the note)."""
+    def walk_up_alarm(self, now: datetime, alarm_seq: int | None, window: timedelta) -> Event | None:
+        """The open unknown-visitor alarm a registration answers: ``alarm_seq``, or the newest raised within ``window``."""
+        candidates = [a for a in self.open_alarms(now) if a["kind"] == "unknown_visitor"]
+        if alarm_seq is not None:
+            candidates = [a for a in candidates if a["seq"] == alarm_seq]
+        else:
+            cutoff = now - window
+            candidates = [a for a in candidates if datetime.fromisoformat(a["ts"].replace("Z", "+00:00")) >= cutoff]
+        return self.journal.get(candidates[0]["seq"]) if candidates else None
+
+    def acknowledge(self, alarm_seq: int, volunteer_id: str | None, note: str, now: datetime, *,
+                    outcome: str | None = None) -> Event:
+        """Journal that the volunteer on duty has dealt with an alarm (the office sees who, when, the outcome and note)."""
+        if not (note or "").strip() and not outcome:
+            raise AlarmError("choose what was done, or write a note")
         if volunteer_id is None:
             raise AlarmError("sign in first: an alarm is acknowledged by the volunteer on duty")
         alarm = self.journal.get(alarm_seq)
@@ -107,5 +127,6 @@ class GateLedger:
             raise AlarmError(f"alarm {alarm_seq} is already acknowledged")
         return self.journal.append(
             EventKind.ALARM_ACKNOWLEDGED,
-            {"alarm_event_id": alarm.id, "alarm_seq": alarm.seq, "kind": alarm.data.get("kind"), "note": note.strip()[:500]},
+            {"alarm_event_id": alarm.id, "alarm_seq": alarm.seq, "kind": alarm.data.get("kind"),
+             "outcome": outcome, "note": (note or "").strip()[:500]},
             volunteer_id=volunteer_id, subject=alarm.subject, household_id=alarm.household_id)

@@ -1,39 +1,52 @@
 """The gate at work: passages, vehicles, visitors, shifts and alarms, from a scan or a tap to lights, ledger and screen.
 
-``Gate.scan`` runs the checkpoint chain and takes thermometer readings while
-the policy says ``remeasure`` (waiting a while for the person to step up).
-A passage still undecided stays *pending*: the volunteer can type a reading
-(the thermometer is down) or the person scans again; when it times out or
-another card comes, it is journaled as abandoned, so a high reading is never
-lost. Every change is published for the screen (server-sent events). The
-devices are handed in (real, or the simulated bundle); nothing here imports
-hardware.
+A passage runs on the **passage worker** (one thread): the scanner, the USB
+scanner and the local API hand it scans and go on; measuring waits on the
+worker, never on them and never under a lock a request needs. A passage that
+still needs a temperature (``remeasure``) or a direction (``ask``) stays
+*pending*: the worker keeps looking for the person at the thermometer until
+the pending time runs out, the volunteer can type a reading or tap 进 / 出,
+and the same card seen again continues it. When it times out or another card
+comes, it is journaled as abandoned, so a high reading is never lost. A card
+seen again within ``same_card_window_s`` of its last sighting after its
+passage was decided shows that decision again: one passage per person.
+Every change is published for the screen (server-sent events). The devices
+are handed in (real, or the simulated bundle); nothing here imports hardware.
 """
 
 from __future__ import annotations
 
+import queue
 import shutil
 import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from kiosk.broadcast import Broadcaster
-from kiosk.gate.checkpoint import Checkpoint, Outcome
-from kiosk.events import EventKind
+from kiosk.config.base import Direction, Lane
+from kiosk.disk import disk_low
+from kiosk.events import Event, EventKind
 from kiosk.exc import KioskError
+from kiosk.gate.checkpoint import Checkpoint, Outcome
+from kiosk.gate.direction import DirectionChoice, DirectionSource, Heading, gate_lane
 from kiosk.gate.ledger import GateLedger, local_midnight
-from kiosk.measurements import Measurement, MeasurementSource
-from kiosk.gate.policy import Prompt, Verdict
-from kiosk.privacy import mask_name
+from kiosk.gate.policy import AlarmKind, Prompt, Verdict, overdue_returns
 from kiosk.gate.shifts import ShiftDesk
 from kiosk.gate.visitors import VisitorRegistration
+from kiosk.measurements import Measurement, MeasurementSource
+from kiosk.privacy import mask_name
+from kiosk.workers import Worker
 
-# Below this the disk is "nearly full" on screen and in the heartbeat: the journal must never fail to write.
-DISK_LOW_BYTES = 200 * 1024 * 1024
-# How often the measuring loop looks for a person stepping up.
+# How often the worker looks for a person stepping up to the thermometer.
 _PRESENCE_POLL_S = 0.2
+# A walk-up's unknown-visitor alarm is closed by the registration that follows it within this long.
+_VISITOR_ALARM_WINDOW = timedelta(minutes=30)
+# How an acknowledgement the gate makes by itself is marked (the volunteer's own carry an outcome they chose).
+ACK_OUTCOMES = ("remeasured_normal", "sent_to_observation", "called_doctor", "turned_back")
 
 
 def _now() -> datetime:
@@ -46,18 +59,77 @@ class GateError(KioskError, ValueError):
 
 @dataclass
 class _Pending:
-    """A passage that still needs a temperature (undecided), or a decided one a handheld reading may settle."""
+    """A passage that still needs a temperature or a direction (undecided), or a decided one a handheld may settle."""
 
     text: str | None
-    direction: str | None
+    heading: Heading
     readings: list[Measurement]
     outcome: Outcome
+    deadline: float  # monotonic: abandoned (undecided) or forgotten (decided) then
     decided: bool = False
-    timer: threading.Timer | None = field(default=None, repr=False)
+    raised: dict[str, Event] = field(default_factory=dict)  # alarm kind → the alarm this passage raised
+    passage_seq: int | None = None  # the passage event a handheld reading supersedes
+    next_tick: float = 0.0  # monotonic: when the worker next tries the thermometer
+    started: float = 0.0
+
+
+@dataclass
+class _Seen:
+    """A decided passage's card, for the window in which seeing it again shows the same decision."""
+
+    outcome: Outcome
+    shown: dict
+    last_seen: float
+
+
+class PassageWorker(Worker):
+    """The one thread passages run on: jobs from the scanners and the API, and the thermometer between them."""
+
+    def __init__(self, gate: "Gate"):
+        super().__init__("passage-worker", on_fault=lambda worker, exc: gate.report_fault(
+            "passage", "error", f"{type(exc).__name__}: {exc}"))
+        self.gate = gate
+        self.jobs: queue.Queue[tuple[Callable[[], Any], Future] | None] = queue.Queue(maxsize=256)
+
+    def submit(self, job: Callable[[], Any]) -> Future:
+        """Queue ``job`` for the worker; the future has its result (a full queue drops the oldest scan)."""
+        future: Future = Future()
+        try:
+            self.jobs.put_nowait((job, future))
+        except queue.Full:
+            future.set_exception(GateError("the gate is busy: scan again"))
+        return future
+
+    def wake(self) -> None:
+        try:
+            self.jobs.put_nowait(None)
+        except queue.Full:
+            pass
+
+    def step(self) -> float:
+        """Run the next job, or try the thermometer for the passage waiting on it."""
+        wait = self.gate.next_tick_in()
+        try:
+            item = self.jobs.get(timeout=min(wait, 0.5) if wait is not None else 0.5)
+        except queue.Empty:
+            item = None
+        if item is not None:
+            job, future = item
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(job())
+                except BaseException as exc:  # the caller sees it; the loop goes on
+                    future.set_exception(exc)
+        self.gate.tick()
+        return 0
 
 
 class Gate:
-    """One gate's passage loop over its checkpoint and devices; thread-safe (one passage at a time)."""
+    """One gate's passages over its checkpoint and devices; thread-safe.
+
+    ``start()`` runs passages on the passage worker; without it (tests, tools)
+    each call runs on the caller's thread and ``tick()`` is driven by hand.
+    """
 
     def __init__(
         self,
@@ -73,6 +145,7 @@ class Gate:
         pending_s: float = 120.0,
         id_key: bytes = b"",
         sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
     ):
         self.checkpoint = checkpoint
         self.thermometer = thermometer
@@ -80,122 +153,274 @@ class Gate:
         self.sync = sync
         self.clock = clock
         self.max_readings = max_readings
-        self.presence_wait_s = presence_wait_s
+        self.presence_wait_s = presence_wait_s  # after this long with nobody in front, the page offers a typed reading
         self.remeasure_pause_s = remeasure_pause_s
         self.pending_s = pending_s
         self.id_key = id_key
         self._sleep = sleep
+        self._monotonic = monotonic
+        gate_settings = checkpoint.config.gate
+        self.lane: Lane = gate_lane(gate_settings.mode)
+        self.same_card_window_s = gate_settings.same_card_window_s
+        self.directions = DirectionChoice(gate_settings.direction_hold_s, monotonic)
         self.updates = Broadcaster()
         self.shifts = ShiftDesk(checkpoint.registry, checkpoint.journal, clock)
-        self.ledger = GateLedger(checkpoint.journal, checkpoint.registry, checkpoint.config.gate.timezone)
+        self.ledger = GateLedger(checkpoint.journal, checkpoint.registry, gate_settings.timezone)
         self.faults: dict[str, dict] = {}
         self.scanner_status: Callable[[], Any] | None = None
         self._volunteer_id = self.shifts.on_duty()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._last: dict | None = None
         self._pending: _Pending | None = None
+        self._seen: dict[str, _Seen] = {}
+        self._latest: Outcome | None = None
         self._published: dict | None = None
+        self.worker = PassageWorker(self)
 
     @property
     def volunteer_id(self) -> str | None:
         """The volunteer on duty (their id goes on every event), or None."""
         return self._volunteer_id
 
+    def start(self) -> "Gate":
+        """Run passages on the passage worker from now on."""
+        self.worker.start()
+        return self
+
+    def close(self) -> None:
+        """Stop the passage worker (a pending passage stays pending until the next start abandons nothing)."""
+        self.worker.stop()
+
+    def _run(self, job: Callable[[], Any], timeout: float | None = None) -> Any:
+        """Run ``job`` on the worker and wait for its result (on this thread when the worker is not running)."""
+        if not self.worker.running or threading.current_thread() is self.worker._thread:
+            with self._lock:
+                return job()
+        return self.worker.submit(job).result(timeout)
+
     # -- passages -------------------------------------------------------------
 
-    def scan(self, text: str | None, *, direction: str | None = None, manual_c: float | None = None,
-             handheld_c: float | None = None) -> Outcome:
-        """Decide one passage for a scanned ``text`` (None: someone without a card), measuring as the policy asks."""
-        with self._lock:
-            pending = self._pending
-            readings: list[Measurement] = []
-            if pending is not None and not pending.decided and pending.text == text and text is not None:
-                readings = list(pending.readings)  # the same card again: carry on with its readings
-            else:
-                self._drop_pending(abandon=True)
-            if manual_c is not None:
-                readings.append(Measurement(manual_c, None, MeasurementSource.MANUAL, self.clock()))
-            if handheld_c is not None:
-                readings.append(Measurement(handheld_c, None, MeasurementSource.HANDHELD_CONTACT, self.clock()))
-            outcome = self._measure(text, readings, direction)
-            self._settle(text, direction, readings, outcome)
-            return outcome
+    def submit_scan(self, text: str, lane: Lane = None) -> None:
+        """A scanner read ``text``: hand it to the passage worker and return at once (the scanner goes on reading)."""
+        if not self.worker.running:
+            self.scan(text, lane=lane)
+            return
+        self.worker.submit(lambda: self._scan(text, None, None, None, lane))
+
+    def scan(self, text: str | None, *, direction: Direction | None = None, manual_c: float | None = None,
+             handheld_c: float | None = None, lane: Lane = None) -> Outcome:
+        """Decide one passage for a scanned ``text`` (None: someone without a card); returns where it stands now.
+
+        ``direction`` is the volunteer's (the API's); ``lane`` the scanner's. The
+        answer comes once the passage is decided, or waits for the person, a reading or a direction.
+        """
+        return self._run(lambda: self._scan(text, direction, manual_c, handheld_c, lane))
+
+    def choose_direction(self, direction: Direction | None, source: DirectionSource = "volunteer") -> dict:
+        """The volunteer's 进 / 出 (or a button): holds for the next passages; a passage asking for it continues."""
+        self.directions.choose(direction, source)
+        if direction is not None:
+            self._run(lambda: self._answer_direction(Heading(direction, source)))
+        self._publish_status()
+        return self.directions.to_dict(self.lane)
 
     def add_reading(self, celsius: float, source: str = "manual") -> Outcome:
         """A temperature the volunteer typed for the waiting passage: manual IR gun, or a handheld contact reading."""
         kind = MeasurementSource.HANDHELD_CONTACT if source == "handheld_contact" else MeasurementSource.MANUAL
+        return self._run(lambda: self._add_reading(Measurement(celsius, None, kind, self.clock())))
+
+    def _add_reading(self, reading: Measurement) -> Outcome:
+        pending = self._pending
+        if pending is None:
+            raise GateError("no passage is waiting for a temperature: scan the card first")
+        if pending.outcome.decision.verdict is Verdict.ASK:
+            raise GateError("say first whether the person goes in or out")
+        readings = [*pending.readings, reading]
+        return self._advance(pending, readings, pending.heading)
+
+    def _heading(self, direction: Direction | None, lane: Lane) -> Heading:
+        """Lane first, then the volunteer's (or the API's) direction, then the held choice; else nothing yet."""
+        if lane is not None:
+            return Heading(lane, "lane")
+        if self.lane is not None:
+            return Heading(self.lane, "lane")
+        if direction is not None:
+            return Heading(direction, "volunteer")
+        return self.directions.current(renew=True)
+
+    def _scan(self, text: str | None, direction: Direction | None, manual_c: float | None,
+              handheld_c: float | None, lane: Lane) -> Outcome:
+        now = self._monotonic()
+        typed = [Measurement(c, None, source, self.clock()) for c, source in
+                 ((manual_c, MeasurementSource.MANUAL), (handheld_c, MeasurementSource.HANDHELD_CONTACT)) if c is not None]
+        pending = self._pending
+        if text is not None and pending is not None and pending.text == text:
+            # The same card again (held in view, or shown again): it continues its passage, never a new one.
+            pending.deadline = max(pending.deadline, now + self.pending_s) if not pending.decided else pending.deadline
+            self._seen_again(text, now)
+            if typed or (direction and pending.outcome.decision.verdict is Verdict.ASK):
+                heading = self._heading(direction, lane) if pending.outcome.decision.verdict is Verdict.ASK else pending.heading
+                return self._advance(pending, [*pending.readings, *typed], heading)
+            if not pending.decided:
+                self._publish_waiting(pending)
+            return pending.outcome
+        seen = self._seen.get(text) if text is not None else None
+        if seen is not None and now - seen.last_seen < self.same_card_window_s and not typed:
+            seen.last_seen = now
+            self.updates.publish([{**seen.shown, "repeat": True}])  # the same decision again; nothing new is journaled
+            return seen.outcome
+        self._drop_pending(abandon=True)
+        heading = self._heading(direction, lane)
+        outcome = self._decide(text, typed, heading)
+        pending = self._settle(text, heading, typed, outcome, None)
+        if pending is not None and not pending.decided:
+            self._measure_while_present(pending)
+            return self._pending.outcome if self._pending is not None else self._latest
+        return outcome
+
+    def _answer_direction(self, heading: Heading) -> Outcome | None:
+        pending = self._pending
+        if pending is None or pending.outcome.decision.verdict is not Verdict.ASK:
+            return None
+        return self._advance(pending, pending.readings, heading)
+
+    def _advance(self, pending: _Pending, readings: list[Measurement], heading: Heading) -> Outcome:
+        """Decide the waiting passage again with what is new (a reading, a direction), then settle it."""
+        outcome = self._decide(pending.text, readings, heading, pending)
+        settled = self._settle(pending.text, heading, readings, outcome, pending)
+        if settled is not None and not settled.decided:
+            self._measure_while_present(settled)
+            return self._pending.outcome if self._pending is not None else self._latest
+        return outcome
+
+    def _decide(self, text: str | None, readings: list[Measurement], heading: Heading,
+                pending: _Pending | None = None) -> Outcome:
+        raised = pending.raised if pending is not None else {}
+        supersedes = pending.passage_seq if pending is not None and pending.decided else None
+        return self.checkpoint.passage(text, self.clock(), readings, direction=heading.direction,
+                                       direction_source=heading.source, volunteer_id=self.volunteer_id,
+                                       raised=raised, supersedes_seq=supersedes)
+
+    def _measure_while_present(self, pending: _Pending) -> None:
+        """Take readings one after another while someone stands at the thermometer (the worker's ticks go on after)."""
+        while self._pending is pending and not pending.decided and self._wants_reading(pending):
+            if pending.next_tick > self._monotonic():
+                return
+            if not self._take_reading(pending):
+                return
+            pending = self._pending  # type: ignore[assignment]
+            if pending is None:
+                return
+
+    def _wants_reading(self, pending: _Pending) -> bool:
+        return (self.thermometer is not None and pending.outcome.decision.verdict is Verdict.REMEASURE
+                and sum(r.source is MeasurementSource.SENSOR for r in pending.readings) < self.max_readings)
+
+    def _take_reading(self, pending: _Pending) -> bool:
+        """One thermometer reading for the waiting passage; False when nobody is in front yet."""
+        reading = self.thermometer.measure(require_presence=True)
+        if reading is None:
+            pending.next_tick = self._monotonic() + _PRESENCE_POLL_S
+            self._publish_waiting(pending)
+            return False
+        outcome = self._decide(pending.text, [*pending.readings, reading], pending.heading, pending)
+        settled = self._settle(pending.text, pending.heading, [*pending.readings, reading], outcome, pending)
+        if settled is not None and outcome.decision.prompt is Prompt.REMEASURE_FEVER and self.remeasure_pause_s:
+            settled.next_tick = self._monotonic() + self.remeasure_pause_s  # a warm forehead settles, as the prompt says
+        return True
+
+    def next_tick_in(self) -> float | None:
+        """Seconds until the worker should next look at the pending passage (None: nothing to look at)."""
         with self._lock:
             pending = self._pending
             if pending is None:
-                raise GateError("no passage is waiting for a temperature: scan the card first")
-            readings = [*pending.readings, Measurement(celsius, None, kind, self.clock())]
-            outcome = self._decide(pending.text, readings, pending.direction)
-            self._settle(pending.text, pending.direction, readings, outcome)
-            return outcome
+                return None
+            now = self._monotonic()
+            due = pending.deadline
+            if not pending.decided and self._wants_reading(pending):
+                due = min(due, pending.next_tick)
+            return max(0.0, due - now)
 
-    def _decide(self, text: str | None, readings: list[Measurement], direction: str | None) -> Outcome:
-        return self.checkpoint.passage(text, self.clock(), readings, direction=direction, volunteer_id=self.volunteer_id)
+    def tick(self) -> None:
+        """The worker's turn between jobs: expire a pending passage whose time ran out, or try the thermometer."""
+        with self._lock:
+            pending = self._pending
+            if pending is None:
+                return
+            now = self._monotonic()
+            if now >= pending.deadline:
+                self._drop_pending(abandon=True)
+                return
+            if not pending.decided and self._wants_reading(pending) and now >= pending.next_tick:
+                self._measure_while_present(pending)
 
-    def _measure(self, text: str | None, readings: list[Measurement], direction: str | None) -> Outcome:
-        """Decide, taking sensor readings while the policy asks for them and someone is (or steps) in front."""
-        outcome = self._decide(text, readings, direction)
-        deadline = time.monotonic() + self.presence_wait_s
-        while (outcome.decision.verdict is Verdict.REMEASURE and self.thermometer is not None
-               and sum(r.source is MeasurementSource.SENSOR for r in readings) < self.max_readings):
-            self._publish_measuring(outcome)
-            if outcome.decision.prompt is Prompt.REMEASURE_FEVER and self.remeasure_pause_s:
-                self._sleep(self.remeasure_pause_s)  # a moment for a warm forehead to settle, as the prompt says
-            reading = self.thermometer.measure(require_presence=True)
-            if reading is None:  # nobody in front of the sensor yet
-                if time.monotonic() >= deadline:
-                    break
-                self._sleep(_PRESENCE_POLL_S)
-                continue
-            readings.append(reading)
-            outcome = self._decide(text, readings, direction)
-        return outcome
+    def expire_pending(self) -> None:
+        """Journal the waiting passage as abandoned now (as when its pending time runs out)."""
+        self._run(lambda: self._drop_pending(abandon=True))
 
-    def _publish_measuring(self, outcome: Outcome) -> None:
+    def _publish_waiting(self, pending: _Pending) -> None:
+        decision = pending.outcome.decision
+        waited = self._monotonic() - pending.started
+        self.updates.publish([{"type": "measuring" if decision.verdict is Verdict.REMEASURE else "asking",
+                               "verdict": decision.verdict.value, "prompt": decision.prompt.value,
+                               "temperature_c": decision.temperature_c, "offer_typed": waited >= self.presence_wait_s,
+                               "expires_in_s": round(max(0.0, pending.deadline - self._monotonic()), 1),
+                               **_who(decision)}])
+
+    def _settle(self, text: str | None, heading: Heading, readings: list[Measurement], outcome: Outcome,
+                previous: _Pending | None) -> _Pending | None:
+        """Keep what the volunteer may still act on, then signal and publish the outcome; returns what is pending."""
         decision = outcome.decision
-        self.updates.publish([{"type": "measuring", "prompt": decision.prompt.value,
-                               "temperature_c": decision.temperature_c, **_who(decision)}])
-
-    def _settle(self, text: str | None, direction: str | None, readings: list[Measurement], outcome: Outcome) -> None:
-        """Keep what the volunteer may still act on, then signal and publish the outcome."""
-        decision = outcome.decision
-        self._drop_pending(abandon=False)
-        undecided = decision.verdict is Verdict.REMEASURE
+        now = self._monotonic()
+        undecided = decision.undecided
         needs_handheld = decision.prompt in (Prompt.FEVER, Prompt.HANDHELD_CHECK) and not decision.vehicle
+        self._pending = None
+        self._latest = outcome
+        kept = None
         if undecided or needs_handheld:
-            pending = _Pending(text, direction, list(readings), outcome, decided=not undecided)
-            pending.timer = threading.Timer(self.pending_s, self._expire, args=(pending,))
-            pending.timer.daemon = True
-            pending.timer.start()
-            self._pending = pending
+            raised = dict(previous.raised) if previous is not None else {}
+            raised.update({e.data.get("kind"): e for e in outcome.events if e.kind is EventKind.ALARM_RAISED})
+            passage_seq = next((e.seq for e in outcome.events if e.kind in (EventKind.PASSAGE, EventKind.VEHICLE)),
+                               previous.passage_seq if previous is not None else None)
+            started = previous.started if previous is not None else now
+            deadline = previous.deadline if previous is not None and not previous.decided and undecided else now + self.pending_s
+            kept = _Pending(text, heading, list(readings), outcome, deadline, decided=not undecided, raised=raised,
+                            passage_seq=passage_seq, started=started,
+                            next_tick=previous.next_tick if previous is not None else now)
+            self._pending = kept
+        if not undecided and text is not None:
+            self._remember(text, outcome, now)
         self._act(outcome)
+        if undecided:
+            self._publish_waiting(kept)  # type: ignore[arg-type]
+        return kept
+
+    def _remember(self, text: str, outcome: Outcome, now: float) -> None:
+        self._seen = {t: s for t, s in self._seen.items() if now - s.last_seen < self.same_card_window_s}
+        self._seen[text] = _Seen(outcome, self.screen(outcome), now)
+
+    def _seen_again(self, text: str, now: float) -> None:
+        seen = self._seen.get(text)
+        if seen is not None:
+            seen.last_seen = now
 
     def _drop_pending(self, *, abandon: bool) -> None:
         pending, self._pending = self._pending, None
         if pending is None:
             return
-        if pending.timer is not None:
-            pending.timer.cancel()
         if abandon and not pending.decided:
             event = self.checkpoint.abandon(pending.outcome, pending.readings, self.volunteer_id)
             self.updates.publish([{"type": "abandoned", "seq": [event.seq], **_who(pending.outcome.decision)}])
 
-    def _expire(self, pending: _Pending) -> None:
-        with self._lock:
-            if self._pending is pending:
-                self._drop_pending(abandon=True)
-
     def _act(self, outcome: Outcome, **shown_as: Any) -> None:
         decision = outcome.decision
-        if self.signals is not None:
+        if self.signals is not None and not decision.undecided:
             self.signals.show(decision.verdict.value)
-            for alarm in decision.alarms:
-                self.signals.alarm(alarm.kind.value)
-        if decision.alarms and self.sync is not None:
+        if self.signals is not None:
+            for event in outcome.events:
+                if event.kind is EventKind.ALARM_RAISED:
+                    self.signals.alarm(event.data.get("kind"))
+        if any(e.kind is EventKind.ALARM_RAISED for e in outcome.events) and self.sync is not None:
             self.sync.poke()  # alarms reach the office within seconds, not at the next round
         shown = {**self.screen(outcome), **shown_as}
         self._last = shown
@@ -212,39 +437,74 @@ class Gate:
             "kind": "vehicle" if decision.vehicle else kind,
             **{k: v for k, v in decision.to_dict().items() if k not in ("alarms",)},
             "alarms": [a.kind.value for a in decision.alarms],
+            "alarm_seqs": [e.seq for e in outcome.events if e.kind is EventKind.ALARM_RAISED],
             **_who(decision),
             "seq": [e.seq for e in outcome.events],
         }
 
+    # -- overdue returns ------------------------------------------------------
+
+    def sweep_overdue(self) -> list[Event]:
+        """Raise the overdue-return alarm, once, for everyone out longer than the outing rule allows (a timer calls this)."""
+        settings = self.checkpoint.config.policy
+        if not settings.outing.enabled:
+            return []
+        journal = self.checkpoint.journal
+        now = self.clock()
+        limit = timedelta(hours=settings.outing.max_hours_out)
+        outside = journal.outside(now - limit, now - limit - timedelta(days=settings.outing.period_days + 7))
+        raised = []
+        for subject, household, left_at, seq in outside:
+            if journal.alarm_raised_since(subject, AlarmKind.OVERDUE_RETURN.value, seq):
+                continue
+            for alarm in overdue_returns([(subject, left_at)], now, settings):
+                raised.append(journal.append(EventKind.ALARM_RAISED, alarm.to_dict(), volunteer_id=self.volunteer_id,
+                                             subject=subject, household_id=household))
+        if raised:
+            if self.signals is not None:
+                self.signals.alarm(AlarmKind.OVERDUE_RETURN.value)
+            if self.sync is not None:
+                self.sync.poke()
+            self._publish_status()
+        return raised
+
     # -- vehicles and visitors ------------------------------------------------
 
     def vehicle(self, *, plate: str | None = None, text: str | None = None, disinfected: bool = False,
-                passengers: int = 0, driver: str | None = None, direction: str | None = None) -> Outcome:
-        """Decide and journal a vehicle from a typed plate or a scanned vehicle card."""
+                passengers: int = 0, driver: str | None = None, direction: Direction | None = None) -> Outcome:
+        """Decide and journal a vehicle from a typed plate or a scanned vehicle card (never waits for a passage)."""
         if not plate and not text:
             raise GateError("a vehicle needs a plate or a vehicle card")
         extra = {"passengers": passengers, "driver": driver}
-        with self._lock:
-            outcome = self.checkpoint.vehicle(self.clock(), plate=plate, text=text, disinfected=disinfected,
-                                              direction=direction, volunteer_id=self.volunteer_id, extra=extra)
-            self._act(outcome)
-            return outcome
+        heading = self._heading(direction, None) if direction is not None or self.lane is not None else Heading()
+        outcome = self.checkpoint.vehicle(self.clock(), plate=plate, text=text, disinfected=disinfected,
+                                          direction=heading.direction, direction_source=heading.source,
+                                          volunteer_id=self.volunteer_id, extra=extra)
+        self._act(outcome)
+        return outcome
 
     def visitor(self, registration: VisitorRegistration, temperatures: list[float], source: str = "manual",
-                direction: str = "in") -> Outcome:
-        """Register a visitor with the temperatures taken so far; journaled once decided (remeasure asks for one more)."""
+                direction: Direction = "in", alarm_seq: int | None = None) -> Outcome:
+        """Register a visitor with the temperatures taken so far; journaled once decided (remeasure asks for one more).
+
+        The registration closes the unknown-visitor alarm the walk-up raised
+        (``alarm_seq``, or the newest open one here in the last 30 minutes).
+        """
         kind = MeasurementSource.HANDHELD_CONTACT if source == "handheld_contact" else (
             MeasurementSource.SENSOR if source == "sensor" else MeasurementSource.MANUAL)
         readings = [Measurement(c, None, kind, self.clock()) for c in temperatures]
         if registration.id_number and not self.id_key:
             raise GateError("this gate has no ID-number hash key: register the visitor without the ID number")
-        with self._lock:
-            outcome = self.checkpoint.visitor(registration, self.clock(), readings, self.id_key,
-                                              direction=direction, volunteer_id=self.volunteer_id)
-            if outcome.decision.verdict is not Verdict.REMEASURE:
-                self._act(outcome, kind="visitor", name=mask_name(registration.name),
-                          household=self.checkpoint.registry.household_label_of(registration.host_household_id))
-            return outcome
+        now = self.clock()
+        resolves = self.ledger.walk_up_alarm(now, alarm_seq, _VISITOR_ALARM_WINDOW) if direction == "in" else None
+        outcome = self.checkpoint.visitor(registration, now, readings, self.id_key, direction=direction,
+                                          volunteer_id=self.volunteer_id, resolves=resolves)
+        if outcome.decision.verdict is not Verdict.REMEASURE:
+            self._act(outcome, kind="visitor", name=mask_name(registration.name),
+                      household=self.checkpoint.registry.household_label_of(registration.host_household_id))
+            if resolves is not None:
+                self._publish_status()
+        return outcome
 
     def measure_once(self) -> Measurement | None:
         """One thermometer reading of whoever is in front (the visitor form's "measure" button)."""
@@ -271,14 +531,15 @@ class Gate:
         self._volunteer_id = None
         self._publish_status()
 
-    def acknowledge(self, alarm_seq: int, note: str) -> None:
-        """The volunteer on duty has dealt with an alarm (raises AlarmError)."""
-        self.ledger.acknowledge(alarm_seq, self.volunteer_id, note, self.clock())
+    def acknowledge(self, alarm_seq: int, note: str = "", outcome: str | None = None) -> Event:
+        """The volunteer on duty has dealt with an alarm: a quick outcome code and/or a note (raises AlarmError)."""
+        event = self.ledger.acknowledge(alarm_seq, self.volunteer_id, note, self.clock(), outcome=outcome)
         if self.signals is not None:
             self.signals.show("idle")
         if self.sync is not None:
             self.sync.poke()
         self._publish_status()
+        return event
 
     # -- faults and status ----------------------------------------------------
 
@@ -341,14 +602,35 @@ class Gate:
             "thermometer": thermometer,
             "camera": camera,
             "office": sync,
-            "disk": {"free_bytes": disk_free, "low": disk_free < DISK_LOW_BYTES},
+            "disk": {"free_bytes": disk_free, "low": disk_low(disk_free)},
             "faults": dict(self.faults),
             "volunteer_id": self.volunteer_id,
             "volunteer": self.shifts.duty(local_midnight(now, gate.timezone)),
             "open_alarms": len(self.ledger.open_alarms(now)),
-            "waiting_for_temperature": self._pending is not None,
+            "waiting_for_temperature": self._pending is not None and not self._pending.decided
+            and self._pending.outcome.decision.verdict is Verdict.REMEASURE,
+            "direction": self.directions.to_dict(self.lane),
+            "passage": self._passage_state(),
             "last_decision": self._last,
         }
+
+    def _passage_state(self) -> dict | None:
+        """What the waiting passage needs, for the page: a reading, a direction, or a handheld check."""
+        pending = self._pending
+        if pending is None:
+            return None
+        decision = pending.outcome.decision
+        state = ("awaiting_handheld" if pending.decided else
+                 "asking" if decision.verdict is Verdict.ASK else "measuring")
+        return {"state": state, "prompt": decision.prompt.value,
+                "expires_in_s": round(max(0.0, pending.deadline - self._monotonic()), 1)}
+
+    def rules(self) -> dict:
+        """The rules the page needs (it never re-codes them): quick acknowledgement outcomes, direction hold, thresholds."""
+        policy = self.checkpoint.config.policy
+        return {"ack_outcomes": list(ACK_OUTCOMES), "direction_hold_s": self.directions.hold_s,
+                "fever_threshold_c": policy.fever_threshold_c, "measure_on": list(policy.measure_on),
+                "lane": self.lane, "pending_s": self.pending_s, "step_up_wait_s": self.presence_wait_s}
 
 
 def _top_bar(status: dict) -> dict:

@@ -11,15 +11,15 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Iterable, Literal
+from typing import Iterable
 
 from kiosk.cards import CardCheck, CardKind, Rejection
+from kiosk.config.base import Direction
 from kiosk.config.policy import PolicySettings
+from kiosk.events import subject_key
+from kiosk.gate.direction import DirectionSource, infer
 from kiosk.gate.facts import Facts, Holder, LastPassage
 from kiosk.measurements import Measurement, MeasurementSource
-
-Direction = Literal["in", "out"]
-GateMode = Literal["two-way", "in-only", "out-only"]
 
 
 class Verdict(str, enum.Enum):
@@ -29,12 +29,15 @@ class Verdict(str, enum.Enum):
     DENY = "deny"
     REFER = "refer"  # the volunteer must act (register a visitor, take a handheld reading, check a card)
     REMEASURE = "remeasure"  # not decided yet: another (or a first) temperature reading is needed
+    ASK = "ask"  # not decided yet: the volunteer must say whether this person goes in or out
 
 
 class Prompt(str, enum.Enum):
     """Which message the screen shows; the web layer translates each (zh-CN first)."""
 
     WELCOME = "welcome"  # admitted, coming in
+    QUARANTINE_RETURN = "quarantine_return"  # admitted home under a quarantine order: go home, the office is told
+    ASK_DIRECTION = "ask_direction"  # 进还是出? the direction decides this passage and nobody has said it
     GOODBYE = "goodbye"  # admitted, going out
     MEASURE = "measure"  # step up to the thermometer
     REMEASURE_FEVER = "remeasure_fever"  # high reading: wait a moment, measure again
@@ -45,8 +48,13 @@ class Prompt(str, enum.Enum):
     HANDHELD_CHECK = "handheld_check"  # volunteer: take a reading by hand
     FEVER = "fever"  # fever confirmed: do not admit, follow the fever procedure
     REGISTER_VISITOR = "register_visitor"
-    CARD_REJECTED = "card_rejected"
-    CARD_REVOKED = "card_revoked"
+    CARD_REJECTED = "card_rejected"  # damaged or forged
+    CARD_EXPIRED = "card_expired"  # detail.valid_until
+    CARD_NOT_YET_VALID = "card_not_yet_valid"  # detail.valid_from
+    CARD_FOREIGN = "card_foreign"  # signed by a key this community does not use
+    CARD_LOST = "card_lost"  # reported lost (挂失)
+    CARD_REPLACED = "card_replaced"  # a newer card was issued to the holder
+    CARD_REVOKED = "card_revoked"  # withdrawn for another reason (moved out, …)
     CARD_NOT_IN_REGISTRY = "card_not_in_registry"
     QUARANTINE = "quarantine"
     OUTING_LIMIT = "outing_limit"
@@ -82,8 +90,10 @@ class Reason(str, enum.Enum):
     SENSOR_FAULT = "sensor_fault"
     TOO_MANY_UNTRUSTED_READINGS = "too_many_untrusted_readings"
     QUARANTINE = "quarantine"
+    QUARANTINE_RETURN = "quarantine_return"
     OUTING_LIMIT = "outing_limit"
     OVERDUE_RETURN = "overdue_return"
+    DIRECTION_UNKNOWN = "direction_unknown"  # asked: nobody said, and nothing to infer from or a rule depends on it
     VISITOR_PASS_VALID = "visitor_pass_valid"
     VISITOR_PASS_OUTSIDE_WINDOW = "visitor_pass_outside_window"
     VEHICLE_KNOWN = "vehicle_known"
@@ -122,7 +132,7 @@ class Decision:
     """The policy's answer for one passage."""
 
     verdict: Verdict
-    direction: Direction
+    direction: Direction | None  # None: not known, and nothing this decision did depended on it
     prompt: Prompt
     reasons: tuple[Reason, ...] = ()
     alarms: tuple[Alarm, ...] = ()
@@ -131,12 +141,21 @@ class Decision:
     vehicle: bool = False
     plate: str | None = None
     disinfected: bool | None = None
+    direction_source: DirectionSource | None = None
+    detail: dict = field(default_factory=dict)  # what the prompt's words need, e.g. an expiry date
+
+    @property
+    def undecided(self) -> bool:
+        """True while the passage still waits for a reading or a direction (nothing is journaled yet)."""
+        return self.verdict in (Verdict.REMEASURE, Verdict.ASK)
 
     def to_dict(self) -> dict:
         """JSON-ready form for the journal and the screen."""
         return {
             "verdict": self.verdict.value,
             "direction": self.direction,
+            "direction_source": self.direction_source,
+            "detail": self.detail,
             "prompt": self.prompt.value,
             "reasons": [r.value for r in self.reasons],
             "alarms": [a.to_dict() for a in self.alarms],
@@ -157,7 +176,8 @@ class Passage:
     facts: Facts
     now: datetime
     readings: tuple[Measurement, ...] = ()  # this passage's readings, oldest first
-    direction: Direction | None = None  # the volunteer's override
+    direction: Direction | None = None  # given by the lane, the volunteer or a button; None: infer if safe
+    direction_source: DirectionSource | None = None
 
 
 @dataclass(frozen=True)
@@ -168,27 +188,42 @@ class VehiclePassage:
     facts: Facts
     now: datetime
     disinfected: bool = False
-    direction: Direction | None = None
+    direction: Direction | None = None  # the volunteer's choice on the vehicle form, or the lane
+    direction_source: DirectionSource | None = None
 
 
 # -- direction ----------------------------------------------------------------
 
-_OPPOSITE: dict[str, Direction] = {"in": "out", "out": "in"}
+
+def _heading(given: Direction | None, source: DirectionSource | None,
+             last: LastPassage | None) -> tuple[Direction | None, DirectionSource | None]:
+    """The given direction, or one inferred from the holder's last admitted passage (None without history)."""
+    if given is not None:
+        return given, source or "volunteer"
+    inferred = infer(last.direction if last is not None else None)
+    return inferred, ("inferred" if inferred else None)
 
 
-def resolve_direction(
-    override: Direction | None, last: LastPassage | None, mode: GateMode, default: Direction
-) -> Direction:
-    """The volunteer's choice wins; a one-way gate is fixed; otherwise the opposite of the last passage."""
-    if override is not None:
-        return override
-    if mode == "in-only":
-        return "in"
-    if mode == "out-only":
-        return "out"
-    if last is not None:
-        return _OPPOSITE[last.direction]
-    return default
+def depends_on_direction(card_kind: CardKind, facts: Facts, direction: Direction, now: datetime,
+                         s: PolicySettings) -> bool:
+    """True when the other direction would be decided by a different rule, so a guess must not decide.
+
+    Home quarantine (out: denied; in: admitted and reported), the outing rule
+    (exits are counted, returns are timed), a visitor pass outside its window
+    (in: denied), and a guess that would skip a temperature the other way needs.
+    """
+    if facts.quarantine and card_kind in (CardKind.RESIDENT, CardKind.VOLUNTEER):
+        return True
+    if s.outing.enabled and card_kind is not CardKind.VISITOR:
+        return True
+    if card_kind is CardKind.VISITOR and (facts.visitor_pass is None or not facts.visitor_pass.covers(now)):
+        return True
+    return direction not in s.measure_on and any(d in s.measure_on for d in ("in", "out"))
+
+
+def _ask(holder: Holder | None, reasons: Iterable[Reason], *, vehicle: bool = False, **extra) -> Decision:
+    return Decision(Verdict.ASK, None, Prompt.ASK_DIRECTION, (*reasons, Reason.DIRECTION_UNKNOWN), holder=holder,
+                    vehicle=vehicle, **extra)
 
 
 # -- temperature ---------------------------------------------------------------
@@ -284,7 +319,18 @@ _CARD_REASON = {
 }
 
 
-def _card_problem(check: CardCheck, facts: Facts, direction: Direction) -> Decision | None:
+# What a refused card's holder is told: the real reason, in plain words (the page words each prompt).
+_CARD_PROMPT = {
+    Reason.CARD_EXPIRED: Prompt.CARD_EXPIRED,
+    Reason.CARD_NOT_YET_VALID: Prompt.CARD_NOT_YET_VALID,
+    Reason.CARD_UNKNOWN_KEY: Prompt.CARD_FOREIGN,
+}
+# Only a reported loss is 挂失; a replaced card or a holder who moved out is told so.
+_REVOCATION_PROMPT = {"lost": Prompt.CARD_LOST, "replaced": Prompt.CARD_REPLACED}
+
+
+def _card_problem(check: CardCheck, facts: Facts, direction: Direction | None,
+                  source: DirectionSource | None = None) -> Decision | None:
     """A denial for a card that is not genuine, current and unrevoked; None when the card is fine."""
     reason = None
     if not check.valid:
@@ -295,60 +341,83 @@ def _card_problem(check: CardCheck, facts: Facts, direction: Direction) -> Decis
         reason = Reason.CARD_MISMATCH
     if reason is None:
         return None
-    subject = f"{check.card.kind.value}:{check.card.subject_id}" if check.card else None
-    detail = {"card_id": check.card.card_id, "kid": check.card.kid} if check.card else {}
-    prompt = Prompt.CARD_REVOKED if reason is Reason.CARD_REVOKED else Prompt.CARD_REJECTED
+    card = check.card
+    subject = subject_key(card.kind.value, card.subject_id) if card else None
+    detail = {"card_id": card.card_id, "kid": card.kid} if card else {}
+    shown: dict = {}
+    if reason is Reason.CARD_REVOKED:
+        prompt = _REVOCATION_PROMPT.get(facts.revocation_reason or "", Prompt.CARD_REVOKED)
+        detail["revocation"] = facts.revocation_reason or "withdrawn"
+    else:
+        prompt = _CARD_PROMPT.get(reason, Prompt.CARD_REJECTED)
+    if card is not None and reason is Reason.CARD_EXPIRED:
+        shown = {"valid_until": card.valid_until.isoformat()}
+    elif card is not None and reason is Reason.CARD_NOT_YET_VALID:
+        shown = {"valid_from": card.valid_from.isoformat()}
     return Decision(
         Verdict.DENY, direction, prompt, (reason,),
         (Alarm(AlarmKind.INVALID_CARD, reason, subject, detail),), holder=facts.holder,
+        direction_source=source, detail=shown,
     )
 
 
-def _unknown_visitor(check: CardCheck | None, direction: Direction, s: PolicySettings) -> Decision:
+def _unknown_visitor(check: CardCheck | None, direction: Direction | None, source: DirectionSource | None,
+                     s: PolicySettings) -> Decision:
     reason = Reason.NO_CARD if check is None else Reason.NOT_A_CARD
     alarms = (Alarm(AlarmKind.UNKNOWN_VISITOR, reason),) if s.alarm_on_unknown_visitor else ()
-    return Decision(Verdict.REFER, direction, Prompt.REGISTER_VISITOR, (reason,), alarms)
+    return Decision(Verdict.REFER, direction, Prompt.REGISTER_VISITOR, (reason,), alarms, direction_source=source)
 
 
 # -- people --------------------------------------------------------------------
 
 
-def decide(passage: Passage, s: PolicySettings, *, mode: GateMode = "two-way", default_direction: Direction = "in") -> Decision:
-    """Decide one person's passage. Call again with each new reading until the verdict is not REMEASURE."""
+def decide(passage: Passage, s: PolicySettings) -> Decision:
+    """Decide one person's passage. Call again with each new reading (or the direction) while it is undecided.
+
+    A direction that was only inferred decides nothing a rule depends on
+    (``depends_on_direction``): the verdict is ``ask`` until the volunteer says.
+    """
     facts, check = passage.facts, passage.check
-    direction = resolve_direction(passage.direction, facts.last_passage, mode, default_direction)
-    overridden = (Reason.DIRECTION_OVERRIDDEN,) if passage.direction is not None else ()
+    given = passage.direction is not None and passage.direction_source != "inferred"
+    direction, source = _heading(passage.direction, passage.direction_source, facts.last_passage)
 
     if check is None or check.reason is Rejection.NOT_A_CARD:
-        return _unknown_visitor(check, direction, s)
-    denial = _card_problem(check, facts, direction)
+        return _unknown_visitor(check, passage.direction, passage.direction_source, s)
+    denial = _card_problem(check, facts, passage.direction, passage.direction_source)
     if denial is not None:
         return denial
     card = check.card
     if card.kind is CardKind.VEHICLE:
-        return decide_vehicle(VehiclePassage(check, facts, passage.now, False, passage.direction), s, mode=mode, default_direction=default_direction)
+        return decide_vehicle(VehiclePassage(check, facts, passage.now, False, passage.direction,
+                                             passage.direction_source), s)
     holder = facts.holder
     if holder is None:
-        return Decision(Verdict.REFER, direction, Prompt.CARD_NOT_IN_REGISTRY, (Reason.CARD_VALID, Reason.CARD_NOT_IN_REGISTRY) + overridden)
-    reasons = [Reason.CARD_VALID, *overridden]
+        return Decision(Verdict.REFER, passage.direction, Prompt.CARD_NOT_IN_REGISTRY,
+                        (Reason.CARD_VALID, Reason.CARD_NOT_IN_REGISTRY), direction_source=passage.direction_source)
+    reasons = [Reason.CARD_VALID]
+    if given:
+        reasons.append(Reason.DIRECTION_OVERRIDDEN)
+    if direction is None or (not given and depends_on_direction(card.kind, facts, direction, passage.now, s)):
+        return _ask(holder, reasons)
+    common = dict(holder=holder, direction_source=source)
 
     if card.kind is CardKind.VISITOR:
         visitor_pass = facts.visitor_pass
         if direction == "in" and (visitor_pass is None or not visitor_pass.covers(passage.now)):
             return Decision(Verdict.DENY, direction, Prompt.VISITOR_PASS_OUTSIDE_WINDOW,
-                            (*reasons, Reason.VISITOR_PASS_OUTSIDE_WINDOW), holder=holder)
+                            (*reasons, Reason.VISITOR_PASS_OUTSIDE_WINDOW), **common)
         reasons.append(Reason.VISITOR_PASS_VALID)
 
-    if direction == "out" and facts.quarantine:
-        order = facts.quarantine[0]
+    quarantine = facts.quarantine[0] if facts.quarantine else None
+    if direction == "out" and quarantine is not None:
         alarm = Alarm(AlarmKind.QUARANTINE_BREACH, Reason.QUARANTINE, holder.subject,
-                      {"order_id": order.id, "ends_on": order.ends_on.isoformat()})
-        return Decision(Verdict.DENY, direction, Prompt.QUARANTINE, (*reasons, Reason.QUARANTINE), (alarm,), holder=holder)
+                      {"order_id": quarantine.id, "ends_on": quarantine.ends_on.isoformat()})
+        return Decision(Verdict.DENY, direction, Prompt.QUARANTINE, (*reasons, Reason.QUARANTINE), (alarm,), **common)
 
     outing = s.outing
     if (outing.enabled and direction == "out" and card.kind is not CardKind.VISITOR
             and len(facts.household_exits) >= outing.max_outings):
-        return Decision(Verdict.REFER, direction, Prompt.OUTING_LIMIT, (*reasons, Reason.OUTING_LIMIT), holder=holder)
+        return Decision(Verdict.REFER, direction, Prompt.OUTING_LIMIT, (*reasons, Reason.OUTING_LIMIT), **common)
 
     temperature = None
     if direction in s.measure_on:
@@ -356,24 +425,34 @@ def decide(passage: Passage, s: PolicySettings, *, mode: GateMode = "two-way", d
         temperature = assessment.value_c
         status = assessment.status
         if status in (TemperatureStatus.MISSING, TemperatureStatus.UNTRUSTED, TemperatureStatus.FEVER_UNCONFIRMED):
-            return Decision(Verdict.REMEASURE, direction, assessment.prompt, (*reasons, assessment.reason), holder=holder, temperature_c=temperature)
+            return Decision(Verdict.REMEASURE, direction, assessment.prompt, (*reasons, assessment.reason),
+                            temperature_c=temperature, **common)
         if status is TemperatureStatus.NEEDS_HANDHELD:
-            return Decision(Verdict.REFER, direction, Prompt.HANDHELD_CHECK, (*reasons, assessment.reason), holder=holder)
+            return Decision(Verdict.REFER, direction, Prompt.HANDHELD_CHECK, (*reasons, assessment.reason), **common)
         if status is TemperatureStatus.FEVER:
             alarm = Alarm(AlarmKind.FEVER, Reason.FEVER, holder.subject, {"temperature_c": temperature})
-            return Decision(Verdict.DENY, direction, Prompt.FEVER, (*reasons, Reason.FEVER), (alarm,), holder=holder, temperature_c=temperature)
+            return Decision(Verdict.DENY, direction, Prompt.FEVER, (*reasons, Reason.FEVER), (alarm,),
+                            temperature_c=temperature, **common)
         reasons.append(assessment.reason)
     else:
         reasons.append(Reason.TEMPERATURE_NOT_REQUIRED)
 
-    alarms: tuple[Alarm, ...] = ()
+    alarms: list[Alarm] = []
+    prompt = Prompt.WELCOME if direction == "in" else Prompt.GOODBYE
+    if direction == "in" and quarantine is not None:
+        # Back home under an order: let them in (home is where they must be), and tell the office they were out.
+        alarms.append(Alarm(AlarmKind.QUARANTINE_BREACH, Reason.QUARANTINE_RETURN, holder.subject,
+                            {"order_id": quarantine.id, "ends_on": quarantine.ends_on.isoformat()}))
+        reasons.append(Reason.QUARANTINE_RETURN)
+        prompt = Prompt.QUARANTINE_RETURN
     if direction == "in" and card.kind is not CardKind.VISITOR:
         overdue = _overdue(holder.subject, facts.last_passage, passage.now, s)
         if overdue is not None:
-            alarms = (overdue,)
             reasons.append(Reason.OVERDUE_RETURN)
-    prompt = Prompt.WELCOME if direction == "in" else Prompt.GOODBYE
-    return Decision(Verdict.ADMIT, direction, prompt, tuple(reasons), alarms, holder=holder, temperature_c=temperature)
+            if not facts.last_passage or not facts.last_passage.overdue_alarmed:  # the sweep raised it already
+                alarms.append(overdue)
+    return Decision(Verdict.ADMIT, direction, prompt, tuple(reasons), tuple(alarms), temperature_c=temperature,
+                    **common)
 
 
 # -- outings -------------------------------------------------------------------
@@ -405,25 +484,34 @@ def overdue_returns(outside: Iterable[tuple[str, datetime]], now: datetime, s: P
 # -- vehicles ------------------------------------------------------------------
 
 
-def decide_vehicle(passage: VehiclePassage, s: PolicySettings, *, mode: GateMode = "two-way", default_direction: Direction = "in") -> Decision:
-    """Decide a vehicle's passage, from a vehicle card or a typed plate."""
+def decide_vehicle(passage: VehiclePassage, s: PolicySettings) -> Decision:
+    """Decide a vehicle's passage, from a vehicle card or a typed plate.
+
+    Entering needs disinfection, so a vehicle is never decided on a guessed
+    direction when disinfection is required: the verdict is ``ask``.
+    """
     facts, check = passage.facts, passage.check
-    direction = resolve_direction(passage.direction, facts.last_passage, mode, default_direction)
-    overridden = (Reason.DIRECTION_OVERRIDDEN,) if passage.direction is not None else ()
+    given = passage.direction is not None and passage.direction_source != "inferred"
+    direction, source = _heading(passage.direction, passage.direction_source, facts.last_passage)
     if check is not None:
-        denial = _card_problem(check, facts, direction)
+        denial = _card_problem(check, facts, passage.direction, passage.direction_source)
         if denial is not None:
             return replace(denial, vehicle=True, disinfected=passage.disinfected)
     holder = facts.holder
     plate = holder.plate if holder is not None else facts.plate
     common = dict(holder=holder, vehicle=True, plate=plate, disinfected=passage.disinfected)
+    overridden = (Reason.DIRECTION_OVERRIDDEN,) if given else ()
     if holder is None:
-        return Decision(Verdict.REFER, direction, Prompt.REGISTER_VEHICLE, (Reason.VEHICLE_UNKNOWN, *overridden), **common)
+        return Decision(Verdict.REFER, passage.direction, Prompt.REGISTER_VEHICLE, (Reason.VEHICLE_UNKNOWN, *overridden),
+                        direction_source=passage.direction_source, **common)
     reasons = (Reason.VEHICLE_KNOWN, *overridden)
+    if direction is None or (not given and s.require_vehicle_disinfection and not passage.disinfected):
+        return _ask(holder, reasons, vehicle=True, plate=plate, disinfected=passage.disinfected)
     if direction == "in" and s.require_vehicle_disinfection and not passage.disinfected:
-        return Decision(Verdict.REFER, direction, Prompt.DISINFECT_VEHICLE, (*reasons, Reason.VEHICLE_NOT_DISINFECTED), **common)
+        return Decision(Verdict.REFER, direction, Prompt.DISINFECT_VEHICLE, (*reasons, Reason.VEHICLE_NOT_DISINFECTED),
+                        direction_source=source, **common)
     prompt = Prompt.WELCOME if direction == "in" else Prompt.GOODBYE
-    return Decision(Verdict.ADMIT, direction, prompt, reasons, **common)
+    return Decision(Verdict.ADMIT, direction, prompt, reasons, direction_source=source, **common)
 
 
 # -- registered visitors -------------------------------------------------------
@@ -437,18 +525,19 @@ def decide_visitor(readings: Iterable[Measurement], s: PolicySettings, *, direct
     fever denies and raises the fever alarm). A visitor leaving is not measured.
     """
     reasons = [Reason.VISITOR_REGISTERED]
+    common: dict = {"direction_source": "volunteer"}
     temperature = None
     if direction in s.measure_on:
         assessment = assess_temperature(readings, s)
         temperature = assessment.value_c
         status = assessment.status
         if status in (TemperatureStatus.MISSING, TemperatureStatus.UNTRUSTED, TemperatureStatus.FEVER_UNCONFIRMED):
-            return Decision(Verdict.REMEASURE, direction, assessment.prompt, (*reasons, assessment.reason), temperature_c=temperature)
+            return Decision(Verdict.REMEASURE, direction, assessment.prompt, (*reasons, assessment.reason), temperature_c=temperature, **common)
         if status is TemperatureStatus.NEEDS_HANDHELD:
-            return Decision(Verdict.REFER, direction, Prompt.HANDHELD_CHECK, (*reasons, assessment.reason))
+            return Decision(Verdict.REFER, direction, Prompt.HANDHELD_CHECK, (*reasons, assessment.reason), **common)
         if status is TemperatureStatus.FEVER:
             alarm = Alarm(AlarmKind.FEVER, Reason.FEVER, None, {"temperature_c": temperature, "visitor": True})
-            return Decision(Verdict.DENY, direction, Prompt.FEVER, (*reasons, Reason.FEVER), (alarm,), temperature_c=temperature)
+            return Decision(Verdict.DENY, direction, Prompt.FEVER, (*reasons, Reason.FEVER), (alarm,), temperature_c=temperature, **common)
         reasons.append(assessment.reason)
     prompt = Prompt.WELCOME if direction == "in" else Prompt.GOODBYE
-    return Decision(Verdict.ADMIT, direction, prompt, tuple(reasons), temperature_c=temperature)
+    return Decision(Verdict.ADMIT, direction, prompt, tuple(reasons), temperature_c=temperature, **common)

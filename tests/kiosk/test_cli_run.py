@@ -52,7 +52,8 @@ def test_gate_process_end_to_end(tmp_path):
                       valid_until=date(today.year + 1, 12, 31), card_id=11)[1]
     port = free_port()
     config = tmp_path / "config.yaml"
-    config.write_text(f"gate: {{id: north, name: 北门, data_dir: {data}}}\nweb: {{port: {port}}}\n", encoding="utf-8")
+    config.write_text(f"gate: {{id: north, name: 北门, data_dir: {data}, same_card_window_s: 4}}\nweb: {{port: {port}}}\n",
+                      encoding="utf-8")
     process = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "run", "--simulate", "--config", str(config)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env={**os.environ, "PYTHONPATH": str(REPO)})
@@ -60,9 +61,16 @@ def test_gate_process_end_to_end(tmp_path):
     try:
         ready = process.stdout.readline()
         assert "ready on" in ready, ready + process.stderr.read()
-        answer = requests.post(url + "/api/v1/scans", json={"text": text, "manual_c": 36.5}, timeout=10).json()
+        answer = requests.post(url + "/api/v1/scans", json={"text": text, "manual_c": 36.5, "direction": "in"},
+                               timeout=10).json()
         assert answer["verdict"] == "admit" and answer["name"] == "王*山"
-        # hold the card to the (replay) camera
+        # The same card again at once only shows that decision again: one passage per person.
+        again = requests.post(url + "/api/v1/scans", json={"text": text}, timeout=10).json()
+        assert again["seq"] == answer["seq"]
+        time.sleep(4.2)  # past gate.same_card_window_s: the next showing is a new passage
+        # The volunteer taps 出, then the card is held to the (replay) camera: the scanner hands it to the worker.
+        chosen = requests.post(url + "/api/v1/direction", json={"direction": "out"}, timeout=5).json()
+        assert chosen["direction"]["chosen"] == "out" and chosen["direction"]["source"] == "volunteer"
         Image.fromarray(qr_array(text)).save(data / "replay" / "card.png")
         deadline = time.monotonic() + 10
         last = None
@@ -72,6 +80,7 @@ def test_gate_process_end_to_end(tmp_path):
                 break
             time.sleep(0.1)
         assert last["subject"] == "resident:1" and last["direction"] == "out" and last["verdict"] == "admit"
+        assert last["direction_source"] == "volunteer"
     finally:
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=20)

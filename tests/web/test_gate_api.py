@@ -57,8 +57,9 @@ def gate(tmp_path):
     hardware = simulated_hardware(config, tmp_path / "replay")
     sync = Poked()
     gate = Gate(Checkpoint(config, registry, journal, keyset), thermometer=hardware.thermometer,
-                signals=hardware.signals, sync=sync, id_key=b"community-secret")
+                signals=hardware.signals, sync=sync, id_key=b"community-secret").start()
     yield gate, hardware, sync
+    gate.close()
     hardware.close()
     journal.close()
 
@@ -78,7 +79,7 @@ def forehead(hardware, celsius):
 def test_scan_measures_admits_and_opens_the_barrier(gate):
     gate, hardware, sync = gate
     forehead(hardware, 36.6)
-    outcome = gate.scan(card())
+    outcome = gate.scan(card(), direction="in")
     decision = outcome.decision
     assert decision.verdict.value == "admit" and 36.0 < decision.temperature_c < 37.0
     assert outcome.events and outcome.events[0].data["readings"][0]["source"] == "sensor"
@@ -89,7 +90,7 @@ def test_scan_measures_admits_and_opens_the_barrier(gate):
 def test_fever_is_measured_twice_denied_alarmed_and_poked(gate):
     gate, hardware, sync = gate
     forehead(hardware, 38.2)
-    outcome = gate.scan(card())
+    outcome = gate.scan(card(), direction="in")
     assert outcome.decision.verdict.value == "deny" and [a.kind.value for a in outcome.decision.alarms] == ["fever"]
     assert len(outcome.events[0].data["readings"]) == 2
     assert sync.count == 1
@@ -99,7 +100,7 @@ def test_fever_is_measured_twice_denied_alarmed_and_poked(gate):
 def test_nobody_in_front_leaves_it_undecided(gate):
     gate, hardware, _ = gate
     hardware.fake_thermometer.set_object(None, settle=True)  # an empty scene: object at ambient
-    outcome = gate.scan(card())
+    outcome = gate.scan(card(), direction="in")
     assert outcome.decision.verdict.value == "remeasure" and outcome.events == ()
 
 
@@ -116,7 +117,7 @@ def test_local_api_and_stream(gate):
         with requests.get(url + "/api/v1/stream", stream=True, timeout=10) as stream:
             lines = stream.iter_lines(decode_unicode=True)
             assert next(lines) == ": connected"
-            answer = requests.post(url + "/api/v1/scans", json={"text": card(), "manual_c": 36.4}, timeout=10).json()
+            answer = requests.post(url + "/api/v1/scans", json={"text": card(), "manual_c": 36.4, "direction": "in"}, timeout=10).json()
             assert answer["verdict"] == "admit" and answer["name"] == "王*山" and answer["household"] == "1-1-101"
             event = next(line for line in lines if line.startswith("event: "))
             data = next(line for line in lines if line.startswith("data: "))
@@ -142,7 +143,7 @@ def test_a_typed_reading_decides_the_waiting_passage(client):
     http, gate, hardware = client
     assert http.post("/api/v1/readings", json={"celsius": 36.5}).status_code == 409  # nothing is waiting
     hardware.thermometer_fault(True)  # the cable is out: three faulty readings, then the volunteer measures
-    first = http.post("/api/v1/scans", json={"text": card()}).get_json()
+    first = http.post("/api/v1/scans", json={"text": card(), "direction": "in"}).get_json()
     assert first["verdict"] == "refer" and first["prompt"] == "handheld_check" and first["seq"]
     answer = http.post("/api/v1/readings", json={"celsius": 36.7, "source": "handheld_contact"}).get_json()
     assert answer["verdict"] == "admit" and "handheld_normal" in answer["reasons"]
@@ -155,7 +156,7 @@ def test_a_passage_left_undecided_is_journaled_as_abandoned(gate):
     gate, hardware, _ = gate
     hardware.stand(38.6)
     gate.max_readings = 1  # one high reading, then the person walks off before the second
-    first = gate.scan(card())
+    first = gate.scan(card(), direction="in")
     assert first.decision.verdict.value == "remeasure" and first.events == ()
     gate.scan(None)  # the next person: the first passage is given up, with its high reading on record
     abandoned = gate.checkpoint.journal.latest((EventKind.PASSAGE_ABANDONED,))
@@ -167,7 +168,7 @@ def test_a_pending_passage_expires_into_the_journal(gate):
     gate, hardware, _ = gate
     hardware.stand(None)
     gate.pending_s = 0.05
-    gate.scan(card())
+    gate.scan(card(), direction="in")
     deadline = time.monotonic() + 5
     while gate.checkpoint.journal.latest((EventKind.PASSAGE_ABANDONED,)) is None:
         assert time.monotonic() < deadline, "the pending passage never expired"
@@ -237,7 +238,7 @@ def test_visitor_registration_protects_the_id_number(client):
 
 def test_vehicle_by_plate(client):
     http, gate, _ = client
-    answer = http.post("/api/v1/vehicles", json={"plate": "京A12345", "disinfected": True, "passengers": 2}).get_json()
+    answer = http.post("/api/v1/vehicles", json={"plate": "京A12345", "disinfected": True, "passengers": 2, "direction": "in"}).get_json()
     assert answer["verdict"] == "admit" and answer["kind"] == "vehicle" and answer["plate"] == "京A12345"
     event = gate.checkpoint.journal.latest((EventKind.VEHICLE,))
     assert event.data["passengers"] == 2 and event.data["disinfected"] is True

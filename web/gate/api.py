@@ -10,8 +10,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify, stream_with_context
 
 from kiosk.exc import PersonalDataError
-from kiosk.gate.passages import Gate, GateError
 from kiosk.gate.ledger import AlarmError
+from kiosk.gate.passages import Gate, GateError
 from kiosk.gate.shifts import ShiftError
 from kiosk.gate.visitors import VisitorRegistration
 from web.gate import schemas
@@ -54,6 +54,19 @@ def scans():
     return jsonify(Gate.screen(outcome))
 
 
+@api.post("/direction")
+def direction():
+    """The volunteer's 进 / 出: held for the next passages; a passage asking 进还是出? continues with it."""
+    body = parse_body(schemas.DirectionIn)
+    return jsonify({"direction": _gate().choose_direction(body.direction)})
+
+
+@api.get("/rules")
+def rules():
+    """The rules the page works by (quick outcomes, how long a direction holds, thresholds): one definition, here."""
+    return jsonify(_gate().rules())
+
+
 @api.post("/readings")
 def readings():
     """A typed temperature for the passage waiting on screen (thermometer down, or a handheld confirmation)."""
@@ -86,7 +99,7 @@ def visitors():
         raise ApiError(400, f"host_household_id: no household {body.host_household_id} in the registry")
     registration = VisitorRegistration(body.name, body.phone, body.coming_from, body.host_household_id, body.reason,
                                        body.temperatures_c[-1] if body.temperatures_c else None, body.id_number or None)
-    outcome = gate.visitor(registration, body.temperatures_c, body.source, body.direction)
+    outcome = gate.visitor(registration, body.temperatures_c, body.source, body.direction, alarm_seq=body.alarm_seq)
     return jsonify({**Gate.screen(outcome, kind="visitor")})
 
 
@@ -134,8 +147,10 @@ def alarms():
 def acknowledge(seq: int):
     """The volunteer on duty acknowledges an alarm with a note (409 if nobody is signed in)."""
     body = parse_body(schemas.AcknowledgeIn)
-    _gate().acknowledge(seq, body.note)
-    return jsonify({"ok": True})
+    if seq > 2**53:
+        raise ApiError(404, f"no alarm with seq {seq} at this gate")
+    event = _gate().acknowledge(seq, body.note, body.outcome)
+    return jsonify({"ok": True, "seq": event.seq})
 
 
 @api.get("/today")

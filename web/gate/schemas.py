@@ -6,9 +6,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from kiosk.config.base import Direction
+from kiosk.gate.passages import ACK_OUTCOMES
+
 # A body temperature anyone could type: outside this it is a typo, not a reading.
 Celsius = Annotated[float, Field(ge=25, le=45)]
-Direction = Literal["in", "out"]
+# Journal seqs and registry ids fit SQLite's integers with room to spare; anything larger is not one of ours.
+Seq = Annotated[int, Field(ge=1, le=2**53)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 
 
@@ -57,6 +61,14 @@ class VisitorIn(Body):
     temperatures_c: list[Celsius] = Field(default_factory=list, max_length=6)
     source: Literal["sensor", "manual", "handheld_contact"] = "manual"
     direction: Direction = "in"
+    alarm_seq: Seq | None = None
+    """The unknown-visitor alarm the walk-up raised: the registration closes it."""
+
+
+class DirectionIn(Body):
+    """The volunteer's 进 / 出 choice (null clears it)."""
+
+    direction: Direction | None
 
 
 class SignInIn(Body):
@@ -70,6 +82,8 @@ class AcknowledgeIn(Body):
     """The volunteer on duty has dealt with an alarm."""
 
     note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
+    outcome: Literal[ACK_OUTCOMES] | None = None  # type: ignore[valid-type]
+    """A quick outcome (已复测正常 …); a note, the outcome, or both."""
 
 
 class SimulationIn(Body):

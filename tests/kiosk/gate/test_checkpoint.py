@@ -9,7 +9,7 @@ import pytest
 
 from kiosk.cards import CardKind, issue_card
 from kiosk.gate.checkpoint import Checkpoint
-from kiosk.config import GateConfig
+from kiosk.config import GateConfig, PolicySettings
 from kiosk.events import EventKind
 from kiosk.gate.facts import gather_facts
 from kiosk.gate.journal import Journal
@@ -53,26 +53,54 @@ def ir(c):
     return Measurement(c, 15.0)
 
 
-def test_resident_in_then_out_by_last_passage(world):
+def test_a_first_scan_asks_and_the_direction_given_is_journaled_with_its_source(world):
     checkpoint, card = world
     text = card(11, 1)
-    first = checkpoint.passage(text, NOW, [ir(36.5)])
+    asked = checkpoint.passage(text, NOW, [ir(36.5)])
+    assert (asked.decision.verdict, asked.decision.prompt, asked.decision.direction) == (Verdict.ASK, Prompt.ASK_DIRECTION, None)
+    assert asked.events == () and checkpoint.journal.last_seq == 0  # nothing decided, nothing journaled
+    first = checkpoint.passage(text, NOW, [ir(36.5)], direction="in", direction_source="volunteer")
     assert (first.decision.verdict, first.decision.direction) == (Verdict.ADMIT, "in")
     assert [e.kind for e in first.events] == [EventKind.PASSAGE]
     event = first.events[0]
     assert event.subject == "resident:1" and event.household_id == 1 and event.data["verdict"] == "admit"
     assert event.data["card"]["card_id"] == 11 and event.data["readings"][0]["object_c"] == 36.5
-    second = checkpoint.passage(text, NOW + timedelta(minutes=5))
+    assert (event.data["direction"], event.data["direction_source"]) == ("in", "volunteer")
+    # Going out is only a guess now, and a guess would skip the temperature an entry needs: ask again.
+    assert checkpoint.passage(text, NOW + timedelta(minutes=5)).decision.verdict is Verdict.ASK
+    second = checkpoint.passage(text, NOW + timedelta(minutes=5), direction="out", direction_source="button")
     assert (second.decision.verdict, second.decision.direction) == (Verdict.ADMIT, "out")
-    assert second.events[0].seq == event.seq + 1
+    assert second.events[0].seq == event.seq + 1 and second.events[0].data["direction_source"] == "button"
+
+
+def test_inference_uses_the_last_admitted_passage_not_a_refused_one(world):
+    checkpoint, card = world
+    checkpoint.config = checkpoint.config.model_copy(update={"policy": PolicySettings()})  # no outing rule here
+    text = card(11, 1)
+    checkpoint.passage(text, NOW, direction="out")
+    # Refused coming back in (fever): they are still outside, so the next guess is still "in".
+    refused = checkpoint.passage(text, NOW + timedelta(minutes=30), [ir(37.8), ir(37.9)], direction="in")
+    assert refused.decision.verdict is Verdict.DENY
+    again = checkpoint.passage(text, NOW + timedelta(minutes=40), [ir(36.5)])
+    assert (again.decision.verdict, again.decision.direction, again.decision.direction_source) == (Verdict.ADMIT, "in", "inferred")
+
+
+def test_a_quarantined_resident_coming_home_is_admitted_and_the_office_told(world):
+    checkpoint, card = world
+    first_scan = checkpoint.passage(card(13, 3), NOW, [ir(36.5)])
+    assert first_scan.decision.verdict is Verdict.ASK  # never a green screen on a guess
+    home = checkpoint.passage(card(13, 3), NOW, [ir(36.5)], direction="in", direction_source="volunteer")
+    assert home.decision.verdict is Verdict.ADMIT and home.decision.prompt is Prompt.QUARANTINE_RETURN
+    assert [e.data.get("kind") for e in home.events[1:]] == ["quarantine_breach"]
+    assert home.events[1].data["reason"] == "quarantine_return"
 
 
 def test_remeasure_is_not_journaled_until_decided(world):
     checkpoint, card = world
-    pending = checkpoint.passage(card(12, 2), NOW, [ir(37.8)])
+    pending = checkpoint.passage(card(12, 2), NOW, [ir(37.8)], direction="in")
     assert pending.decision.verdict is Verdict.REMEASURE and pending.events == ()
     assert checkpoint.journal.last_seq == 0
-    fever = checkpoint.passage(card(12, 2), NOW, [ir(37.8), ir(37.9)])
+    fever = checkpoint.passage(card(12, 2), NOW, [ir(37.8), ir(37.9)], direction="in")
     assert fever.decision.verdict is Verdict.DENY
     kinds = [e.kind for e in fever.events]
     assert kinds == [EventKind.PASSAGE, EventKind.ALARM_RAISED]
@@ -82,11 +110,12 @@ def test_remeasure_is_not_journaled_until_decided(world):
 def test_revocation_in_registry_denies_a_genuine_card(world):
     checkpoint, card = world
     text = card(11, 1)
-    assert checkpoint.passage(text, NOW, [ir(36.5)]).decision.verdict is Verdict.ADMIT
+    assert checkpoint.passage(text, NOW, [ir(36.5)], direction="in").decision.verdict is Verdict.ADMIT
     checkpoint.registry.apply_changes([{"op": "upsert", "table": "revocations", "row": {"card_id": 11, "reason": "lost"}}],
                                       from_version=1, to_version=2)
     outcome = checkpoint.passage(text, NOW + timedelta(hours=1), [ir(36.5)], direction="in")
-    assert outcome.decision.verdict is Verdict.DENY and outcome.decision.prompt is Prompt.CARD_REVOKED
+    # Reported lost: the one refusal the screen calls 挂失.
+    assert outcome.decision.verdict is Verdict.DENY and outcome.decision.prompt is Prompt.CARD_LOST
     assert outcome.check.reason.value == "revoked"
     assert outcome.events[1].data["kind"] == AlarmKind.INVALID_CARD.value
 
@@ -111,9 +140,10 @@ def test_expired_card_uses_the_community_time_zone(world):
     checkpoint, card = world
     text = card(11, 1, end=TODAY)
     just_before_midnight = datetime(2026, 11, 28, 23, 59, tzinfo=TZ)
-    assert checkpoint.passage(text, just_before_midnight, [ir(36.5)]).decision.verdict is Verdict.ADMIT
+    assert checkpoint.passage(text, just_before_midnight, [ir(36.5)], direction="in").decision.verdict is Verdict.ADMIT
     after = checkpoint.passage(text, just_before_midnight + timedelta(minutes=2), [ir(36.5)], direction="in")
     assert after.decision.reasons[0].value == "card_expired"
+    assert after.decision.prompt is Prompt.CARD_EXPIRED and after.decision.detail == {"valid_until": TODAY.isoformat()}
 
 
 def test_household_outing_rule_counts_journaled_exits(world):
@@ -127,10 +157,10 @@ def test_household_outing_rule_counts_journaled_exits(world):
 
 def test_vehicle_by_plate_and_card(world):
     checkpoint, card = world
-    by_plate = checkpoint.vehicle(NOW, plate="京a·12345", disinfected=True)
+    by_plate = checkpoint.vehicle(NOW, plate="京a·12345", disinfected=True, direction="in")
     assert by_plate.decision.verdict is Verdict.ADMIT and by_plate.events[0].kind is EventKind.VEHICLE
     assert by_plate.events[0].data["plate"] == "京A12345" and by_plate.events[0].data["disinfected"] is True
-    by_card = checkpoint.vehicle(NOW + timedelta(minutes=1), text=card(21, 1, CardKind.VEHICLE))
-    assert by_card.decision.direction == "out"  # from the vehicle's last passage
+    by_card = checkpoint.vehicle(NOW + timedelta(minutes=1), text=card(21, 1, CardKind.VEHICLE), disinfected=True)
+    assert (by_card.decision.direction, by_card.decision.direction_source) == ("out", "inferred")  # its last passage
     unknown = checkpoint.vehicle(NOW, plate="津B99999", disinfected=True)
     assert unknown.decision.verdict is Verdict.REFER and unknown.decision.plate == "津B99999"
