@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 from pydantic_core import PydanticCustomError
 
-
 # The one definition of a passage's direction and of a gate's mode (config, policy, API and page all use these).
 Direction = Literal["in", "out"]
 """Which way someone passes: into the compound or out of it."""
