@@ -20,7 +20,8 @@ from kiosk.gate.checkpoint import Checkpoint, Outcome
 from kiosk.config import GateConfig
 from kiosk.credentials import hash_secret
 from kiosk.gate.journal import Journal
-from kiosk.keys import Keyset, SigningKey, init_keys, load_keyset
+from kiosk.keys import Keyset, SigningKey, load_keyset, load_signing_key
+from kiosk.office.keyring import init_office_keys
 from kiosk.office.registry_master import RegistryMaster
 from kiosk.office.store import OfficeStore
 from kiosk.measurements import Measurement, MeasurementSource
@@ -86,7 +87,11 @@ def seed(directory: Path, now: datetime) -> DemoCommunity:
     demo = DemoCommunity(directory, directory / "keys", directory / "gate" / "registry.db",
                          directory / "gate" / "journal.db", directory / "cards", directory / "office")
     demo.registry_path.parent.mkdir()
-    key: SigningKey = init_keys(demo.keys_dir)
+    with RegistryMaster(demo.office_dir / "registry.db") as master:
+        # As `kiosk keys init --config office.yaml` does: the key folder, and its keyset as a registry version,
+        # which is how the gate comes to trust it.
+        init_office_keys(demo.keys_dir, master)
+    key: SigningKey = load_signing_key(demo.keys_dir)
     demo.cards_dir.mkdir()
     year = today + timedelta(days=364)
 
@@ -108,14 +113,13 @@ def seed(directory: Path, now: datetime) -> DemoCommunity:
         issue("visitor-chen", CardKind.VISITOR, 1, 3001, today, today + timedelta(days=1)),
         issue("volunteer-zhao", CardKind.VOLUNTEER, 1, 4001),
     ]
-    keyset = load_keyset(demo.keys_dir / "keyset.json")
     # The community is entered at the office, as one registry version; the gate gets it by syncing.
     with RegistryMaster(demo.office_dir / "registry.db") as master:
         master.change(_upserts({
                 "households": HOUSEHOLDS,
                 "residents": RESIDENTS,
                 "cards": cards,
-                "revocations": [{"card_id": 1004, "revoked_at": today.isoformat(), "reason": "lost (挂失)"}],
+                "revocations": [{"card_id": 1004, "revoked_at": today.isoformat(), "reason": "lost"}],
                 "vehicles": [{"id": 1, "plate": "京A12345", "household_id": 1, "owner_resident_id": 1}],
                 "visitor_passes": [{
                     "id": 1, "name": "陈来访", "phone_masked": mask_phone("13512345678"), "host_household_id": 3,
@@ -126,7 +130,6 @@ def seed(directory: Path, now: datetime) -> DemoCommunity:
                                        "starts_on": (today - timedelta(days=3)).isoformat(),
                                        "ends_on": (today + timedelta(days=10)).isoformat(), "note": "居家隔离 14 天"}],
                 "volunteers": [{"id": 1, "name": "赵志愿", "pin_hash": hash_secret(VOLUNTEER_PIN), "resident_id": None}],
-                "keyset": keyset.to_json()["keys"],
             }))
     store = OfficeStore(demo.office_dir / "office.db")
     demo.gate_token = store.add_gate("demo-gate", "演示北门")

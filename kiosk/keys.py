@@ -3,7 +3,11 @@
 The private key lives only at the office, in ``DIR/signing-key.pem`` (mode
 0600). ``DIR/keyset.json`` holds every public key still trusted, each with a
 short key id (kid) that cards carry, so keys can be rotated: a new key signs
-new cards while cards signed by an older one keep verifying.
+new cards while cards signed by an older one keep verifying, until the office
+retires the old key.
+
+These functions change the key folder only; ``kiosk.office.keyring`` also
+puts the keyset into the office registry, which is how gates learn it.
 """
 
 from __future__ import annotations
@@ -14,10 +18,11 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
@@ -58,7 +63,7 @@ class SigningKey:
         return self.private_key.public_key()
 
     @classmethod
-    def generate(cls) -> "SigningKey":
+    def generate(cls) -> SigningKey:
         """A fresh random key."""
         private = Ed25519PrivateKey.generate()
         return cls(private, key_id(private.public_key()))
@@ -82,12 +87,19 @@ class Keyset:
         if existing is not None and _raw(existing) != _raw(public_key):
             raise KeyFileError(f"key id {kid} is already used by another key: generate a new key")
         self._keys[kid] = public_key
-        self._created[kid] = created or self._created.get(kid) or datetime.now(timezone.utc).isoformat(timespec="seconds")
+        self._created[kid] = created or self._created.get(kid) or datetime.now(UTC).isoformat(timespec="seconds")
         return kid
 
     def get(self, kid: str) -> Ed25519PublicKey | None:
         """The public key for ``kid``, or None."""
         return self._keys.get(kid)
+
+    def remove(self, kid: str) -> None:
+        """Stop trusting ``kid``: cards signed by it fail with ``unknown_key`` from then on."""
+        if kid not in self._keys:
+            raise KeyFileError(f"no key {kid} in this keyset (trusted: {', '.join(self.kids) or 'none'})")
+        del self._keys[kid]
+        del self._created[kid]
 
     def __contains__(self, kid: object) -> bool:
         return kid in self._keys
@@ -103,20 +115,21 @@ class Keyset:
         """Every trusted kid, sorted."""
         return sorted(self._keys)
 
+    def rows(self) -> list[dict[str, str]]:
+        """One ``{kid, alg, public_key, created}`` per key, sorted by kid: the keyset file's entries and the
+        registry's ``keyset`` rows."""
+        return [
+            {"kid": kid, "alg": "Ed25519", "public_key": base64.b64encode(_raw(self._keys[kid])).decode("ascii"),
+             "created": self._created[kid]}
+            for kid in self.kids
+        ]
+
     def to_json(self) -> dict[str, Any]:
         """The keyset file's contents."""
-        return {
-            "format": KEYSET_FORMAT,
-            "version": 1,
-            "keys": [
-                {"kid": kid, "alg": "Ed25519", "public_key": base64.b64encode(_raw(self._keys[kid])).decode("ascii"),
-                 "created": self._created[kid]}
-                for kid in self.kids
-            ],
-        }
+        return {"format": KEYSET_FORMAT, "version": 1, "keys": self.rows()}
 
     @classmethod
-    def from_json(cls, obj: Any, source: str = "keyset") -> "Keyset":
+    def from_json(cls, obj: Any, source: str = "keyset") -> Keyset:
         """Parse and check a keyset document; every problem is a KeyFileError naming ``source``."""
         if not isinstance(obj, dict) or obj.get("format") != KEYSET_FORMAT:
             raise KeyFileError(f"{source}: not a kiosk keyset (expected \"format\": \"{KEYSET_FORMAT}\")")
@@ -144,7 +157,7 @@ class Keyset:
         return keyset
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike[str]) -> "Keyset":
+    def from_file(cls, path: str | os.PathLike[str]) -> Keyset:
         """Read a keyset file."""
         path = Path(path)
         try:
@@ -253,3 +266,20 @@ def rotate_keys(directory: str | os.PathLike[str]) -> SigningKey:
     _save_keyset(directory, keyset)
     _write_atomic(directory / PRIVATE_KEY_FILE, _pem(new), 0o600)
     return new
+
+
+def retire_key(directory: str | os.PathLike[str], kid: str) -> Keyset:
+    """Stop trusting ``kid``: it leaves ``keyset.json`` (its private key stays in ``retired/``); returns the keyset.
+
+    The key that signs new cards cannot be retired: rotate first.
+    """
+    directory = Path(directory)
+    kid = kid.strip().upper()
+    current = load_signing_key(directory)
+    keyset = load_keyset(directory / KEYSET_FILE)
+    if kid == current.kid:
+        raise KeyFileError(f"key {kid} signs new cards and cannot be retired; make a new key first "
+                           f"(kiosk keys rotate), then retire {kid}")
+    keyset.remove(kid)
+    _save_keyset(directory, keyset)
+    return keyset

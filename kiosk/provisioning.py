@@ -1,4 +1,9 @@
-"""Provisioning files: everything a new gate needs to reach the office, written once when the gate is added."""
+"""Provisioning files: everything a new gate needs to reach the office, written once when the gate is added.
+
+The keyset in the file is the office's at the time the gate was added: the gate
+trusts it until its first registry sync brings the office's current keyset
+(see kiosk.registry.gate_keyset).
+"""
 
 from __future__ import annotations
 
@@ -53,3 +58,8 @@ def read_provisioning(path: str | Path) -> dict:
             raise ProvisioningError(f"{path}: {key} is missing")
     Keyset.from_json(document["keyset"], f"{path}: keyset")
     return document
+
+
+def provisioning_keyset(path: str | Path) -> Keyset:
+    """The keyset written into a provisioning file (what a gate trusts before its first sync)."""
+    return Keyset.from_json(read_provisioning(path)["keyset"], f"{path}: keyset")

@@ -4,21 +4,29 @@ Households, residents, cards, vehicles, visitor passes, home-quarantine
 orders, volunteers, revoked cards and the trusted keyset, plus the registry
 version so the office can send only what changed. The gate decides from this
 replica when the office is out of reach.
+
+The keyset arrives by sync like every other table, and a gate never loses its
+last trusted key to a bad payload: a change set or snapshot that would leave a
+malformed keyset, or none where there was one, is refused whole.
 """
 
 from __future__ import annotations
 
+import enum
 import json
+import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
 from kiosk.cards import CardCheck, Rejection
-from kiosk.exc import RegistryError, RegistryVersionError
+from kiosk.exc import KeyFileError, RegistryError, RegistryVersionError
+from kiosk.keys import Keyset
 from kiosk.sqlitedb import ThreadLocalDatabase
 
 migrations = Migrations("kiosk.registry")
@@ -77,6 +85,23 @@ TABLES: Mapping[str, str] = {
 }
 
 
+class RevocationReason(str, enum.Enum):
+    """Why the office revoked a card, as stored in ``revocations.reason``; the gate tells the holder which."""
+
+    LOST = "lost"            # reported lost (挂失): the only reason a screen calls 已挂失
+    REPLACED = "replaced"    # a newer card of the same kind was issued to the same holder
+    MOVED_OUT = "moved_out"  # the holder no longer lives in the community
+    WITHDRAWN = "withdrawn"  # any other reason
+
+    @classmethod
+    def of(cls, value: Any) -> RevocationReason:
+        """The code for a stored reason; free text from before the codes (遗失, "lost (挂失)" …) reads as withdrawn."""
+        try:
+            return cls(value)
+        except ValueError:
+            return cls.WITHDRAWN
+
+
 def normalise_plate(plate: str) -> str:
     """``京a·12345`` → ``京A12345``: plates are matched without separators, upper case."""
     return "".join(ch for ch in plate.upper() if ch.isalnum())
@@ -132,7 +157,7 @@ class Registry:
         """Close this thread's connection (idempotent)."""
         self._connections.close()
 
-    def __enter__(self) -> "Registry":
+    def __enter__(self) -> Registry:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -158,6 +183,27 @@ class Registry:
     def is_revoked(self, card_id: int) -> bool:
         """True when the office revoked this card."""
         return self._row("revocations", card_id) is not None
+
+    def revocation(self, card_id: int) -> dict | None:
+        """Why and when the office revoked this card: ``{"card_id", "reason", "revoked_at", "note"}``, or None.
+
+        ``reason`` is always a RevocationReason value; a row written before the
+        codes keeps its old text in ``note`` and reads as ``withdrawn``.
+        """
+        row = self._row("revocations", card_id)
+        if row is None:
+            return None
+        stored = row.get("reason") or ""
+        reason = RevocationReason.of(stored)
+        return {"card_id": row["card_id"], "reason": reason.value, "revoked_at": row.get("revoked_at") or "",
+                "note": "" if stored == reason.value else stored}
+
+    def cards_of(self, kind: str, subject_id: int, *, unrevoked: bool = False) -> list[dict]:
+        """The cards of one kind issued to one subject, oldest first (via the kind + subject index)."""
+        sql = "SELECT * FROM cards WHERE kind = ? AND subject_id = ?"
+        if unrevoked:
+            sql += " AND id NOT IN (SELECT card_id FROM revocations)"
+        return [dict(r) for r in self._db().query(sql + " ORDER BY id", [str(kind), subject_id])]
 
     def check_revocation(self, check: CardCheck) -> CardCheck:
         """Turn a valid CardCheck into a REVOKED rejection when the registry lists its card as revoked."""
@@ -236,6 +282,10 @@ class Registry:
         keys = [dict(row) for row in self._db()["keyset"].rows_where(order_by="kid")]
         return {"format": "kiosk-keyset", "version": 1, "keys": keys}
 
+    def keyset(self) -> Keyset:
+        """The trusted keys, checked (KeyFileError when a row is not a valid Ed25519 key)."""
+        return Keyset.from_json(self.keyset_json(), f"{self.path}: keyset")
+
     def counts(self) -> dict[str, int]:
         """Row count per table, for status pages and doctor."""
         db = self._db()
@@ -270,6 +320,21 @@ class Registry:
         else:
             self._db()[table].delete_where(f"[{TABLES[table]}] = ?", [change.get("key")])
 
+    def _keyset_size(self) -> int:
+        return self._db()["keyset"].count
+
+    def _check_keyset(self, keys_before: int) -> None:
+        """Refuse (inside the caller's transaction, so it rolls back) a keyset that is malformed, or empty where
+        there were keys: cards would be refused as forged at this gate until the office fixed it."""
+        try:
+            keyset = Keyset.from_json(self.keyset_json(), "keyset")
+        except KeyFileError as exc:
+            raise RegistryError(f"registry changes refused: they would leave a malformed keyset ({exc}); "
+                                "nothing was applied and the keys trusted so far stay") from None
+        if keys_before and not len(keyset):
+            raise RegistryError("registry changes refused: they would remove every trusted key; nothing was "
+                                "applied and the keys trusted so far stay (the office must keep at least one key)")
+
     def _set_version(self, version: int) -> None:
         self._db()["meta"].upsert({"key": "version", "value": str(version)}, pk="key")
 
@@ -289,8 +354,13 @@ class Registry:
                 raise RegistryVersionError(
                     f"registry replica is at version {current}, changes start at {from_version}: ask for a snapshot"
                 )
+            keys_before = self._keyset_size()
+            touches_keyset = False
             for change in changes:
                 self._apply(change)
+                touches_keyset = touches_keyset or change.get("table") == "keyset"
+            if touches_keyset:
+                self._check_keyset(keys_before)
             self._set_version(to_version)
         return to_version
 
@@ -301,11 +371,13 @@ class Registry:
         if unknown:
             raise RegistryError(f"unknown registry tables {sorted(unknown)}")
         with db.atomic():
+            keys_before = self._keyset_size()
             for table, key in TABLES.items():
                 db.execute(f"DELETE FROM [{table}]")
                 rows = [self._check_row(table, row) for row in tables.get(table, ())]
                 if rows:
                     db[table].insert_all(rows, pk=key)
+            self._check_keyset(keys_before)
             self._set_version(version)
         return version
 
@@ -317,3 +389,19 @@ class Registry:
     def integrity_check(self) -> str:
         """``ok`` when SQLite finds the file sound."""
         return self._db().execute("PRAGMA integrity_check").fetchone()[0]
+
+
+def gate_keyset(registry: Registry, provisioning_path: str | os.PathLike[str] | None = None) -> Keyset:
+    """The keys a gate trusts: its replica's keyset once the office has sent one, else the provisioning file's.
+
+    A new gate's replica is empty until its first sync, and a gate may start
+    with the office out of reach: the keyset written into its provisioning
+    file by ``kiosk office add-gate`` carries it until then. After that the
+    office's keyset (rotations, retirements) wins.
+    """
+    keyset = registry.keyset()
+    if len(keyset) or not provisioning_path:
+        return keyset
+    from kiosk.provisioning import provisioning_keyset
+
+    return provisioning_keyset(provisioning_path)

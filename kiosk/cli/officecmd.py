@@ -19,6 +19,7 @@ import click
 
 from kiosk.cli import LazyGroup
 from kiosk.cli.common import EXIT_USAGE, clean_errors, fail, print_json
+from kiosk.registry import RevocationReason
 
 # Subcommands living in other modules, imported only when used (so registry chores never load
 # Flask or waitress): name → "module:attribute". The office server's commands join here.
@@ -139,9 +140,16 @@ def cards_group() -> None:
               help="Last valid day (default: registry.card_validity_days on).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the card image (default: <data_dir>/cards).")
+@click.option("--keep-old", is_flag=True,
+              help="Keep the holder's earlier cards of this kind valid (e.g. a spare) instead of revoking them.")
 @_JSON
-def cards_issue(config_path, resident, vehicle, volunteer, visitor, valid_from, valid_until, out, as_json) -> None:
-    """Issue a card for one registered resident, vehicle, volunteer or visitor pass; writes its PNG."""
+def cards_issue(config_path, resident, vehicle, volunteer, visitor, valid_from, valid_until, out, keep_old,
+                as_json) -> None:
+    """Issue a card for one registered resident, vehicle, volunteer or visitor pass; writes its PNG.
+
+    The holder's earlier cards of the same kind are revoked as replaced (gates refuse them after their next
+    sync), unless --keep-old.
+    """
     from kiosk.cards import CardKind
     from kiosk.office.admin import find_resident, issue_registry_card, vehicle_id_by_plate
 
@@ -163,19 +171,24 @@ def cards_issue(config_path, resident, vehicle, volunteer, visitor, valid_from, 
             master, _signing_key(office_), CardKind(kind), subject, out_dir=_cards_dir(office_, out), tz=office_.tz,
             validity_days=office_.config.registry.card_validity_days,
             valid_from=valid_from.date() if valid_from else None,
-            valid_until=valid_until.date() if valid_until else None,
+            valid_until=valid_until.date() if valid_until else None, keep_old=keep_old,
         )
     if as_json:
         print_json(issued.to_dict())
-    else:
-        card = issued.card
-        click.echo(f"card {card.card_id} ({card.kind.value}) valid {card.valid_from}…{card.valid_until}: {issued.image}")
+        return
+    card = issued.card
+    click.echo(f"card {card.card_id} ({card.kind.value}) valid {card.valid_from}…{card.valid_until}: {issued.image}")
+    if issued.revoked:
+        click.echo(f"revoked (replaced): card {', '.join(str(c) for c in issued.revoked)} "
+                   f"(registry version {issued.version}; use --keep-old to keep earlier cards)")
 
 
 @cards_group.command("revoke")
 @click.argument("card_id", type=click.IntRange(1, 2**32 - 1))
 @_CONFIG
-@click.option("--reason", default="", help="Why (lost, moved out …), kept with the revocation.")
+@click.option("--reason", required=True, type=click.Choice([r.value for r in RevocationReason]),
+              help="What the gate tells the holder: lost (reported lost, 已挂失), replaced (a new card), moved_out, "
+                   "withdrawn (any other reason).")
 def cards_revoke(card_id: int, config_path: str, reason: str) -> None:
     """Revoke CARD_ID: gates refuse it after their next registry sync."""
     from kiosk.office.admin import revoke_card
@@ -183,7 +196,7 @@ def cards_revoke(card_id: int, config_path: str, reason: str) -> None:
     with clean_errors():
         office_ = _open(config_path)
         version = revoke_card(office_.master, card_id, reason=reason, now=datetime.now(office_.tz))
-    click.echo(f"card {card_id} revoked (registry version {version})")
+    click.echo(f"card {card_id} revoked: {reason} (registry version {version})")
 
 
 # -- quarantine ----------------------------------------------------------------------

@@ -95,8 +95,7 @@ class GateProcess:
         from kiosk.gate.checkpoint import Checkpoint
         from kiosk.gate.passages import Gate
         from kiosk.gate.journal import Journal
-        from kiosk.keys import Keyset
-        from kiosk.registry import Registry
+        from kiosk.registry import Registry, gate_keyset
         from web.gate import create_gate_app
         from web.serving import WebServer
 
@@ -126,12 +125,13 @@ class GateProcess:
                 thermometer, self.camera, self.decoder, signals = _real_hardware(config)
                 self._closers += [d.close for d in (thermometer, self.camera, signals) if d is not None]
             self.thermometer = thermometer
-            checkpoint = Checkpoint(config, self.registry, self.journal, Keyset.from_json(self.registry.keyset_json()))
+            checkpoint = Checkpoint(config, self.registry, self.journal,
+                                    gate_keyset(self.registry, config.sync.provisioning_file))
             if config.sync.provisioning_file:
                 from kiosk.gate.sync import SyncClient
 
                 def reload_keys(version: int) -> None:
-                    checkpoint.keyset = Keyset.from_json(self.registry.keyset_json())
+                    checkpoint.keyset = gate_keyset(self.registry, config.sync.provisioning_file)
 
                 self.sync = SyncClient.from_provisioning(config.sync.provisioning_file, self.journal, self.registry,
                                                          config.sync, on_registry=reload_keys, sensors=self._sensor_states)

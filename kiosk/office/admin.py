@@ -18,9 +18,10 @@ from kiosk.cards import Card, CardKind, issue_card, render_qr
 from kiosk.credentials import hash_secret
 from kiosk.exc import KioskError
 from kiosk.keys import SigningKey
+from kiosk.office.keyring import signing_key_change
 from kiosk.office.registry_master import RegistryMaster
 from kiosk.privacy import mask_phone
-from kiosk.registry import household_label, normalise_plate
+from kiosk.registry import RevocationReason, household_label, normalise_plate
 
 # Registry table holding the subject of each kind of card.
 SUBJECT_TABLES = {
@@ -37,16 +38,19 @@ class AdminError(KioskError, ValueError):
 
 @dataclass(frozen=True)
 class IssuedCard:
-    """A card the office issued: its contents, QR text, image file and the registry version that recorded it."""
+    """A card the office issued: its contents, QR text, image file, the registry version that recorded it and the
+    holder's earlier cards it replaced (revoked as ``replaced`` in the same version)."""
 
     card: Card
     text: str
     image: Path
     version: int
+    revoked: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form for ``--json``."""
-        return {"card": self.card.to_dict(), "text": self.text, "image": str(self.image), "version": self.version}
+        return {"card": self.card.to_dict(), "text": self.text, "image": str(self.image), "version": self.version,
+                "revoked": list(self.revoked)}
 
 
 # -- finding people ------------------------------------------------------------
@@ -127,11 +131,20 @@ def _card_change(card: Card, issued_at: datetime) -> dict:
     }}
 
 
+def _revocation_change(card_id: int, reason: RevocationReason, now: datetime) -> dict:
+    return {"op": "upsert", "table": "revocations",
+            "row": {"card_id": card_id, "revoked_at": now.isoformat(timespec="seconds"), "reason": reason.value}}
+
+
 def _issue(master: RegistryMaster, key: SigningKey, kind: CardKind, subject_id: int, label: str,
            valid_from: date, valid_until: date, out_dir: Path, now: datetime,
-           extra_changes: list[dict]) -> IssuedCard:
+           extra_changes: list[dict], replaces: tuple[int, ...] = ()) -> IssuedCard:
     card_id = master.next_id("cards")
     card, text = issue_card(key, kind, subject_id, valid_from=valid_from, valid_until=valid_until, card_id=card_id)
+    # The card, its key (should the registry not trust it yet) and the cards it replaces are one version:
+    # a gate never sees the new card without its key, nor both old and new valid.
+    changes = [*signing_key_change(master, key), *extra_changes, _card_change(card, now),
+               *(_revocation_change(old, RevocationReason.REPLACED, now) for old in replaces)]
     out_dir.mkdir(parents=True, exist_ok=True)
     image = out_dir / f"{_filename_part(label)}_card-{card_id}.png"
     try:
@@ -139,23 +152,25 @@ def _issue(master: RegistryMaster, key: SigningKey, kind: CardKind, subject_id: 
     except OSError as exc:
         raise AdminError(f"{image}: cannot write the card image: {exc.strerror or exc}") from None
     try:
-        version = master.change([*extra_changes, _card_change(card, now)])
+        version = master.change(changes)
     except BaseException:
         # No registry row, no image: a card nobody recorded must not be printed.
         image.unlink(missing_ok=True)
         raise
-    return IssuedCard(card, text, image, version)
+    return IssuedCard(card, text, image, version, replaces)
 
 
 def issue_registry_card(master: RegistryMaster, key: SigningKey, kind: CardKind | str, subject_id: int, *,
                         out_dir: str | Path, tz: ZoneInfo, validity_days: int = 365,
                         valid_from: date | None = None, valid_until: date | None = None,
-                        now: datetime | None = None) -> IssuedCard:
+                        now: datetime | None = None, keep_old: bool = False) -> IssuedCard:
     """Issue a card for a registered resident, vehicle, volunteer or visitor pass; record it and write its PNG.
 
     The image goes to ``out_dir`` named so a person can find it, e.g.
     ``3-2-501_王小山_card-12.png``. Validity defaults to ``validity_days`` from
-    today (a visitor pass: the pass's own window).
+    today (a visitor pass: the pass's own window). The holder's earlier
+    unrevoked cards of the same kind are revoked as ``replaced`` in the same
+    version (``IssuedCard.revoked``), unless ``keep_old`` (e.g. a spare card).
     """
     kind = CardKind(kind)
     now = now or datetime.now(tz)
@@ -168,18 +183,28 @@ def issue_registry_card(master: RegistryMaster, key: SigningKey, kind: CardKind 
     end = valid_until or start + timedelta(days=validity_days - 1)
     if end < start:
         raise AdminError(f"valid until {end} is before valid from {start}")
-    return _issue(master, key, kind, subject_id, label, start, end, Path(out_dir), now, [])
+    replaces = () if keep_old else tuple(row["id"] for row in master.cards_of(kind.value, subject_id, unrevoked=True))
+    return _issue(master, key, kind, subject_id, label, start, end, Path(out_dir), now, [], replaces)
 
 
-def revoke_card(master: RegistryMaster, card_id: int, *, reason: str = "", now: datetime | None = None) -> int:
-    """Revoke a card (lost, person moved out …); gates refuse it after their next sync. Returns the new version."""
+REVOCATION_REASONS = [reason.value for reason in RevocationReason]
+
+
+def revoke_card(master: RegistryMaster, card_id: int, *, reason: RevocationReason | str = RevocationReason.WITHDRAWN,
+                now: datetime | None = None) -> int:
+    """Revoke a card; gates refuse it after their next sync, telling the holder ``reason``. Returns the new version.
+
+    ``reason`` is one of ``lost`` (reported lost, 挂失), ``replaced``, ``moved_out``, ``withdrawn`` (any other).
+    """
+    try:
+        code = RevocationReason(reason)
+    except ValueError:
+        raise AdminError(f"revocation reason {reason!r}: expected one of {', '.join(REVOCATION_REASONS)}") from None
     if master.card(card_id) is None:
         raise AdminError(f"no card {card_id} in the registry (see the number in the card image's file name)")
     if master.is_revoked(card_id):
         raise AdminError(f"card {card_id} is already revoked")
-    moment = (now or datetime.now().astimezone()).isoformat(timespec="seconds")
-    return master.change([{"op": "upsert", "table": "revocations",
-                           "row": {"card_id": card_id, "revoked_at": moment, "reason": reason}}])
+    return master.change([_revocation_change(card_id, code, now or datetime.now().astimezone())])
 
 
 # -- home quarantine -------------------------------------------------------------

@@ -18,7 +18,7 @@ class OfficePaths:
     keys_dir: Path
 
     @classmethod
-    def of(cls, config: OfficeConfig) -> "OfficePaths":
+    def of(cls, config: OfficeConfig) -> OfficePaths:
         """Paths for a loaded office config."""
         data = Path(config.office.data_dir)
         return cls(data, data / "office.db", data / "registry.db", Path(config.office.keys_dir))

@@ -8,8 +8,9 @@ changes after V (or a full snapshot when the log no longer reaches back).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
@@ -38,14 +39,22 @@ class RegistryMaster(Registry):
         migrations.apply(self._db())
 
     def change(self, changes: Iterable[Mapping[str, Any]]) -> int:
-        """Apply a set of changes as the next version; all or nothing. Returns the new version."""
+        """Apply a set of changes as the next version; all or nothing. Returns the new version.
+
+        The keyset is held to the gates' rule (kiosk.registry): never malformed,
+        never emptied once it holds a key, so the office cannot send gates a
+        change they would refuse.
+        """
         changes = [dict(c) for c in changes]
         db = self._db()
         with db.atomic():
             current = self.version
             new = current + 1
+            keys_before = self._keyset_size()
             for change in changes:
                 self._apply(change)
+            if any(change.get("table") == "keyset" for change in changes):
+                self._check_keyset(keys_before)
             db["registry_changes"].insert_all(
                 ({"version": new, "position": i, "change": json.dumps(c, ensure_ascii=False, default=str)}
                  for i, c in enumerate(changes)),

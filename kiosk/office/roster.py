@@ -18,9 +18,10 @@ from __future__ import annotations
 import csv
 import io
 import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from kiosk.exc import KioskError
 from kiosk.office.registry_master import RegistryMaster
@@ -52,7 +53,7 @@ _HEADER_SEARCH_ROWS = 10
 class RosterError(KioskError, ValueError):
     """The roster cannot be imported. ``problems`` holds one RowProblem per bad row (or file-level issue)."""
 
-    def __init__(self, source: str, problems: Iterable["RowProblem"]):
+    def __init__(self, source: str, problems: Iterable[RowProblem]):
         self.source = source
         self.problems = list(problems)
         lines = [f"{source}: {p}" for p in self.problems]
@@ -177,8 +178,7 @@ def _read_csv(path: Path) -> Iterator[tuple[int, list[Any]]]:
     first = text.split("\n", 1)[0]
     delimiter = "\t" if "\t" in first and "," not in first else ","
     # Record index = row number as Excel shows it (a quoted cell may span lines, so not line_num).
-    for number, record in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1):
-        yield number, record
+    yield from enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1)
 
 
 def _read_xlsx(path: Path) -> Iterator[tuple[int, list[Any]]]:

@@ -13,10 +13,11 @@ import hmac
 import json
 import secrets
 import threading
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import pydantic_core
 import sqlite_utils
@@ -72,7 +73,7 @@ def m001_initial(db: sqlite_utils.Database) -> None:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def token_hash(token: str) -> str:
@@ -250,7 +251,7 @@ class OfficeStore:
 
     def heartbeat(self, gate_id: str, beat: Mapping[str, Any], now: datetime | None = None) -> float:
         """Record a gate's heartbeat with the office's own receive time; returns the gate clock's offset in seconds."""
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         gate_clock = datetime.fromisoformat(str(beat["gate_clock"]).replace("Z", "+00:00"))
         if gate_clock.tzinfo is None:
             raise OfficeStoreError("gate_clock must carry a time zone offset")

@@ -72,7 +72,7 @@ def init_tls(directory: str | Path, hosts: list[str], *, community: str = "kiosk
         raise TLSSetupError(f"{directory}: {', '.join(existing)} already exist; refusing to overwrite")
     names = _names(hosts)
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
 
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{community} CA")])

@@ -19,13 +19,24 @@ def run(*args):
 def test_keys_init_show_rotate(tmp_path):
     keys = tmp_path / "keys"
     result = run("keys", "init", "--dir", keys)
-    assert result.exit_code == 0 and "key id" in result.output
+    assert result.exit_code == 0 and "signing key" in result.output and "no office registry changed" in result.output
     again = run("keys", "init", "--dir", keys)
     assert again.exit_code == 2 and "refusing to overwrite" in again.output and "Traceback" not in again.output
     shown = run("keys", "show", "--keyset", keys / "keyset.json", "--json")
     assert shown.exit_code == 0 and len(json.loads(shown.output)["keys"]) == 1
-    assert run("keys", "rotate", "--dir", keys).exit_code == 0
+    rotated = run("keys", "rotate", "--dir", keys, "--json")
+    assert rotated.exit_code == 0 and json.loads(rotated.output)["registry"] is None
+    kids = json.loads(rotated.output)["kids"]
     assert len(run("keys", "show", "--keyset", keys / "keyset.json").output.splitlines()) == 2
+    current = json.loads(rotated.output)["kid"]
+    refused = run("keys", "retire", current, "--dir", keys)
+    assert refused.exit_code == 2 and "kiosk keys rotate" in refused.output
+    old = next(kid for kid in kids if kid != current)
+    retired = run("keys", "retire", old.lower(), "--dir", keys)
+    assert retired.exit_code == 0 and f"key {old} retired" in retired.output
+    assert json.loads(run("keys", "show", "--keyset", keys / "keyset.json", "--json").output)["keys"][0]["kid"] == current
+    unknown = run("keys", "retire", old, "--dir", keys)
+    assert unknown.exit_code == 2 and f"no key {old}" in unknown.output
 
 
 def test_issue_and_verify(tmp_path):

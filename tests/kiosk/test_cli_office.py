@@ -88,8 +88,12 @@ def test_cards_quarantine_volunteers_visitors(env):
     assert run(config, "cards", "issue", "--vehicle", "京a12345").exit_code == 0
     assert run(config, "cards", "issue", "--resident", "1", "--vehicle", "x").exit_code == 2
     assert run(config, "cards", "revoke", "1", "--reason", "lost").exit_code == 0
-    again = run(config, "cards", "revoke", "1")
+    again = run(config, "cards", "revoke", "1", "--reason", "withdrawn")
     assert again.exit_code == 2 and "already revoked" in again.output
+    assert run(config, "cards", "revoke", "2").exit_code == 2  # the reason is what the gate tells the holder
+    assert run(config, "cards", "revoke", "2", "--reason", "遗失").exit_code == 2
+    with RegistryMaster(tmp_path / "data" / "registry.db") as master:
+        assert master.revocation(1)["reason"] == "lost" and not master.is_revoked(2)
 
     added = run(config, "quarantine", "add", "--household", "3-2-501", "--from", "2026-03-01", "--json")
     order = json.loads(added.output)["order"]
@@ -120,3 +124,16 @@ def test_group_lists_server_and_registry_commands():
     for name in ("import-roster", "cards", "quarantine", "volunteers", "visitors", "serve", "add-gate", "gates"):
         assert name in result.output
     assert CliRunner().invoke(office, ["add-gate", "--help"]).exit_code == 0
+
+
+def test_reissue_says_which_cards_it_revoked(env):
+    tmp_path, config = env
+    run(config, "import-roster", write(tmp_path / "roster.csv", GOOD))
+    first = json.loads(run(config, "cards", "issue", "--resident", "3-2-501:王小山", "--json").output)
+    assert first["revoked"] == []
+    second = run(config, "cards", "issue", "--resident", "3-2-501:王小山")
+    assert second.exit_code == 0 and "revoked (replaced): card 1 " in second.output
+    spare = json.loads(run(config, "cards", "issue", "--resident", "3-2-501:王小山", "--keep-old", "--json").output)
+    assert spare["revoked"] == []
+    with RegistryMaster(tmp_path / "data" / "registry.db") as master:
+        assert master.revocation(1)["reason"] == "replaced" and not master.is_revoked(2) and not master.is_revoked(3)

@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 from kiosk.cli import main
 from kiosk.keys import init_keys
-from kiosk.provisioning import ProvisioningError, read_provisioning
 from kiosk.office.store import OfficeStore
+from kiosk.provisioning import ProvisioningError, read_provisioning
 
 
 @pytest.fixture

@@ -8,7 +8,17 @@ import stat
 import pytest
 
 from kiosk.exc import KeyFileError
-from kiosk.keys import KEYSET_FILE, PRIVATE_KEY_FILE, Keyset, SigningKey, init_keys, key_id, load_keyset, load_signing_key, rotate_keys
+from kiosk.keys import (
+    KEYSET_FILE,
+    PRIVATE_KEY_FILE,
+    Keyset,
+    SigningKey,
+    init_keys,
+    key_id,
+    load_keyset,
+    load_signing_key,
+    rotate_keys,
+)
 
 
 def test_init_writes_0600_private_key_and_keyset(tmp_path):

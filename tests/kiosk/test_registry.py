@@ -8,7 +8,19 @@ import pytest
 
 from kiosk.cards import Card, CardCheck, CardKind, Rejection
 from kiosk.exc import RegistryError, RegistryVersionError
-from kiosk.registry import Registry, household_label, normalise_plate
+from kiosk.keys import Keyset, SigningKey
+from kiosk.provisioning import write_provisioning
+from kiosk.registry import Registry, RevocationReason, gate_keyset, household_label, normalise_plate
+
+
+def _keyset(*keys: SigningKey) -> Keyset:
+    keyset = Keyset()
+    for key in keys:
+        keyset.add(key.public_key, "2026-01-01T00:00:00+00:00")
+    return keyset
+
+
+KEY = SigningKey.generate()
 
 SNAPSHOT = {
     "households": [{"id": 7, "building": "3", "unit": "2", "room": "501"}, {"id": 8, "building": "3", "unit": "2", "room": "502"}],
@@ -21,7 +33,7 @@ SNAPSHOT = {
                         "valid_from": "2026-11-28T08:00:00+08:00", "valid_until": "2026-11-28T18:00:00+08:00"}],
     "quarantine_orders": [{"id": 3, "resident_id": None, "household_id": 8, "starts_on": "2026-11-20", "ends_on": "2026-12-03"}],
     "volunteers": [{"id": 2, "name": "赵志愿", "pin_hash": "scrypt$…", "resident_id": 13}],
-    "keyset": [{"kid": "3FA2", "alg": "Ed25519", "public_key": "AAAA", "created": "2026-01-01T00:00:00+00:00"}],
+    "keyset": _keyset(KEY).rows(),
 }
 
 
@@ -51,7 +63,7 @@ def test_lookups(registry):
     visitor = registry.visitor_pass(44)
     assert visitor.covers(datetime.fromisoformat("2026-11-28T09:00:00+08:00"))
     assert not visitor.covers(datetime.fromisoformat("2026-11-28T19:00:00+08:00"))
-    assert registry.keyset_json()["keys"][0]["kid"] == "3FA2"
+    assert registry.keyset_json()["keys"][0]["kid"] == KEY.kid and registry.keyset().kids == [KEY.kid]
 
 
 def test_quarantine_by_household_and_dates(registry):
@@ -117,7 +129,7 @@ def test_snapshot_replaces_everything_and_round_trips(registry, tmp_path):
     other = Registry(tmp_path / "other.db")
     other.apply_snapshot(registry.snapshot(), version=registry.version)
     assert other.snapshot() == registry.snapshot()
-    registry.apply_snapshot({"households": [{"id": 1, "building": "1"}]}, version=20)
+    registry.apply_snapshot({"households": [{"id": 1, "building": "1"}], "keyset": SNAPSHOT["keyset"]}, version=20)
     assert registry.counts()["residents"] == 0 and registry.counts()["households"] == 1 and registry.version == 20
 
 
@@ -147,3 +159,82 @@ def test_helpers():
     assert normalise_plate("京a·12345") == "京A12345"
     assert household_label("3", "2", "501") == "3-2-501"
     assert household_label("3", None, "501") == "3-501"
+
+
+# -- revocation reasons ------------------------------------------------------------
+
+
+def test_revocation_reason_codes_and_old_free_text(registry):
+    assert registry.revocation(999) == {"card_id": 999, "reason": "lost", "revoked_at": "2026-11-01T08:00:00+08:00",
+                                        "note": ""}
+    assert registry.revocation(1001) is None
+    registry.apply_changes([
+        {"op": "upsert", "table": "revocations", "row": {"card_id": 5, "reason": "lost (挂失)"}},
+        {"op": "upsert", "table": "revocations", "row": {"card_id": 6, "reason": "moved_out", "revoked_at": "2026-12-01"}},
+        {"op": "upsert", "table": "revocations", "row": {"card_id": 7}},
+    ], from_version=10, to_version=11)
+    old = registry.revocation(5)
+    assert old["reason"] == "withdrawn" and old["note"] == "lost (挂失)"  # only a code says "lost"
+    assert registry.revocation(6)["reason"] == "moved_out"
+    assert registry.revocation(7) == {"card_id": 7, "reason": "withdrawn", "revoked_at": "", "note": ""}
+    assert RevocationReason.of("replaced") is RevocationReason.REPLACED and RevocationReason.of(None).value == "withdrawn"
+
+
+def test_cards_of_a_subject(registry):
+    registry.apply_changes([
+        {"op": "upsert", "table": "cards", "row": {"id": 1002, "kind": "resident", "subject_id": 12}},
+        {"op": "upsert", "table": "cards", "row": {"id": 1003, "kind": "vehicle", "subject_id": 12}},
+        {"op": "upsert", "table": "revocations", "row": {"card_id": 1001, "reason": "replaced"}},
+    ], from_version=10, to_version=11)
+    assert [c["id"] for c in registry.cards_of("resident", 12)] == [1001, 1002]
+    assert [c["id"] for c in registry.cards_of("resident", 12, unrevoked=True)] == [1002]
+    assert registry.cards_of("volunteer", 12) == []
+
+
+# -- the keyset: never lost to a bad payload ---------------------------------------------
+
+
+def test_keyset_changes_arrive_like_any_other(registry):
+    new = SigningKey.generate()
+    registry.apply_changes([{"op": "upsert", "table": "keyset", "row": _keyset(new).rows()[0]},
+                            {"op": "delete", "table": "keyset", "key": KEY.kid}], from_version=10, to_version=11)
+    assert registry.keyset().kids == [new.kid] and registry.version == 11
+
+
+@pytest.mark.parametrize("changes", [
+    [{"op": "delete", "table": "keyset", "key": KEY.kid}],
+    [{"op": "upsert", "table": "keyset", "row": {**_keyset(KEY).rows()[0], "public_key": "AAAA"}}],
+    [{"op": "upsert", "table": "keyset", "row": {**_keyset(SigningKey.generate()).rows()[0], "kid": "0000"}}],
+    [{"op": "upsert", "table": "keyset", "row": {"kid": "ABCD"}}],
+])
+def test_a_keyset_change_that_would_lose_the_keys_is_refused_whole(registry, changes):
+    household = {"op": "upsert", "table": "households", "row": {"id": 9, "building": "4"}}
+    with pytest.raises(RegistryError, match="refused"):
+        registry.apply_changes([household, *changes], from_version=10, to_version=11)
+    assert registry.keyset().kids == [KEY.kid] and registry.household(9) is None and registry.version == 10
+
+
+@pytest.mark.parametrize("keyset", [[], [{"kid": "3FA2", "alg": "Ed25519", "public_key": "AAAA", "created": ""}]])
+def test_a_snapshot_without_good_keys_is_refused(registry, keyset):
+    before = registry.snapshot()
+    with pytest.raises(RegistryError, match="keyset|trusted key"):
+        registry.apply_snapshot({**SNAPSHOT, "keyset": keyset}, version=30)
+    assert registry.snapshot() == before and registry.version == 10
+
+
+def test_a_replica_that_never_had_keys_takes_a_snapshot_without_any(tmp_path):
+    with Registry(tmp_path / "r.db") as replica:
+        replica.apply_snapshot({"households": [{"id": 1, "building": "1"}]}, version=3)
+        assert replica.version == 3 and len(replica.keyset()) == 0
+
+
+def test_gate_keyset_prefers_the_replica_then_the_provisioning_file(tmp_path):
+    provisioned, synced = SigningKey.generate(), SigningKey.generate()
+    path = write_provisioning(tmp_path / "gate.provision.json", gate_id="north", office_url="http://127.0.0.1:1",
+                              token="t", keyset=_keyset(provisioned))
+    with Registry(tmp_path / "r.db") as replica:
+        assert gate_keyset(replica).kids == []  # a stand-alone gate with nothing synced trusts nothing
+        assert gate_keyset(replica, path).kids == [provisioned.kid]  # first start, before any sync
+        replica.apply_changes([{"op": "upsert", "table": "keyset", "row": _keyset(synced).rows()[0]}],
+                              from_version=0, to_version=1)
+        assert gate_keyset(replica, path).kids == [synced.kid]  # the office's keyset wins once it has come

@@ -10,8 +10,17 @@ import pytest
 from kiosk.cards import verify_card
 from kiosk.credentials import verify_secret
 from kiosk.keys import KEYSET_FILE, init_keys, load_keyset
-from kiosk.office.admin import (AdminError, add_quarantine, add_visitor_pass, add_volunteer, end_quarantine,
-                                find_resident, issue_registry_card, list_quarantine, revoke_card)
+from kiosk.office.admin import (
+    AdminError,
+    add_quarantine,
+    add_visitor_pass,
+    add_volunteer,
+    end_quarantine,
+    find_resident,
+    issue_registry_card,
+    list_quarantine,
+    revoke_card,
+)
 from kiosk.office.registry_master import RegistryMaster
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -113,3 +122,47 @@ def test_reissue_visitor_card_named_like_the_first(tmp_path, master, key):
                               valid_until=datetime(2026, 3, 1, 18, 0, tzinfo=TZ), out_dir=tmp_path, now=NOW)
     again = issue_registry_card(master, key, "visitor", row["id"], out_dir=tmp_path, tz=TZ, now=NOW)
     assert again.image.name == "visitor_3-2-501_赵六_card-2.png" and again.card.valid_until == date(2026, 3, 1)
+
+
+def test_a_new_card_replaces_the_holders_earlier_one_unless_kept(tmp_path, master, key):
+    first = issue_registry_card(master, key, "resident", 1, out_dir=tmp_path, tz=TZ, now=NOW)
+    assert first.revoked == ()
+    second = issue_registry_card(master, key, "resident", 1, out_dir=tmp_path, tz=TZ, now=NOW)
+    assert second.revoked == (first.card.card_id,) and second.to_dict()["revoked"] == [first.card.card_id]
+    assert master.revocation(first.card.card_id) == {"card_id": first.card.card_id, "reason": "replaced",
+                                                     "revoked_at": NOW.isoformat(), "note": ""}
+    assert not master.is_revoked(second.card.card_id)
+    assert master.version == second.version  # the new card and the revocation are one version
+    spare = issue_registry_card(master, key, "resident", 1, out_dir=tmp_path, tz=TZ, now=NOW, keep_old=True)
+    assert spare.revoked == () and not master.is_revoked(second.card.card_id)
+    vehicle = issue_registry_card(master, key, "vehicle", 1, out_dir=tmp_path, tz=TZ, now=NOW)
+    assert vehicle.revoked == ()  # another kind of card for subject 1 is not a replacement
+    both = issue_registry_card(master, key, "resident", 1, out_dir=tmp_path, tz=TZ, now=NOW)
+    assert both.revoked == (second.card.card_id, spare.card.card_id)
+
+
+@pytest.mark.parametrize("reason", ["lost", "replaced", "moved_out", "withdrawn"])
+def test_revocation_reasons_are_codes(tmp_path, master, key, reason):
+    issued = issue_registry_card(master, key, "resident", 1, out_dir=tmp_path, tz=TZ, now=NOW)
+    revoke_card(master, issued.card.card_id, reason=reason, now=NOW)
+    assert master.revocation(issued.card.card_id)["reason"] == reason
+
+
+def test_a_free_text_reason_is_refused(tmp_path, master, key):
+    issued = issue_registry_card(master, key, "resident", 1, out_dir=tmp_path, tz=TZ, now=NOW)
+    with pytest.raises(AdminError, match="lost, replaced, moved_out, withdrawn"):
+        revoke_card(master, issued.card.card_id, reason="遗失")
+    assert not master.is_revoked(issued.card.card_id)
+    revoke_card(master, issued.card.card_id)
+    assert master.revocation(issued.card.card_id)["reason"] == "withdrawn"
+
+
+def test_a_card_brings_its_key_into_the_registry(tmp_path, master, key):
+    """A key folder made without the office (kiosk keys init --dir): the first card still reaches gates verifiable."""
+    assert master.keyset().kids == []
+    issued = issue_registry_card(master, key, "resident", 1, out_dir=tmp_path, tz=TZ, now=NOW)
+    assert master.keyset().kids == [key.kid]
+    assert verify_card(issued.text, master.keyset(), NOW, TZ).valid
+    before = master.version
+    issue_registry_card(master, key, "vehicle", 1, out_dir=tmp_path, tz=TZ, now=NOW)
+    assert master.version == before + 1 and master.keyset().kids == [key.kid]

@@ -15,7 +15,7 @@ from kiosk.privacy import _ID_CHECK, _ID_WEIGHTS
 
 def id_number(seventeen: str) -> str:
     """A valid 18-character ID number from its first 17 digits."""
-    return seventeen + _ID_CHECK[sum(int(d) * w for d, w in zip(seventeen, _ID_WEIGHTS)) % 11]
+    return seventeen + _ID_CHECK[sum(int(d) * w for d, w in zip(seventeen, _ID_WEIGHTS, strict=True)) % 11]
 
 
 ID1 = id_number("11010519491231002")
