@@ -42,7 +42,7 @@ def write_provisioning(path: str | Path, *, gate_id: str, office_url: str, token
     return path
 
 
-def read_provisioning(path: str | Path) -> dict:
+def read_provisioning(path: str | os.PathLike[str]) -> dict:
     """Read and check a provisioning file."""
     path = Path(path)
     try:
@@ -60,6 +60,6 @@ def read_provisioning(path: str | Path) -> dict:
     return document
 
 
-def provisioning_keyset(path: str | Path) -> Keyset:
+def provisioning_keyset(path: str | os.PathLike[str]) -> Keyset:
     """The keyset written into a provisioning file (what a gate trusts before its first sync)."""
     return Keyset.from_json(read_provisioning(path)["keyset"], f"{path}: keyset")

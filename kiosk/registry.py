@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
@@ -157,7 +157,7 @@ class Registry:
         """Close this thread's connection (idempotent)."""
         self._connections.close()
 
-    def __enter__(self) -> Registry:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -313,7 +313,7 @@ class Registry:
         if not isinstance(change, dict) or change.get("op") not in ("upsert", "delete"):
             raise RegistryError(f"expected a change {{op: upsert|delete, table, row|key}}, got {json.dumps(change, ensure_ascii=False, default=str)[:120]}")
         table = change.get("table")
-        if table not in TABLES:
+        if not isinstance(table, str) or table not in TABLES:
             raise RegistryError(f"unknown registry table {table!r}")
         if change["op"] == "upsert":
             self._db()[table].upsert(self._check_row(table, change.get("row")), pk=TABLES[table])

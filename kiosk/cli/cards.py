@@ -63,13 +63,14 @@ def issue(keys_dir, kind, subject_id, card_id, valid_from, valid_until, tz_name,
 
 def _describe(check: CardCheck) -> str:
     card = check.card
-    if check.valid:
+    if check.valid and card is not None:
         return (f"valid: {card.kind.value} card {card.card_id} → subject {card.subject_id}, "
                 f"{card.valid_from}…{card.valid_until}, key {card.kid}")
     detail = ""
     if card is not None:
         detail = f" ({card.kind.value} card {card.card_id}, {card.valid_from}…{card.valid_until}, key {card.kid})"
-    return f"rejected: {check.reason.value}{detail}"
+    reason = check.reason.value if check.reason is not None else "invalid"
+    return f"rejected: {reason}{detail}"
 
 
 @cards.command("verify")

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import click
@@ -20,6 +21,10 @@ import click
 from kiosk.cli import LazyGroup
 from kiosk.cli.common import EXIT_USAGE, clean_errors, fail, print_json
 from kiosk.registry import RevocationReason
+
+if TYPE_CHECKING:  # imported when a command runs, so `kiosk office --help` stays light
+    from kiosk.config.office import OfficeConfig
+    from kiosk.office.registry_master import RegistryMaster
 
 # Subcommands living in other modules, imported only when used (so registry chores never load
 # Flask or waitress): name → "module:attribute". The office server's commands join here.
@@ -39,13 +44,16 @@ _JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON doc
 
 @dataclass
 class _Office:
-    config: object
+    """The loaded office.yaml and the master registry it names."""
+
+    config: OfficeConfig
     data_dir: Path
     keys_dir: Path
     tz: ZoneInfo
-    master: object
+    master: RegistryMaster
 
     def today(self) -> date:
+        """Today in the office's time zone."""
         return datetime.now(self.tz).date()
 
 

@@ -177,6 +177,8 @@ def issue_registry_card(master: RegistryMaster, key: SigningKey, kind: CardKind 
     label = _subject_label(master, kind, subject_id)
     if kind is CardKind.VISITOR:
         visitor = master.visitor_pass(subject_id)
+        if visitor is None:  # _subject_label found it: only a concurrent delete gets here
+            raise AdminError(f"no visitor pass with id {subject_id} in the registry")
         valid_from = valid_from or visitor.valid_from.date()
         valid_until = valid_until or visitor.valid_until.date()
     start = valid_from or now.astimezone(tz).date()
