@@ -1,10 +1,13 @@
-// The gate's touchscreen page. Decisions arrive by server-sent events (/api/v1/stream); the page never polls
-// for them. Every word comes from the server's translation catalog (#catalog), so this file holds no UI text.
-"use strict";
-const T = JSON.parse(document.getElementById("catalog").textContent);
+// The gate's touchscreen page: its screens (one partial each in templates/) and what switches them. Decisions
+// arrive by server-sent events (stream.js); the page never polls for them. Every word comes from the server's
+// translation catalog (catalog.js), so this file holds no UI text.
+import { api } from "./api.js";
+import { T } from "./catalog.js";
+import { celsius, day, directionWord, duration, fmt, time } from "./format.js";
+import { connect } from "./stream.js";
+
 const $ = (sel) => document.querySelector(sel);
 const $$ = (sel) => Array.from(document.querySelectorAll(sel));
-const fmt = (template, values) => template.replace(/\{(\w+)\}/g, (_, k) => (values[k] ?? "—"));
 const RESULT_HOME_MS = { admit: 4000, caution: 15000, deny: 20000, refer: 20000, abandoned: 8000 };
 const IDLE_HOME_MS = 90000;
 // While the gate waits for a person (measuring) or for a direction (asking), the screen stays until the passage's
@@ -15,16 +18,6 @@ let idleTimer = null;
 let status = null;
 
 // -- small helpers -------------------------------------------------------------
-
-async function api(method, path, body) {
-  const response = await fetch("/api/v1/" + path, {
-    method, headers: body === undefined ? {} : { "Content-Type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  let data = null;
-  try { data = await response.json(); } catch (e) { data = { error: T.ui.error }; }
-  return { ok: response.ok, status: response.status, data };
-}
 
 function show(screen, { stay = false } = {}) {
   document.body.dataset.screen = screen;
@@ -82,22 +75,6 @@ function el(tag, attrs = {}, ...children) {
   for (const child of children) node.append(child === null || child === undefined ? "" : child);
   return node;
 }
-
-function time(ts) {
-  return new Date(ts).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hour12: false });
-}
-
-function day(iso) {  // "2026-12-31" → the catalog's way of writing a date (2026年12月31日)
-  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(iso || "");
-  return m ? fmt(T.ui.date, { y: m[1], m: String(+m[2]), d: String(+m[3]) }) : iso;
-}
-
-function duration(seconds) {  // 105 → "1分45秒"
-  const s = Math.max(0, Math.ceil(seconds));
-  return s >= 60 ? fmt(T.ui.minutes_seconds, { m: Math.floor(s / 60), s: s % 60 }) : fmt(T.ui.seconds, { s });
-}
-
-function directionWord(d) { return d === "out" ? T.ui.out : d === "in" ? T.ui.in : ""; }
 
 function promptText(d) {
   // A decision's title and what to do, with the dates of its detail (valid_until, valid_from) filled in.
@@ -239,7 +216,7 @@ function onMeasuring(m) {
   const [title, todo] = T.prompts[m.prompt] || ["", ""];
   $("#measure-title").textContent = title;
   $("#measure-todo").textContent = todo;
-  $("#measure-reading").textContent = m.temperature_c ? m.temperature_c.toFixed(1) + " °C" : "";
+  $("#measure-reading").textContent = celsius(m.temperature_c);
   $("#measure-who").textContent = [m.name, m.household].filter(Boolean).join("  ");
   $("#measure-wait").textContent = "";
   if (document.body.dataset.screen === "vehicle" || document.body.dataset.screen === "visitor") return;
@@ -276,7 +253,7 @@ function onDecision(d) {
   if (d.verdict === "ask") { showAsk(d); return; }
   if (d.verdict === "remeasure") { onMeasuring(d); return; }
   if (d.prompt === "fever" && d.verdict === "deny") {
-    $("#fever-temperature").textContent = d.temperature_c ? d.temperature_c.toFixed(1) + " °C" : "";
+    $("#fever-temperature").textContent = celsius(d.temperature_c);
     $("#fever-who").textContent = [d.kind === "visitor" ? T.ui.visitor : null, d.name, d.household].filter(Boolean).join("  ");
     feverAlarmSeqs = d.alarm_seqs || (d.seq || []).slice(1);
     show("fever", { stay: true });
@@ -300,7 +277,7 @@ function onDecision(d) {
   $("#result-direction").textContent = directionWord(d.direction);
   $("#result-direction").hidden = !d.direction;
   $("#result-direction-source").textContent = d.direction && T.sources[d.direction_source] ? T.sources[d.direction_source] : "";
-  $("#result-temperature").textContent = d.temperature_c ? d.temperature_c.toFixed(1) + " °C" : "";
+  $("#result-temperature").textContent = celsius(d.temperature_c);
   $("#result-register").hidden = d.prompt !== "register_visitor";
   $("#result-handheld").hidden = d.prompt !== "handheld_check";
   show("result");
@@ -643,28 +620,21 @@ function tick() { $("#clock").textContent = new Date().toLocaleTimeString([], { 
 tick();
 setInterval(tick, 10000);
 
-function connect() {
-  const stream = new EventSource("/api/v1/stream");
-  stream.addEventListener("decision", (e) => onDecision(JSON.parse(e.data)));
-  stream.addEventListener("measuring", (e) => onMeasuring(JSON.parse(e.data)));
-  stream.addEventListener("abandoned", (e) => onAbandoned(JSON.parse(e.data)));
-  stream.addEventListener("status", (e) => renderStatus(JSON.parse(e.data)));
-  stream.addEventListener("open", () => api("GET", "status").then((r) => {
-    if (r.ok) {
-      renderStatus(r.data);
-      // (Re)connected: show what the gate is doing now — asking for a direction, or nothing any more.
-      const passage = r.data.passage;
-      const screen = document.body.dataset.screen;
-      if (passage && passage.state === "asking" && screen !== "ask") showAsk(passage);
-      else if (passage === null && (screen === "ask" || screen === "measuring")) show("home");
-    }
-    document.body.dataset.live = "1";
-  }));
-  stream.onerror = () => { document.body.dataset.live = "0"; };  // EventSource reconnects by itself
+async function onConnected() {
+  const r = await api("GET", "status");
+  if (!r.ok) return;
+  renderStatus(r.data);
+  // (Re)connected: show what the gate is doing now — asking for a direction, or nothing any more.
+  const passage = r.data.passage;
+  const screen = document.body.dataset.screen;
+  if (passage && passage.state === "asking" && screen !== "ask") showAsk(passage);
+  else if (passage === null && (screen === "ask" || screen === "measuring")) show("home");
 }
 loadRules();
 renderDirection();
-connect();
+connect({ decision: onDecision, measuring: onMeasuring, abandoned: onAbandoned, status: renderStatus }, onConnected);
+// For the browser tests and a look from the console: the screens and what feeds them.
+Object.assign(window, { show, showAsk, setDirection, onDecision, onMeasuring });
 
 // -- simulation panel (kiosk run --simulate only) --------------------------------
 
