@@ -16,18 +16,18 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from kiosk.cards import CardKind, issue_card, render_qr
-from kiosk.gate.checkpoint import Checkpoint, Outcome
 from kiosk.config import GateConfig
 from kiosk.credentials import hash_secret
+from kiosk.gate.checkpoint import Checkpoint, Outcome
 from kiosk.gate.journal import Journal
+from kiosk.gate.sync import SyncClient
 from kiosk.keys import Keyset, SigningKey, load_keyset, load_signing_key
+from kiosk.measurements import Measurement, MeasurementSource
 from kiosk.office.keyring import init_office_keys
 from kiosk.office.registry_master import RegistryMaster
 from kiosk.office.store import OfficeStore
-from kiosk.measurements import Measurement, MeasurementSource
 from kiosk.privacy import mask_phone
 from kiosk.registry import Registry
-from kiosk.gate.sync import SyncClient
 
 if TYPE_CHECKING:
     from web.serving import WebServer
@@ -155,8 +155,8 @@ def start_office(demo: DemoCommunity, port: int = 0) -> tuple[WebServer, str]:
 
 def gate_config(demo: DemoCommunity, office_url: str, port: int = 8080) -> GateConfig:
     """The simulated gate that keeps running after the script: its replica and journal, synced with the demo office."""
-    from kiosk.provisioning import write_provisioning
     from kiosk.office.roster import load_id_hash_key
+    from kiosk.provisioning import write_provisioning
 
     provisioning = demo.registry_path.parent / "provisioning.json"
     provisioning.unlink(missing_ok=True)
@@ -184,18 +184,20 @@ def script(demo: DemoCommunity) -> list[tuple[str, dict]]:
     """The demo's passages, in order: (what happens, arguments for Checkpoint)."""
     c = demo.cards
     return [
-        ("王小山 comes home, 36.5 °C", {"text": c["wang-xiaoshan"], "readings": [_ir(36.5)]}),
-        ("王小山 goes out again", {"text": c["wang-xiaoshan"]}),
-        ("王丽 reads 37.8 then 37.6 °C", {"text": c["wang-li"], "readings": [_ir(37.8), _ir(37.6)]}),
+        ("王小山 comes home, 36.5 °C", {"text": c["wang-xiaoshan"], "readings": [_ir(36.5)], "direction": "in"}),
+        ("王小山 goes out again", {"text": c["wang-xiaoshan"], "direction": "out"}),
+        ("王丽 reads 37.8 then 37.6 °C", {"text": c["wang-li"], "readings": [_ir(37.8), _ir(37.6)], "direction": "in"}),
+        ("李建国 (home quarantine) scanned, nobody said in or out: the gate asks", {"text": c["li-jianguo"]}),
         ("李建国 (household in home quarantine) tries to go out", {"text": c["li-jianguo"], "direction": "out"}),
-        ("张伟 shows his old, revoked card", {"text": c["zhang-wei-old"], "readings": [_ir(36.4)]}),
-        ("someone shows a photo-edited card", {"text": _tamper(c["zhang-wei"]), "readings": [_ir(36.4)]}),
-        ("an expired card", {"text": c["expired"], "readings": [_ir(36.4)]}),
-        ("张伟 with his new card, cold forehead 34.1 °C, then 36.3 °C", {"text": c["zhang-wei"], "readings": [_ir(34.1, -2.0), _ir(36.3, 6.0)]}),
-        ("visitor 陈来访 with a pre-registered pass", {"text": c["visitor-chen"], "readings": [_ir(36.7)]}),
+        ("张伟 shows his old, replaced card", {"text": c["zhang-wei-old"], "readings": [_ir(36.4)], "direction": "in"}),
+        ("someone shows a photo-edited card", {"text": _tamper(c["zhang-wei"]), "readings": [_ir(36.4)], "direction": "in"}),
+        ("an expired card", {"text": c["expired"], "readings": [_ir(36.4)], "direction": "in"}),
+        ("张伟 with his new card, cold forehead 34.1 °C, then 36.3 °C",
+         {"text": c["zhang-wei"], "readings": [_ir(34.1, -2.0), _ir(36.3, 6.0)], "direction": "in"}),
+        ("visitor 陈来访 with a pre-registered pass", {"text": c["visitor-chen"], "readings": [_ir(36.7)], "direction": "in"}),
         ("a stranger shows a WeChat QR code", {"text": "https://u.wechat.com/EXAMPLE"}),
-        ("vehicle 京A12345, disinfected", {"vehicle": True, "plate": "京A·12345", "disinfected": True}),
-        ("unknown vehicle 津B99999", {"vehicle": True, "plate": "津B99999", "disinfected": True}),
+        ("vehicle 京A12345, disinfected", {"vehicle": True, "plate": "京A·12345", "disinfected": True, "direction": "in"}),
+        ("unknown vehicle 津B99999", {"vehicle": True, "plate": "津B99999", "disinfected": True, "direction": "in"}),
     ]
 
 
@@ -209,10 +211,13 @@ def run(demo: DemoCommunity, config: GateConfig, start: datetime, office_url: st
         for minute, (label, args) in enumerate(script(demo)):
             now = start + timedelta(minutes=minute)
             if args.get("vehicle"):
-                outcome = checkpoint.vehicle(now, plate=args["plate"], disinfected=args["disinfected"], volunteer_id="1")
+                outcome = checkpoint.vehicle(now, plate=args["plate"], disinfected=args["disinfected"],
+                                             direction=args["direction"], direction_source="volunteer", volunteer_id="1")
             else:
-                outcome = checkpoint.passage(args["text"], now, args.get("readings", ()),
-                                             direction=args.get("direction"), volunteer_id="1")
+                # The volunteer taps 进 / 出 as a person comes up; without a tap the gate asks instead of guessing.
+                direction = args.get("direction")
+                outcome = checkpoint.passage(args["text"], now, args.get("readings", ()), direction=direction,
+                                             direction_source="volunteer" if direction else None, volunteer_id="1")
             outcomes.append((label, outcome))
         client.push_once()  # the ledger goes to the office
         client.heartbeat_once()

@@ -101,10 +101,18 @@ class PassageWorker(Worker):
         return future
 
     def wake(self) -> None:
+        """End the wait for a job at once (a stop, or a new tick to schedule)."""
+        super().wake()
         try:
             self.jobs.put_nowait(None)
         except queue.Full:
             pass
+
+    def stop(self, timeout: float | None = 5.0) -> bool:
+        """Stop after the job in hand; queued jobs are dropped with the worker."""
+        self.stopping.set()
+        self.wake()
+        return super().stop(timeout)
 
     def step(self) -> float:
         """Run the next job, or try the thermometer for the passage waiting on it."""

@@ -7,9 +7,11 @@ Nothing is imported from hardware libraries or Flask until a process is built.
 from __future__ import annotations
 
 import shutil
-import threading
 from pathlib import Path
 from typing import Any, Callable
+
+
+from kiosk.workers import Every
 
 
 def _real_hardware(config):
@@ -21,34 +23,6 @@ def _real_hardware(config):
 
     thermometer = open_thermometer(config.thermometer)
     return thermometer, open_camera(config.camera), make_decoder(config.decoder.engine), GateSignals(config.signals)
-
-
-class _Every:
-    """Runs ``work`` at start and then every ``every_s`` seconds in a daemon thread, until stopped."""
-
-    def __init__(self, name: str, work: Callable[[], None], every_s: float):
-        self.work, self.every_s = work, every_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-
-    def _run(self) -> None:
-        from kiosk.exc import KioskError
-
-        while True:
-            try:
-                self.work()
-            except (KioskError, OSError):
-                pass  # a busy or closing journal, a vanished disk: the next round tries again
-            if self._stop.wait(self.every_s):
-                return
-
-    def start(self) -> "_Every":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
 
 
 def limit_malloc_arenas(arenas: int = 2) -> None:
@@ -110,7 +84,7 @@ class GateProcess:
         self._closers.append(self.journal.close)
         self.simulation = None
         self.scanner = self.usb_scanner = self.sync = self.monitor = None
-        self._timers: list[_Every] = []
+        self._timers: list[Every] = []
         try:
             if simulate:
                 from sensors.simulated import simulated_hardware
@@ -162,7 +136,7 @@ class GateProcess:
 
     def start(self) -> "GateProcess":
         """Start the scanner, the thermometer monitor, sync and the timers (the web server runs in ``serve``)."""
-        from kiosk.gate.passages import DISK_LOW_BYTES
+        from kiosk.disk import disk_low
         from sensors.scanning import Scanner
 
         gate = self.gate
@@ -170,7 +144,9 @@ class GateProcess:
             def on_status(status) -> None:
                 gate.report_fault("camera", "error" if status.state == "error" else None, status.last_error)
 
-            self.scanner = Scanner(self.camera, self.decoder, on_scan=lambda scan: gate.scan(scan.text),
+            camera_lane = self.config.camera.lane
+            # The scanner hands the text to the passage worker and goes on reading frames: it never waits for a passage.
+            self.scanner = Scanner(self.camera, self.decoder, on_scan=lambda scan: gate.submit_scan(scan.text, camera_lane),
                                    on_status=on_status, repeat_after_s=self.config.decoder.repeat_after_s)
             gate.scanner_status = lambda: self.scanner.status
             self.scanner.start()
@@ -179,7 +155,7 @@ class GateProcess:
             from sensors.keyboard_scanner import KeyboardScanner
 
             self.usb_scanner = KeyboardScanner(
-                scanner_settings.device, lambda scan: gate.scan(scan.text),
+                scanner_settings.device, lambda scan: gate.submit_scan(scan.text, scanner_settings.lane),
                 on_status=lambda state, error: gate.report_fault("usb_scanner", "error" if state == "error" else None, error))
             self.usb_scanner.start()
         if self.thermometer is not None:
@@ -191,16 +167,22 @@ class GateProcess:
             self.monitor.start()
         if self.sync is not None:
             self.sync.start()
+        gate.start()
+        signals = self.gate.signals
+        if signals is not None and hasattr(signals, "on_direction"):
+            signals.on_direction(lambda direction: gate.choose_direction(direction, "button"))
 
         def check_disk() -> None:
             free = shutil.disk_usage(self.journal.path.parent).free
-            gate.report_fault("disk", "low" if free < DISK_LOW_BYTES else None, f"{free // 2**20} MB free")
+            gate.report_fault("disk", "low" if disk_low(free) else None, f"{free // 2**20} MB free")
 
         self._timers = [
-            _Every("retention", lambda: self.journal.purge(self.config.journal.retention_days), 3600.0).start(),
-            _Every("disk", check_disk, 60.0).start(),
+            Every("retention", lambda: self.journal.purge(self.config.journal.retention_days), 3600.0).start(),
+            Every("disk", check_disk, 60.0).start(),
             # The office link and backlog change without a passage: the page hears of it within seconds.
-            _Every("status", gate.publish_status_if_changed, 3.0).start(),
+            Every("status", gate.publish_status_if_changed, 3.0).start(),
+            # Someone out past the outing rule raises the alarm while still out, not when they come back.
+            Every("overdue", gate.sweep_overdue, 60.0).start(),
         ]
         return self
 
@@ -219,6 +201,9 @@ class GateProcess:
             self.scanner.stop()
         if self.usb_scanner is not None:
             self.usb_scanner.close()
+        gate = getattr(self, "gate", None)
+        if gate is not None:
+            gate.close()
         if self.monitor is not None:
             self.monitor.stop()
         closers, self._closers = self._closers, []

@@ -28,7 +28,7 @@ def test_demo_runs_every_case(tmp_path):
         office.close()
     verdicts = {label: outcome.decision.verdict for label, outcome in outcomes.items()}
     assert list(verdicts.values()) == [
-        Verdict.ADMIT, Verdict.ADMIT, Verdict.DENY, Verdict.DENY, Verdict.DENY, Verdict.DENY,
+        Verdict.ADMIT, Verdict.ADMIT, Verdict.DENY, Verdict.ASK, Verdict.DENY, Verdict.DENY, Verdict.DENY,
         Verdict.DENY, Verdict.ADMIT, Verdict.ADMIT, Verdict.REFER, Verdict.ADMIT, Verdict.REFER,
     ]
     with JournalReader(community.journal_path) as journal:
