@@ -21,7 +21,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -69,8 +69,10 @@ class _Pending:
     decided: bool = False
     raised: dict[str, Event] = field(default_factory=dict)  # alarm kind → the alarm this passage raised
     passage_seq: int | None = None  # the passage event a handheld reading supersedes
-    next_tick: float = 0.0  # monotonic: when the worker next tries the thermometer
+    next_tick: float = 0.0  # monotonic: when the next thermometer reading may start
     started: float = 0.0
+    in_flight: bool = False  # a thermometer reading for this passage is being taken now
+    answer: Future | None = None  # what a waiting ``scan()`` caller gets: settled, or nobody in front
 
 
 @dataclass
@@ -83,16 +85,16 @@ class _Seen:
 
 
 class PassageWorker(Worker):
-    """The one thread passages run on: jobs from the scanners and the API, and the thermometer between them."""
+    """The one thread passages run on: jobs from the scanners, the API and the thermometer's readings."""
 
-    def __init__(self, gate: "Gate"):
+    def __init__(self, gate: Gate):
         super().__init__("passage-worker", on_fault=lambda worker, exc: gate.report_fault(
             "passage", "error", f"{type(exc).__name__}: {exc}"))
         self.gate = gate
         self.jobs: queue.Queue[tuple[Callable[[], Any], Future] | None] = queue.Queue(maxsize=256)
 
     def submit(self, job: Callable[[], Any]) -> Future:
-        """Queue ``job`` for the worker; the future has its result (a full queue drops the oldest scan)."""
+        """Queue ``job`` for the worker; the future has its result (when the queue is full, the job is refused)."""
         future: Future = Future()
         try:
             self.jobs.put_nowait((job, future))
@@ -115,7 +117,7 @@ class PassageWorker(Worker):
         return super().stop(timeout)
 
     def step(self) -> float:
-        """Run the next job, or try the thermometer for the passage waiting on it."""
+        """Run the next job, or look at the pending passage when its time comes."""
         wait = self.gate.next_tick_in()
         try:
             item = self.jobs.get(timeout=min(wait, 0.5) if wait is not None else 0.5)
@@ -135,8 +137,10 @@ class PassageWorker(Worker):
 class Gate:
     """One gate's passages over its checkpoint and devices; thread-safe.
 
-    ``start()`` runs passages on the passage worker; without it (tests, tools)
-    each call runs on the caller's thread and ``tick()`` is driven by hand.
+    ``start()`` runs passages on the passage worker, with thermometer readings
+    on a thread of their own, so the worker always takes the next scan, tap or
+    typed reading at once. Without ``start()`` (tests, tools) each call runs on
+    the caller's thread, readings included, and ``tick()`` is driven by hand.
     """
 
     def __init__(
@@ -184,20 +188,26 @@ class Gate:
         self._latest: Outcome | None = None
         self._published: dict | None = None
         self.worker = PassageWorker(self)
+        self._reader: ThreadPoolExecutor | None = None
 
     @property
     def volunteer_id(self) -> str | None:
         """The volunteer on duty (their id goes on every event), or None."""
         return self._volunteer_id
 
-    def start(self) -> "Gate":
-        """Run passages on the passage worker from now on."""
+    def start(self) -> Gate:
+        """Run passages on the passage worker (and thermometer readings beside it) from now on."""
+        if self.thermometer is not None and self._reader is None:
+            self._reader = ThreadPoolExecutor(1, thread_name_prefix="thermometer-reading")
         self.worker.start()
         return self
 
     def close(self) -> None:
-        """Stop the passage worker (a pending passage stays pending until the next start abandons nothing)."""
+        """Stop the passage worker and the reading thread (a reading in progress ends with its window)."""
         self.worker.stop()
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.shutdown(wait=True, cancel_futures=True)
 
     def _run(self, job: Callable[[], Any], timeout: float | None = None) -> Any:
         """Run ``job`` on the worker and wait for its result (on this thread when the worker is not running)."""
@@ -220,9 +230,13 @@ class Gate:
         """Decide one passage for a scanned ``text`` (None: someone without a card); returns where it stands now.
 
         ``direction`` is the volunteer's (the API's); ``lane`` the scanner's. The
-        answer comes once the passage is decided, or waits for the person, a reading or a direction.
+        answer comes once the passage is decided, asks for a direction, or finds
+        nobody at the thermometer; the worker goes on measuring after that.
         """
-        return self._run(lambda: self._scan(text, direction, manual_c, handheld_c, lane))
+        answer = self._run(lambda: self._scan(text, direction, manual_c, handheld_c, lane))
+        if isinstance(answer, Future):  # measuring: wait for the reading (on this thread, never the worker's)
+            return answer.result(self.pending_s + 5)
+        return answer
 
     def choose_direction(self, direction: Direction | None, source: DirectionSource = "volunteer") -> dict:
         """The volunteer's 进 / 出 (or a button): holds for the next passages; a passage asking for it continues."""
@@ -243,8 +257,8 @@ class Gate:
             raise GateError("no passage is waiting for a temperature: scan the card first")
         if pending.outcome.decision.verdict is Verdict.ASK:
             raise GateError("say first whether the person goes in or out")
-        readings = [*pending.readings, reading]
-        return self._advance(pending, readings, pending.heading)
+        self._advance(pending, [*pending.readings, reading], pending.heading)
+        return self._latest  # type: ignore[return-value]
 
     def _heading(self, direction: Direction | None, lane: Lane) -> Heading:
         """Lane first, then the volunteer's (or the API's) direction, then the held choice; else nothing yet."""
@@ -257,18 +271,21 @@ class Gate:
         return self.directions.current(renew=True)
 
     def _scan(self, text: str | None, direction: Direction | None, manual_c: float | None,
-              handheld_c: float | None, lane: Lane) -> Outcome:
+              handheld_c: float | None, lane: Lane) -> Outcome | Future:
         now = self._monotonic()
         typed = [Measurement(c, None, source, self.clock()) for c, source in
                  ((manual_c, MeasurementSource.MANUAL), (handheld_c, MeasurementSource.HANDHELD_CONTACT)) if c is not None]
         pending = self._pending
         if text is not None and pending is not None and pending.text == text:
             # The same card again (held in view, or shown again): it continues its passage, never a new one.
-            pending.deadline = max(pending.deadline, now + self.pending_s) if not pending.decided else pending.deadline
+            if not pending.decided:
+                pending.deadline = max(pending.deadline, now + self.pending_s)
             self._seen_again(text, now)
-            if typed or (direction and pending.outcome.decision.verdict is Verdict.ASK):
-                heading = self._heading(direction, lane) if pending.outcome.decision.verdict is Verdict.ASK else pending.heading
-                return self._advance(pending, [*pending.readings, *typed], heading)
+            asking = pending.outcome.decision.verdict is Verdict.ASK
+            if typed or (direction and asking):
+                heading = self._heading(direction, lane) if asking else pending.heading
+                self._advance(pending, [*pending.readings, *typed], heading)
+                return self._latest  # type: ignore[return-value]
             if not pending.decided:
                 self._publish_waiting(pending)
             return pending.outcome
@@ -281,25 +298,23 @@ class Gate:
         heading = self._heading(direction, lane)
         outcome = self._decide(text, typed, heading)
         pending = self._settle(text, heading, typed, outcome, None)
-        if pending is not None and not pending.decided:
-            self._measure_while_present(pending)
-            return self._pending.outcome if self._pending is not None else self._latest
-        return outcome
+        if pending is None or pending.decided or not self._wants_reading(pending):
+            return outcome
+        pending.answer = Future()
+        self._measure(pending)
+        return pending.answer if not pending.answer.done() else pending.answer.result()
 
-    def _answer_direction(self, heading: Heading) -> Outcome | None:
+    def _answer_direction(self, heading: Heading) -> None:
         pending = self._pending
-        if pending is None or pending.outcome.decision.verdict is not Verdict.ASK:
-            return None
-        return self._advance(pending, pending.readings, heading)
+        if pending is not None and pending.outcome.decision.verdict is Verdict.ASK:
+            self._advance(pending, pending.readings, heading)
 
-    def _advance(self, pending: _Pending, readings: list[Measurement], heading: Heading) -> Outcome:
+    def _advance(self, pending: _Pending, readings: list[Measurement], heading: Heading) -> None:
         """Decide the waiting passage again with what is new (a reading, a direction), then settle it."""
         outcome = self._decide(pending.text, readings, heading, pending)
         settled = self._settle(pending.text, heading, readings, outcome, pending)
         if settled is not None and not settled.decided:
-            self._measure_while_present(settled)
-            return self._pending.outcome if self._pending is not None else self._latest
-        return outcome
+            self._measure(settled)
 
     def _decide(self, text: str | None, readings: list[Measurement], heading: Heading,
                 pending: _Pending | None = None) -> Outcome:
@@ -309,33 +324,63 @@ class Gate:
                                        direction_source=heading.source, volunteer_id=self.volunteer_id,
                                        raised=raised, supersedes_seq=supersedes)
 
-    def _measure_while_present(self, pending: _Pending) -> None:
-        """Take readings one after another while someone stands at the thermometer (the worker's ticks go on after)."""
-        while self._pending is pending and not pending.decided and self._wants_reading(pending):
+    def _wants_reading(self, pending: _Pending) -> bool:
+        return (self.thermometer is not None and not pending.decided
+                and pending.outcome.decision.verdict is Verdict.REMEASURE
+                and sum(r.source is MeasurementSource.SENSOR for r in pending.readings) < self.max_readings)
+
+    def _measure(self, pending: _Pending) -> None:
+        """Start the next thermometer reading for the waiting passage, if it wants one and its time has come.
+
+        With the worker running the reading is taken on the reading thread and
+        comes back as a job; without it, readings are taken here, one after the
+        other, while someone stands in front.
+        """
+        while self._pending is pending and self._wants_reading(pending) and not pending.in_flight:
             if pending.next_tick > self._monotonic():
                 return
-            if not self._take_reading(pending):
+            if self._reader is not None and self.worker.running:
+                pending.in_flight = True
+                reading = self._reader.submit(self.thermometer.measure, require_presence=True)
+                reading.add_done_callback(lambda done, p=pending: self.worker.submit(lambda: self._reading_taken(p, done)))
                 return
+            try:
+                reading_now = self.thermometer.measure(require_presence=True)
+            except KioskError:
+                reading_now = None
+            self._reading_taken(pending, reading_now)
             pending = self._pending  # type: ignore[assignment]
             if pending is None:
                 return
 
-    def _wants_reading(self, pending: _Pending) -> bool:
-        return (self.thermometer is not None and pending.outcome.decision.verdict is Verdict.REMEASURE
-                and sum(r.source is MeasurementSource.SENSOR for r in pending.readings) < self.max_readings)
-
-    def _take_reading(self, pending: _Pending) -> bool:
-        """One thermometer reading for the waiting passage; False when nobody is in front yet."""
-        reading = self.thermometer.measure(require_presence=True)
-        if reading is None:
+    def _reading_taken(self, pending: _Pending, taken: Any) -> None:
+        """A thermometer reading came back for ``pending`` (a stale one, for a passage since replaced, is dropped)."""
+        pending.in_flight = False
+        if isinstance(taken, Future):
+            try:
+                taken = taken.result()
+            except Exception as exc:  # a closed or failed sensor: no number, the monitor reports the fault
+                self.report_fault("thermometer", "error", f"{type(exc).__name__}: {exc}")
+                taken = None
+        if self._pending is not pending or not self._wants_reading(pending):
+            return
+        if taken is None:  # nobody in front yet: look again shortly, and say so on screen
             pending.next_tick = self._monotonic() + _PRESENCE_POLL_S
             self._publish_waiting(pending)
-            return False
-        outcome = self._decide(pending.text, [*pending.readings, reading], pending.heading, pending)
-        settled = self._settle(pending.text, pending.heading, [*pending.readings, reading], outcome, pending)
-        if settled is not None and outcome.decision.prompt is Prompt.REMEASURE_FEVER and self.remeasure_pause_s:
+            _answer(pending, pending.outcome)
+            return
+        readings = [*pending.readings, taken]
+        outcome = self._decide(pending.text, readings, pending.heading, pending)
+        settled = self._settle(pending.text, pending.heading, readings, outcome, pending)
+        if settled is None or settled.decided or settled.outcome.decision.verdict is not Verdict.REMEASURE:
+            _answer(pending, outcome)
+            return
+        if outcome.decision.prompt is Prompt.REMEASURE_FEVER and self.remeasure_pause_s:
             settled.next_tick = self._monotonic() + self.remeasure_pause_s  # a warm forehead settles, as the prompt says
-        return True
+        if not self._wants_reading(settled):
+            _answer(settled, outcome)  # enough readings: now the volunteer types one, or the person leaves
+            return
+        self._measure(settled)
 
     def next_tick_in(self) -> float | None:
         """Seconds until the worker should next look at the pending passage (None: nothing to look at)."""
@@ -343,24 +388,21 @@ class Gate:
             pending = self._pending
             if pending is None:
                 return None
-            now = self._monotonic()
             due = pending.deadline
-            if not pending.decided and self._wants_reading(pending):
+            if self._wants_reading(pending) and not pending.in_flight:
                 due = min(due, pending.next_tick)
-            return max(0.0, due - now)
+            return max(0.0, due - self._monotonic())
 
     def tick(self) -> None:
-        """The worker's turn between jobs: expire a pending passage whose time ran out, or try the thermometer."""
+        """The worker's turn between jobs: expire a pending passage whose time ran out, or start the next reading."""
         with self._lock:
             pending = self._pending
             if pending is None:
                 return
-            now = self._monotonic()
-            if now >= pending.deadline:
+            if self._monotonic() >= pending.deadline:
                 self._drop_pending(abandon=True)
                 return
-            if not pending.decided and self._wants_reading(pending) and now >= pending.next_tick:
-                self._measure_while_present(pending)
+            self._measure(pending)
 
     def expire_pending(self) -> None:
         """Journal the waiting passage as abandoned now (as when its pending time runs out)."""
@@ -390,17 +432,21 @@ class Gate:
             raised.update({e.data.get("kind"): e for e in outcome.events if e.kind is EventKind.ALARM_RAISED})
             passage_seq = next((e.seq for e in outcome.events if e.kind in (EventKind.PASSAGE, EventKind.VEHICLE)),
                                previous.passage_seq if previous is not None else None)
-            started = previous.started if previous is not None else now
-            deadline = previous.deadline if previous is not None and not previous.decided and undecided else now + self.pending_s
-            kept = _Pending(text, heading, list(readings), outcome, deadline, decided=not undecided, raised=raised,
-                            passage_seq=passage_seq, started=started,
-                            next_tick=previous.next_tick if previous is not None else now)
+            keep_deadline = previous is not None and not previous.decided and undecided
+            kept = _Pending(text, heading, list(readings), outcome,
+                            previous.deadline if keep_deadline else now + self.pending_s,  # type: ignore[union-attr]
+                            decided=not undecided, raised=raised, passage_seq=passage_seq,
+                            started=previous.started if previous is not None else now,
+                            next_tick=previous.next_tick if previous is not None else now,
+                            answer=previous.answer if previous is not None else None)
             self._pending = kept
         if not undecided and text is not None:
             self._remember(text, outcome, now)
         self._act(outcome)
-        if undecided:
-            self._publish_waiting(kept)  # type: ignore[arg-type]
+        if kept is not None and undecided:
+            self._publish_waiting(kept)
+        elif previous is not None and kept is None:
+            _answer(previous, outcome)  # after the outputs: the caller never sees a decision the barrier has not had
         return kept
 
     def _remember(self, text: str, outcome: Outcome, now: float) -> None:
@@ -416,6 +462,7 @@ class Gate:
         pending, self._pending = self._pending, None
         if pending is None:
             return
+        _answer(pending, pending.outcome)
         if abandon and not pending.decided:
             event = self.checkpoint.abandon(pending.outcome, pending.readings, self.volunteer_id)
             self.updates.publish([{"type": "abandoned", "seq": [event.seq], **_who(pending.outcome.decision)}])
@@ -639,6 +686,12 @@ class Gate:
         return {"ack_outcomes": list(ACK_OUTCOMES), "direction_hold_s": self.directions.hold_s,
                 "fever_threshold_c": policy.fever_threshold_c, "measure_on": list(policy.measure_on),
                 "lane": self.lane, "pending_s": self.pending_s, "step_up_wait_s": self.presence_wait_s}
+
+
+def _answer(pending: _Pending, outcome: Outcome) -> None:
+    """Tell a ``scan()`` caller waiting on this passage where it stands (once)."""
+    if pending.answer is not None and not pending.answer.done():
+        pending.answer.set_result(outcome)
 
 
 def _top_bar(status: dict) -> dict:

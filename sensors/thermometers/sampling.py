@@ -151,6 +151,8 @@ class Thermometer:
         self._now = now
         # One lock for the sensor and the state: measure() and a monitor thread share both.
         self._lock = threading.RLock()
+        # The fault state has its own short lock: the screen's status must not wait out a 0.4 s read window.
+        self._status_lock = threading.Lock()
         self._closed = False
         self._fault: Fault | None = None
         self._detail: str | None = None
@@ -180,8 +182,8 @@ class Thermometer:
 
     @property
     def status(self) -> ThermometerStatus:
-        """The current state, without touching the sensor."""
-        with self._lock:
+        """The current state, without touching the sensor (and without waiting for a read window to end)."""
+        with self._status_lock:
             return ThermometerStatus(
                 fault=self._fault.value if self._fault else None,
                 detail=self._detail,
@@ -191,9 +193,10 @@ class Thermometer:
             )
 
     def _enter_fault(self, reason: Fault, detail: str) -> None:
-        if self._fault is not reason:
-            self._since = self._now()
-        self._fault, self._detail, self._good_run = reason, detail, 0
+        with self._status_lock:
+            if self._fault is not reason:
+                self._since = self._now()
+            self._fault, self._detail, self._good_run = reason, detail, 0
 
     def _check(self, t: float, sample: Sample) -> tuple[Fault, str] | None:
         """Stuck and jump checks against earlier reads; updates the history either way."""
@@ -247,11 +250,12 @@ class Thermometer:
         if problem is not None:
             self._enter_fault(*problem)
             return None
-        self._ambient = sample.ambient_c
-        if self._fault is not None:
-            self._good_run += 1
-            if self._good_run >= self.recover_after:
-                self._fault, self._detail, self._since = None, None, self._now()
+        with self._status_lock:
+            self._ambient = sample.ambient_c
+            if self._fault is not None:
+                self._good_run += 1
+                if self._good_run >= self.recover_after:
+                    self._fault, self._detail, self._since = None, None, self._now()
         return sample
 
     def _check_open(self) -> None:

@@ -445,3 +445,28 @@ def test_open_thermometer(monkeypatch):
     monkeypatch.setattr(smbus2, "SMBus", missing)
     with pytest.raises(SensorOpenError, match="/dev/i2c-7"):
         open_thermometer(ThermometerSettings(bus=7))
+
+
+def test_status_does_not_wait_for_a_read_window(clock):
+    """The screen asks for the status while the passage worker is inside a 0.4 s window: it answers at once."""
+    import threading
+
+    inside, release = threading.Event(), threading.Event()
+
+    def slow_sleep(seconds):
+        inside.set()
+        release.wait(5)
+
+    thermo = Thermometer(ScriptedSensor([36.5]), clock=clock.monotonic, sleep=slow_sleep, now=clock.now)
+    worker = threading.Thread(target=lambda: thermo.measure(require_presence=False))
+    worker.start()
+    try:
+        assert inside.wait(5)
+        answered = []
+        reader = threading.Thread(target=lambda: answered.append(thermo.status))
+        reader.start()
+        reader.join(1)
+        assert answered and answered[0].fault is None  # answered while the window was still open
+    finally:
+        release.set()
+        worker.join(5)
