@@ -18,10 +18,10 @@ TEST_PACKAGES := chromium
 demo: system-packages $(STAMP)
 	$(BIN)/kiosk demo --serve
 
-test: system-packages test-packages $(STAMP)
+test: system-packages test-packages $(STAMP) lint
 	$(BIN)/python -m pytest
 
-# ruff and mypy with the settings in pyproject.toml (not yet part of `make test`).
+# ruff and mypy with the settings in pyproject.toml; `make test` runs them first.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy

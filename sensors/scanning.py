@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Self
+from typing import Any, Self
 
 from kiosk.workers import Backoff, Worker
 from sensors.cameras import FrameSource
@@ -290,7 +290,7 @@ class Scanner:
             )
         self._notify()
 
-    def _set_status(self, **changes: object) -> None:
+    def _set_status(self, **changes: Any) -> None:
         with self._lock:
             self._status = replace(self._status, **changes)
         self._notify()

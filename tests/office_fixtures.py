@@ -35,7 +35,7 @@ class OfficeServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> "OfficeServer":
+    def start(self) -> OfficeServer:
         app = create_app(self.store, self.registry)
         self._server = waitress.create_server(app, host="127.0.0.1", port=self.port, threads=8)
         self._thread = threading.Thread(target=self._server.run, daemon=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from flask import jsonify, request
 from pydantic import BaseModel, ValidationError
 
@@ -16,6 +18,9 @@ class ApiError(Exception):
         self.extra = extra
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
 def error_response(exc: ApiError):
     """The JSON answer for an ApiError: ``{"error": message, **extra}``."""
     response = jsonify({"error": exc.message, **exc.extra})
@@ -23,7 +28,7 @@ def error_response(exc: ApiError):
     return response
 
 
-def parse_body(model: type[BaseModel]) -> BaseModel:
+def parse_body(model: type[M]) -> M:
     """The request's JSON body as ``model``; a 415 or 400 ApiError naming the first problem otherwise."""
     if not request.is_json:
         raise ApiError(415, "expected Content-Type: application/json")

@@ -6,18 +6,17 @@ demo and the tests drive passages through it, so each runs the same chain.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Mapping, Sequence
 
 from kiosk.cards import CardCheck, verify_card
+from kiosk.config.base import Direction
 from kiosk.config.gate import GateConfig
 from kiosk.events import Event, EventKind
+from kiosk.gate.direction import DirectionSource
 from kiosk.gate.facts import gather_facts
 from kiosk.gate.journal import EventDraft, Journal
-from kiosk.keys import Keyset
-from kiosk.measurements import Measurement
-from kiosk.gate.direction import DirectionSource
 from kiosk.gate.policy import (
     AlarmKind,
     Decision,
@@ -29,8 +28,10 @@ from kiosk.gate.policy import (
     decide_vehicle,
     decide_visitor,
 )
-from kiosk.registry import Registry
 from kiosk.gate.visitors import VisitorRegistration
+from kiosk.keys import Keyset
+from kiosk.measurements import Measurement
+from kiosk.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ class Checkpoint:
         readings: Sequence[Measurement],
         id_key: bytes,
         *,
-        direction: str = "in",
+        direction: Direction = "in",
         volunteer_id: str | None = None,
         resolves: Event | None = None,
     ) -> Outcome:

@@ -64,7 +64,7 @@ class Facts:
     plate: str | None = None  # a typed plate that matched no vehicle
 
 
-def _holder(registry: "Registry", kind: CardKind, subject_id: int) -> tuple[Holder | None, VisitorPass | None]:
+def _holder(registry: Registry, kind: CardKind, subject_id: int) -> tuple[Holder | None, VisitorPass | None]:
     if kind in (CardKind.RESIDENT,):
         row = registry.resident(subject_id)
         if row is None:
@@ -90,7 +90,7 @@ def _holder(registry: "Registry", kind: CardKind, subject_id: int) -> tuple[Hold
     return Holder(kind, subject_id, pass_.name, pass_.host_household_id, label), pass_
 
 
-def _history(journal: "Journal | None", holder: Holder, now: datetime, outing_days: int) -> tuple[LastPassage | None, tuple[datetime, ...]]:
+def _history(journal: Journal | None, holder: Holder, now: datetime, outing_days: int) -> tuple[LastPassage | None, tuple[datetime, ...]]:
     if journal is None:
         return None, ()
     last = None
@@ -105,7 +105,7 @@ def _history(journal: "Journal | None", holder: Holder, now: datetime, outing_da
     return last, exits
 
 
-def _revocation(registry: "Registry", card_id: int) -> dict | None:
+def _revocation(registry: Registry, card_id: int) -> dict | None:
     # The replica names the reason (lost, replaced, moved out) once the office sends it; older replicas only know "revoked".
     lookup = getattr(registry, "revocation", None)
     if lookup is not None:
@@ -114,8 +114,8 @@ def _revocation(registry: "Registry", card_id: int) -> dict | None:
 
 
 def gather_facts(
-    registry: "Registry",
-    journal: "Journal | None",
+    registry: Registry,
+    journal: Journal | None,
     check: CardCheck | None,
     now: datetime,
     *,
@@ -136,14 +136,14 @@ def gather_facts(
         return Facts()
     record = registry.card(card.card_id)
     revocation = _revocation(registry, card.card_id)
-    holder, visitor_pass = _holder(registry, card.kind, card.subject_id)
+    holder_of_card, visitor_pass = _holder(registry, card.kind, card.subject_id)
     today = now.astimezone(ZoneInfo(timezone)).date()
     quarantine: tuple[QuarantineOrder, ...] = ()
-    if holder is not None and card.kind in (CardKind.RESIDENT, CardKind.VOLUNTEER):
-        quarantine = tuple(registry.quarantine_orders(resident_id=holder.resident_id, household_id=holder.household_id, on=today))
-    last, exits = _history(journal, holder, now, outing_days) if holder is not None else (None, ())
+    if holder_of_card is not None and card.kind in (CardKind.RESIDENT, CardKind.VOLUNTEER):
+        quarantine = tuple(registry.quarantine_orders(resident_id=holder_of_card.resident_id, household_id=holder_of_card.household_id, on=today))
+    last, exits = _history(journal, holder_of_card, now, outing_days) if holder_of_card is not None else (None, ())
     return Facts(
-        holder=holder,
+        holder=holder_of_card,
         card_known=record is not None,
         card_matches=record is None or (record["kind"] == card.kind.value and record["subject_id"] == card.subject_id),
         revoked=revocation is not None,

@@ -25,10 +25,11 @@ import os
 import sqlite3
 import threading
 import uuid
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Self
+from typing import Any, Self
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
@@ -120,7 +121,7 @@ def format_ts(moment: datetime) -> str:
     """An aware datetime as the journal writes it: UTC, milliseconds, ``Z`` (``2026-11-28T01:30:00.123Z``)."""
     if moment.utcoffset() is None:
         raise JournalError(f"naive datetime {moment!r}: the journal needs timezone-aware times")
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def parse_ts(ts: str) -> datetime:
@@ -129,7 +130,7 @@ def parse_ts(ts: str) -> datetime:
 
 
 def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _forbidden_key_path(data_json: str, data: dict[str, Any]) -> str | None:
@@ -245,7 +246,7 @@ class JournalReader:
             raise
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str]) -> "JournalReader":
+    def open(cls, path: str | os.PathLike[str]) -> JournalReader:
         """Open an existing journal file for reading."""
         return cls(path)
 
@@ -551,9 +552,9 @@ class Journal(JournalReader):
         return conn
 
     @classmethod
-    def open(
+    def open(  # type: ignore[override]  # a writer needs its gate id; a reader does not
         cls, path: str | os.PathLike[str], gate_id: str, *, clock: Callable[[], datetime] | None = None
-    ) -> "Journal":
+    ) -> Journal:
         """Open (creating and migrating when needed) the journal file at ``path`` for ``gate_id``."""
         return cls(path, gate_id, clock=clock)
 
@@ -627,7 +628,7 @@ class Journal(JournalReader):
             conn.executemany(
                 f"INSERT INTO events ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(e.seq, e.id, e.ts, e.gate_id, e.volunteer_id, e.kind.value, e.subject, e.household_id, p.data_json)
-                 for e, p in zip(events, prepared)],
+                 for e, p in zip(events, prepared, strict=True)],
             )
             conn.execute("UPDATE meta SET value = ? WHERE key = 'last_seq'", (events[-1].seq,))
             return events

@@ -6,8 +6,8 @@ fetches the events and names the holders (masked) from the registry.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, time, timedelta
-from typing import Iterable
 from zoneinfo import ZoneInfo
 
 from kiosk.events import Event, EventKind, parse_subject

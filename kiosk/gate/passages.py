@@ -23,7 +23,8 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from kiosk.broadcast import Broadcaster
@@ -50,7 +51,7 @@ ACK_OUTCOMES = ("remeasured_normal", "sent_to_observation", "called_doctor", "tu
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class GateError(KioskError, ValueError):
@@ -342,16 +343,20 @@ class Gate:
             if self._reader is not None and self.worker.running:
                 pending.in_flight = True
                 reading = self._reader.submit(self.thermometer.measure, require_presence=True)
-                reading.add_done_callback(lambda done, p=pending: self.worker.submit(lambda: self._reading_taken(p, done)))
+                reading.add_done_callback(partial(self._reading_back, pending))
                 return
             try:
                 reading_now = self.thermometer.measure(require_presence=True)
             except KioskError:
                 reading_now = None
             self._reading_taken(pending, reading_now)
-            pending = self._pending  # type: ignore[assignment]
-            if pending is None:
+            if self._pending is None:
                 return
+            pending = self._pending
+
+    def _reading_back(self, pending: _Pending, done: Future) -> None:
+        """On the reading thread: hand the finished reading to the passage worker (never decide here)."""
+        self.worker.submit(lambda: self._reading_taken(pending, done))
 
     def _reading_taken(self, pending: _Pending, taken: Any) -> None:
         """A thermometer reading came back for ``pending`` (a stale one, for a passage since replaced, is dropped)."""
@@ -429,7 +434,7 @@ class Gate:
         kept = None
         if undecided or needs_handheld:
             raised = dict(previous.raised) if previous is not None else {}
-            raised.update({e.data.get("kind"): e for e in outcome.events if e.kind is EventKind.ALARM_RAISED})
+            raised.update({str(e.data.get("kind")): e for e in outcome.events if e.kind is EventKind.ALARM_RAISED})
             passage_seq = next((e.seq for e in outcome.events if e.kind in (EventKind.PASSAGE, EventKind.VEHICLE)),
                                previous.passage_seq if previous is not None else None)
             keep_deadline = previous is not None and not previous.decided and undecided

@@ -9,9 +9,10 @@ reading until the verdict is no longer ``remeasure``.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Iterable
+from typing import Any
 
 from kiosk.cards import CardCheck, CardKind, Rejection
 from kiosk.config.base import Direction
@@ -275,8 +276,9 @@ def assess_temperature(readings: Iterable[Measurement], s: PolicySettings) -> Te
     if contact:
         last = contact[-1]
         untrusted = _untrusted_reason(last, s)
-        if untrusted is not None:
-            return TemperatureAssessment(TemperatureStatus.NEEDS_HANDHELD, untrusted[0], None, Prompt.HANDHELD_CHECK)
+        if untrusted is not None or last.object_c is None:  # (no number is always untrusted)
+            reason = untrusted[0] if untrusted is not None else Reason.SENSOR_FAULT
+            return TemperatureAssessment(TemperatureStatus.NEEDS_HANDHELD, reason, None, Prompt.HANDHELD_CHECK)
         if last.object_c >= s.fever_threshold_c:
             return TemperatureAssessment(TemperatureStatus.FEVER, Reason.FEVER, last.object_c, Prompt.FEVER)
         return TemperatureAssessment(TemperatureStatus.NORMAL, Reason.HANDHELD_NORMAL, last.object_c)
@@ -291,7 +293,7 @@ def assess_temperature(readings: Iterable[Measurement], s: PolicySettings) -> Te
             return TemperatureAssessment(TemperatureStatus.NEEDS_HANDHELD, Reason.TOO_MANY_UNTRUSTED_READINGS, None, Prompt.HANDHELD_CHECK)
         return TemperatureAssessment(TemperatureStatus.UNTRUSTED, untrusted[0], None, untrusted[1])
 
-    trusted = [r.object_c for r in infrared if _untrusted_reason(r, s) is None]
+    trusted = [r.object_c for r in infrared if _untrusted_reason(r, s) is None and r.object_c is not None]
     value = trusted[-1]
     if value < s.fever_threshold_c:
         return TemperatureAssessment(TemperatureStatus.NORMAL, Reason.TEMPERATURE_NORMAL, value)
@@ -387,6 +389,8 @@ def decide(passage: Passage, s: PolicySettings) -> Decision:
     if denial is not None:
         return denial
     card = check.card
+    if card is None:  # a check that passed _card_problem has a card; this keeps a mistake there from admitting
+        return Decision(Verdict.DENY, passage.direction, Prompt.CARD_REJECTED, (Reason.CARD_MALFORMED,))
     if card.kind is CardKind.VEHICLE:
         return decide_vehicle(VehiclePassage(check, facts, passage.now, False, passage.direction,
                                              passage.direction_source), s)
@@ -399,25 +403,28 @@ def decide(passage: Passage, s: PolicySettings) -> Decision:
         reasons.append(Reason.DIRECTION_OVERRIDDEN)
     if direction is None or (not given and depends_on_direction(card.kind, facts, direction, passage.now, s)):
         return _ask(holder, reasons)
-    common = dict(holder=holder, direction_source=source)
+
+    def made(verdict: Verdict, prompt: Prompt, why: Iterable[Reason], alarms: Iterable[Alarm] = (),
+             temperature_c: float | None = None) -> Decision:
+        return Decision(verdict, direction, prompt, tuple(why), tuple(alarms), holder=holder,
+                        temperature_c=temperature_c, direction_source=source)
 
     if card.kind is CardKind.VISITOR:
         visitor_pass = facts.visitor_pass
         if direction == "in" and (visitor_pass is None or not visitor_pass.covers(passage.now)):
-            return Decision(Verdict.DENY, direction, Prompt.VISITOR_PASS_OUTSIDE_WINDOW,
-                            (*reasons, Reason.VISITOR_PASS_OUTSIDE_WINDOW), **common)
+            return made(Verdict.DENY, Prompt.VISITOR_PASS_OUTSIDE_WINDOW, (*reasons, Reason.VISITOR_PASS_OUTSIDE_WINDOW))
         reasons.append(Reason.VISITOR_PASS_VALID)
 
     quarantine = facts.quarantine[0] if facts.quarantine else None
     if direction == "out" and quarantine is not None:
         alarm = Alarm(AlarmKind.QUARANTINE_BREACH, Reason.QUARANTINE, holder.subject,
                       {"order_id": quarantine.id, "ends_on": quarantine.ends_on.isoformat()})
-        return Decision(Verdict.DENY, direction, Prompt.QUARANTINE, (*reasons, Reason.QUARANTINE), (alarm,), **common)
+        return made(Verdict.DENY, Prompt.QUARANTINE, (*reasons, Reason.QUARANTINE), (alarm,))
 
     outing = s.outing
     if (outing.enabled and direction == "out" and card.kind is not CardKind.VISITOR
             and len(facts.household_exits) >= outing.max_outings):
-        return Decision(Verdict.REFER, direction, Prompt.OUTING_LIMIT, (*reasons, Reason.OUTING_LIMIT), **common)
+        return made(Verdict.REFER, Prompt.OUTING_LIMIT, (*reasons, Reason.OUTING_LIMIT))
 
     temperature = None
     if direction in s.measure_on:
@@ -425,14 +432,13 @@ def decide(passage: Passage, s: PolicySettings) -> Decision:
         temperature = assessment.value_c
         status = assessment.status
         if status in (TemperatureStatus.MISSING, TemperatureStatus.UNTRUSTED, TemperatureStatus.FEVER_UNCONFIRMED):
-            return Decision(Verdict.REMEASURE, direction, assessment.prompt, (*reasons, assessment.reason),
-                            temperature_c=temperature, **common)
+            return made(Verdict.REMEASURE, assessment.prompt or Prompt.MEASURE, (*reasons, assessment.reason),
+                        temperature_c=temperature)
         if status is TemperatureStatus.NEEDS_HANDHELD:
-            return Decision(Verdict.REFER, direction, Prompt.HANDHELD_CHECK, (*reasons, assessment.reason), **common)
+            return made(Verdict.REFER, Prompt.HANDHELD_CHECK, (*reasons, assessment.reason))
         if status is TemperatureStatus.FEVER:
             alarm = Alarm(AlarmKind.FEVER, Reason.FEVER, holder.subject, {"temperature_c": temperature})
-            return Decision(Verdict.DENY, direction, Prompt.FEVER, (*reasons, Reason.FEVER), (alarm,),
-                            temperature_c=temperature, **common)
+            return made(Verdict.DENY, Prompt.FEVER, (*reasons, Reason.FEVER), (alarm,), temperature_c=temperature)
         reasons.append(assessment.reason)
     else:
         reasons.append(Reason.TEMPERATURE_NOT_REQUIRED)
@@ -451,8 +457,7 @@ def decide(passage: Passage, s: PolicySettings) -> Decision:
             reasons.append(Reason.OVERDUE_RETURN)
             if not facts.last_passage or not facts.last_passage.overdue_alarmed:  # the sweep raised it already
                 alarms.append(overdue)
-    return Decision(Verdict.ADMIT, direction, prompt, tuple(reasons), tuple(alarms), temperature_c=temperature,
-                    **common)
+    return made(Verdict.ADMIT, prompt, reasons, alarms, temperature_c=temperature)
 
 
 # -- outings -------------------------------------------------------------------
@@ -499,7 +504,7 @@ def decide_vehicle(passage: VehiclePassage, s: PolicySettings) -> Decision:
             return replace(denial, vehicle=True, disinfected=passage.disinfected)
     holder = facts.holder
     plate = holder.plate if holder is not None else facts.plate
-    common = dict(holder=holder, vehicle=True, plate=plate, disinfected=passage.disinfected)
+    common: dict[str, Any] = dict(holder=holder, vehicle=True, plate=plate, disinfected=passage.disinfected)
     overridden = (Reason.DIRECTION_OVERRIDDEN,) if given else ()
     if holder is None:
         return Decision(Verdict.REFER, passage.direction, Prompt.REGISTER_VEHICLE, (Reason.VEHICLE_UNKNOWN, *overridden),
@@ -525,14 +530,14 @@ def decide_visitor(readings: Iterable[Measurement], s: PolicySettings, *, direct
     fever denies and raises the fever alarm). A visitor leaving is not measured.
     """
     reasons = [Reason.VISITOR_REGISTERED]
-    common: dict = {"direction_source": "volunteer"}
+    common: dict[str, Any] = {"direction_source": "volunteer"}
     temperature = None
     if direction in s.measure_on:
         assessment = assess_temperature(readings, s)
         temperature = assessment.value_c
         status = assessment.status
         if status in (TemperatureStatus.MISSING, TemperatureStatus.UNTRUSTED, TemperatureStatus.FEVER_UNCONFIRMED):
-            return Decision(Verdict.REMEASURE, direction, assessment.prompt, (*reasons, assessment.reason), temperature_c=temperature, **common)
+            return Decision(Verdict.REMEASURE, direction, assessment.prompt or Prompt.MEASURE, (*reasons, assessment.reason), temperature_c=temperature, **common)
         if status is TemperatureStatus.NEEDS_HANDHELD:
             return Decision(Verdict.REFER, direction, Prompt.HANDHELD_CHECK, (*reasons, assessment.reason), **common)
         if status is TemperatureStatus.FEVER:

@@ -7,9 +7,9 @@ Nothing is imported from hardware libraries or Flask until a process is built.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
-
+from typing import Any
 
 from kiosk.workers import Every
 
@@ -67,8 +67,8 @@ class GateProcess:
 
     def __init__(self, config: Any, *, simulate: bool = False, replay_dir: Path | None = None, cards_dir: Path | None = None):
         from kiosk.gate.checkpoint import Checkpoint
-        from kiosk.gate.passages import Gate
         from kiosk.gate.journal import Journal
+        from kiosk.gate.passages import Gate
         from kiosk.registry import Registry, gate_keyset
         from web.gate import create_gate_app
         from web.serving import WebServer
@@ -77,13 +77,17 @@ class GateProcess:
         data = Path(config.gate.data_dir)
         data.mkdir(parents=True, exist_ok=True)
         self.replay_dir = replay_dir or data / "replay"
-        self._closers: list[Callable[[], None]] = []
+        self._closers: list[Callable[[], object]] = []
         self.registry = Registry(data / "registry.db")
         self._closers.append(self.registry.close)
         self.journal = Journal(data / "journal.db", config.gate.id)
         self._closers.append(self.journal.close)
         self.simulation = None
-        self.scanner = self.usb_scanner = self.sync = self.monitor = None
+        # Built in start() or below, each only when configured (their modules load lazily, so typed loosely here).
+        self.scanner: Any = None
+        self.usb_scanner: Any = None
+        self.sync: Any = None
+        self.monitor: Any = None
         self._timers: list[Every] = []
         try:
             if simulate:
@@ -134,7 +138,7 @@ class GateProcess:
         status = self.gate.status()
         return {"thermometer": status["thermometer"], "camera": status["camera"], "faults": status["faults"]}
 
-    def start(self) -> "GateProcess":
+    def start(self) -> GateProcess:
         """Start the scanner, the thermometer monitor, sync and the timers (the web server runs in ``serve``)."""
         from kiosk.disk import disk_low
         from sensors.scanning import Scanner

@@ -7,9 +7,9 @@ event), so a restart of the gate process does not sign the volunteer out.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable, Iterable
 
 from kiosk.credentials import verify_secret
 from kiosk.events import Event, EventKind
@@ -140,7 +140,7 @@ class ShiftDesk:
                 raise ShiftError("wrong_pin", "wrong PIN", tries_left=left)
             self.guard.succeeded(volunteer_id)
             current = self.on_duty()
-            drafts = []
+            drafts: list[EventDraft] = []
             if current is not None:
                 self._sign_out_draft(drafts, current, handed_over_to=str(volunteer_id))
             return self.journal.append_many(drafts + [_draft(EventKind.SHIFT_SIGN_IN, str(volunteer_id), {})])[-1]

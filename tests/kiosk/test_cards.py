@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 import segno
@@ -15,7 +15,7 @@ KEY = SigningKey.generate()
 KEYSET = Keyset()
 KEYSET.add(KEY.public_key)
 YEAR = dict(valid_from=date(2026, 1, 1), valid_until=date(2026, 12, 31))
-NOON = datetime(2026, 6, 1, 4, 0, tzinfo=timezone.utc)
+NOON = datetime(2026, 6, 1, 4, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("kind", list(CardKind))
@@ -45,10 +45,10 @@ def test_random_card_ids():
 
 
 @pytest.mark.parametrize("at, reason", [
-    (datetime(2025, 12, 31, 15, 59, 59, tzinfo=timezone.utc), Rejection.NOT_YET_VALID),  # 23:59:59 in Shanghai
-    (datetime(2025, 12, 31, 16, 0, 0, tzinfo=timezone.utc), None),  # first day, 00:00 in Shanghai
-    (datetime(2026, 12, 31, 15, 59, 59, tzinfo=timezone.utc), None),  # last day, 23:59:59 in Shanghai
-    (datetime(2026, 12, 31, 16, 30, 0, tzinfo=timezone.utc), Rejection.EXPIRED),  # 2027-01-01 00:30 in Shanghai
+    (datetime(2025, 12, 31, 15, 59, 59, tzinfo=UTC), Rejection.NOT_YET_VALID),  # 23:59:59 in Shanghai
+    (datetime(2025, 12, 31, 16, 0, 0, tzinfo=UTC), None),  # first day, 00:00 in Shanghai
+    (datetime(2026, 12, 31, 15, 59, 59, tzinfo=UTC), None),  # last day, 23:59:59 in Shanghai
+    (datetime(2026, 12, 31, 16, 30, 0, tzinfo=UTC), Rejection.EXPIRED),  # 2027-01-01 00:30 in Shanghai
 ])
 def test_validity_is_by_calendar_date_in_the_community_time_zone(at, reason):
     _, text = issue_card(KEY, CardKind.RESIDENT, 1, card_id=1, **YEAR)
@@ -57,7 +57,7 @@ def test_validity_is_by_calendar_date_in_the_community_time_zone(at, reason):
 
 def test_same_instant_other_time_zone():
     _, text = issue_card(KEY, CardKind.RESIDENT, 1, card_id=1, **YEAR)
-    at = datetime(2026, 12, 31, 16, 30, tzinfo=timezone.utc)
+    at = datetime(2026, 12, 31, 16, 30, tzinfo=UTC)
     assert verify_card(text, KEYSET, at, "Europe/London").valid
 
 
@@ -77,7 +77,7 @@ def test_rejections():
 
 def test_card_is_shown_even_when_rejected_for_dates():
     card, text = issue_card(KEY, CardKind.RESIDENT, 9, card_id=3, **YEAR)
-    check = verify_card(text, KEYSET, datetime(2030, 1, 1, tzinfo=timezone.utc))
+    check = verify_card(text, KEYSET, datetime(2030, 1, 1, tzinfo=UTC))
     assert check.reason is Rejection.EXPIRED and check.card == card
     assert check.to_dict() == {"valid": False, "reason": "expired", "card": card.to_dict()}
 

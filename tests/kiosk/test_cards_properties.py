@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import base45
 from hypothesis import given, settings
@@ -15,7 +15,7 @@ KEY = SigningKey.generate()
 KEYSET = Keyset()
 KEYSET.add(KEY.public_key)
 _, TEXT = issue_card(KEY, CardKind.RESIDENT, 12, valid_from=date(2026, 1, 1), valid_until=date(2026, 12, 31), card_id=1001)
-NOON = datetime(2026, 6, 1, 4, 0, tzinfo=timezone.utc)
+NOON = datetime(2026, 6, 1, 4, 0, tzinfo=UTC)
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 CHARS = st.sampled_from(ALPHABET) | st.characters()
 FAST = settings(max_examples=400, deadline=None)

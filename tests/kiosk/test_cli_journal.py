@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from click.testing import CliRunner
@@ -13,7 +13,7 @@ from kiosk.cli.journalcmd import journal as journal_group
 from kiosk.events import EventKind
 from kiosk.gate.journal import EventDraft, Journal, JournalReader
 
-T0 = datetime(2026, 11, 28, 1, 30, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 28, 1, 30, tzinfo=UTC)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import UTC, date
 from pathlib import Path
 
 import requests
@@ -37,12 +37,12 @@ def test_gate_process_end_to_end(tmp_path):
             "keyset": keyset.to_json()["keys"],
         }, version=1)
     # an old ledger: 3 events the office acknowledged 40 days ago (purged at start), 1 it never got (kept)
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from kiosk.events import EventKind
     from kiosk.gate.journal import Journal
 
-    long_ago = datetime.now(timezone.utc) - timedelta(days=40)
+    long_ago = datetime.now(UTC) - timedelta(days=40)
     with Journal(data / "journal.db", "north", clock=lambda: long_ago) as old:
         for _ in range(4):
             old.append(EventKind.PASSAGE, {"verdict": "admit", "direction": "in"})

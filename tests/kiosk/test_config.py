@@ -125,7 +125,9 @@ def test_office_mistakes(write_yaml):
 
 def test_settings_are_frozen(repo):
     config = load_gate_config(repo / "config.yaml")
-    with pytest.raises(Exception):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="frozen"):
         config.policy.fever_threshold_c = 40
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import http.server
 import json
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from click.testing import CliRunner
@@ -32,7 +32,7 @@ def test_data_dir_that_is_a_file(tmp_path):
 
 @pytest.mark.parametrize("year, synced, status", [(2026, True, Status.OK), (2026, False, Status.WARN), (2026, None, Status.WARN), (1970, True, Status.FAIL)])
 def test_clock(year, synced, status):
-    check = check_clock(datetime(year, 1, 2, tzinfo=timezone.utc), lambda: synced)
+    check = check_clock(datetime(year, 1, 2, tzinfo=UTC), lambda: synced)
     assert check.status is status
     if status is not Status.OK:
         assert check.hint

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import requests
 
 from kiosk.cards import CardKind, issue_card
-from kiosk.gate.checkpoint import Checkpoint
+from kiosk.config import GateConfig
 from kiosk.credentials import hash_secret
 from kiosk.events import EventKind
-from kiosk.config import GateConfig
-from kiosk.gate.passages import Gate
+from kiosk.gate.checkpoint import Checkpoint
 from kiosk.gate.journal import Journal
+from kiosk.gate.passages import Gate
 from kiosk.keys import Keyset, SigningKey
 from kiosk.registry import Registry
 from sensors.simulated import simulated_hardware
@@ -185,7 +185,7 @@ def test_shift_sign_in_lockout_and_sign_out(client):
     locked = http.post("/api/v1/shift", json={"volunteer_id": 7, "pin": "1111"})
     assert locked.status_code == 423 and locked.get_json()["locked_until"]
     assert http.post("/api/v1/shift", json={"volunteer_id": 7, "pin": "2468"}).status_code == 423
-    later = datetime.now(timezone.utc) + timedelta(minutes=5, seconds=1)
+    later = datetime.now(UTC) + timedelta(minutes=5, seconds=1)
     gate.shifts.clock = lambda: later  # the five-minute lockout has run out
     on_duty = http.post("/api/v1/shift", json={"volunteer_id": 7, "pin": "2468"})
     assert on_duty.status_code == 200 and on_duty.get_json()["name"] == "赵志愿"

@@ -28,7 +28,7 @@ def create_gate_app(gate: Gate, *, heartbeat_s: float = 15.0, language: str = "z
     from web.json_api import ApiError, error_response
 
     app = Flask(__name__)
-    app.json.ensure_ascii = False
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Flask's default provider: Chinese stays readable
     app.config.update(GATE=gate, HEARTBEAT_S=heartbeat_s, SIMULATION=simulation,
                       DEFAULT_LANGUAGE=language if language in LANGUAGES else "zh-CN")
 

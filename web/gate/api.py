@@ -123,7 +123,7 @@ def sign_in():
         return jsonify(_gate().sign_in(body.volunteer_id, body.pin))
     except ShiftError as exc:
         if exc.code == "locked":
-            raise ApiError(423, "too many wrong PINs: locked out", locked_until=exc.locked_until.isoformat()) from None
+            raise ApiError(423, "too many wrong PINs: locked out", locked_until=exc.locked_until.isoformat() if exc.locked_until else None) from None
         if exc.code == "wrong_pin":
             raise ApiError(401, "wrong PIN", tries_left=exc.tries_left) from None
         raise ApiError(404, str(exc)) from None

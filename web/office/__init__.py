@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Callable
+from collections.abc import Callable
 
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
@@ -18,8 +18,8 @@ MAX_BODY_BYTES = 4 * 1024 * 1024
 def create_app(store: OfficeStore, registry: RegistryMaster, *,
                on_events: Callable[[str, list[dict]], None] | None = None) -> Flask:
     """The office app over its store and master registry; ``on_events`` hears each batch of new events."""
-    from web.office.api import api
     from kiosk.broadcast import Broadcaster
+    from web.office.api import api
     from web.office.stream import office_items
 
     broadcaster = Broadcaster()
@@ -32,7 +32,7 @@ def create_app(store: OfficeStore, registry: RegistryMaster, *,
     app = Flask(__name__)
     app.config.update(STORE=store, REGISTRY=registry, MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
                       EVENTS_HOOK=events_hook, BROADCASTER=broadcaster, STREAM_HEARTBEAT_S=15.0, JSON_AS_ASCII=False)
-    app.json.ensure_ascii = False
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Flask's default provider: Chinese stays readable
     app.register_blueprint(api)
 
     @app.get("/healthz")

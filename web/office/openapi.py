@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
 
 from web.office import schemas
@@ -30,7 +32,7 @@ def document(app: Flask) -> dict:
     error = {"content": {"application/json": {"schema": _schema(schemas.Error, components)}}}
     paths: dict = {}
     for (path, method), (summary, body, answer, who) in ROUTES.items():
-        operation = {
+        operation: dict[str, Any] = {
             "summary": summary,
             "description": f"Needs a {who} token.",
             "security": [{"bearer": []}],

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from kiosk.events import EventKind
 from kiosk.gate.journal import EventDraft, Journal
-from kiosk.registry import Registry
 from kiosk.gate.sync import SyncClient
+from kiosk.registry import Registry
 
 
 def main() -> None:

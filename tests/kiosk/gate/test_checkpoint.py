@@ -8,14 +8,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from kiosk.cards import CardKind, issue_card
-from kiosk.gate.checkpoint import Checkpoint
 from kiosk.config import GateConfig, PolicySettings
 from kiosk.events import EventKind
+from kiosk.gate.checkpoint import Checkpoint
 from kiosk.gate.facts import gather_facts
 from kiosk.gate.journal import Journal
+from kiosk.gate.policy import AlarmKind, Prompt, Verdict
 from kiosk.keys import init_keys, load_keyset
 from kiosk.measurements import Measurement
-from kiosk.gate.policy import AlarmKind, Prompt, Verdict
 from kiosk.registry import Registry
 
 TZ = ZoneInfo("Asia/Shanghai")

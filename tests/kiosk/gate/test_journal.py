@@ -6,7 +6,7 @@ import json
 import os
 import sqlite3
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import sqlite_utils
@@ -17,7 +17,7 @@ from kiosk.events import Event, EventKind
 from kiosk.exc import JournalClosedError, JournalError, PersonalDataError
 from kiosk.gate.journal import EventDraft, Journal, JournalReader, format_ts, migrations
 
-T0 = datetime(2026, 11, 28, 1, 30, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 28, 1, 30, tzinfo=UTC)
 GATE = "north-gate"
 
 
@@ -91,7 +91,7 @@ def test_the_event_returned_holds_what_was_stored(journal):
 def test_timestamps_are_utc_with_milliseconds_and_z(journal, clock):
     clock.now = datetime(2026, 11, 28, 9, 30, 1, 234567, tzinfo=timezone(timedelta(hours=8)))
     assert journal.append(EventKind.PASSAGE, {}).ts == "2026-11-28T01:30:01.234Z"
-    assert datetime.fromisoformat(journal.get(1).ts) == datetime(2026, 11, 28, 1, 30, 1, 234000, tzinfo=timezone.utc)
+    assert datetime.fromisoformat(journal.get(1).ts) == datetime(2026, 11, 28, 1, 30, 1, 234000, tzinfo=UTC)
 
 
 def test_a_naive_clock_is_refused_and_nothing_stored(path):

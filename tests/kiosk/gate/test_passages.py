@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -119,7 +119,7 @@ def test_a_card_held_in_view_is_one_passage(rig):
     again = rig.gate.scan(text)
     assert [e.seq for e in again.events] == [e.seq for e in first.events]
     assert len(rig.passages()) == 1 and rig.passages()[0].data["direction"] == "in"
-    assert rig.gate.ledger.today(datetime.now(timezone.utc))["counts"]["in"] == 1
+    assert rig.gate.ledger.today(datetime.now(UTC))["counts"]["in"] == 1
 
 
 def test_the_same_card_later_is_a_new_passage(rig):
@@ -197,8 +197,8 @@ def test_a_handheld_reading_settles_the_fever_alarm_instead_of_raising_another(r
     assert len(rig.alarms("fever")) == 1  # no second alarm
     acks = [e for e in rig.journal.events_after(0) if e.kind is EventKind.ALARM_ACKNOWLEDGED]
     assert [a.data["outcome"] for a in acks] == ["handheld_normal"]
-    assert rig.gate.ledger.open_alarms(datetime.now(timezone.utc)) == []
-    counts = rig.gate.ledger.today(datetime.now(timezone.utc))["counts"]
+    assert rig.gate.ledger.open_alarms(datetime.now(UTC)) == []
+    counts = rig.gate.ledger.today(datetime.now(UTC))["counts"]
     assert (counts["in"], counts["refused"]) == (1, 0)  # one person, counted once, as the handheld decided
 
 
@@ -208,7 +208,7 @@ def test_a_handheld_confirming_the_fever_keeps_one_alarm(rig):
     confirmed = rig.gate.add_reading(38.0, "handheld_contact")
     assert confirmed.decision.verdict.value == "deny"
     assert len(rig.alarms("fever")) == 1
-    assert len(rig.gate.ledger.open_alarms(datetime.now(timezone.utc))) == 1
+    assert len(rig.gate.ledger.open_alarms(datetime.now(UTC))) == 1
     assert rig.passages()[-1].data["supersedes_seq"] == rig.passages()[0].seq
 
 
@@ -217,7 +217,7 @@ def test_registering_the_visitor_closes_the_walk_up_alarm(rig):
     assert [a.data["kind"] for a in rig.alarms()] == ["unknown_visitor"]
     registration = VisitorRegistration("孙来访", "13800138000", "朝阳区", 1, "探亲", 36.4)
     rig.gate.visitor(registration, [36.4], alarm_seq=walk_up.events[1].seq)
-    assert rig.gate.ledger.open_alarms(datetime.now(timezone.utc)) == []
+    assert rig.gate.ledger.open_alarms(datetime.now(UTC)) == []
     ack = rig.journal.latest((EventKind.ALARM_ACKNOWLEDGED,))
     assert ack.data["outcome"] == "visitor_registered" and ack.data["alarm_seq"] == walk_up.events[1].seq
 
@@ -225,7 +225,7 @@ def test_registering_the_visitor_closes_the_walk_up_alarm(rig):
 def test_registering_without_the_seq_closes_the_newest_walk_up_alarm(rig):
     rig.gate.scan(None)
     rig.gate.visitor(VisitorRegistration("孙来访", "13800138000", "朝阳区", 1, "探亲", 36.4), [36.4])
-    assert rig.gate.ledger.open_alarms(datetime.now(timezone.utc)) == []
+    assert rig.gate.ledger.open_alarms(datetime.now(UTC)) == []
 
 
 def test_the_overdue_sweep_raises_once_while_the_person_is_still_out(rig_factory):
@@ -233,7 +233,7 @@ def test_the_overdue_sweep_raises_once_while_the_person_is_still_out(rig_factory
     rig.gate.same_card_window_s = 0.1
     rig.gate.scan(card(), direction="out")
     assert rig.gate.sweep_overdue() == []  # just left
-    later = datetime.now(timezone.utc) + timedelta(hours=3)
+    later = datetime.now(UTC) + timedelta(hours=3)
     rig.gate.clock = lambda: later
     raised = rig.gate.sweep_overdue()
     assert [(e.data["kind"], e.subject) for e in raised] == [("overdue_return", "resident:1")]

@@ -10,7 +10,6 @@ import pytest
 from kiosk.cards import Card, CardCheck, CardKind, Rejection
 from kiosk.config import OutingRule, PolicySettings
 from kiosk.gate.facts import Facts, Holder, LastPassage
-from kiosk.measurements import Measurement, MeasurementSource
 from kiosk.gate.policy import (
     AlarmKind,
     Passage,
@@ -24,6 +23,7 @@ from kiosk.gate.policy import (
     depends_on_direction,
     overdue_returns,
 )
+from kiosk.measurements import Measurement, MeasurementSource
 from kiosk.registry import QuarantineOrder, VisitorPass
 
 NOW = datetime(2026, 11, 28, 9, 30, tzinfo=timezone(timedelta(hours=8)))

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from kiosk.config.policy import PolicySettings
 from kiosk.events import Event, EventKind
-from kiosk.gate.ledger import counts, local_midnight, open_alarms
 from kiosk.gate.journal import Journal
-from kiosk.measurements import Measurement, MeasurementSource
+from kiosk.gate.ledger import counts, local_midnight, open_alarms
 from kiosk.gate.policy import decide_visitor
 from kiosk.gate.shifts import PinGuard, hours_on_duty
+from kiosk.measurements import Measurement, MeasurementSource
 
-T0 = datetime(2026, 11, 28, 8, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
 
 
 def event(seq, event_kind, minutes=0, volunteer="1", **data):
@@ -75,8 +75,8 @@ def test_household_exits_count_only_people_let_out(tmp_path):
 
 def test_local_midnight_is_the_communitys_day():
     # 20:00 UTC on the 28th is already the 29th in Shanghai.
-    midnight = local_midnight(datetime(2026, 11, 28, 20, 0, tzinfo=timezone.utc), "Asia/Shanghai")
-    assert midnight.astimezone(timezone.utc) == datetime(2026, 11, 28, 16, 0, tzinfo=timezone.utc)
+    midnight = local_midnight(datetime(2026, 11, 28, 20, 0, tzinfo=UTC), "Asia/Shanghai")
+    assert midnight.astimezone(UTC) == datetime(2026, 11, 28, 16, 0, tzinfo=UTC)
 
 
 def reading(c, source=MeasurementSource.MANUAL):
