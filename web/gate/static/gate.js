@@ -100,13 +100,16 @@ function chip(good, text) {
 
 function renderStatus(s) {
   status = s;
-  const chips = $("#chips");
-  chips.replaceChildren();
-  if (s.office) chips.append(chip(s.office.online, s.office.online ? T.ui.office : T.ui.office_offline));
-  if (s.journal.backlog > 0) chips.append(chip(null, fmt(T.ui.backlog, { n: s.journal.backlog })));
-  if (s.thermometer) chips.append(chip(s.thermometer.ok, s.thermometer.ok ? T.ui.thermometer : T.ui.thermometer_fault));
-  if (s.camera) chips.append(chip(s.camera.state !== "error", s.camera.state !== "error" ? T.ui.camera : T.ui.camera_fault));
-  if (s.disk && s.disk.low) chips.append(chip(false, T.ui.disk_low));
+  const chips = [];
+  if (s.office) chips.push(chip(s.office.online, s.office.online ? T.ui.office : T.ui.office_offline));
+  if (s.journal.backlog > 0) chips.push(chip(null, fmt(T.ui.backlog, { n: s.journal.backlog })));
+  if (s.thermometer) chips.push(chip(s.thermometer.ok, s.thermometer.ok ? T.ui.thermometer : T.ui.thermometer_fault));
+  if (s.camera) chips.push(chip(s.camera.state !== "error", s.camera.state !== "error" ? T.ui.camera : T.ui.camera_fault));
+  if (s.disk && s.disk.low) chips.push(chip(false, T.ui.disk_low));
+  // Faults first: when the bar is short of room (a volunteer signed in), the chips that do not fit drop out whole,
+  // and those are the ✔ ones.
+  const rank = (c) => (c.classList.contains("bad") ? 0 : c.classList.contains("neutral") ? 1 : 2);
+  $("#chips").replaceChildren(...chips.sort((a, b) => rank(a) - rank(b)));
   const faults = [];
   if (s.thermometer && !s.thermometer.ok) faults.push(T.faults.thermometer);
   if (s.camera && s.camera.state === "error") faults.push(T.faults.camera);
@@ -240,7 +243,11 @@ function resultClass(d) {
 }
 
 function onDecision(d) {
+  // A card still in view continues its passage, and the gate sends that passage's decision again: show it again
+  // where it is the news (waiting or result screen), never over a form the volunteer has opened since.
+  const again = lastDecision && d.seq && d.seq.length && String(d.seq) === String(lastDecision.seq);
   lastDecision = d;
+  if (again && !["home", "result"].includes(document.body.dataset.screen)) return;
   if (document.body.dataset.screen === "vehicle" && d.kind === "person" && d.verdict === "admit" && d.subject) {
     // The driver's card, scanned while the vehicle form is open: fill it in and stay on the form.
     vehicle.driver = d.subject;
