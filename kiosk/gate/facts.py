@@ -105,14 +105,6 @@ def _history(journal: Journal | None, holder: Holder, now: datetime, outing_days
     return last, exits
 
 
-def _revocation(registry: Registry, card_id: int) -> dict | None:
-    # The replica names the reason (lost, replaced, moved out) once the office sends it; older replicas only know "revoked".
-    lookup = getattr(registry, "revocation", None)
-    if lookup is not None:
-        return lookup(card_id)
-    return {"reason": None} if registry.is_revoked(card_id) else None
-
-
 def gather_facts(
     registry: Registry,
     journal: Journal | None,
@@ -135,7 +127,7 @@ def gather_facts(
     if card is None:
         return Facts()
     record = registry.card(card.card_id)
-    revocation = _revocation(registry, card.card_id)
+    revocation = registry.revocation(card.card_id)  # with its reason: lost, replaced, moved_out, withdrawn
     holder_of_card, visitor_pass = _holder(registry, card.kind, card.subject_id)
     today = now.astimezone(ZoneInfo(timezone)).date()
     quarantine: tuple[QuarantineOrder, ...] = ()
@@ -147,7 +139,7 @@ def gather_facts(
         card_known=record is not None,
         card_matches=record is None or (record["kind"] == card.kind.value and record["subject_id"] == card.subject_id),
         revoked=revocation is not None,
-        revocation_reason=(revocation or {}).get("reason") or ("withdrawn" if revocation is not None else None),
+        revocation_reason=revocation["reason"] if revocation is not None else None,
         quarantine=quarantine,
         last_passage=last,
         household_exits=exits,
