@@ -85,6 +85,16 @@ def test_a_quarantined_residents_first_scan_asks_and_out_is_refused(page, demo_g
     after = api(demo_gate, "today")["counts"]
     assert after["out"] == before["out"] and after["in"] == before["in"]  # nobody went through
 
+    # He scans again once that passage is over, with the volunteer's 出 cleared: a refused exit is no history to
+    # guess "coming in" from (the old gate took it as 进 and showed green), so the gate asks again.
+    page.click("#result-ok")
+    page.click("#dir-out")  # the choice the 出 tap left: cleared
+    page.wait_for_selector("#dir-out[aria-pressed='false']")
+    page.wait_for_timeout(1000 * (api(demo_gate, "rules").get("same_card_window_s", 10) + 1))
+    simulate(page, card="li-jianguo")
+    page.wait_for_selector("body[data-screen='ask']")
+    assert not [s for s in screens_shown(page) if s["screen"] == "result" and s["background"] == GREEN]
+
 
 def test_a_quarantined_resident_coming_home_is_let_in_in_amber(page, demo_gate, shoot):
     record_screens(page)
