@@ -46,8 +46,18 @@ from kiosk.workers import Worker
 _PRESENCE_POLL_S = 0.2
 # A walk-up's unknown-visitor alarm is closed by the registration that follows it within this long.
 _VISITOR_ALARM_WINDOW = timedelta(minutes=30)
-# How an acknowledgement the gate makes by itself is marked (the volunteer's own carry an outcome they chose).
-ACK_OUTCOMES = ("remeasured_normal", "sent_to_observation", "called_doctor", "turned_back")
+# What a volunteer can say was done about each kind of alarm (the page offers these as one-tap outcomes; the
+# words are in web/gate/messages.py). One definition: the API accepts exactly these codes.
+ACK_OUTCOMES_BY_KIND: dict[str, tuple[str, ...]] = {
+    AlarmKind.FEVER.value: ("remeasured_normal", "sent_to_observation", "called_doctor", "sent_to_clinic"),
+    AlarmKind.QUARANTINE_BREACH.value: ("escorted_home", "reported_to_office", "turned_back"),
+    AlarmKind.UNKNOWN_VISITOR.value: ("visitor_registered", "turned_back", "reported_to_office"),
+    AlarmKind.INVALID_CARD.value: ("identity_checked", "card_kept", "turned_back", "reported_to_office"),
+    AlarmKind.OVERDUE_RETURN.value: ("returned", "contacted", "reported_to_office"),
+}
+ACK_OUTCOMES: tuple[str, ...] = tuple(dict.fromkeys(c for codes in ACK_OUTCOMES_BY_KIND.values() for c in codes))
+# For alarms of kinds the table does not list (a newer gate's, say): these always make sense.
+ACK_OUTCOMES_ANY = ("reported_to_office", "turned_back")
 
 
 def _now() -> datetime:
@@ -239,9 +249,16 @@ class Gate:
             return answer.result(self.pending_s + 5)
         return answer
 
-    def choose_direction(self, direction: Direction | None, source: DirectionSource = "volunteer") -> dict:
-        """The volunteer's 进 / 出 (or a button): holds for the next passages; a passage asking for it continues."""
-        self.directions.choose(direction, source)
+    def choose_direction(self, direction: Direction | None, source: DirectionSource = "volunteer", *,
+                         hold: bool = True) -> dict:
+        """The volunteer's 进 / 出 (or a button): a passage asking for it continues with it.
+
+        With ``hold`` (the waiting screen's controls, a button) the choice also
+        holds for the next passages; without it (the answer to 进还是出?) it is
+        that one person's direction only.
+        """
+        if hold:
+            self.directions.choose(direction, source)
         if direction is not None:
             self._run(lambda: self._answer_direction(Heading(direction, source)))
         self._publish_status()
@@ -688,7 +705,10 @@ class Gate:
     def rules(self) -> dict:
         """The rules the page needs (it never re-codes them): quick acknowledgement outcomes, direction hold, thresholds."""
         policy = self.checkpoint.config.policy
-        return {"ack_outcomes": list(ACK_OUTCOMES), "direction_hold_s": self.directions.hold_s,
+        return {"ack_outcomes": list(ACK_OUTCOMES),
+                "ack_outcomes_by_kind": {k: list(v) for k, v in ACK_OUTCOMES_BY_KIND.items()},
+                "ack_outcomes_any": list(ACK_OUTCOMES_ANY),
+                "same_card_window_s": self.same_card_window_s, "direction_hold_s": self.directions.hold_s,
                 "fever_threshold_c": policy.fever_threshold_c, "measure_on": list(policy.measure_on),
                 "lane": self.lane, "pending_s": self.pending_s, "step_up_wait_s": self.presence_wait_s}
 

@@ -85,11 +85,12 @@ def test_a_quarantined_residents_first_scan_asks_and_out_is_refused(page, demo_g
     after = api(demo_gate, "today")["counts"]
     assert after["out"] == before["out"] and after["in"] == before["in"]  # nobody went through
 
-    # He scans again once that passage is over, with the volunteer's 出 cleared: a refused exit is no history to
-    # guess "coming in" from (the old gate took it as 进 and showed green), so the gate asks again.
+    # He scans again once that passage is over. The 出 answered his question only (the next person is not taken
+    # to go out), and a refused exit is no history to guess "coming in" from (the old gate took it as 进 and
+    # showed green), so the gate asks again.
     page.click("#result-ok")
-    page.click("#dir-out")  # the choice the 出 tap left: cleared
     page.wait_for_selector("#dir-out[aria-pressed='false']")
+    assert api(demo_gate, "status")["direction"]["chosen"] is None
     page.wait_for_timeout(1000 * (api(demo_gate, "rules").get("same_card_window_s", 10) + 1))
     simulate(page, card="li-jianguo")
     page.wait_for_selector("body[data-screen='ask']")
@@ -213,9 +214,10 @@ def test_acknowledging_an_alarm_takes_three_taps_with_the_form_in_view(page, dem
     sign_in(page)
     page.click("#go-alarms")
     page.wait_for_selector("#alarm-list li[data-seq]")
-    seq = page.locator("#alarm-list li[data-seq]").first.get_attribute("data-seq")
-    outcomes = api(demo_gate, "rules")["ack_outcomes"]
-    assert "sent_to_observation" in outcomes
+    # The demo's fever alarm (王丽): the outcomes offered are the ones the server lists for a fever.
+    seq = str(next(a["seq"] for a in api(demo_gate, "alarms") if a["kind"] == "fever"))
+    outcomes = api(demo_gate, "rules")["ack_outcomes_by_kind"]["fever"]
+    assert "sent_to_observation" in outcomes and "turned_back" not in outcomes
 
     page.click(f"#alarm-list li[data-seq='{seq}'] button")  # tap 1: this alarm
     page.wait_for_selector("#ack-dialog:not([hidden])")
@@ -224,7 +226,7 @@ def test_acknowledging_an_alarm_takes_three_taps_with_the_form_in_view(page, dem
                          "document.querySelector('#ack-dialog .dialog').clientHeight")
     assert [b.inner_text() for b in page.locator("#ack-outcomes button").all()] == [
         {"remeasured_normal": "已复测正常", "sent_to_observation": "已送留观区", "called_doctor": "已联系社区医生",
-         "turned_back": "已劝返"}[code] for code in outcomes]
+         "sent_to_clinic": "已送发热门诊"}[code] for code in outcomes]
     assert page.locator("#ack-save").is_disabled()  # an outcome or a note first
     page.click("#ack-outcomes button[data-outcome='sent_to_observation']")  # tap 2: what was done
     shoot(page, "alarms")

@@ -58,7 +58,7 @@ def scans():
 def direction():
     """The volunteer's 进 / 出: held for the next passages; a passage asking 进还是出? continues with it."""
     body = parse_body(schemas.DirectionIn)
-    return jsonify({"direction": _gate().choose_direction(body.direction)})
+    return jsonify({"direction": _gate().choose_direction(body.direction, hold=body.hold)})
 
 
 @api.get("/rules")

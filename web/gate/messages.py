@@ -66,7 +66,15 @@ ACK_OUTCOMES = {
     "remeasured_normal": _l("Remeasured: normal"),
     "sent_to_observation": _l("Sent to the observation area"),
     "called_doctor": _l("Community doctor called"),
+    "sent_to_clinic": _l("Taken to the fever clinic"),
     "turned_back": _l("Turned back"),
+    "escorted_home": _l("Accompanied back home"),
+    "reported_to_office": _l("Reported to the office"),
+    "visitor_registered": _l("Visitor registered"),
+    "identity_checked": _l("Identity checked"),
+    "card_kept": _l("Card kept for the office"),
+    "returned": _l("Back inside"),
+    "contacted": _l("Resident contacted"),
 }
 
 # where a passage's direction came from

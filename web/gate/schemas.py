@@ -69,6 +69,8 @@ class DirectionIn(Body):
     """The volunteer's 进 / 出 choice (null clears it)."""
 
     direction: Direction | None
+    hold: bool = True
+    """False for the answer to 进还是出?: that person only, not the next ones."""
 
 
 class SignInIn(Body):

@@ -254,3 +254,21 @@ def test_acknowledging_needs_an_outcome_or_a_note(rig):
         rig.gate.acknowledge(walk_up.events[1].seq)
     event = rig.gate.acknowledge(walk_up.events[1].seq, outcome="turned_back")
     assert event.data["outcome"] == "turned_back" and event.volunteer_id == "7"
+
+
+def test_the_answer_to_the_question_is_that_persons_only(rig):
+    rig.stand(36.5)
+    assert rig.gate.scan(card(*QUARANTINED)).decision.verdict.value == "ask"
+    rig.gate.choose_direction("out", hold=False)
+    wait_for(lambda: rig.passages(), what="the answered passage")
+    assert rig.gate.status()["direction"]["chosen"] is None  # the next person is asked again, not taken as 出
+    assert rig.gate.scan(card()).decision.verdict.value == "ask"
+
+
+def test_the_page_gets_the_outcomes_that_fit_each_alarm_from_the_server(rig):
+    rules = rig.gate.rules()
+    assert "remeasured_normal" in rules["ack_outcomes_by_kind"]["fever"]
+    assert "remeasured_normal" not in rules["ack_outcomes_by_kind"]["quarantine_breach"]
+    every = {c for codes in rules["ack_outcomes_by_kind"].values() for c in codes}
+    assert every == set(rules["ack_outcomes"]) and set(rules["ack_outcomes_any"]) <= every
+    assert rules["same_card_window_s"] == rig.gate.same_card_window_s

@@ -202,7 +202,8 @@ for (const b of $$("#ask-buttons button")) {
     for (const other of $$("#ask-buttons button")) other.disabled = true;
     b.classList.add("sent");
     $("#ask-state").textContent = fmt(T.ui.direction_sent, { dir: directionWord(b.dataset.direction) });
-    const r = await chooseDirection(b.dataset.direction);  // the waiting passage goes on; its decision comes by the stream
+    // This person's direction only (hold: false): the next person is not taken to go the same way.
+    const r = await api("POST", "direction", { direction: b.dataset.direction, hold: false });
     if (!r.ok) {
       for (const other of $$("#ask-buttons button")) other.disabled = false;
       b.classList.remove("sent");
@@ -363,7 +364,9 @@ async function openAck(a) {
     .filter(Boolean).join(" · ");
   const outcomes = $("#ack-outcomes");
   outcomes.replaceChildren();
-  for (const code of (rules && rules.ack_outcomes) || []) {
+  // The outcomes that fit this kind of alarm, as the server defines them (a fever is not "turned back at the gate").
+  const byKind = (rules && rules.ack_outcomes_by_kind) || {};
+  for (const code of byKind[a.kind] || (rules && rules.ack_outcomes_any) || (rules && rules.ack_outcomes) || []) {
     outcomes.append(el("button", { "data-outcome": code, "aria-pressed": "false", onclick: (event) => {
       alarms.outcome = alarms.outcome === code ? null : code;
       for (const b of outcomes.querySelectorAll("button")) b.setAttribute("aria-pressed", String(b.dataset.outcome === alarms.outcome));
