@@ -20,6 +20,20 @@ def simulate(page, *, person: str | None = None, card: str | None = None, unplug
     page.click("#sim-toggle")  # fold the panel away again
 
 
+def show_card_image(demo_gate, image) -> None:
+    """Hold up a card image the page's panel does not list (it lists the demo's cards at start): drop it into the
+    gate's replay folder, which the simulated camera watches. Written beside it and moved in, never half-written."""
+    import os
+    import shutil
+    import uuid
+    from pathlib import Path
+
+    replay = demo_gate.directory / "gate" / "replay"
+    staged = replay.parent / f".{uuid.uuid4().hex}.png"
+    shutil.copyfile(Path(image), staged)
+    os.replace(staged, replay / f"{uuid.uuid4().hex}.png")
+
+
 def api(demo_gate, path: str):
     return requests.get(demo_gate.url + "api/v1/" + path, timeout=10).json()
 
