@@ -426,6 +426,18 @@ class JournalReader:
             "SELECT kind, json_extract(data, '$.verdict'), json_extract(data, '$.direction'), count(*) FROM events"
             f" WHERE ts >= ? AND kind IN ({marks}) GROUP BY 1, 2, 3", (format_ts(since), *values))]
 
+    def open_alarm_count(self, since: datetime) -> int:
+        """How many alarms raised at or after ``since`` have no acknowledgement: counted in SQLite.
+
+        The status bar asks this after every decision, so it must not read (and
+        parse) every alarm of the last two days as the full list does.
+        """
+        rows = self._query(
+            "SELECT count(*) FROM events WHERE kind = ? AND ts >= ? AND id NOT IN"
+            " (SELECT json_extract(data, '$.alarm_event_id') FROM events WHERE kind = ? AND ts >= ?)",
+            (EventKind.ALARM_RAISED.value, format_ts(since), EventKind.ALARM_ACKNOWLEDGED.value, format_ts(since)))
+        return int(rows[0][0])
+
     def superseded_since(self, since: datetime) -> list[tuple[str, str | None, str | None, int]]:
         """(kind, verdict, direction, how many) of the passages since ``since`` that a later decision replaced."""
         return [tuple(row) for row in self._query(

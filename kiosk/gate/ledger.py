@@ -95,7 +95,11 @@ class GateLedger:
                          "prompt": event.data.get("prompt"), "plate": event.data.get("plate"),
                          "temperature_c": event.data.get("temperature_c"), **self._who(event)})
         tally = counts(self.journal.tally_since(midnight, PASSAGE_KINDS), self.journal.superseded_since(midnight))
-        return {"counts": tally, "recent": rows, "open_alarms": len(self.open_alarms(now))}
+        return {"counts": tally, "recent": rows, "open_alarms": self.open_alarm_count(now)}
+
+    def open_alarm_count(self, now: datetime) -> int:
+        """How many alarms raised here in the last 48 hours nobody has acknowledged (the badge)."""
+        return self.journal.open_alarm_count(now - ALARM_HORIZON)
 
     def open_alarms(self, now: datetime) -> list[dict]:
         """Alarms raised here in the last 48 hours that nobody has acknowledged yet, newest first."""

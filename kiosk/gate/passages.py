@@ -683,7 +683,7 @@ class Gate:
             "faults": dict(self.faults),
             "volunteer_id": self.volunteer_id,
             "volunteer": self.shifts.duty(local_midnight(now, gate.timezone)),
-            "open_alarms": len(self.ledger.open_alarms(now)),
+            "open_alarms": self.ledger.open_alarm_count(now),
             "waiting_for_temperature": self._pending is not None and not self._pending.decided
             and self._pending.outcome.decision.verdict is Verdict.REMEASURE,
             "direction": self.directions.to_dict(self.lane),

@@ -183,8 +183,8 @@ class GateProcess:
         self._timers = [
             Every("retention", lambda: self.journal.purge(self.config.journal.retention_days), 3600.0).start(),
             Every("disk", check_disk, 60.0).start(),
-            # The office link and backlog change without a passage: the page hears of it within seconds.
-            Every("status", gate.publish_status_if_changed, 3.0).start(),
+            # The office link, backlog and a passing thermometer fault change without a passage: the page hears within 1 s.
+            Every("status", gate.publish_status_if_changed, 1.0).start(),
             # Someone out past the outing rule raises the alarm while still out, not when they come back.
             Every("overdue", gate.sweep_overdue, 60.0).start(),
         ]

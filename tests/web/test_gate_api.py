@@ -4,25 +4,14 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
 
-from kiosk.cards import CardKind, issue_card
-from kiosk.config import GateConfig
-from kiosk.credentials import hash_secret
 from kiosk.events import EventKind
-from kiosk.gate.checkpoint import Checkpoint
-from kiosk.gate.journal import Journal
-from kiosk.gate.passages import Gate
-from kiosk.keys import Keyset, SigningKey
-from kiosk.registry import Registry
-from sensors.simulated import simulated_hardware
+from tests.gate_fixtures import card, make_rig
 from web.gate import create_gate_app
-
-KEY = SigningKey.generate()
-PIN_HASH = hash_secret("2468")
 
 
 class Poked:
@@ -40,34 +29,13 @@ class Poked:
 
 @pytest.fixture
 def gate(tmp_path):
-    keyset = Keyset()
-    keyset.add(KEY.public_key)
-    registry = Registry(tmp_path / "registry.db")
-    registry.apply_snapshot({
-        "households": [{"id": 1, "building": "1", "unit": "1", "room": "101"},
-                       {"id": 2, "building": "2", "unit": "1", "room": "201"}],
-        "volunteers": [{"id": 7, "name": "赵志愿", "pin_hash": PIN_HASH, "resident_id": None}],
-        "vehicles": [{"id": 1, "plate": "京A12345", "household_id": 1, "owner_resident_id": 1}],
-        "residents": [{"id": 1, "household_id": 1, "name": "王小山"}],
-        "cards": [{"id": 11, "kind": "resident", "subject_id": 1}],
-        "keyset": keyset.to_json()["keys"],
-    }, version=1)
-    journal = Journal(tmp_path / "journal.db", "north")
-    config = GateConfig.model_validate({"gate": {"id": "north", "name": "北门"}, "signals": {"relay": 23, "relay_open_s": 0.1}})
-    hardware = simulated_hardware(config, tmp_path / "replay")
     sync = Poked()
-    gate = Gate(Checkpoint(config, registry, journal, keyset), thermometer=hardware.thermometer,
-                signals=hardware.signals, sync=sync, id_key=b"community-secret").start()
-    yield gate, hardware, sync
-    gate.close()
-    hardware.close()
-    journal.close()
-
-
-def card():
-    today = date.today()
-    return issue_card(KEY, CardKind.RESIDENT, 1, valid_from=date(today.year - 1, 1, 1),
-                      valid_until=date(today.year + 1, 12, 31), card_id=11)[1]
+    rig = make_rig(tmp_path, quarantine=False, sync=sync)
+    yield rig.gate, rig.hardware, sync
+    rig.gate.close()
+    rig.hardware.close()
+    rig.journal.close()
+    rig.registry.close()
 
 
 def forehead(hardware, celsius):

@@ -11,7 +11,7 @@ import pytest
 from kiosk.events import EventKind
 from kiosk.gate.direction import DirectionChoice, Heading
 from kiosk.gate.visitors import VisitorRegistration
-from tests.kiosk.gate.conftest import card
+from tests.gate_fixtures import card
 
 QUARANTINED = (12, 2)  # card 12 of resident 2, whose household is under a home-quarantine order
 

@@ -92,3 +92,21 @@ def test_visitor_policy():
     assert fever.verdict.value == "deny" and fever.alarms[0].kind.value == "fever"
     assert decide_visitor([reading(38.5, MeasurementSource.HANDHELD_CONTACT)], s).verdict.value == "deny"
     assert decide_visitor([], s, direction="out").verdict.value == "admit"  # leaving is not measured
+
+
+def test_the_open_alarm_count_matches_the_list(tmp_path):
+    from datetime import datetime, timedelta
+
+    from kiosk.events import EventKind
+    from kiosk.gate.journal import Journal
+    from kiosk.gate.ledger import ALARM_HORIZON, GateLedger
+    from kiosk.registry import Registry
+
+    with Journal(tmp_path / "j.db", "north") as journal, Registry(tmp_path / "r.db") as registry:
+        raised = [journal.append(EventKind.ALARM_RAISED, {"kind": "fever"}) for _ in range(5)]
+        for alarm in raised[:2]:
+            journal.append(EventKind.ALARM_ACKNOWLEDGED, {"alarm_event_id": alarm.id, "alarm_seq": alarm.seq})
+        ledger = GateLedger(journal, registry, "Asia/Shanghai")
+        now = datetime.now(UTC)
+        assert ledger.open_alarm_count(now) == len(ledger.open_alarms(now)) == 3
+        assert ledger.open_alarm_count(now + ALARM_HORIZON + timedelta(minutes=1)) == 0  # older than 48 h

@@ -1,4 +1,7 @@
-"""Shared fixtures for the gate: a small community in a registry replica, a journal, and a Gate on simulated hardware."""
+"""A gate to test with: a small community in a registry replica, a journal, and a Gate on simulated hardware.
+
+The fixtures (``rig``, ``rig_factory``) are registered in tests/conftest.py for every test folder.
+"""
 
 from __future__ import annotations
 
