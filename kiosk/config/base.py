@@ -14,7 +14,7 @@ Direction = Literal["in", "out"]
 """Which way someone passes: into the compound or out of it."""
 GateMode = Literal["two-way", "in-only", "out-only"]
 """A two-way gate, or a lane that only lets people in (or out)."""
-Lane = Literal["in", "out"] | None
+Lane = Direction | None
 """A camera or scanner that serves one direction only (a gate with separate lanes), or None for both."""
 
 

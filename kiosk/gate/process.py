@@ -54,6 +54,11 @@ def _id_hash_key(config, data: Path) -> bytes:
     return load_id_hash_key(data)
 
 
+def _sweep_every_s(max_hours_out: float) -> float:
+    """How often to look for overdue returns: every minute, or a tenth of a short limit (an alarm within 10 %)."""
+    return min(60.0, max(1.0, max_hours_out * 3600 / 10))
+
+
 class ListenError(OSError):
     """The web app's port cannot be bound (in use, or not allowed)."""
 
@@ -186,7 +191,7 @@ class GateProcess:
             # The office link, backlog and a passing thermometer fault change without a passage: the page hears within 1 s.
             Every("status", gate.publish_status_if_changed, 1.0).start(),
             # Someone out past the outing rule raises the alarm while still out, not when they come back.
-            Every("overdue", gate.sweep_overdue, 60.0).start(),
+            Every("overdue", gate.sweep_overdue, _sweep_every_s(self.config.policy.outing.max_hours_out)).start(),
         ]
         return self
 
