@@ -49,6 +49,13 @@ REQUIRED = ("name", "room")
 # start with a title row such as "XX社区居民花名册" above it.
 _HEADER_SEARCH_ROWS = 10
 
+# Reader limits: a community's roster is a few thousand rows of short cells. Past these it is not a roster, and the
+# reader says so (row and column) within a second and a few tens of MB, whatever the file holds.
+MAX_FILE_BYTES = 16 * 1024 * 1024
+MAX_ROWS = 100_000
+MAX_COLUMNS = 256
+MAX_CELL_CHARS = 1_000  # a name, an address, a note: longer is a pasted document
+
 
 class RosterError(KioskError, ValueError):
     """The roster cannot be imported. ``problems`` holds one RowProblem per bad row (or file-level issue)."""
@@ -164,8 +171,46 @@ def _cell_text(value: Any, column: str, row: int, problems: list[RowProblem]) ->
     return str(value).strip()
 
 
+def _column_label(column: int, mapping: dict[int, str] | None = None) -> str:
+    """``第 3 列（姓名）``: the column as Excel counts it, with what it holds when known (Chinese first)."""
+    name = (mapping or {}).get(column)
+    return f"第 {column + 1} 列" + (f"（{COLUMNS[name][0]}）" if name else "")
+
+
+def _too_long_column(record: str, delimiter: str, limit: int) -> int:
+    """Which column (from 0) of a CSV record first holds more than ``limit`` characters (quotes understood)."""
+    column, length, quoted, i = 0, 0, False, 0
+    while i < len(record):
+        ch = record[i]
+        if quoted:
+            if ch == '"' and record[i + 1:i + 2] == '"':
+                i += 1
+                length += 1
+            elif ch == '"':
+                quoted = False
+            else:
+                length += 1
+        elif ch == '"':
+            quoted = True
+        elif ch == delimiter:
+            column, length = column + 1, 0
+        elif ch in "\r\n":
+            break
+        else:
+            length += 1
+        if length > limit:
+            return column
+        i += 1
+    return column
+
+
 def _read_csv(path: Path) -> Iterator[tuple[int, list[Any]]]:
-    data = path.read_bytes()
+    with path.open("rb") as handle:
+        data = handle.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise RosterError(str(path), [RowProblem(0, f"文件超过 {MAX_FILE_BYTES // (1024 * 1024)} MB，不像花名册 "
+                                                    f"(the file is over {MAX_FILE_BYTES // (1024 * 1024)} MB: "
+                                                    "is it the roster?)")])
     # Excel saves CSV as UTF-8 with a BOM or, on Chinese Windows, as GBK; GB18030 is a superset of GBK.
     for encoding in ("utf-8-sig", "gb18030"):
         try:
@@ -178,7 +223,29 @@ def _read_csv(path: Path) -> Iterator[tuple[int, list[Any]]]:
     first = text.split("\n", 1)[0]
     delimiter = "\t" if "\t" in first and "," not in first else ","
     # Record index = row number as Excel shows it (a quoted cell may span lines, so not line_num).
-    yield from enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1)
+    stream = io.StringIO(text, newline="")
+    reader = csv.reader(stream, delimiter=delimiter)
+    number, start = 0, 0
+    while True:
+        start = stream.tell()
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            # csv.field_size_limit (131,072 characters by default, and process-wide: left as it is) or a stray quote
+            row = number + 1
+            if "field larger than field limit" in str(exc):
+                stream.seek(start)
+                column = _too_long_column(stream.read(csv.field_size_limit() + MAX_COLUMNS * 2 + 2), delimiter,
+                                          csv.field_size_limit())
+                message = (f"{_column_label(column)}的单元格超过 {csv.field_size_limit()} 个字符，不像花名册 "
+                           f"(column {column + 1}: a cell over {csv.field_size_limit():,} characters: is it the roster?)")
+            else:
+                message = f"无法读取这一行（CSV 格式错误）(not valid CSV: {exc})"
+            raise RosterError(str(path), [RowProblem(row, message)]) from None
+        number += 1
+        yield number, cells
 
 
 def _read_xlsx(path: Path) -> Iterator[tuple[int, list[Any]]]:
@@ -194,10 +261,40 @@ def _read_xlsx(path: Path) -> Iterator[tuple[int, list[Any]]]:
                                                     "open it in Excel and save as .xlsx or CSV")]) from None
     try:
         sheet = book.worksheets[0]
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        # max_col: a sheet whose dimension claims 16,384 columns is read only as far as a roster could go
+        for number, values in enumerate(sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS + 1), start=1):
             yield number, list(values)
+    except RosterError:
+        raise
+    except Exception as exc:  # a damaged sheet fails part-way (zipfile, XML, KeyError ...)
+        raise RosterError(str(path), [RowProblem(0, f"无法读取工作表 (the sheet cannot be read: {type(exc).__name__}); "
+                                                    "open it in Excel and save as .xlsx or CSV")]) from None
     finally:
         book.close()
+
+
+def _bounded(path: Path, rows: Iterator[tuple[int, list[Any]]]) -> Iterator[tuple[int, list[Any]]]:
+    """Rows as read, refused at the first one past MAX_ROWS, MAX_COLUMNS or MAX_CELL_CHARS (row and column named)."""
+    header: dict[int, str] = {}  # once the header row has gone by, a column is named by what it holds
+    for number, cells in rows:
+        if number > MAX_ROWS:
+            raise RosterError(str(path), [RowProblem(number, f"超过 {MAX_ROWS} 行，不像一个社区的花名册 "
+                                                             f"(more than {MAX_ROWS:,} rows: split the file)")])
+        while cells and (cells[-1] is None or cells[-1] == ""):
+            cells = cells[:-1]  # trailing empty cells (Excel pads rows to the widest one)
+        if len(cells) > MAX_COLUMNS:
+            raise RosterError(str(path), [RowProblem(number, f"超过 {MAX_COLUMNS} 列，不像花名册 "
+                                                             f"(more than {MAX_COLUMNS} columns: is it the roster?)")])
+        for column, value in enumerate(cells):
+            if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
+                raise RosterError(str(path), [RowProblem(number, (
+                    f"{_column_label(column, header)}的单元格超过 {MAX_CELL_CHARS} 个字符，不像花名册 "
+                    f"(column {column + 1}: a cell over {MAX_CELL_CHARS:,} characters: is it the roster?)"))])
+        if not header and number <= _HEADER_SEARCH_ROWS:
+            mapping = {i: _ALIASES[_header_key(c)] for i, c in enumerate(cells) if _header_key(c) in _ALIASES}
+            if all(name in mapping.values() for name in REQUIRED):
+                header = mapping
+        yield number, cells
 
 
 def read_roster(path: str | os.PathLike[str]) -> Iterator[tuple[int, list[Any]]]:
@@ -207,9 +304,13 @@ def read_roster(path: str | os.PathLike[str]) -> Iterator[tuple[int, list[Any]]]
     if not path.is_file():
         raise RosterError(str(path), [RowProblem(0, "file not found")])
     if suffix in (".csv", ".txt", ".tsv"):
-        return _read_csv(path)
+        return _bounded(path, _read_csv(path))
     if suffix in (".xlsx", ".xlsm"):
-        return _read_xlsx(path)
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise RosterError(str(path), [RowProblem(0, f"文件超过 {MAX_FILE_BYTES // (1024 * 1024)} MB，不像花名册 "
+                                                        f"(the file is over {MAX_FILE_BYTES // (1024 * 1024)} MB: "
+                                                        "is it the roster?)")])
+        return _bounded(path, _read_xlsx(path))
     if suffix == ".xls":
         raise RosterError(str(path), [RowProblem(0, "old .xls workbooks are not read; save it as .xlsx or CSV")])
     raise RosterError(str(path), [RowProblem(0, f"expected a .csv or .xlsx file, got {suffix or 'no suffix'}")])

@@ -25,6 +25,7 @@ from sqlite_utils.migrations import Migrations
 
 from kiosk.credentials import hash_secret, verify_secret
 from kiosk.exc import KioskError
+from kiosk.office.event_schemas import data_problem
 from kiosk.sqlitedb import ThreadLocalDatabase
 
 migrations = Migrations("kiosk.office.store")
@@ -70,6 +71,14 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         pk="event_id",
     )
     db["alarms"].create_index(["acknowledged_at"])
+
+
+@migrations()
+def m002_flagged_events(db: sqlite_utils.Database) -> None:
+    """Events whose data does not fit its kind's schema, or that reach for another gate's things, are kept and flagged."""
+    db["events"].add_column("flag", str)  # None: fine; else one line saying what is wrong, for staff review
+    # Partial: costs nothing on the ingest of good events, and serves the staff's list of flagged ones.
+    db.execute("CREATE INDEX IF NOT EXISTS events_flagged ON events (received_at) WHERE flag IS NOT NULL")
 
 
 def _now() -> str:
@@ -188,23 +197,27 @@ class OfficeStore:
                 "gate_id": gate_id, "seq": e["seq"], "id": e["id"], "ts": e["ts"], "received_at": received,
                 "volunteer_id": e.get("volunteer_id"), "kind": e["kind"], "subject": e.get("subject"),
                 "household_id": e.get("household_id"), "data": _to_json(e.get("data", {})),
+                # bad data is stored and flagged, never a block on the gate's stream (seq order, exactly once)
+                "flag": data_problem(e["kind"], e.get("data", {})),
             })
         db = self._db()
         with self._write_lock, db.atomic():
-            new_rows = self._new_rows(db, gate_id, rows)
+            new_rows = sorted(self._new_rows(db, gate_id, rows), key=lambda r: r["seq"])  # alarms before their acks
+            self._record_alarms(db, gate_id, new_rows)  # first: it flags what reaches for another gate's alarms
             db.conn.executemany(
-                "INSERT INTO events (gate_id, seq, id, ts, received_at, volunteer_id, kind, subject, household_id, data)"
-                " VALUES (:gate_id, :seq, :id, :ts, :received_at, :volunteer_id, :kind, :subject, :household_id, :data)",
+                "INSERT INTO events (gate_id, seq, id, ts, received_at, volunteer_id, kind, subject, household_id, data, flag)"
+                " VALUES (:gate_id, :seq, :id, :ts, :received_at, :volunteer_id, :kind, :subject, :household_id, :data,"
+                " :flag)",
                 new_rows)
-            self._record_alarms(db, gate_id, new_rows)
             high = self.high_water(gate_id)
             for (seq,) in db.execute("SELECT seq FROM events WHERE gate_id = ? AND seq > ? ORDER BY seq", [gate_id, high]):
                 if seq != high + 1:
                     break
                 high = seq
             db["gate_state"].upsert({"gate_id": gate_id, "high_water": high}, pk="gate_id")
-        new_seqs = {row["seq"] for row in new_rows}
-        return [e for e in events if e["seq"] in new_seqs], high
+        flags = {row["seq"]: row["flag"] for row in new_rows}
+        # a flagged event comes back with its "flag", so callers (the live stream) can leave it out
+        return [({**e, "flag": flags[e["seq"]]} if flags[e["seq"]] else e) for e in events if e["seq"] in flags], high
 
     @staticmethod
     def _new_rows(db: sqlite_utils.Database, gate_id: str, rows: list[dict]) -> list[dict]:
@@ -225,21 +238,47 @@ class OfficeStore:
 
     @staticmethod
     def _record_alarms(db: sqlite_utils.Database, gate_id: str, rows: list[dict]) -> None:
+        """Open and close alarms from a batch's new rows (in seq order); a gate changes only its own alarms.
+
+        Rows already flagged change nothing. An alarm whose event id another
+        gate's alarm holds, and an acknowledgement naming an alarm this gate
+        did not raise (another gate's, or none), are flagged and change nothing.
+        """
         for row in rows:
+            if row["flag"] or row["kind"] not in ("alarm_raised", "alarm_acknowledged"):
+                continue
+            data = json.loads(row["data"])
             if row["kind"] == "alarm_raised":
-                data = json.loads(row["data"])
-                db.execute("INSERT OR IGNORE INTO alarms (event_id, gate_id, seq, kind, subject, raised_at) VALUES (?, ?, ?, ?, ?, ?)",
-                           [row["id"], gate_id, row["seq"], data.get("kind"), row["subject"], row["ts"]])
-            elif row["kind"] == "alarm_acknowledged":
-                data = json.loads(row["data"])
-                db.execute("UPDATE alarms SET acknowledged_at = ?, acknowledged_by = ?, note = ? WHERE event_id = ?",
-                           [row["ts"], row["volunteer_id"], data.get("note"), data.get("alarm_event_id")])
+                inserted = db.execute(
+                    "INSERT OR IGNORE INTO alarms (event_id, gate_id, seq, kind, subject, raised_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    [row["id"], gate_id, row["seq"], data.get("kind"), row["subject"], row["ts"]]).rowcount
+                if not inserted:
+                    owner = db.execute("SELECT gate_id FROM alarms WHERE event_id = ?", [row["id"]]).fetchone()
+                    if owner and owner[0] != gate_id:
+                        row["flag"] = "authorization: another gate's alarm already has this event id; not recorded"
+                continue
+            target = data.get("alarm_event_id")
+            owner = db.execute("SELECT gate_id FROM alarms WHERE event_id = ?", [target]).fetchone()
+            if owner is None or owner[0] != gate_id:
+                row["flag"] = (f"authorization: acknowledges alarm {str(target)[:64]!r}, which "
+                               + ("this gate never raised" if owner is None else "another gate raised")
+                               + "; nothing changed")
+                continue
+            db.execute("UPDATE alarms SET acknowledged_at = ?, acknowledged_by = ?, note = ? WHERE event_id = ? AND gate_id = ?",
+                       [row["ts"], row["volunteer_id"], data.get("note"), target, gate_id])
 
     def events(self, gate_id: str, after: int = 0, limit: int = 1000) -> list[dict]:
         """A gate's stored events after ``after`` in seq order."""
         rows = self._db().query(
             "SELECT * FROM events WHERE gate_id = ? AND seq > ? ORDER BY seq LIMIT ?", [gate_id, after, limit])
         return [{**r, "data": json.loads(r["data"])} for r in rows]
+
+    def flagged_events(self, limit: int = 200) -> list[dict]:
+        """Events kept but flagged for staff review (bad data, or reaching for another gate's things), newest first."""
+        rows = self._db().query(
+            "SELECT gate_id, seq, id, ts, received_at, kind, flag FROM events WHERE flag IS NOT NULL"
+            " ORDER BY received_at DESC LIMIT ?", [max(1, min(limit, 1000))])
+        return list(rows)
 
     def count_events(self, gate_id: str | None = None) -> int:
         """How many events the office holds (for one gate, or all)."""

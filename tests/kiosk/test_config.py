@@ -142,3 +142,89 @@ def test_config_check_cli(repo, write_yaml):
     assert result.exit_code == 2
     assert "thermometer.address: expected an I2C address 0x03-0x77, got 0x99" in result.output
     assert "Traceback" not in result.output
+
+
+# -- any file at all: one clear line, within a second, in bounded memory (issue 10) --------------------------
+
+
+def _timed_problems(path, loader=load_gate_config):
+    import time
+
+    started = time.perf_counter()
+    with pytest.raises(ConfigError) as info:
+        loader(path)
+    assert time.perf_counter() - started < 5  # ~0.5 s at worst here; loose for a loaded machine
+    return info.value.problems
+
+
+def test_a_5000_deep_mapping_is_one_line(tmp_path):
+    path = tmp_path / "deep.yaml"
+    path.write_text("".join(" " * i + f"a{i}:\n" for i in range(5000)) + " " * 5000 + "x: 1\n", encoding="utf-8")
+    lines = _timed_problems(path)
+    assert len(lines) == 1 and lines[0].startswith(f"{path}: ") and "expected" in lines[0] and "got" in lines[0]
+
+
+@pytest.mark.parametrize("text", [
+    "".join(" " * i + f"a{i}:\n" for i in range(300)) + " " * 300 + "x: 1\n",  # deep, yet small enough to parse
+    "gate: " + "[" * 5000 + "]" * 5000 + "\n",
+    "gate: " + "{a: " * 3000 + "1" + "}" * 3000 + "\n",
+    "gate:\n  id: g\nweb: " + "[" * 20 + "]" * 20 + "\n",  # within the parser's reach, past the settings' depth
+])
+def test_deep_nesting_of_any_style_is_one_line(write_yaml, text):
+    lines = _timed_problems(write_yaml(text))
+    assert len(lines) == 1 and "levels of nesting" in lines[0]
+
+
+def test_half_a_million_unknown_keys_stop_early(tmp_path):
+    path = tmp_path / "keys.yaml"
+    path.write_text("gate:\n  id: g\n" + "".join(f"k{i}: 1\n" for i in range(500_000)), encoding="utf-8")
+    lines = _timed_problems(path)
+    assert len(lines) == 1 and "expected a config file of at most 64 KB" in lines[0]
+
+
+def test_many_unknown_keys_list_the_first_few_and_count_the_rest(write_yaml):
+    lines = _timed_problems(write_yaml("gate:\n  id: g\n" + "".join(f"k{i}: 1\n" for i in range(5000))))
+    assert len(lines) == 11 and lines[0].endswith("config.yaml: k0: unknown key (allowed here: camera, decoder, gate, "
+                                                  "journal, policy, scanner, signals, sync, thermometer, web)")
+    assert lines[-1].endswith("config.yaml: … and 4990 more problem(s) like these: fix these first")
+
+
+@pytest.mark.parametrize("content", [bytes(range(256)) * 16, b"gate:\n  id: g\x00\n", b"\x89PNG\r\n\x1a\n" + b"\x00" * 100,
+                                     b"\xef\xbb\xbf", b"\t\t\n", b"\xff\xfe"])
+def test_binary_and_odd_files_are_one_line(tmp_path, content):
+    path = tmp_path / "odd.yaml"
+    path.write_bytes(content)
+    lines = _timed_problems(path)
+    assert len(lines) == 1 and lines[0].startswith(f"{path}: ")
+
+
+def test_an_alias_shared_many_times_is_not_walked_many_times(write_yaml):
+    text = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 9)}]\n" for i in range(8))
+    lines = _timed_problems(write_yaml("gate: {id: g}\nlaughs: " + text.replace("\n", "\n  ").rstrip() + "\n"))
+    assert len(lines) >= 1
+
+
+def test_a_folder_is_one_line(tmp_path):
+    assert _timed_problems(tmp_path) == [f"{tmp_path}: expected a config file, got a folder"]
+
+
+@pytest.mark.parametrize("name, text", [
+    ("deep.yaml", "".join(" " * i + f"a{i}:\n" for i in range(5000)) + " " * 5000 + "x: 1\n"),
+    ("flow.yaml", "gate: " + "[" * 5000 + "]" * 5000 + "\n"),
+    ("keys.yaml", "gate:\n  id: g\n" + "".join(f"k{i}: 1\n" for i in range(500_000))),
+    ("empty.yaml", ""),
+])
+def test_config_check_never_prints_a_traceback(tmp_path, name, text):
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    started = time.perf_counter()
+    result = subprocess.run([sys.executable, "-c", "from kiosk.cli import main; main()", "config", "check", str(path)],
+                            capture_output=True, text=True, timeout=60)
+    assert time.perf_counter() - started < 10  # includes the interpreter's start
+    assert result.returncode == 2 and "Traceback" not in result.stderr + result.stdout
+    assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith(f"{path}: ")

@@ -258,3 +258,48 @@ def test_the_page_hears_of_new_alarms_after_the_decision(gate):
     assert published[1]["open_alarms"] == 1 and published[1]["journal"]["backlog"] == 2
     gate.publish_status_if_changed()
     assert updates.empty()  # nothing changed: nothing sent
+
+
+# -- integers a client sends are bounded: a 400 or 404, never a 500 (issue 10) -------------------------
+
+
+@pytest.mark.parametrize("huge", [2**53 + 1, 2**63, 2**70])
+def test_a_huge_alarm_seq_is_no_alarm(client, huge):
+    http, gate, _ = client
+    gate.sign_in(7, "2468")
+    answer = http.post(f"/api/v1/alarms/{huge}/acknowledge", json={"note": "x"})
+    assert answer.status_code in (400, 404) and "error" in answer.get_json()
+
+
+@pytest.mark.parametrize("huge", [2**53 + 1, 2**63, 2**70, -(2**70)])
+def test_a_huge_host_household_id_is_a_400(client, huge):
+    http, gate, _ = client
+    body = {"name": "孙来访", "phone": "13800138000", "host_household_id": huge, "temperatures_c": [36.4]}
+    answer = http.post("/api/v1/visitors", json=body)
+    assert answer.status_code == 400 and answer.get_json()["error"].startswith("host_household_id")
+    assert gate.checkpoint.journal.count() == 0
+
+
+@pytest.mark.parametrize("huge", [2**53 + 1, 2**63, 2**70, -(2**70)])
+def test_a_huge_volunteer_id_is_a_400(client, huge):
+    http, gate, _ = client
+    answer = http.post("/api/v1/shift", json={"volunteer_id": huge, "pin": "2468"})
+    assert answer.status_code == 400 and answer.get_json()["error"].startswith("volunteer_id")
+    assert gate.volunteer_id is None
+
+
+@pytest.mark.parametrize("route, body", [
+    ("/api/v1/scans", {"text": None, "manual_c": 2**70}),
+    ("/api/v1/readings", {"celsius": 2**70}),
+    ("/api/v1/vehicles", {"plate": "京A12345", "passengers": 2**70}),
+    ("/api/v1/visitors", {"name": "孙", "phone": "13800138000", "alarm_seq": 2**70}),
+    ("/api/v1/visitors", {"name": "孙", "phone": "13800138000", "temperatures_c": [2**70]}),
+    ("/api/v1/simulation", {"person_c": 2**70}),
+    ("/api/v1/scans", {"text": None, "manual_c": 1e400}),
+])
+def test_every_number_in_a_gate_body_is_bounded(client, route, body):
+    http, gate, _ = client
+    answer = http.post(route, json=body) if "e400" not in str(body) else http.post(
+        route, data='{"text": null, "manual_c": 1e400}', content_type="application/json")
+    assert answer.status_code == 400, (route, body, answer.get_json())
+    assert gate.checkpoint.journal.count() == 0

@@ -191,7 +191,7 @@ def test_openapi_document_describes_every_route(office):
     doc = client.get("/api/v1/openapi.json", headers=auth(tokens["staff"])).json
     assert doc["openapi"].startswith("3.1")
     assert set(doc["paths"]) == {"/api/v1/sync/events", "/api/v1/sync/registry", "/api/v1/sync/heartbeat", "/api/v1/gates",
-                                 "/api/v1/alarms", "/api/v1/stream"}
+                                 "/api/v1/alarms", "/api/v1/events/flagged", "/api/v1/stream"}
     assert doc["components"]["schemas"]["EventIn"]["additionalProperties"] is False
 
 
@@ -220,3 +220,169 @@ def test_stream_delivers_new_alarms_and_passages_to_staff(tmp_path):
             assert received == ["alarm_raised", "passage"]  # measurements are not streamed; the replay added nothing
     finally:
         office.stop()
+
+
+# -- authorization: a gate changes only its own things (issue 10) --------------------------------------------
+
+def open_alarm_ids(client, tokens):
+    return {a["event_id"] for a in client.get("/api/v1/alarms", headers=auth(tokens["staff"])).json["alarms"]}
+
+
+def flagged(client, tokens):
+    answer = client.get("/api/v1/events/flagged", headers=auth(tokens["staff"]))
+    assert answer.status_code == 200
+    return {(e["gate_id"], e["seq"]): e["flag"] for e in answer.json["events"]}
+
+
+def test_a_gate_cannot_acknowledge_another_gates_alarm(office):
+    client, store, _, tokens, heard = office
+    send(client, tokens["south"], [event(1, "south", kind="alarm_raised", data={"kind": "fever", "reason": "fever"})])
+    forged = event(1, kind="alarm_acknowledged", data={"alarm_event_id": "south-1", "note": "不是我的"})
+    answer = send(client, tokens["north"], [forged, event(2)])
+    assert answer.status_code == 200 and answer.json == {"stored": 2, "high_water": 2}  # kept: the stream goes on
+    assert open_alarm_ids(client, tokens) == {"south-1"}  # south's alarm is still open
+    assert "another gate" in flagged(client, tokens)[("north", 1)]
+    assert store.events("north")[0]["flag"] and store.events("north")[1]["flag"] is None
+    # south itself can acknowledge it, and that is not flagged
+    own = event(2, "south", kind="alarm_acknowledged", data={"alarm_event_id": "south-1", "note": "复测正常"})
+    assert send(client, tokens["south"], [own]).json == {"stored": 1, "high_water": 2}
+    assert open_alarm_ids(client, tokens) == set() and ("south", 2) not in flagged(client, tokens)
+
+
+def test_an_acknowledgement_of_no_alarm_is_flagged_and_changes_nothing(office):
+    client, _, _, tokens, _ = office
+    send(client, tokens["north"], [event(1, kind="alarm_raised", data={"kind": "fever"})])
+    ack = event(2, kind="alarm_acknowledged", data={"alarm_event_id": "nowhere", "note": ""})
+    assert send(client, tokens["north"], [ack]).json == {"stored": 1, "high_water": 2}
+    assert open_alarm_ids(client, tokens) == {"north-1"}
+    assert "never raised" in flagged(client, tokens)[("north", 2)]
+
+
+def test_a_gate_cannot_take_over_another_gates_alarm_id(office):
+    client, _, _, tokens, _ = office
+    send(client, tokens["south"], [event(1, "south", kind="alarm_raised", data={"kind": "fever"})])
+    # north sends an alarm under south's alarm's event id, then acknowledges "its" alarm
+    stolen = {**event(1, kind="alarm_raised", data={"kind": "fever"}), "id": "south-1"}
+    ack = event(2, kind="alarm_acknowledged", data={"alarm_event_id": "south-1"})
+    assert send(client, tokens["north"], [ack, stolen]).json == {"stored": 2, "high_water": 2}  # any order in a batch
+    assert open_alarm_ids(client, tokens) == {"south-1"}
+    flags = flagged(client, tokens)
+    assert ("north", 1) in flags and ("north", 2) in flags
+
+
+def test_an_acknowledgement_in_the_same_batch_as_its_alarm_closes_it_in_any_order(office):
+    client, _, _, tokens, _ = office
+    alarm = event(1, kind="alarm_raised", data={"kind": "fever"})
+    ack = event(2, kind="alarm_acknowledged", data={"alarm_event_id": "north-1", "outcome": "handheld_normal"})
+    assert send(client, tokens["north"], [ack, alarm]).json == {"stored": 2, "high_water": 2}
+    assert open_alarm_ids(client, tokens) == set() and flagged(client, tokens) == {}
+
+
+def test_a_heartbeat_changes_only_the_sending_gates_state(office):
+    client, _, _, tokens, _ = office
+    beat = {"software_version": "0.1.0", "gate_clock": "2020-01-01T00:00:00+00:00", "backlog": 7}
+    assert client.post("/api/v1/sync/heartbeat", json=beat, headers=auth(tokens["south"])).status_code == 200
+    gates = {g["id"]: g for g in client.get("/api/v1/gates", headers=auth(tokens["staff"])).json["gates"]}
+    assert gates["south"]["backlog"] == 7 and gates["north"]["last_heartbeat"] is None
+    # a heartbeat has no gate field to name another gate with: it is refused, not applied elsewhere
+    named = client.post("/api/v1/sync/heartbeat", json={**beat, "gate_id": "north"}, headers=auth(tokens["south"]))
+    assert named.status_code == 400
+    assert client.post("/api/v1/sync/heartbeat", json=beat, headers=auth(tokens["staff"])).status_code == 403
+
+
+def test_another_gates_token_changes_none_of_this_gates_events(office):
+    client, store, _, tokens, _ = office
+    send(client, tokens["north"], [event(1)])
+    # south replaying north's seq 1 under its own name is south's event, not north's
+    assert send(client, tokens["south"], [event(1, "south")]).json == {"stored": 1, "high_water": 1}
+    assert send(client, tokens["south"], [event(2, "north")]).status_code == 403
+    assert store.count_events("north") == 1 and store.high_water("north") == 1
+    assert store.events("north")[0]["id"] == "north-1"
+
+
+@pytest.mark.parametrize("route", ["/api/v1/gates", "/api/v1/alarms", "/api/v1/events/flagged", "/api/v1/stream"])
+def test_every_staff_route_refuses_every_gate_token(office, route):
+    client, _, _, tokens, _ = office
+    for gate in ("north", "south"):
+        answer = client.get(route, headers=auth(tokens[gate]))
+        assert answer.status_code == 403 and "staff" in answer.json["error"]
+    assert client.get(route if route != "/api/v1/stream" else "/api/v1/alarms", headers=auth(tokens["admin"])).status_code == 200
+
+
+@pytest.mark.parametrize("route, method", [("/api/v1/sync/events", "post"), ("/api/v1/sync/heartbeat", "post"),
+                                           ("/api/v1/sync/registry", "get")])
+def test_every_gate_route_refuses_staff_tokens(office, route, method):
+    client, _, _, tokens, _ = office
+    for who in ("staff", "admin"):
+        answer = getattr(client, method)(route, headers=auth(tokens[who]), json={"events": []} if method == "post" else None)
+        assert answer.status_code == 403
+
+
+# -- input: the five 500s, and bad data that is kept and flagged, never a block (issue 10) -------------------
+
+@pytest.mark.parametrize("since", ["²", "٣", "１", "9" * 20, str(2**63), str(2**70), "+1", " 1"])
+def test_since_beyond_ascii_digits_or_int64_is_a_400(office, since):
+    client, _, _, tokens, _ = office
+    answer = client.get("/api/v1/sync/registry", query_string={"since": since}, headers=auth(tokens["north"]))
+    assert answer.status_code == 400 and answer.json["error"].startswith("since")
+
+
+def test_since_at_the_int64_bound_is_a_snapshot(office):
+    client, _, _, tokens, _ = office
+    answer = client.get("/api/v1/sync/registry", query_string={"since": str(2**63 - 1)}, headers=auth(tokens["north"]))
+    assert answer.status_code == 200 and answer.json["mode"] == "snapshot"
+
+
+BAD_ALARM_DATA = [
+    ("alarm_raised", {"kind": {"a": 1}}),
+    ("alarm_raised", {"kind": 2**70}),
+    ("alarm_acknowledged", {"alarm_event_id": "north-1", "note": ["a", "list"]}),
+    ("alarm_acknowledged", {"alarm_event_id": {"a": 1}}),
+    ("alarm_acknowledged", {"alarm_event_id": 2**70}),
+    ("passage", {"verdict": "admit", "household_id": 2**70}),
+    ("passage", {"verdict": "admit", "readings": [{"source": "sensor", "object_c": "hot"}]}),
+    ("visitor_registration", {"name": "x" * 10_000, "phone": "1"}),
+    ("sensor_fault", {"part": "thermometer", "fault": None, "detail": None, "extra": 1}),
+    ("shift_sign_in", {"volunteer": 2**64}),
+]
+
+
+@pytest.mark.parametrize("kind, data", BAD_ALARM_DATA)
+def test_bad_data_is_stored_and_flagged_and_the_stream_goes_on(office, kind, data):
+    client, store, _, tokens, heard = office
+    send(client, tokens["north"], [event(1, kind="alarm_raised", data={"kind": "fever", "reason": "fever"})])
+    answer = send(client, tokens["north"], [event(2, kind=kind, data=data)])
+    assert answer.status_code == 200 and answer.json == {"stored": 1, "high_water": 2}  # acknowledged: never a block
+    assert answer.status_code != 500
+    assert send(client, tokens["north"], [event(3)]).json == {"stored": 1, "high_water": 3}  # a good event follows
+    events = store.events("north")
+    assert [e["seq"] for e in events] == [1, 2, 3] and events[1]["data"] == json.loads(json.dumps(data))
+    flags = flagged(client, tokens)
+    assert list(flags) == [("north", 2)] and flags[("north", 2)].startswith("data")
+    assert open_alarm_ids(client, tokens) == {"north-1"}  # a flagged event changes no alarm
+    assert send(client, tokens["north"], [event(2, kind=kind, data=data)]).json == {"stored": 0, "high_water": 3}  # once
+    assert heard == [("north", 1), ("north", 1)]  # the flagged one is not announced to live screens
+
+
+def test_flagged_events_limit_is_bounded(office):
+    client, _, _, tokens, _ = office
+    for bad in ("x", "²", "-1", str(2**70), "1001"):
+        assert client.get("/api/v1/events/flagged", query_string={"limit": bad}, headers=auth(tokens["staff"])).status_code == 400
+    assert client.get("/api/v1/events/flagged?since=1", headers=auth(tokens["staff"])).status_code == 400
+
+
+@pytest.mark.parametrize("field, value", [("seq", 2**70), ("seq", 2**63), ("household_id", 2**70), ("household_id", -1)])
+def test_envelope_integers_beyond_int64_are_a_400(office, field, value):
+    client, store, _, tokens, _ = office
+    answer = client.post("/api/v1/sync/events", data=json.dumps({"events": [{**event(1), field: value}]}),
+                         headers={**auth(tokens["north"]), "Content-Type": "application/json"})
+    assert answer.status_code == 400 and store.count_events() == 0
+
+
+@pytest.mark.parametrize("field, value", [("backlog", 2**70), ("disk_free_bytes", 2**64), ("cpu_temp_c", 2**70)])
+def test_heartbeat_integers_beyond_int64_are_a_400(office, field, value):
+    client, _, _, tokens, _ = office
+    beat = {"software_version": "0.1.0", "gate_clock": "2026-11-28T01:00:00+00:00", "backlog": 0, field: value}
+    answer = client.post("/api/v1/sync/heartbeat", data=json.dumps(beat),
+                         headers={**auth(tokens["north"]), "Content-Type": "application/json"})
+    assert answer.status_code == 400

@@ -13,6 +13,7 @@ from kiosk.gate.passages import ACK_OUTCOMES
 Celsius = Annotated[float, Field(ge=25, le=45)]
 # Journal seqs and registry ids fit SQLite's integers with room to spare; anything larger is not one of ours.
 Seq = Annotated[int, Field(ge=1, le=2**53)]
+RegistryId = Annotated[int, Field(ge=0, le=2**53)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 
 
@@ -56,7 +57,7 @@ class VisitorIn(Body):
     phone: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 -]{5,20}$")]
     id_number: Annotated[str, StringConstraints(strip_whitespace=True, max_length=18)] | None = None
     coming_from: Text = ""
-    host_household_id: int | None = None
+    host_household_id: RegistryId | None = None
     reason: Text = ""
     temperatures_c: list[Celsius] = Field(default_factory=list, max_length=6)
     source: Literal["sensor", "manual", "handheld_contact"] = "manual"
@@ -76,7 +77,7 @@ class DirectionIn(Body):
 class SignInIn(Body):
     """A volunteer's sign-in."""
 
-    volunteer_id: int
+    volunteer_id: RegistryId
     pin: Annotated[str, StringConstraints(pattern=r"^[0-9]{4,8}$")]
 
 

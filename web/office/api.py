@@ -58,6 +58,16 @@ def requires(kind: str | None) -> Callable:
 _body = parse_body
 
 
+def _query_int(name: str, default: int, *, maximum: int) -> int:
+    """A whole-number query parameter: ASCII digits only ('²' and '٣' are digits to str.isdigit, not to us), ≤ maximum."""
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 19 or int(raw) > maximum:
+        raise ApiError(400, f"{name}: expected a whole number from 0 to {maximum}, got {raw[:40]!r}")
+    return int(raw)
+
+
 def _answer(model: BaseModel, status: int = 200):
     response = jsonify(model.model_dump(mode="json"))
     response.status_code = status
@@ -80,8 +90,9 @@ def sync_events():
         raise ApiError(409, str(exc)) from None
     except OfficeStoreError as exc:
         raise ApiError(400, str(exc)) from None
-    if new:
-        current_app.config["EVENTS_HOOK"](gate_id, new)
+    heard = [e for e in new if not e.get("flag")]  # a flagged event waits for staff review, not on live screens
+    if heard:
+        current_app.config["EVENTS_HOOK"](gate_id, heard)
     return _answer(schemas.SyncAnswer(stored=len(new), high_water=high))
 
 
@@ -92,10 +103,7 @@ def sync_registry():
     unknown = sorted(set(request.args) - {"since"})
     if unknown:
         raise ApiError(400, f"unknown query parameter(s): {', '.join(unknown)} (only 'since' is understood)")
-    raw = request.args.get("since", "0")
-    if not raw.isdigit():
-        raise ApiError(400, f"since: expected a registry version (a whole number ≥ 0), got {raw!r}")
-    since = int(raw)
+    since = _query_int("since", 0, maximum=schemas.INT64_MAX)
     registry = current_app.config["REGISTRY"]
     version = registry.version
     changes = registry.changes_since(since) if since <= version else None
@@ -130,6 +138,17 @@ def gates():
 def alarms():
     """Alarms not yet acknowledged at a gate, newest first."""
     return _answer(schemas.AlarmList(alarms=current_app.config["STORE"].open_alarms()))
+
+
+@api.get("/events/flagged")
+@requires("staff")
+def flagged_events():
+    """Events the office kept but flagged for review: data that fits no schema, or reaching for another gate's things."""
+    unknown = sorted(set(request.args) - {"limit"})
+    if unknown:
+        raise ApiError(400, f"unknown query parameter(s): {', '.join(unknown)} (only 'limit' is understood)")
+    limit = _query_int("limit", 200, maximum=1000)
+    return _answer(schemas.FlaggedList(events=current_app.config["STORE"].flagged_events(max(limit, 1))))
 
 
 @api.get("/stream")

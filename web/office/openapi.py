@@ -14,6 +14,7 @@ ROUTES = {
     ("/api/v1/sync/heartbeat", "post"): ("Report the gate's state", schemas.Heartbeat, schemas.HeartbeatAnswer, "gate"),
     ("/api/v1/gates", "get"): ("Every gate's state", None, schemas.GateList, "staff"),
     ("/api/v1/alarms", "get"): ("Open alarms", None, schemas.AlarmList, "staff"),
+    ("/api/v1/events/flagged", "get"): ("Events kept but flagged for review", None, schemas.FlaggedList, "staff"),
     ("/api/v1/stream", "get"): ("Server-sent events of alarms and passages", None, None, "staff"),
 }
 
@@ -54,7 +55,10 @@ def document(app: Flask) -> dict:
             operation["responses"]["415"] = {"description": "Not JSON", **error}
         if path.endswith("/registry"):
             operation["parameters"] = [{"name": "since", "in": "query", "required": False,
-                                        "schema": {"type": "integer", "minimum": 0}}]
+                                        "schema": {"type": "integer", "minimum": 0, "maximum": schemas.INT64_MAX}}]
+        if path.endswith("/flagged"):
+            operation["parameters"] = [{"name": "limit", "in": "query", "required": False,
+                                        "schema": {"type": "integer", "minimum": 0, "maximum": 1000}}]
         paths.setdefault(path, {})[method] = operation
     return {
         "openapi": "3.1.0",

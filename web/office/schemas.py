@@ -10,6 +10,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from kiosk.events import EventKind
 
 MAX_BATCH = 1000
+INT64_MAX = 2**63 - 1  # the largest integer SQLite stores; nothing a client sends may exceed it
 
 
 def _integral(value: Any) -> Any:
@@ -123,6 +124,22 @@ class AlarmInfo(Body):
 
 class AlarmList(Body):
     alarms: list[AlarmInfo]
+
+
+class FlaggedEvent(Body):
+    """An event the office kept but flagged: which one, and what is wrong with it."""
+
+    gate_id: str
+    seq: int
+    id: str
+    ts: str
+    received_at: str
+    kind: str
+    flag: str
+
+
+class FlaggedList(Body):
+    events: list[FlaggedEvent]
 
 
 class Error(Body):

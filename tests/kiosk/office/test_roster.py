@@ -168,3 +168,90 @@ def test_clear_id_number_never_in_database(tmp_path, master, key):
     data = b"".join(p.read_bytes() for p in tmp_path.glob("registry.db*"))
     for number in (ID1, ID2):
         assert number.encode() not in data and number[6:14].encode() not in data
+
+
+# -- reader limits: any file fails with one clear line (row and column), fast and in bounded memory (issue 10) --
+
+def _refused(path, master, key):
+    import time
+
+    started = time.perf_counter()
+    with pytest.raises(RosterError) as info:
+        import_roster(master, path, key)
+    assert time.perf_counter() - started < 5
+    assert master.version == 0
+    return info.value
+
+
+def test_a_csv_cell_over_the_csv_field_limit_names_row_and_column(tmp_path, master, key):
+    rows = [ROWS[0], ROWS[1], ["5", "1", "302", "张三", "", "", "", "x" * 200_000]]
+    error = _refused(write_csv(tmp_path / "huge.csv", ZH, rows), master, key)
+    assert len(error.problems) == 1
+    assert str(error.problems[0]).startswith("row 4: 第 8 列的单元格超过 131072 个字符")
+    assert "column 8" in str(error.problems[0])
+
+
+def test_a_quoted_huge_cell_spanning_lines_is_found_too(tmp_path, master, key):
+    path = tmp_path / "quoted.csv"
+    path.write_text(",".join(ZH) + '\n3,2,501,"' + ("a,\n" * 70_000) + '",138\n', encoding="utf-8")
+    error = _refused(path, master, key)
+    assert str(error.problems[0]).startswith("row 2: 第 4 列")
+
+
+def test_a_long_cell_under_the_csv_limit_is_refused_with_its_column(tmp_path, master, key):
+    rows = [["3", "2", "501", "王" * 5000, "", "", "", ""]]
+    error = _refused(write_csv(tmp_path / "long.csv", ZH, rows), master, key)
+    assert str(error.problems[0]).startswith("row 2: 第 4 列（姓名）的单元格超过 1000 个字符")
+
+
+@pytest.mark.parametrize("content", [b"", b"\x00" * 1000, bytes(range(256)) * 64, b"\xff\xfe\x00\x00" * 5000])
+def test_empty_and_binary_files_fail_with_one_line(tmp_path, master, key, content):
+    path = tmp_path / "binary.csv"
+    path.write_bytes(content)
+    error = _refused(path, master, key)
+    assert len(error.problems) == 1 and "\n" not in str(error)
+
+
+def test_a_file_too_large_is_refused_before_it_is_read(tmp_path, master, key, monkeypatch):
+    from kiosk.office import roster
+
+    monkeypatch.setattr(roster, "MAX_FILE_BYTES", 1000)
+    error = _refused(write_csv(tmp_path / "big.csv", ZH, ROWS * 20), master, key)
+    assert "文件超过" in str(error) and error.problems[0].row == 0
+
+
+def test_too_many_rows_or_columns(tmp_path, master, key, monkeypatch):
+    from kiosk.office import roster
+
+    monkeypatch.setattr(roster, "MAX_ROWS", 5)
+    error = _refused(write_csv(tmp_path / "rows.csv", ZH, ROWS * 3), master, key)
+    assert error.problems[0].row == 6 and "超过 5 行" in str(error)
+    wide = write_csv(tmp_path / "wide.csv", ZH + ["x"] * 300, ROWS)
+    assert "超过 256 列" in str(_refused(wide, master, key))
+
+
+def test_a_damaged_xlsx_fails_with_one_line(tmp_path, master, key):
+    path = tmp_path / "broken.xlsx"
+    path.write_bytes(b"PK\x03\x04" + os.urandom(2000))
+    error = _refused(path, master, key)
+    assert len(error.problems) == 1 and "xlsx" in str(error)
+
+
+def test_cli_import_of_a_huge_cell_prints_no_traceback(tmp_path):
+    import time
+
+    from click.testing import CliRunner
+
+    from kiosk.cli.officecmd import office
+    from kiosk.keys import init_keys
+
+    init_keys(tmp_path / "keys")
+    config = tmp_path / "office.yaml"
+    config.write_text(f"office:\n  data_dir: {tmp_path / 'data'}\n  keys_dir: {tmp_path / 'keys'}\n", encoding="utf-8")
+    roster_file = write_csv(tmp_path / "huge.csv", ZH, [["3", "2", "501", "王小山", "", "", "", "x" * 131_073]])
+    started = time.perf_counter()
+    result = CliRunner().invoke(office, ["import-roster", str(roster_file), "--config", str(config)])
+    assert time.perf_counter() - started < 5
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)  # no exception escaped
+    assert "row 2: 第 8 列的单元格超过 131072 个字符" in result.output and "nothing imported" in result.output
