@@ -379,7 +379,9 @@ def test_envelope_integers_beyond_int64_are_a_400(office, field, value):
     assert answer.status_code == 400 and store.count_events() == 0
 
 
-@pytest.mark.parametrize("field, value", [("backlog", 2**70), ("disk_free_bytes", 2**64), ("cpu_temp_c", 2**70)])
+@pytest.mark.parametrize("field, value", [("backlog", 2**70), ("disk_free_bytes", 2**64), ("cpu_temp_c", 2**70),
+                                          ("sensors", {"thermometer": {"raw": [2**63]}}), ("sensors", {"a": [[[[[[[[[1]]]]]]]]]}),
+                                          ("sensors", {f"k{i}": i for i in range(600)})])
 def test_heartbeat_integers_beyond_int64_are_a_400(office, field, value):
     client, _, _, tokens, _ = office
     beat = {"software_version": "0.1.0", "gate_clock": "2026-11-28T01:00:00+00:00", "backlog": 0, field: value}

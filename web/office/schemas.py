@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from kiosk.events import EventKind
 
@@ -21,6 +21,29 @@ def _integral(value: Any) -> Any:
 
 
 Count = Annotated[int, Field(ge=0, le=2**62), BeforeValidator(_integral)]
+
+
+def _bounded_json(value: dict[str, Any]) -> dict[str, Any]:
+    """A small JSON tree: at most 8 levels, 500 values, and every integer within SQLite's 64 bits."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    count = 0
+    while stack:
+        node, depth = stack.pop()
+        count += 1
+        if count > 500 or depth > 8:
+            raise ValueError("expected at most 8 levels and 500 values")
+        if isinstance(node, bool):
+            continue
+        if isinstance(node, int) and not -(2**63) <= node <= INT64_MAX:
+            raise ValueError(f"expected integers within ±2^63, got {str(node)[:30]}")
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
+    return value
+
+
+SmallJson = Annotated[dict[str, Any], AfterValidator(_bounded_json)]
 
 
 class Body(BaseModel):
@@ -68,7 +91,7 @@ class Heartbeat(Body):
     software_version: str = Field(max_length=64)
     gate_clock: datetime
     backlog: Count
-    sensors: dict[str, Any] = Field(default_factory=dict)
+    sensors: SmallJson = Field(default_factory=dict)
     disk_free_bytes: Count | None = None
     cpu_temp_c: Annotated[float, Field(ge=-50, le=150)] | None = None
 
