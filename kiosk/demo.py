@@ -155,13 +155,14 @@ def start_office(demo: DemoCommunity, port: int = 0) -> tuple[WebServer, str]:
 
 def gate_config(demo: DemoCommunity, office_url: str, port: int = 8080) -> GateConfig:
     """The simulated gate that keeps running after the script: its replica and journal, synced with the demo office."""
-    from kiosk.office.roster import load_id_hash_key
+    from kiosk.office.personal_data import sealing_public_text
     from kiosk.provisioning import write_provisioning
 
     provisioning = demo.registry_path.parent / "provisioning.json"
     provisioning.unlink(missing_ok=True)
     write_provisioning(provisioning, gate_id="demo-gate", office_url=office_url, token=demo.gate_token,
-                       keyset=load_keyset(demo.keys_dir / "keyset.json"), id_hash_key=load_id_hash_key(demo.office_dir))
+                       keyset=load_keyset(demo.keys_dir / "keyset.json"),
+                       id_sealing_key=sealing_public_text(demo.office_dir))
     return GateConfig.model_validate({
         "gate": {"id": "demo-gate", "name": "演示北门", "timezone": TIMEZONE, "data_dir": str(demo.registry_path.parent)},
         "camera": {"source": "replay"},

@@ -1,9 +1,21 @@
-"""Personal data minimisation: masked forms for screens and keyed hashes for matching, never clear ID numbers."""
+"""Personal data minimisation: masked forms for screens, keyed hashes for matching (office only), and ID numbers
+sealed at a gate for the office alone — never a clear ID number at rest.
+
+Sealing is HPKE (RFC 9180, base mode, single shot) from ``cryptography``, the library that already signs
+the cards: DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, ChaCha20-Poly1305. Each seal makes a fresh
+ephemeral key pair, so the gate that sealed a number cannot open it again, and the same number sealed
+twice looks different. The ``info`` string binds the box to this use.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 # GB 11643-1999 check digit: weights of the first 17 digits, and the check character for sum mod 11.
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -64,5 +76,64 @@ def id_number_hash(id_number: str, key: bytes) -> str:
 
 
 def protect_id_number(id_number: str, key: bytes) -> dict[str, str]:
-    """The only form in which an ID number may be stored: ``{"id_hash": …, "id_masked": …}``."""
+    """The office's form of an ID number: ``{"id_hash": …, "id_masked": …}``. The key never leaves the office,
+    so a gate never calls this: it seals the number instead (``seal_for_office``)."""
     return {"id_hash": id_number_hash(id_number, key), "id_masked": mask_id_number(id_number)}
+
+
+# -- sealing for the office (HPKE, RFC 9180) -------------------------------------
+
+SEAL_INFO = b"checkpoint-kiosk/id-number/v1"
+
+
+class SealError(ValueError):
+    """A sealing key or a sealed box that is not one of ours, or not for this key."""
+
+
+def _suite():
+    from cryptography.hazmat.primitives.hpke import AEAD, KDF, KEM, Suite
+
+    return Suite(KEM.X25519, KDF.HKDF_SHA256, AEAD.CHACHA20_POLY1305)
+
+
+def sealing_public_key_text(public_key: X25519PublicKey) -> str:
+    """The 32-byte X25519 public key, base64 (how it is written into provisioning files)."""
+    return base64.b64encode(public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)).decode("ascii")
+
+
+def load_sealing_public_key(text: str) -> X25519PublicKey:
+    """The office's sealing public key from its base64 text; SealError when it is not one."""
+    try:
+        raw = base64.b64decode(text.encode("ascii"), validate=True)
+        return X25519PublicKey.from_public_bytes(raw)
+    except (ValueError, binascii.Error, UnicodeError, AttributeError) as exc:
+        raise SealError(f"not an X25519 public key (base64 of 32 bytes): {exc}") from None
+
+
+def sealing_kid(public_key: X25519PublicKey) -> str:
+    """A short id for a sealing key (first 8 hex of SHA-256 of its raw bytes): which office key opens a box."""
+    return hashlib.sha256(public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)).hexdigest()[:8]
+
+
+def seal_id_number(id_number: str, public_key: X25519PublicKey) -> str:
+    """The normalised ID number sealed to the office's key: base64 of HPKE's enc ‖ ciphertext."""
+    box = _suite().encrypt(normalise_id_number(id_number).encode("ascii"), public_key, info=SEAL_INFO)
+    return base64.b64encode(box).decode("ascii")
+
+
+def open_id_number(sealed: str, private_key: X25519PrivateKey) -> str:
+    """The ID number in a sealed box (office only); SealError when it is damaged or sealed to another key."""
+    try:
+        box = base64.b64decode(sealed.encode("ascii"), validate=True)
+        return _suite().decrypt(box, private_key, info=SEAL_INFO).decode("ascii")
+    except Exception as exc:  # InvalidTag, bad base64, too short: all one answer
+        raise SealError(f"cannot open the sealed ID number ({type(exc).__name__})") from None
+
+
+def seal_for_office(id_number: str, public_key: X25519PublicKey) -> dict[str, str]:
+    """The only form in which a gate stores an ID number: ``{"id_sealed", "id_seal_kid", "id_masked"}``.
+
+    Nothing in it lets the gate (or a thief with its SD card) recover the number: no hash, no key.
+    """
+    return {"id_sealed": seal_id_number(id_number, public_key), "id_seal_kid": sealing_kid(public_key),
+            "id_masked": mask_id_number(id_number)}

@@ -30,6 +30,8 @@ from kiosk.keys import Keyset
 from kiosk.sqlitedb import ThreadLocalDatabase
 
 migrations = Migrations("kiosk.registry")
+# Migrations only a gate's replica runs (the office's master registry keeps what they remove).
+replica_migrations = Migrations("kiosk.registry.replica")
 
 
 @migrations()
@@ -71,6 +73,18 @@ def m001_initial(db: sqlite_utils.Database) -> None:
     db["meta"].insert({"key": "version", "value": "0"})
 
 
+@replica_migrations(transactional=False)
+def m001_forget_residents_personal_data(db: sqlite_utils.Database) -> None:
+    """A gate decides a passage from a resident's id, household and name: it forgets the ID hash, masked ID,
+    masked phone and note an older office sent it, and scrubs the freed pages (secure_delete, VACUUM) and the
+    WAL so the old bytes are gone from the SD card's files. Never edit a shipped migration: add a new one."""
+    db.execute("PRAGMA secure_delete = ON")
+    with db.conn:
+        db.execute("UPDATE residents SET id_hash = NULL, id_masked = NULL, phone_masked = NULL, note = NULL")
+    db.execute("VACUUM")
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
 # Tables the office may change, and the column each is keyed by.
 TABLES: Mapping[str, str] = {
     "households": "id",
@@ -83,6 +97,17 @@ TABLES: Mapping[str, str] = {
     "volunteers": "id",
     "keyset": "kid",
 }
+
+
+# What a gate never keeps even when an office sends it (an older office did): it needs none of it to decide,
+# and a resident's ID hash with the masked number gives the number back to whoever holds the hash key.
+WITHHELD: Mapping[str, frozenset[str]] = {"residents": frozenset({"id_hash", "id_masked", "phone_masked", "note"})}
+
+
+def for_gates(table: str, row: Mapping[str, Any]) -> dict:
+    """A registry row as gates get it: without the WITHHELD columns."""
+    withheld = WITHHELD.get(table)
+    return {k: v for k, v in row.items() if k not in withheld} if withheld else dict(row)
 
 
 class RevocationReason(str, enum.Enum):
@@ -145,10 +170,14 @@ class VisitorPass:
 class Registry:
     """The registry replica in one SQLite file. Each thread gets its own connection."""
 
+    replica = True  # a gate's copy: keeps no WITHHELD column (the office's RegistryMaster says False)
+
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self._connections = ThreadLocalDatabase(self.path)
         migrations.apply(self._db())
+        if self.replica:
+            replica_migrations.apply(self._db())
 
     def _db(self) -> sqlite_utils.Database:
         return self._connections.get()
@@ -307,6 +336,8 @@ class Registry:
             raise RegistryError(f"{table}: row without {key}")
         if table == "vehicles" and row.get("plate"):
             row = {**row, "plate": normalise_plate(row["plate"])}
+        if self.replica and table in WITHHELD:
+            row = for_gates(table, row)
         return row
 
     def _apply(self, change: Any) -> None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from kiosk.cards import CardKind, issue_card
 from kiosk.config import GateConfig
@@ -21,6 +22,7 @@ from kiosk.registry import Registry
 from sensors.simulated import SimulatedHardware, simulated_hardware
 
 KEY = SigningKey.generate()
+OFFICE_SEAL = X25519PrivateKey.generate()  # the office's sealing key: visitors' ID numbers are sealed to it
 PIN = "2468"
 
 # Resident 1 (household 1) is free to come and go; resident 2 (household 2) is under a home-quarantine order.
@@ -83,7 +85,7 @@ def make_rig(tmp_path, *, policy: dict | None = None, gate: dict | None = None, 
                                         "policy": policy or {}, "signals": {"relay": 23, "relay_open_s": 0.1}})
     hardware = simulated_hardware(config, tmp_path / "replay")
     the_gate = Gate(Checkpoint(config, registry, journal, keyset), thermometer=hardware.thermometer,
-                    signals=hardware.signals, id_key=b"community-secret", **gate_kwargs)
+                    signals=hardware.signals, id_seal_key=OFFICE_SEAL.public_key(), **gate_kwargs)
     if start:
         the_gate.start()
     return Rig(the_gate, hardware, registry, journal)

@@ -84,6 +84,11 @@ def init(config_path: str, directory: Path | None, as_json: bool) -> None:
     if not as_json:
         click.echo(f"private key  {keys_dir / PRIVATE_KEY_FILE}  (mode 0600 — keep it at the office, back it up offline)")
         click.echo(f"keyset       {keys_dir / KEYSET_FILE}  (goes into each gate's provisioning file)")
+        if master is not None:
+            from kiosk.office.personal_data import SEALING_KEY_FILE
+
+            click.echo(f"sealing key  {master.path.parent / SEALING_KEY_FILE}  (mode 0600 — opens visitors' ID numbers; "
+                       "never leaves the office, back it up offline; gates get only its public half)")
     _report(update, keys_dir, master, as_json)
 
 

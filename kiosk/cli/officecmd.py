@@ -359,3 +359,37 @@ def visitors_add(name, config_path, host, phone, valid_from, valid_until, reason
     else:
         click.echo(f"visitor pass {row['id']} for {row['name']}: {row['valid_from']} … {row['valid_until']}; "
                    f"card {issued.card.card_id}: {issued.image}")
+
+
+# -- personal data ------------------------------------------------------------------------
+
+
+@office.command("open-id")
+@click.argument("gate_id")
+@click.argument("seq", type=click.IntRange(1, 2**63 - 1))
+@_CONFIG
+@click.option("--staff", required=True, help="Who asks (written to the audit log).")
+@click.option("--reason", required=True, help="Why: the contact-tracing case (written to the audit log).")
+@_JSON
+def open_id(gate_id: str, seq: int, config_path: str, staff: str, reason: str, as_json: bool) -> None:
+    """Open the sealed ID number of a visitor registered at GATE_ID (event SEQ) for contact tracing.
+
+    Every opening is logged first (data_dir/id-openings.log: who, why, which
+    event, when; never the number). See docs/office.md, Security.
+    """
+    from kiosk.office.personal_data import PersonalDataError, open_visitor_id
+    from kiosk.office.store import OfficeStore
+
+    with clean_errors():
+        office_ = _open(config_path)
+        store = OfficeStore(office_.data_dir / "office.db")
+        try:
+            opened = open_visitor_id(store, office_.data_dir, gate_id, seq, staff=staff, reason=reason)
+        except PersonalDataError as exc:
+            fail(str(exc))
+        finally:
+            store.close()
+    if as_json:
+        print_json(opened.to_dict())
+        return
+    click.echo(f"gate {gate_id} event {seq}: {opened.id_number}  (opened by {opened.staff}; logged in id-openings.log)")

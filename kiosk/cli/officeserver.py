@@ -86,10 +86,11 @@ def add_gate(gate_id: str, config_path: str, name: str, office_url: str | None, 
         if out.exists():
             fail(f"{out} already exists; remove it or choose another --out")
         token = store.add_gate(gate_id, name)
-        from kiosk.office.roster import load_id_hash_key
+        from kiosk.office.personal_data import sealing_public_text
 
+        # The sealing key's public half only: the ID-hash key and the sealing private key never leave the office.
         write_provisioning(out, gate_id=gate_id, office_url=url, token=token, keyset=keyset, ca_certificate=ca,
-                           id_hash_key=load_id_hash_key(paths.data_dir))
+                           id_sealing_key=sealing_public_text(paths.data_dir))
     click.echo(f"gate {gate_id} added; token (shown once, stored only as a hash): {token}")
     click.echo(f"provisioning file: {out}  (copy it to the gate; mode 0600)")
 

@@ -10,6 +10,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
+
 from kiosk.cards import CardCheck, verify_card
 from kiosk.config.base import Direction
 from kiosk.config.gate import GateConfig
@@ -123,7 +125,7 @@ class Checkpoint:
         registration: VisitorRegistration,
         now: datetime,
         readings: Sequence[Measurement],
-        id_key: bytes,
+        id_seal_key: X25519PublicKey | None,
         *,
         direction: Direction = "in",
         volunteer_id: str | None = None,
@@ -135,7 +137,7 @@ class Checkpoint:
         closed in the same transaction. Raises PersonalDataError for an ID number
         with a wrong check digit, before anything is stored.
         """
-        data = registration.event_data(id_key)
+        data = registration.event_data(id_seal_key)
         decision = decide_visitor(readings, self.config.policy, direction=direction)
         if decision.verdict is Verdict.REMEASURE:
             return Outcome(decision, None)

@@ -166,7 +166,7 @@ class Gate:
         presence_wait_s: float = 0.0,
         remeasure_pause_s: float = 0.0,
         pending_s: float = 120.0,
-        id_key: bytes = b"",
+        id_seal_key: Any = None,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
     ):
@@ -179,7 +179,7 @@ class Gate:
         self.presence_wait_s = presence_wait_s  # after this long with nobody in front, the page offers a typed reading
         self.remeasure_pause_s = remeasure_pause_s
         self.pending_s = pending_s
-        self.id_key = id_key
+        self.id_seal_key = id_seal_key  # the office's X25519 public key: visitors' ID numbers are sealed to it
         self._sleep = sleep
         self._monotonic = monotonic
         gate_settings = checkpoint.config.gate
@@ -570,11 +570,11 @@ class Gate:
         kind = MeasurementSource.HANDHELD_CONTACT if source == "handheld_contact" else (
             MeasurementSource.SENSOR if source == "sensor" else MeasurementSource.MANUAL)
         readings = [Measurement(c, None, kind, self.clock()) for c in temperatures]
-        if registration.id_number and not self.id_key:
-            raise GateError("this gate has no ID-number hash key: register the visitor without the ID number")
+        if registration.id_number and self.id_seal_key is None:
+            raise GateError("this gate has no office sealing key: register the visitor without the ID number")
         now = self.clock()
         resolves = self.ledger.walk_up_alarm(now, alarm_seq, _VISITOR_ALARM_WINDOW) if direction == "in" else None
-        outcome = self.checkpoint.visitor(registration, now, readings, self.id_key, direction=direction,
+        outcome = self.checkpoint.visitor(registration, now, readings, self.id_seal_key, direction=direction,
                                           volunteer_id=self.volunteer_id, resolves=resolves)
         if outcome.decision.verdict is not Verdict.REMEASURE:
             self._act(outcome, kind="visitor", name=mask_name(registration.name),

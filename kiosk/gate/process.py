@@ -41,17 +41,20 @@ def limit_malloc_arenas(arenas: int = 2) -> None:
         mallopt(-8, arenas)  # M_ARENA_MAX
 
 
-def _id_hash_key(config, data: Path) -> bytes:
-    """The community's ID-number hash secret from the provisioning file, or this gate's own when it has none."""
-    from kiosk.office.roster import load_id_hash_key
+def _id_seal_key(config, data: Path) -> Any:
+    """The office's sealing public key from the provisioning file (None without one: visitors then register
+    without an ID number). An older file's ID-hash key is removed from it here, at the gate's start, and so is
+    the ID-hash key an older gate without a provisioning file made for itself."""
+    from kiosk.office.roster import ID_HASH_KEY_FILE
 
-    if config.sync.provisioning_file:
-        from kiosk.provisioning import read_provisioning
+    if (data / ID_HASH_KEY_FILE).exists() and not (data / "office.db").exists():
+        (data / ID_HASH_KEY_FILE).unlink()
+    if not config.sync.provisioning_file:
+        return None
+    from kiosk.provisioning import provisioning_sealing_key, scrub_provisioning
 
-        key = read_provisioning(config.sync.provisioning_file).get("id_hash_key")
-        if key:
-            return bytes.fromhex(key)
-    return load_id_hash_key(data)
+    scrub_provisioning(config.sync.provisioning_file)
+    return provisioning_sealing_key(config.sync.provisioning_file)
 
 
 def _sweep_every_s(max_hours_out: float) -> float:
@@ -122,7 +125,7 @@ class GateProcess:
             settings = config.thermometer
             self.gate = Gate(checkpoint, thermometer=thermometer, signals=signals, sync=self.sync,
                              presence_wait_s=settings.step_up_wait_s, remeasure_pause_s=1.0, pending_s=settings.pending_s,
-                             id_key=_id_hash_key(config, data))
+                             id_seal_key=_id_seal_key(config, data))
             app = create_gate_app(self.gate, language=config.web.language, simulation=self.simulation)
             try:
                 # Six threads: the page's event stream holds one for as long as the page is open.

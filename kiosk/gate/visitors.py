@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from kiosk.exc import PersonalDataError
-from kiosk.privacy import is_valid_id_number, mask_phone, protect_id_number
+from kiosk.privacy import is_valid_id_number, mask_phone, seal_for_office
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
 
 @dataclass(frozen=True)
@@ -20,12 +24,14 @@ class VisitorRegistration:
     temperature_c: float | None = None
     id_number: str | None = None  # optional; never stored in clear
 
-    def event_data(self, id_key: bytes) -> dict:
-        """The journal's form: the ID number only as keyed hash + masked form; the phone in full for the office's
-        contact tracing, plus a masked copy for screens.
+    def event_data(self, seal_key: X25519PublicKey | None) -> dict:
+        """The journal's form: the ID number only sealed for the office + masked form (the office computes the
+        keyed hash when the event arrives); the phone in full for the office's contact tracing, plus a masked
+        copy for screens.
 
         Raises PersonalDataError for an ID number whose check digit is wrong, so a
-        typo is caught at the gate rather than hashed into the ledger.
+        typo is caught at the gate rather than sealed into the ledger, and when
+        there is an ID number but no office sealing key to seal it with.
         """
         data = {
             "name": self.name.strip(),
@@ -39,5 +45,7 @@ class VisitorRegistration:
         if self.id_number:
             if not is_valid_id_number(self.id_number):
                 raise PersonalDataError("the ID number's check digit is wrong: ask the visitor to show the card again")
-            data.update(protect_id_number(self.id_number, id_key))
+            if seal_key is None:
+                raise PersonalDataError("this gate has no office sealing key: register the visitor without the ID number")
+            data.update(seal_for_office(self.id_number, seal_key))
         return data

@@ -94,9 +94,17 @@ def _update(keys_dir: Path, master: RegistryMaster | None, retired: list[str] | 
 
 
 def init_office_keys(keys_dir: str | os.PathLike[str], master: RegistryMaster | None) -> KeysetUpdate:
-    """Create the office's first signing key in ``keys_dir`` and trust it in the registry."""
+    """Create the office's first signing key in ``keys_dir`` and trust it in the registry.
+
+    With an office registry, the office's ID-number sealing key pair is made too, beside the registry in
+    the office's data folder (kiosk.office.personal_data; 0600, never sent anywhere: gates get its public half).
+    """
     keys_dir = Path(keys_dir)
     init_keys(keys_dir)
+    if master is not None:
+        from kiosk.office.personal_data import ensure_sealing_key
+
+        ensure_sealing_key(master.path.parent)
     return _update(keys_dir, master)
 
 

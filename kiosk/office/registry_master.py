@@ -15,7 +15,7 @@ from typing import Any
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
-from kiosk.registry import Registry
+from kiosk.registry import WITHHELD, Registry, for_gates
 
 migrations = Migrations("kiosk.office.registry")
 
@@ -31,7 +31,14 @@ DEFAULT_LOG_VERSIONS = 10_000
 
 
 class RegistryMaster(Registry):
-    """The office's registry: every change bumps the version and is logged for the gates."""
+    """The office's registry: every change bumps the version and is logged for the gates.
+
+    It keeps every column (residents' ID hashes match re-imported rosters); what
+    gates get (``gate_changes_since``, ``gate_snapshot``) leaves out what a gate
+    does not need to decide (kiosk.registry.WITHHELD).
+    """
+
+    replica = False
 
     def __init__(self, path: str | Path, *, log_versions: int = DEFAULT_LOG_VERSIONS):
         super().__init__(path)
@@ -84,6 +91,19 @@ class RegistryMaster(Registry):
             "SELECT change FROM registry_changes WHERE version > ? ORDER BY version, position", [version]
         ).fetchall()
         return [json.loads(r[0]) for r in rows]
+
+    def gate_changes_since(self, version: int) -> list[dict] | None:
+        """``changes_since`` as a gate gets it: upserts without the WITHHELD columns."""
+        changes = self.changes_since(version)
+        if changes is None:
+            return None
+        return [{**c, "row": for_gates(c["table"], c["row"])}
+                if c.get("op") == "upsert" and c.get("table") in WITHHELD and isinstance(c.get("row"), dict) else c
+                for c in changes]
+
+    def gate_snapshot(self) -> dict[str, list[dict]]:
+        """``snapshot`` as a gate gets it: every table, without the WITHHELD columns."""
+        return {table: [for_gates(table, row) for row in rows] for table, rows in self.snapshot().items()}
 
     def next_id(self, table: str) -> int:
         """The next free integer id in a registry table."""

@@ -26,6 +26,7 @@ from sqlite_utils.migrations import Migrations
 from kiosk.credentials import hash_secret, verify_secret
 from kiosk.exc import KioskError
 from kiosk.office.event_schemas import data_problem
+from kiosk.office.personal_data import office_event_data
 from kiosk.sqlitedb import ThreadLocalDatabase
 
 migrations = Migrations("kiosk.office.store")
@@ -196,7 +197,9 @@ class OfficeStore:
             rows.append({
                 "gate_id": gate_id, "seq": e["seq"], "id": e["id"], "ts": e["ts"], "received_at": received,
                 "volunteer_id": e.get("volunteer_id"), "kind": e["kind"], "subject": e.get("subject"),
-                "household_id": e.get("household_id"), "data": _to_json(e.get("data", {})),
+                "household_id": e.get("household_id"),
+                # a visitor's sealed ID number gets the office's keyed hash here (kiosk.office.personal_data)
+                "data": _to_json(office_event_data(e["kind"], e.get("data", {}), self.path.parent)),
                 # bad data is stored and flagged, never a block on the gate's stream (seq order, exactly once)
                 "flag": data_problem(e["kind"], e.get("data", {})),
             })

@@ -1,18 +1,27 @@
-"""Masking and keyed hashing of personal data; PIN hashes."""
+"""Masking, keyed hashing (office) and sealing (gate → office) of personal data; PIN hashes."""
 
 from __future__ import annotations
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from kiosk.credentials import hash_secret, verify_secret
 from kiosk.privacy import (
+    SealError,
     id_number_hash,
     is_valid_id_number,
+    load_sealing_public_key,
     mask_id_number,
     mask_name,
     mask_phone,
+    open_id_number,
     protect_id_number,
+    seal_for_office,
+    sealing_kid,
+    sealing_public_key_text,
 )
+
+OFFICE = X25519PrivateKey.generate()
 
 # A made-up number with a correct GB 11643 check digit.
 ID = "11010519491231002X"
@@ -58,6 +67,29 @@ def test_protected_form_never_holds_the_clear_number():
     assert ID not in "".join(protected.values())
 
 
+def test_sealed_form_opens_only_at_the_office():
+    sealed = seal_for_office(" " + ID.lower(), OFFICE.public_key())
+    assert set(sealed) == {"id_sealed", "id_seal_kid", "id_masked"}
+    assert ID not in "".join(sealed.values()) and sealed["id_masked"] == "110***********002X"
+    assert sealed["id_seal_kid"] == sealing_kid(OFFICE.public_key())
+    assert open_id_number(sealed["id_sealed"], OFFICE) == ID  # normalised before sealing
+    assert seal_for_office(ID, OFFICE.public_key())["id_sealed"] != sealed["id_sealed"]  # a fresh key every time
+    with pytest.raises(SealError):
+        open_id_number(sealed["id_sealed"], X25519PrivateKey.generate())  # another office, or the gate's guess
+    with pytest.raises(SealError):
+        open_id_number(sealed["id_sealed"][:-8] + "AAAAAAA=", OFFICE)
+    with pytest.raises(SealError):
+        open_id_number("not base64!", OFFICE)
+
+
+def test_sealing_public_key_text_round_trip():
+    text = sealing_public_key_text(OFFICE.public_key())
+    assert sealing_kid(load_sealing_public_key(text)) == sealing_kid(OFFICE.public_key())
+    for bad in ("", "abc", "AAAA", "x" * 44):
+        with pytest.raises(SealError):
+            load_sealing_public_key(bad)
+
+
 def test_pin_hash_round_trip():
     stored = hash_secret("2468")
     assert stored.startswith("scrypt$") and "2468" not in stored
@@ -79,12 +111,16 @@ def test_visitor_registration_is_journaled_without_the_clear_id_number(tmp_path)
 
     visitor = VisitorRegistration("陈来访", "135 1234 5678", "任丘市", 3, "探亲", 36.6, ID)
     with Journal(tmp_path / "j.db", "g") as journal:
-        event = journal.append(EventKind.VISITOR_REGISTRATION, visitor.event_data(b"community-key"))
+        event = journal.append(EventKind.VISITOR_REGISTRATION, visitor.event_data(OFFICE.public_key()))
         raw = (tmp_path / "j.db").read_bytes() + (tmp_path / "j.db-wal").read_bytes()
     assert event.data["id_masked"] == "110***********002X" and event.data["phone_masked"] == "135****5678"
+    assert "id_hash" not in event.data and open_id_number(event.data["id_sealed"], OFFICE) == ID
     assert ID.encode() not in raw
     with pytest.raises(PersonalDataError, match="check digit"):
-        VisitorRegistration("x", "1", "y", None, "z", id_number="110105194912310021").event_data(b"k")
+        VisitorRegistration("x", "1", "y", None, "z", id_number="110105194912310021").event_data(OFFICE.public_key())
+    with pytest.raises(PersonalDataError, match="sealing key"):
+        VisitorRegistration("x", "1", "y", None, "z", id_number=ID).event_data(None)
+    assert "id_sealed" not in VisitorRegistration("x", "1", "y", None, "z").event_data(None)
     with pytest.raises(PersonalDataError):
         with Journal(tmp_path / "j2.db", "g") as journal:
             journal.append(EventKind.VISITOR_REGISTRATION, {"visitor": {"id_number": ID}})

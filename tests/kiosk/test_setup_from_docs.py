@@ -33,6 +33,7 @@ ROSTER = """楼栋,单元,房间号,姓名,手机号
 5,1,302,张三,
 5,1,303,赵四,
 """
+VISITOR_ID = "11010519491231002X"  # made up, with a right check digit
 KEY_REFUSALS = {"card_unknown_key", "card_revoked", "card_bad_signature", "card_not_in_registry"}
 
 
@@ -134,6 +135,14 @@ class Gate:
             time.sleep(0.05)
         return time.monotonic() - start
 
+    def delivered(self) -> float:
+        """Wait until the office has acknowledged every event of the gate's journal; returns how long it took."""
+        start = time.monotonic()
+        while requests.get(self.url + "/api/v1/status", timeout=5).json()["journal"]["backlog"]:
+            assert time.monotonic() - start < SYNC_WAIT_S, f"the gate's events did not reach the office\n{self.setup.logs()}"
+            time.sleep(0.05)
+        return time.monotonic() - start
+
     def scan(self, text: str) -> dict:
         """Show a card at the gate, coming in, with a typed 36.5 °C (nobody stands at the simulated thermometer)."""
         response = requests.post(self.url + "/api/v1/scans", json={"text": text, "direction": "in", "manual_c": 36.5},
@@ -228,6 +237,20 @@ def test_office_and_gate_from_the_docs_alone(setup):
     assert retired["kids"] == [rotated["kid"]]
     gate.synced_to(retired["version"])
     gate.assert_refused(zhao["text"], "card_unknown_key")
+
+    # -- a visitor's ID number: sealed at the gate, opened at the office for contact tracing -----------------------
+    visitor = {"name": "孙来访", "phone": "13800138000", "id_number": VISITOR_ID, "coming_from": "任丘市",
+               "host_household_id": None, "reason": "探亲", "temperatures_c": [36.5]}
+    registered = requests.post(gate.url + "/api/v1/visitors", json=visitor, timeout=30)
+    assert registered.status_code == 200, f"{registered.text}\n{setup.logs()}"
+    seq = registered.json()["seq"][0]
+    gate.delivered()
+    opened = setup.kiosk_json(f"kiosk office open-id north-gate {seq} --staff li --reason 密接排查",
+                              documented="kiosk office open-id north-gate")
+    assert opened["id_number"] == VISITOR_ID
+    assert "li" in (office_dir / "data" / "id-openings.log").read_text(encoding="utf-8")
+    provisioned = json.loads(provisioning.read_text(encoding="utf-8"))
+    assert provisioned["id_sealing_key"] and "id_hash_key" not in provisioned
 
     setup.stop_all()
     assert gate_process.returncode == 0, setup.logs()

@@ -10,7 +10,8 @@ import pytest
 import requests
 
 from kiosk.events import EventKind
-from tests.gate_fixtures import card, make_rig
+from kiosk.privacy import open_id_number
+from tests.gate_fixtures import OFFICE_SEAL, card, make_rig
 from web.gate import create_gate_app
 
 
@@ -192,6 +193,7 @@ def test_visitor_registration_protects_the_id_number(client):
     event = gate.checkpoint.journal.latest((EventKind.VISITOR_REGISTRATION,))
     assert event.household_id == 2 and event.data["id_masked"] == "110***********002X"
     assert "11010519491231002X" not in str(event.data) and event.data["phone_masked"] == "138****8000"
+    assert "id_hash" not in event.data and open_id_number(event.data["id_sealed"], OFFICE_SEAL) == "11010519491231002X"
     assert http.get("/api/v1/today").get_json()["counts"]["visitors"] == 1
     typo = http.post("/api/v1/visitors", json={**body, "id_number": "110105194912310021"})
     assert typo.status_code == 400 and "check digit" in typo.get_json()["error"]

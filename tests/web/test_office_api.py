@@ -388,3 +388,14 @@ def test_heartbeat_integers_beyond_int64_are_a_400(office, field, value):
     answer = client.post("/api/v1/sync/heartbeat", data=json.dumps(beat),
                          headers={**auth(tokens["north"]), "Content-Type": "application/json"})
     assert answer.status_code == 400
+
+
+def test_read_only_gate_routes_show_another_gate_nothing_of_this_gates(office):
+    client, _, registry, tokens, _ = office
+    registry.upsert("households", {"id": 1, "building": "1"})
+    send(client, tokens["north"], [event(1), event(2)])
+    # south's answer carries south's own high-water seq, never north's
+    assert send(client, tokens["south"], []).json == {"stored": 0, "high_water": 0}
+    pulled = client.get("/api/v1/sync/registry?since=0", headers=auth(tokens["south"])).json
+    assert pulled["mode"] == "changes" and pulled["version"] == 1  # the registry: the same for every gate
+    assert client.get("/api/v1/openapi.json", headers=auth(tokens["south"])).status_code == 200

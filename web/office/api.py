@@ -106,10 +106,10 @@ def sync_registry():
     since = _query_int("since", 0, maximum=schemas.INT64_MAX)
     registry = current_app.config["REGISTRY"]
     version = registry.version
-    changes = registry.changes_since(since) if since <= version else None
+    changes = registry.gate_changes_since(since) if since <= version else None
     if changes is not None:
         return _answer(schemas.RegistryAnswer(version=version, mode="changes", changes=changes))
-    return _answer(schemas.RegistryAnswer(version=version, mode="snapshot", tables=registry.snapshot()))
+    return _answer(schemas.RegistryAnswer(version=version, mode="snapshot", tables=registry.gate_snapshot()))
 
 
 @api.post("/sync/heartbeat")
