@@ -176,7 +176,8 @@ class Registry:
         self.path = Path(path)
         self._connections = ThreadLocalDatabase(self.path)
         migrations.apply(self._db())
-        if self.replica:
+        # Never on the office's master file, even opened as a plain Registry (kiosk cards verify --registry).
+        if self.replica and "registry_changes" not in self._db().table_names():
             replica_migrations.apply(self._db())
 
     def _db(self) -> sqlite_utils.Database:

@@ -136,3 +136,16 @@ def test_gates_get_residents_without_their_id_hash(tmp_path):
                                                                if c["table"] == "residents"]}):
             assert tables["residents"] == [{"id": 1, "household_id": 1, "name": "王小山"}]
         assert master.gate_changes_since(master.version) == []
+
+
+def test_the_offices_registry_opened_as_a_replica_keeps_its_id_hashes(tmp_path):
+    """``kiosk cards verify --registry`` may be pointed at the office's registry.db: it must not run the gates'
+    clearing migration there."""
+    from kiosk.registry import Registry
+
+    with RegistryMaster(tmp_path / "registry.db") as master:
+        master.upsert("residents", {"id": 1, "household_id": 1, "name": "王小山", "id_hash": "ab" * 32})
+    with Registry(tmp_path / "registry.db") as registry:
+        assert registry.resident(1)["id_hash"] == "ab" * 32
+    with RegistryMaster(tmp_path / "registry.db") as master:
+        assert master.resident(1)["id_hash"] == "ab" * 32
