@@ -98,11 +98,12 @@ class OfficeIdKeys:
 
     @classmethod
     def load(cls, data_dir: str | os.PathLike[str]) -> OfficeIdKeys:
-        """What ``data_dir`` holds; nothing is created here (ingest never writes key files)."""
+        """What ``data_dir`` holds. The ID-hash key is made here when no roster import has made it yet, so a
+        visitor registered before the first import is still searchable; the sealing key is never made here."""
         from kiosk.office.roster import IdHashKeyError, load_id_hash_key
 
         try:
-            hash_key: bytes | None = load_id_hash_key(data_dir, create=False)
+            hash_key: bytes | None = load_id_hash_key(data_dir)
         except IdHashKeyError:
             hash_key = None
         try:

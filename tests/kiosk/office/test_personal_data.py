@@ -149,3 +149,11 @@ def test_the_offices_registry_opened_as_a_replica_keeps_its_id_hashes(tmp_path):
         assert registry.resident(1)["id_hash"] == "ab" * 32
     with RegistryMaster(tmp_path / "registry.db") as master:
         assert master.resident(1)["id_hash"] == "ab" * 32
+
+
+def test_a_visitor_before_any_roster_import_is_still_hashed(tmp_path):
+    key = ensure_sealing_key(tmp_path)  # kiosk keys init; no roster imported, so no id-hash.key yet
+    store = OfficeStore(tmp_path / "office.db")
+    store.ingest("north", [_event(1, _visitor(key.public_key()))])
+    assert store.events("north")[0]["data"]["id_hash"] == id_number_hash(ID, load_id_hash_key(tmp_path))
+    store.close()
