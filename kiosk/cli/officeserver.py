@@ -27,20 +27,23 @@ def _open(config_path: str):
 
 @click.command("serve")
 @_CONFIG
-@click.option("--threads", default=8, show_default=True, type=click.IntRange(2, 64), help="Worker threads.")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(2, 64),
+              help="Threads for the app's requests (connections and live streams hold none).")
 def serve(config_path: str, threads: int) -> None:
     """Serve the sync API on server.host:server.port until stopped (HTTPS when server.tls_cert is set)."""
     from kiosk.office.registry_master import RegistryMaster
     from web.office import create_app
-    from web.serving import WebServer
+    from web.serving import Limits, WebServer
 
     with clean_errors():
         config, paths, store = _open(config_path)
         registry = RegistryMaster(paths.registry)
         server = config.server
+        limits = Limits(idle_timeout_s=server.idle_timeout_s, body_timeout_s=server.body_timeout_s,
+                        max_streams=server.max_streams, max_streams_per_client=server.max_streams_per_token)
         try:
             running = WebServer(create_app(store, registry), server.host, server.port, threads=threads,
-                                   tls_cert=server.tls_cert, tls_key=server.tls_key)
+                                tls_cert=server.tls_cert, tls_key=server.tls_key, limits=limits)
         except OSError as exc:
             fail(f"cannot serve on {server.host}:{server.port}: {exc.strerror or exc}")
     scheme = "https" if running.tls else "http"

@@ -32,6 +32,14 @@ class ServerSettings(Section):
     """The CA certificate gates trust; copied into each provisioning file."""
     public_url: str | None = None
     """The address gates use to reach this office, e.g. http://192.168.1.10:8443 (written into provisioning files)."""
+    idle_timeout_s: float = Field(15.0, ge=1.0, le=600.0)
+    """A connection that sends no complete request for this long is closed (idle, slow headers, TLS handshake)."""
+    body_timeout_s: float = Field(30.0, ge=1.0, le=600.0)
+    """A request body must arrive within this; a slower one is answered 408."""
+    max_streams: int = Field(500, ge=1, le=10000)
+    """Open live-event streams (staff pages) in all; beyond it a new one is answered 503."""
+    max_streams_per_token: int = Field(16, ge=1, le=1000)
+    """Open live-event streams per staff token (a person's browser tabs)."""
 
     @model_validator(mode="after")
     def _tls_pair(self) -> ServerSettings:

@@ -79,7 +79,7 @@ class GateProcess:
         from kiosk.gate.passages import Gate
         from kiosk.registry import Registry, gate_keyset
         from web.gate import create_gate_app
-        from web.serving import WebServer
+        from web.serving import Limits, WebServer
 
         self.config = config
         data = Path(config.gate.data_dir)
@@ -128,8 +128,9 @@ class GateProcess:
                              id_seal_key=_id_seal_key(config, data))
             app = create_gate_app(self.gate, language=config.web.language, simulation=self.simulation)
             try:
-                # Six threads: the page's event stream holds one for as long as the page is open.
-                self.server = WebServer(app, config.web.host, config.web.port, threads=6)
+                # Six threads for requests; the pages' event streams live on the server's event loop and hold none.
+                self.server = WebServer(app, config.web.host, config.web.port, threads=6,
+                                        limits=Limits(max_streams=32, max_streams_per_client=32, stream_gather_s=0.0))
             except OSError as exc:
                 raise ListenError(f"cannot listen on {config.web.host}:{config.web.port}: {exc.strerror or exc}") from exc
         except BaseException:

@@ -1,4 +1,4 @@
-"""HTTPS: the office's own CA, a TLS server (cheroot), and gates that trust exactly that CA."""
+"""HTTPS: the office's own CA, a TLS server (web.serving on hypercorn), and gates that trust exactly that CA."""
 
 from __future__ import annotations
 

@@ -166,8 +166,10 @@ def stream():
     from web.sse import sse
 
     gate = _gate()
+    # Under web.serving the server's event loop carries the stream (no thread per page: POST /scans never waits).
     body = sse(gate.updates.subscribe(), current_app.config["HEARTBEAT_S"], gate.updates.unsubscribe,
-               name=lambda item: item["type"], ident=lambda item: ",".join(map(str, item.get("seq", []))) or "-")
+               name=lambda item: item["type"], ident=lambda item: ",".join(map(str, item.get("seq", []))) or "-",
+               source=gate.updates)
     return Response(stream_with_context(body), mimetype="text/event-stream",
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 

@@ -30,7 +30,13 @@ def create_app(store: OfficeStore, registry: RegistryMaster, *,
             on_events(gate_id, events)
 
     app = Flask(__name__)
-    app.config.update(STORE=store, REGISTRY=registry, MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+
+    def body_allowed(authorization: str) -> bool:
+        # web.serving asks this before reading a request body: an unknown caller's body is refused (401) unread.
+        scheme, _, token = authorization.partition(" ")
+        return scheme.lower() == "bearer" and bool(token.strip()) and store.authenticate(token.strip()) is not None
+
+    app.config.update(STORE=store, REGISTRY=registry, MAX_CONTENT_LENGTH=MAX_BODY_BYTES, BODY_ALLOWED=body_allowed,
                       EVENTS_HOOK=events_hook, BROADCASTER=broadcaster, STREAM_HEARTBEAT_S=15.0, JSON_AS_ASCII=False)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Flask's default provider: Chinese stays readable
     app.register_blueprint(api)
