@@ -31,7 +31,14 @@ schema.app = APP
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 def test_office_api_never_fails_and_answers_by_its_schema(case):
     who = "gate" if case.path.startswith("/api/v1/sync/") else "staff"
-    case.call_and_validate(headers={"Authorization": f"Bearer {TOKENS[who]}"})
+    excluded = []
+    if case.path == "/api/v1/sync/heartbeat":
+        # The heartbeat's free-form ``sensors`` are bounded deeper than OpenAPI can say (8 levels, 500 values,
+        # int64 integers): a schema-valid body past those bounds is rightly a 400, not a missed acceptance.
+        from schemathesis.checks import positive_data_acceptance
+
+        excluded.append(positive_data_acceptance)
+    case.call_and_validate(headers={"Authorization": f"Bearer {TOKENS[who]}"}, excluded_checks=excluded)
 
 
 # -- any data inside a well-formed envelope: stored (flagged if it fits no schema), never a 5xx, never a block ----
