@@ -45,7 +45,9 @@ def _event(gate: str, seq: int) -> dict:
     return {"seq": seq, "id": uuid.uuid4().hex, "ts": "2026-11-28T01:00:00.000Z", "gate_id": gate,
             "volunteer_id": "1", "kind": "passage", "subject": f"resident:{seq % 500}", "household_id": seq % 200,
             "data": {"verdict": "admit", "direction": "in", "prompt": "welcome", "reasons": ["card_valid", "temperature_normal"],
-                     "temperature_c": 36.5, "card": {"card_id": seq, "kind": "resident"}}}
+                     "temperature_c": 36.5, "card": {"kind": "resident", "card_id": seq, "subject_id": seq % 500,
+                                                      "valid_from": "2026-01-01", "valid_until": "2026-12-31",
+                                                      "kid": "3FA2", "version": 1}}}
 
 
 def _free_port() -> int:
