@@ -283,24 +283,21 @@ class AsgiFront:
                                [(b"www-authenticate", b'Bearer realm="kiosk-office"')])
         parts: list[bytes] = []
         size = 0
-        deadline = time.monotonic() + self.limits.body_timeout_s
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise _Refused(408, f"request body not received within {self.limits.body_timeout_s:g} s")
-            try:
-                message = await asyncio.wait_for(receive(), left)
-            except TimeoutError:
-                raise _Refused(408, f"request body not received within {self.limits.body_timeout_s:g} s") from None
-            if message["type"] == "http.disconnect":
-                raise _Refused(400, "the connection closed before the body was complete")
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body:
-                raise _Refused(413, f"request body over {self.max_body} bytes")
-            parts.append(chunk)
-            if not message.get("more_body", False):
-                return b"".join(parts)
+        try:
+            async with asyncio.timeout(self.limits.body_timeout_s):  # one deadline for the whole body
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        raise _Refused(400, "the connection closed before the body was complete")
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > self.max_body:
+                        raise _Refused(413, f"request body over {self.max_body} bytes")
+                    parts.append(chunk)
+                    if not message.get("more_body", False):
+                        return b"".join(parts)
+        except TimeoutError:
+            raise _Refused(408, f"request body not received within {self.limits.body_timeout_s:g} s") from None
 
     # -- the WSGI app ------------------------------------------------------
 

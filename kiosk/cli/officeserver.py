@@ -46,6 +46,11 @@ def serve(config_path: str, threads: int) -> None:
                                 tls_cert=server.tls_cert, tls_key=server.tls_key, limits=limits)
         except OSError as exc:
             fail(f"cannot serve on {server.host}:{server.port}: {exc.strerror or exc}")
+    import sys
+
+    # The event loop (connections, streams) and the app's threads share the GIL: a busy loop hands it over after
+    # 1 ms instead of Python's 5, so a gate's request waits less behind hundreds of stream writes.
+    sys.setswitchinterval(0.001)
     scheme = "https" if running.tls else "http"
     click.echo(f"office serving on {scheme}://{server.host}:{running.port}  (Ctrl-C stops)")
     try:
