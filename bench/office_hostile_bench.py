@@ -139,7 +139,7 @@ def slow_bodies(office: Office) -> Callable[[], None]:
                 try:
                     s.sendall(b" ")
                 except OSError:
-                    pass
+                    pass  # the server closed a slow body, as it should: keep trickling on the others
 
     thread = threading.Thread(target=drip, daemon=True)
     thread.start()

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/office_ingest_bench.py
 
-The office runs as its own process (`kiosk office serve`, waitress), like in
+The office runs as its own process (`kiosk office serve`, hypercorn through web.serving), like in
 the field. Beside it, in the same run, a raw sqlite-utils ``insert_all`` of
 the same rows into the same schema shows the storage floor.
 """
@@ -175,7 +175,7 @@ def main() -> None:
         "## Office ingest\n\n"
         f"Measured {report.today()} on {report.machine_description(folder)}.\n"
         "Rerun: `.venv/bin/python bench/office_ingest_bench.py` (about a minute). The office is its own process "
-        "(`kiosk office serve`, waitress, 8 threads); gates are threads of the bench process sending prepared JSON.\n\n"
+        "(`kiosk office serve`, hypercorn through web.serving, 8 app threads; every event's data checked against its kind's schema); gates are threads of the bench process sending prepared JSON.\n\n"
         f"{table}\n\n"
         f"- Ingest {verdict_ingest} the ≥ 20,000 events/s bar; draining {verdict_drain} the ≤ 10 s bar.\n"
         "- Each batch is parsed and validated strictly (pydantic, in Rust), turned into rows from the model's attributes "

@@ -150,7 +150,7 @@ class WebServer:
             try:
                 self._socket.close()
             except OSError:
-                pass
+                pass  # already closed: closing is idempotent
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -198,7 +198,7 @@ def _raise_open_files_limit() -> None:
         if soft != resource.RLIM_INFINITY and soft < wanted:
             resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, 1 << 20), hard))
     except (ImportError, ValueError, OSError):
-        pass
+        pass  # no resource module or not allowed: the default limit still serves a community's gates
 
 
 class _Refused(Exception):
@@ -399,7 +399,7 @@ class AsgiFront:
                     try:
                         stream.queue.put_nowait(b": heartbeat\n\n")
                     except asyncio.QueueFull:
-                        pass
+                        pass  # data is queued for it anyway: a heartbeat would add nothing
 
 
 _END: Any = object()  # put in a stream's queue when its page disconnected
@@ -421,11 +421,11 @@ class _OpenStream:
 
 async def _until_disconnect(receive: Callable, queue: asyncio.Queue) -> None:
     while (await receive())["type"] != "http.disconnect":
-        pass
+        pass  # a stream's request has no body to read: only the disconnect matters
     try:
         queue.put_nowait(_END)
     except asyncio.QueueFull:
-        pass
+        pass  # the writer is stuck on a full queue; its write timeout ends the stream
 
 
 async def _answer(send: Callable, status: int, message: str, headers: Iterable[tuple[bytes, bytes]] = (), *,

@@ -119,7 +119,7 @@ class PassageWorker(Worker):
         try:
             self.jobs.put_nowait(None)
         except queue.Full:
-            pass
+            pass  # a full queue wakes the worker anyway
 
     def stop(self, timeout: float | None = 5.0) -> bool:
         """Stop after the job in hand; queued jobs are dropped with the worker."""
@@ -462,18 +462,18 @@ class Gate:
                             next_tick=previous.next_tick if previous is not None else now,
                             answer=previous.answer if previous is not None else None)
             self._pending = kept
+        shown = self._act(outcome)
         if not undecided and text is not None:
-            self._remember(text, outcome, now)
-        self._act(outcome)
+            self._remember(text, outcome, shown, now)
         if kept is not None and undecided:
             self._publish_waiting(kept)
         elif previous is not None and kept is None:
             _answer(previous, outcome)  # after the outputs: the caller never sees a decision the barrier has not had
         return kept
 
-    def _remember(self, text: str, outcome: Outcome, now: float) -> None:
+    def _remember(self, text: str, outcome: Outcome, shown: dict, now: float) -> None:
         self._seen = {t: s for t, s in self._seen.items() if now - s.last_seen < self.same_card_window_s}
-        self._seen[text] = _Seen(outcome, self.screen(outcome), now)
+        self._seen[text] = _Seen(outcome, shown, now)
 
     def _seen_again(self, text: str, now: float) -> None:
         seen = self._seen.get(text)
@@ -489,7 +489,7 @@ class Gate:
             event = self.checkpoint.abandon(pending.outcome, pending.readings, self.volunteer_id)
             self.updates.publish([{"type": "abandoned", "seq": [event.seq], **_who(pending.outcome.decision)}])
 
-    def _act(self, outcome: Outcome, **shown_as: Any) -> None:
+    def _act(self, outcome: Outcome, **shown_as: Any) -> dict:
         decision = outcome.decision
         if self.signals is not None and not decision.undecided:
             self.signals.show(decision.verdict.value)
@@ -504,6 +504,7 @@ class Gate:
         self.updates.publish([shown])
         if outcome.events:
             self.publish_status_if_changed()  # after the decision: the badge and backlog follow, the screen does not wait
+        return shown
 
     @staticmethod
     def screen(outcome: Outcome, kind: str = "person") -> dict:

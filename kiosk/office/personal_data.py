@@ -61,7 +61,7 @@ def ensure_sealing_key(data_dir: str | os.PathLike[str]) -> X25519PrivateKey:
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # two commands at once: one key
         except FileExistsError:
-            pass
+            pass  # another command made it a moment ago: load that one
         else:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(pem)

@@ -106,7 +106,7 @@ def closed_by_server(sock: socket.socket, within_s: float) -> bool:
     sock.settimeout(within_s)
     try:
         while sock.recv(65536):
-            pass
+            pass  # drain whatever the server answers until it closes
         return True
     except (ConnectionError, ssl.SSLError):
         return True
@@ -119,7 +119,7 @@ def close_all(socks) -> None:
         try:
             sock.close()
         except OSError:
-            pass
+            pass  # the server already closed it
 
 
 def test_500_idle_tcp_connections_do_not_stop_sync(office):
@@ -170,7 +170,7 @@ def test_slow_bodies_do_not_stop_sync_and_time_out(tmp_path):
                     try:
                         sock.sendall(b" ")
                     except OSError:
-                        pass
+                        pass  # the server cut this slow body off, as it should
 
         dripping = threading.Thread(target=drip, daemon=True)
         dripping.start()
