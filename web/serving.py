@@ -78,6 +78,8 @@ class Limits:
     """An event stream whose page takes longer than this to take a write is closed (a page that went away)."""
     stream_gather_s: float = 0.1
     """Items for event streams arriving this close together go to every page in one write (hundreds of pages)."""
+    stream_quiet_gather_s: float = 1.0
+    """The same for items a stream does not call urgent (a passage, not an alarm): fewer writes to every page."""
 
 
 class WebServer:
@@ -354,7 +356,9 @@ class AsgiFront:
         if hub is None:
             hub = self.hubs[id(handoff.source)] = StreamHub(handoff.source, asyncio.get_running_loop(),
                                                             handoff.name, handoff.ident,
-                                                            gather_s=self.limits.stream_gather_s)
+                                                            gather_s=self.limits.stream_gather_s,
+                                                            quiet_gather_s=self.limits.stream_quiet_gather_s,
+                                                            urgent=handoff.urgent)
         if self._ticker is None:
             self._ticker = asyncio.ensure_future(self._tick())
         self.open_streams += 1
