@@ -8,12 +8,13 @@ which the gate records as acknowledged.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
 import secrets
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -114,9 +115,26 @@ class OfficeStore:
         self._connections = ThreadLocalDatabase(self.path, busy_timeout_ms=10_000, synchronous="FULL")
         self._write_lock = threading.Lock()
         migrations.apply(self._db())
+        # The desk's own tables and indexes (accounts and audit, query indexes) are migration sets of their modules.
+        from kiosk.office.schema import extra_migrations
+
+        for extra in extra_migrations():
+            extra.apply(self._db())
 
     def _db(self) -> sqlite_utils.Database:
         return self._connections.get()
+
+    def database(self) -> sqlite_utils.Database:
+        """This thread's connection, for the office's query and account modules (reads; writes under ``writing``)."""
+        return self._connections.get()
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[sqlite_utils.Database]:
+        """This thread's connection in one transaction, writes serialised with ingest's."""
+        with self._write_lock:
+            db = self._db()
+            with db.atomic():
+                yield db
 
     def close(self) -> None:
         """Close this thread's connection."""
