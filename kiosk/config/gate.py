@@ -67,6 +67,13 @@ class SyncSettings(Section):
     """Plain HTTP is refused except to localhost unless this is set."""
 
 
+class GateAlarmSettings(Section):
+    """Alarms the gate raises about itself rather than about a passage."""
+
+    unstaffed_after_s: float = Field(600.0, ge=0, le=7 * 86400)
+    """Nobody signed in for this long raises the unstaffed-gate alarm (once per spell) and its banner; 0: never."""
+
+
 class WebSettings(Section):
     """The touchscreen UI and local API."""
 
@@ -88,4 +95,5 @@ class GateConfig(Section):
     signals: SignalSettings = Field(default_factory=SignalSettings)
     journal: JournalSettings = Field(default_factory=JournalSettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
+    alarms: GateAlarmSettings = Field(default_factory=GateAlarmSettings)
     web: WebSettings = Field(default_factory=WebSettings)

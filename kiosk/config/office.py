@@ -56,9 +56,19 @@ class RegistrySettings(Section):
     """Home-quarantine length (居家隔离) when an order is added without an end date."""
 
 
+class OfficeAlarmSettings(Section):
+    """Alarms the office raises itself (no gate can: a silent gate says nothing)."""
+
+    offline_after_s: float = Field(120.0, ge=0, le=7 * 86400)
+    """A gate heard from neither by heartbeat nor by events for this long raises the gate-offline alarm; 0: never."""
+    check_every_s: float = Field(10.0, ge=0.1, le=600)
+    """How often the office looks for silent gates (and for silent gates heard again)."""
+
+
 class OfficeConfig(Section):
     """Everything in ``office.yaml``."""
 
     office: OfficeSection = Field(default_factory=OfficeSection)
     server: ServerSettings = Field(default_factory=ServerSettings)
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
+    alarms: OfficeAlarmSettings = Field(default_factory=OfficeAlarmSettings)
