@@ -19,8 +19,10 @@ that is ready reaches the app's threads:
   Content-Length is 413 at once, chunked bodies are counted as they come and
   cut off with 413 at the limit; either way the connection is closed without
   reading the rest. An app can also refuse bodies from callers it does not
-  know (``app.config["BODY_ALLOWED"]``, the office's token check): 401 before
-  a byte of the body is read.
+  know (``app.config["BODY_ALLOWED"](authorization, path, cookie)``, the
+  office's token and desk-session check): 401 before a byte of the body is
+  read; the hook may instead answer a smaller byte bound for that body (the
+  desk's sign-in form, sent without a token).
 - **Event streams live on the loop.** ``web.sse.sse`` called by a view under
   this server hands its stream over (:class:`web.sse.StreamHandoff`): the
   view has authorized the request and picked the headers; the loop then
@@ -221,7 +223,9 @@ class AsgiFront:
         self.limits = limits
         config = getattr(app, "config", {})
         self.max_body = limits.max_body_bytes or config.get("MAX_CONTENT_LENGTH") or DEFAULT_MAX_BODY_BYTES
-        self.body_allowed: Callable[[str], bool] | None = config.get("BODY_ALLOWED")
+        # BODY_ALLOWED(authorization, path, cookie) → True (read up to max_body), False (401 unread), or an int:
+        # read at most that many bytes (413 past it), for bodies an app takes from callers without a token.
+        self.body_allowed: Callable[[str, str, str], bool | int] | None = config.get("BODY_ALLOWED")
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="kiosk-web")
         self.hubs: dict[int, StreamHub] = {}
         self.streams: dict[str, int] = {}  # client key → open streams
@@ -277,12 +281,17 @@ class AsgiFront:
                 raise _Refused(413, f"request body over {self.max_body} bytes")
             if int(length_text) == 0:
                 return b""
+        limit = self.max_body
         if self.body_allowed is not None:
-            authorization = headers.get("authorization", "")
-            allowed = await asyncio.get_running_loop().run_in_executor(self.pool, self.body_allowed, authorization)
-            if not allowed:
+            allowed = await asyncio.get_running_loop().run_in_executor(
+                self.pool, self.body_allowed, headers.get("authorization", ""), scope["path"], headers.get("cookie", ""))
+            if allowed is False or allowed is None or (allowed is not True and int(allowed) <= 0):
                 raise _Refused(401, "unknown or missing bearer token: send 'Authorization: Bearer <token>'",
                                [(b"www-authenticate", b'Bearer realm="kiosk-office"')])
+            if allowed is not True:  # a smaller bound for this body (e.g. a sign-in form)
+                limit = min(limit, int(allowed))
+                if length_text is not None and int(length_text) > limit:
+                    raise _Refused(413, f"request body over {limit} bytes")
         parts: list[bytes] = []
         size = 0
         try:
@@ -293,8 +302,8 @@ class AsgiFront:
                         raise _Refused(400, "the connection closed before the body was complete")
                     chunk = message.get("body", b"")
                     size += len(chunk)
-                    if size > self.max_body:
-                        raise _Refused(413, f"request body over {self.max_body} bytes")
+                    if size > limit:
+                        raise _Refused(413, f"request body over {limit} bytes")
                     parts.append(chunk)
                     if not message.get("more_body", False):
                         return b"".join(parts)

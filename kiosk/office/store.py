@@ -24,7 +24,7 @@ import pydantic_core
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
-from kiosk.credentials import hash_secret, verify_secret
+from kiosk.credentials import verify_secret
 from kiosk.exc import KioskError
 from kiosk.office.event_schemas import data_problem
 from kiosk.office.personal_data import office_event_data
@@ -161,17 +161,14 @@ class OfficeStore:
             table.update(gate_id, {"revoked_at": _now()})
 
     def add_user(self, name: str, role: str, password: str | None = None) -> str:
-        """Add (or reset) a staff account; returns its API token (shown once). Password and token are stored as hashes."""
-        if role not in ("admin", "staff"):
-            raise OfficeStoreError(f"role must be admin or staff, got {role!r}")
-        token = new_token("staff")
-        with self._write_lock:
-            self._db()["users"].upsert(
-                {"name": name, "role": role, "password_hash": hash_secret(password) if password else None,
-                 "token_hash": token_hash(token), "created_at": _now()},
-                pk="name",
-            )
-        return token
+        """Add (or reset) a staff account (viewer, staff or admin); returns its API token (shown once).
+
+        A thin call of kiosk.office.accounts.Accounts.add_user, which also ends a
+        reset account's desk sessions and writes the audit log.
+        """
+        from kiosk.office.accounts import Accounts
+
+        return Accounts(self).add_user(name, role, password)
 
     def authenticate(self, token: str) -> Principal | None:
         """The gate or staff member a bearer token belongs to; None for an unknown or revoked token."""

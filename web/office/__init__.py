@@ -20,6 +20,7 @@ def create_app(store: OfficeStore, registry: RegistryMaster, *,
     """The office app over its store and master registry; ``on_events`` hears each batch of new events."""
     from kiosk.broadcast import Broadcaster
     from web.office.api import api
+    from web.office.desk_auth import desk_auth, desk_body_allowed
     from web.office.stream import office_items
 
     broadcaster = Broadcaster()
@@ -31,15 +32,19 @@ def create_app(store: OfficeStore, registry: RegistryMaster, *,
 
     app = Flask(__name__)
 
-    def body_allowed(authorization: str) -> bool:
+    def body_allowed(authorization: str, path: str = "", cookie: str = "") -> bool | int:
         # web.serving asks this before reading a request body: an unknown caller's body is refused (401) unread.
+        # Without a bearer token: a desk session's body, or the sign-in form's few bytes (web.office.desk_auth).
         scheme, _, token = authorization.partition(" ")
-        return scheme.lower() == "bearer" and bool(token.strip()) and store.authenticate(token.strip()) is not None
+        if scheme.lower() == "bearer" and token.strip():
+            return store.authenticate(token.strip()) is not None
+        return desk_body_allowed(app.config["ACCOUNTS"], path, cookie)
 
     app.config.update(STORE=store, REGISTRY=registry, MAX_CONTENT_LENGTH=MAX_BODY_BYTES, BODY_ALLOWED=body_allowed,
                       EVENTS_HOOK=events_hook, BROADCASTER=broadcaster, STREAM_HEARTBEAT_S=15.0, JSON_AS_ASCII=False)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Flask's default provider: Chinese stays readable
     app.register_blueprint(api)
+    app.register_blueprint(desk_auth)  # /signin, /signout, the session and CSRF guard, /desk/api/{me,audit,users}
 
     @app.get("/healthz")
     def healthz():
@@ -61,4 +66,8 @@ def create_app(store: OfficeStore, registry: RegistryMaster, *,
         response.status_code = 500
         return response
 
+    if "common" not in app.blueprints:  # signin.html extends web/common's base.html (the desk may have added it)
+        from web.common import register_common
+
+        register_common(app)
     return app
