@@ -27,6 +27,9 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
+# What a volunteer can say was done about each kind of alarm: one definition, shared with the office
+# (kiosk.alarm_outcomes); the API accepts exactly these codes, the words are in web/gate/messages.py.
+from kiosk.alarm_outcomes import ACK_OUTCOMES, ACK_OUTCOMES_ANY, ACK_OUTCOMES_BY_KIND
 from kiosk.broadcast import Broadcaster
 from kiosk.config.base import Direction, Lane
 from kiosk.disk import disk_low
@@ -37,6 +40,7 @@ from kiosk.gate.direction import DirectionChoice, DirectionSource, Heading, gate
 from kiosk.gate.ledger import GateLedger, local_midnight
 from kiosk.gate.policy import AlarmKind, Prompt, Verdict, overdue_returns
 from kiosk.gate.shifts import ShiftDesk
+from kiosk.gate.unstaffed import UnstaffedWatch
 from kiosk.gate.visitors import VisitorRegistration
 from kiosk.measurements import Measurement, MeasurementSource
 from kiosk.privacy import mask_name
@@ -46,18 +50,6 @@ from kiosk.workers import Worker
 _PRESENCE_POLL_S = 0.2
 # A walk-up's unknown-visitor alarm is closed by the registration that follows it within this long.
 _VISITOR_ALARM_WINDOW = timedelta(minutes=30)
-# What a volunteer can say was done about each kind of alarm (the page offers these as one-tap outcomes; the
-# words are in web/gate/messages.py). One definition: the API accepts exactly these codes.
-ACK_OUTCOMES_BY_KIND: dict[str, tuple[str, ...]] = {
-    AlarmKind.FEVER.value: ("remeasured_normal", "sent_to_observation", "called_doctor", "sent_to_clinic"),
-    AlarmKind.QUARANTINE_BREACH.value: ("escorted_home", "reported_to_office", "turned_back"),
-    AlarmKind.UNKNOWN_VISITOR.value: ("visitor_registered", "turned_back", "reported_to_office"),
-    AlarmKind.INVALID_CARD.value: ("identity_checked", "card_kept", "turned_back", "reported_to_office"),
-    AlarmKind.OVERDUE_RETURN.value: ("returned", "contacted", "reported_to_office"),
-}
-ACK_OUTCOMES: tuple[str, ...] = tuple(dict.fromkeys(c for codes in ACK_OUTCOMES_BY_KIND.values() for c in codes))
-# For alarms of kinds the table does not list (a newer gate's, say): these always make sense.
-ACK_OUTCOMES_ANY = ("reported_to_office", "turned_back")
 
 
 def _now() -> datetime:
@@ -192,6 +184,8 @@ class Gate:
         self.faults: dict[str, dict] = {}
         self.scanner_status: Callable[[], Any] | None = None
         self._volunteer_id = self.shifts.on_duty()
+        # Nobody signed in for alarms.unstaffed_after_s raises the unstaffed-gate alarm (kiosk.gate.unstaffed).
+        self.unstaffed = UnstaffedWatch(checkpoint.journal, checkpoint.config.alarms.unstaffed_after_s, clock)
         self._lock = threading.RLock()
         self._last: dict | None = None
         self._pending: _Pending | None = None
@@ -546,6 +540,18 @@ class Gate:
             self._publish_status()
         return raised
 
+    def sweep_unstaffed(self) -> list[Event]:
+        """Raise the unstaffed-gate alarm once a spell with nobody signed in is long enough, or close it (a timer
+        calls this, and every sign-in and sign-out); returns what was journaled."""
+        journaled = self.unstaffed.check()
+        if journaled:
+            if self.signals is not None and any(e.kind is EventKind.ALARM_RAISED for e in journaled):
+                self.signals.alarm(AlarmKind.UNSTAFFED_GATE.value)
+            if self.sync is not None:
+                self.sync.poke()
+            self._publish_status()
+        return journaled
+
     # -- vehicles and visitors ------------------------------------------------
 
     def vehicle(self, *, plate: str | None = None, text: str | None = None, disinfected: bool = False,
@@ -601,12 +607,14 @@ class Gate:
         """Sign a volunteer in by PIN (raises ShiftError); returns who is on duty now."""
         self.shifts.sign_in(volunteer_id, pin)
         self._volunteer_id = str(volunteer_id)
+        self.sweep_unstaffed()  # the sign-in closes an unstaffed-gate alarm at once
         return self._publish_status()["volunteer"]
 
     def sign_out(self) -> None:
         """Sign the volunteer on duty out."""
         self.shifts.sign_out()
         self._volunteer_id = None
+        self.sweep_unstaffed()  # an unstaffed spell starts now
         self._publish_status()
 
     def acknowledge(self, alarm_seq: int, note: str = "", outcome: str | None = None) -> Event:
@@ -684,6 +692,8 @@ class Gate:
             "faults": dict(self.faults),
             "volunteer_id": self.volunteer_id,
             "volunteer": self.shifts.duty(local_midnight(now, gate.timezone)),
+            # ISO time nobody has been signed in since, once that raised the unstaffed-gate alarm (the page's banner)
+            "unstaffed_since": self.unstaffed.unstaffed_since(),
             "open_alarms": self.ledger.open_alarm_count(now),
             "waiting_for_temperature": self._pending is not None and not self._pending.decided
             and self._pending.outcome.decision.verdict is Verdict.REMEASURE,

@@ -1,0 +1,112 @@
+"""Every gate on one screen: online or silent for how long, backlog, clock, faults, who is on duty, in/out today.
+
+Indexes: the heartbeats and gate_state primary keys, the events primary key
+(a gate's last event), and ``events_kind_ts`` (the last shift event and the
+sensor faults of a gate; today's admitted passages, covering).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from kiosk.office.queries.common import QueryError, day_bounds, loads, parse_ts, zone
+from kiosk.office.store import OfficeStore, OfficeStoreError
+from kiosk.registry import Registry
+
+MAX_COMPOUND = 64
+# a part's latest state is among its gate's last so many sensor_fault events
+_FAULT_REACH = 200
+
+
+def overview(store: OfficeStore, *, now: datetime, offline_after_s: float = 120, tz: str = "Asia/Shanghai",
+             master: Registry | None = None) -> list[dict]:
+    """One dict per gate, by id.
+
+    ``{"id", "name", "compound", "revoked", "online", "silent_s" (since the last heartbeat or event, whichever is
+    later; None: never heard from), "last_heartbeat", "last_event_at", "last_seq", "backlog", "clock_offset_s",
+    "clock_off", "software_version", "sensors" (the heartbeat's), "faults" [{part, fault, detail, since}] (parts
+    whose latest sensor_fault is a fault), "on_duty" {volunteer_id, name, since} | None, "last_shift"
+    {kind, volunteer_id, at} | None, "today" {in, out}}``. ``now`` must be aware; ``master`` names volunteers.
+    """
+    if now.tzinfo is None:
+        raise QueryError("now 须带时区 / now must carry its time zone offset")
+    db = store.database()
+    compounds = dict(db.execute("SELECT id, compound FROM gates").fetchall())
+    start, end = day_bounds(now.astimezone(zone(tz)).date(), tz)
+    today = _today_counts(store, start, end)
+    out = []
+    for gate in store.gates():
+        gate_id = gate["id"]
+        last = db.execute("SELECT seq, ts, received_at FROM events WHERE gate_id = ? ORDER BY seq DESC LIMIT 1",
+                          [gate_id]).fetchone()
+        heard = [t for t in (parse_ts(gate["last_heartbeat"]), parse_ts(last[2]) if last else None) if t is not None]
+        silent = max(0.0, (now - max(heard)).total_seconds()) if heard else None
+        on_duty, last_shift = _duty(store, gate_id, master)
+        out.append({
+            "id": gate_id, "name": gate["name"], "compound": compounds.get(gate_id), "revoked": gate["revoked"],
+            "online": silent is not None and silent <= offline_after_s and not gate["revoked"],
+            "silent_s": None if silent is None else round(silent, 1),
+            "last_heartbeat": gate["last_heartbeat"], "last_event_at": last[1] if last else None,
+            "last_seq": gate["last_seq"], "backlog": gate["backlog"], "clock_offset_s": gate["clock_offset_s"],
+            "clock_off": gate["clock_off"], "software_version": gate["software_version"], "sensors": gate["sensors"],
+            "faults": _faults(store, gate_id), "on_duty": on_duty, "last_shift": last_shift,
+            "today": today.get(gate_id, {"in": 0, "out": 0}),
+        })
+    return out
+
+
+def set_gate_compound(store: OfficeStore, gate_id: str, compound: str | None) -> None:
+    """Put a gate in a compound (小区/院落), or take it out with None; OfficeStoreError for an unknown gate."""
+    if compound is not None:
+        compound = compound.strip()
+        if not compound or len(compound) > MAX_COMPOUND:
+            raise OfficeStoreError(f"小区名称须为 1–{MAX_COMPOUND} 字 / a compound's name is 1–{MAX_COMPOUND} characters")
+    with store.writing() as db:
+        if db.execute("UPDATE gates SET compound = ? WHERE id = ?", [compound, gate_id]).rowcount == 0:
+            raise OfficeStoreError(f"没有门岗 {str(gate_id)[:40]!r} / no such gate: see `kiosk office gates`")
+
+
+def _today_counts(store: OfficeStore, start: str, end: str) -> dict[str, dict[str, int]]:
+    rows = store.database().execute(
+        "SELECT gate_id, direction, COUNT(*) FROM events WHERE kind = 'passage' AND ts >= ? AND ts < ?"
+        " AND verdict = 'admit' GROUP BY gate_id, direction", [start, end]).fetchall()
+    counts: dict[str, dict[str, int]] = {}
+    for gate_id, direction, n in rows:
+        if direction in ("in", "out"):
+            counts.setdefault(gate_id, {"in": 0, "out": 0})[direction] += n
+    return counts
+
+
+def _faults(store: OfficeStore, gate_id: str) -> list[dict]:
+    rows = store.database().execute(
+        "SELECT ts, data FROM events WHERE kind = 'sensor_fault' AND gate_id = ? ORDER BY ts DESC LIMIT ?",
+        [gate_id, _FAULT_REACH]).fetchall()
+    latest: dict[str, dict] = {}
+    for ts, text in rows:
+        data = loads(text)
+        part = data.get("part")
+        if isinstance(part, str) and part not in latest:
+            latest[part] = {"part": part, "fault": data.get("fault"), "detail": data.get("detail"), "since": ts}
+    return [f for f in sorted(latest.values(), key=lambda f: f["part"]) if f["fault"]]
+
+
+def _duty(store: OfficeStore, gate_id: str, master: Registry | None) -> tuple[dict | None, dict | None]:
+    found: list[Any] = []
+    for kind in ("shift_sign_in", "shift_sign_out"):  # one index seek each, newest first
+        row = store.database().execute(
+            "SELECT ts, seq, volunteer_id FROM events WHERE kind = ? AND gate_id = ? ORDER BY ts DESC, seq DESC LIMIT 1",
+            [kind, gate_id]).fetchone()
+        if row:
+            found.append((row[0], row[1], kind, row[2]))
+    if not found:
+        return None, None
+    ts, _seq, kind, volunteer = max(found)
+    last = {"kind": kind, "volunteer_id": volunteer, "at": ts}
+    if kind != "shift_sign_in":
+        return None, last
+    name = ""
+    if master is not None and volunteer and str(volunteer).isdigit():
+        row = master.volunteer(int(volunteer))
+        name = (row or {}).get("name") or ""
+    return {"volunteer_id": volunteer, "name": name, "since": ts}, last
