@@ -112,6 +112,8 @@ class AlarmKind(str, enum.Enum):
     INVALID_CARD = "invalid_card"
     QUARANTINE_BREACH = "quarantine_breach"
     OVERDUE_RETURN = "overdue_return"
+    UNSTAFFED_GATE = "unstaffed_gate"  # nobody signed in at the gate for alarms.unstaffed_after_s (kiosk.gate.unstaffed)
+    GATE_OFFLINE = "gate_offline"  # raised by the office, never by a gate: the gate went silent (kiosk.office.watch)
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,13 @@ def _sweep_every_s(max_hours_out: float) -> float:
     return min(60.0, max(1.0, max_hours_out * 3600 / 10))
 
 
+def _unstaffed_every_s(after_s: float) -> float:
+    """How often to look for an unstaffed gate: every 10 s, or a tenth of a short limit (the alarm within 10 %)."""
+    if after_s <= 0:
+        return 10.0  # never raised; a check still closes an alarm an earlier setting left open
+    return min(10.0, max(0.5, after_s / 10))
+
+
 class ListenError(OSError):
     """The web app's port cannot be bound (in use, or not allowed)."""
 
@@ -196,6 +203,8 @@ class GateProcess:
             Every("status", gate.publish_status_if_changed, 1.0).start(),
             # Someone out past the outing rule raises the alarm while still out, not when they come back.
             Every("overdue", gate.sweep_overdue, _sweep_every_s(self.config.policy.outing.max_hours_out)).start(),
+            # Nobody signed in for alarms.unstaffed_after_s: the unstaffed-gate alarm, once per spell (0: never).
+            Every("unstaffed", gate.sweep_unstaffed, _unstaffed_every_s(self.config.alarms.unstaffed_after_s)).start(),
         ]
         return self
 
