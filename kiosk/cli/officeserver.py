@@ -32,6 +32,7 @@ def _open(config_path: str):
 def serve(config_path: str, threads: int) -> None:
     """Serve the sync API on server.host:server.port until stopped (HTTPS when server.tls_cert is set)."""
     from kiosk.office.registry_master import RegistryMaster
+    from kiosk.office.watch import start_offline_watch
     from web.office import create_app
     from web.serving import Limits, WebServer
 
@@ -41,11 +42,14 @@ def serve(config_path: str, threads: int) -> None:
         server = config.server
         limits = Limits(idle_timeout_s=server.idle_timeout_s, body_timeout_s=server.body_timeout_s,
                         max_streams=server.max_streams, max_streams_per_client=server.max_streams_per_token)
+        app = create_app(store, registry)
         try:
-            running = WebServer(create_app(store, registry), server.host, server.port, threads=threads,
+            running = WebServer(app, server.host, server.port, threads=threads,
                                 tls_cert=server.tls_cert, tls_key=server.tls_key, limits=limits)
         except OSError as exc:
             fail(f"cannot serve on {server.host}:{server.port}: {exc.strerror or exc}")
+    # A silent gate raises the gate-offline alarm (alarms.offline_after_s), published to the live pages like a gate's.
+    watch = start_offline_watch(store, config.alarms, app.config["BROADCASTER"].publish)
     import sys
 
     # The event loop (connections, streams) and the app's threads share the GIL: a busy loop hands it over after
@@ -58,6 +62,7 @@ def serve(config_path: str, threads: int) -> None:
     except KeyboardInterrupt:
         pass
     finally:
+        watch.stop()
         running.close()
 
 

@@ -10,7 +10,11 @@ by it.
 
 Codes (verdicts, reasons, prompts, alarm kinds, sources) are checked as
 codes, not against today's lists: a gate one release ahead of the office must
-not have its every passage flagged for a new reason code.
+not have its every passage flagged for a new reason code. So a gate's
+``unstaffed_gate`` alarm (kiosk/gate/unstaffed.py) fits as any alarm does. The
+one exception is the office's own alarm: a gate that sends ``gate_offline``,
+or acknowledges an alarm the office raised (event id ``office:…``), is flagged
+— only the office decides that a gate was silent, and that it is back.
 """
 
 from __future__ import annotations
@@ -35,6 +39,9 @@ Detail = Annotated[dict[Code, Scalar], Field(max_length=32)]
 Direction = Literal["in", "out"]
 
 MAX_PROBLEM_CHARS = 300
+# Alarms only the office raises (kiosk/office/watch.py), and the prefix of their event ids.
+OFFICE_ONLY_ALARMS = frozenset({"gate_offline"})
+OFFICE_ALARM_PREFIX = "office:"
 
 
 class Data(BaseModel):
@@ -50,6 +57,12 @@ class AlarmData(Data):
     reason: Code | None = None
     subject: Short | None = None
     detail: Detail = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _not_the_offices(self) -> AlarmData:
+        if self.kind in OFFICE_ONLY_ALARMS:
+            raise ValueError(f"{self.kind} is raised by the office, never by a gate")
+        return self
 
 
 class CardData(Data):
@@ -154,7 +167,13 @@ class AcknowledgementData(Data):
     kind: Code | None = None
     outcome: Code | None = None
     note: Text = ""
-    by: Code | None = None  # "gate": the passage itself answered it (a handheld reading, a registration)
+    by: Code | None = None  # "gate": the gate itself answered it (a handheld reading, a registration, a sign-in)
+
+    @model_validator(mode="after")
+    def _not_the_offices(self) -> AcknowledgementData:
+        if self.alarm_event_id.startswith(OFFICE_ALARM_PREFIX):
+            raise ValueError("an alarm the office raised is closed by the office, never by a gate")
+        return self
 
 
 class SignInData(Data):

@@ -139,7 +139,7 @@ class AlarmInfo(Body):
 
     event_id: str
     gate_id: str
-    seq: int
+    seq: int | None  # None: an alarm the office raised itself (gate_offline), not a gate's event
     kind: str | None
     subject: str | None
     raised_at: str
