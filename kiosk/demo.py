@@ -1,12 +1,15 @@
-"""A demo community: an office with its registry, a gate that syncs with it, printable cards, scripted passages.
+"""A demo community: an office with its registry, two gates that sync with it, printable cards, scripted passages.
 
 Everything goes through the real chain (cards, office registry, sync, gate
 replica, facts, policy, journal, sync back to the office); only the people
-and the thermometer readings are made up.
+and the thermometer readings are made up. ``kiosk.demo_history`` gives the
+office a few days of history at both gates the same way, so that every screen
+of the office desk has something to show.
 """
 
 from __future__ import annotations
 
+import importlib
 import shutil
 import threading
 from dataclasses import dataclass, field
@@ -35,18 +38,46 @@ if TYPE_CHECKING:
 MARKER = ".kiosk-demo"
 TIMEZONE = "Asia/Shanghai"
 VOLUNTEER_PIN = "2468"
+# The office desk's demo sign-in (an admin, so every desk screen is open to it); fixed, since it is only a demo.
+DESK_USER = "demo"
+DESK_PASSWORD = "demo-2468"
+COMPOUND = "和平里小区"
 
-HOUSEHOLDS = [
-    {"id": 1, "building": "1", "unit": "1", "room": "101"},
-    {"id": 2, "building": "1", "unit": "1", "room": "102"},
-    {"id": 3, "building": "2", "unit": "1", "room": "201"},
+
+@dataclass(frozen=True)
+class DemoGate:
+    """One of the demo's gates: its id and name at the office, its folder, and the volunteer who staffs it."""
+
+    id: str
+    name: str
+    folder: str
+    volunteer_id: int
+
+
+NORTH = DemoGate("north-gate", "北门", "gate", 1)  # the gate `kiosk demo --serve` runs, touchscreen and all
+SOUTH = DemoGate("south-gate", "南门", "gate-south", 2)  # only syncs: its history, then heartbeats
+GATES = (NORTH, SOUTH)
+
+_ROOMS = ["1-1-101", "1-1-102", "2-1-201", "1-2-301", "2-1-202", "2-2-401", "3-1-101", "3-1-502", "3-2-302",
+          "1-2-601", "2-2-102"]
+HOUSEHOLDS = [{"id": i, "building": b, "unit": u, "room": r}
+              for i, (b, u, r) in enumerate((room.split("-") for room in _ROOMS), 1)]
+# (resident id, household id, name, phone); the first four are the script's, the others come up in the history.
+_PEOPLE = [
+    (1, 1, "王小山", "13812345678"), (2, 1, "王丽", "13912345678"), (3, 2, "李建国", "13712345678"),
+    (4, 3, "张伟", "13612345678"), (5, 4, "刘洋", "15012340005"), (6, 4, "刘芳", "15012340006"),
+    (7, 5, "陈静", "15012340007"), (8, 5, "陈志强", "15012340008"), (9, 6, "杨帆", "15012340009"),
+    (10, 7, "赵敏", "15012340010"), (11, 7, "黄磊", "15012340011"), (12, 8, "周杰", "15012340012"),
+    (13, 8, "吴婷", "15012340013"), (14, 9, "徐明", "15012340014"), (15, 9, "孙丽娟", "15012340015"),
+    (16, 10, "马超", "15012340016"), (17, 11, "朱红", "15012340017"), (18, 11, "胡斌", "15012340018"),
+    (19, 11, "郭小雨", "15012340019"),
 ]
-RESIDENTS = [
-    {"id": 1, "household_id": 1, "name": "王小山", "phone_masked": mask_phone("13812345678")},
-    {"id": 2, "household_id": 1, "name": "王丽", "phone_masked": mask_phone("13912345678")},
-    {"id": 3, "household_id": 2, "name": "李建国", "phone_masked": mask_phone("13712345678")},
-    {"id": 4, "household_id": 3, "name": "张伟", "phone_masked": mask_phone("13612345678")},
-]
+RESIDENTS = [{"id": rid, "household_id": hid, "name": name, "phone_masked": mask_phone(phone)}
+             for rid, hid, name, phone in _PEOPLE]
+# card ids of the residents' current cards (the script's named cards, then one per history resident)
+RESIDENT_CARD_IDS = {1: 1001, 2: 1002, 3: 1003, 4: 1005, **{rid: 1100 + rid for rid, *_ in _PEOPLE[4:]}}
+VEHICLES = [{"id": 1, "plate": "京A12345", "household_id": 1, "owner_resident_id": 1},
+            {"id": 2, "plate": "京B67890", "household_id": 7, "owner_resident_id": 11}]
 
 
 @dataclass
@@ -55,17 +86,27 @@ class DemoCommunity:
 
     directory: Path
     keys_dir: Path
-    registry_path: Path  # the gate's replica (filled by sync)
-    journal_path: Path
+    registry_path: Path  # the north gate's replica (filled by sync)
+    journal_path: Path  # the north gate's journal
     cards_dir: Path
     office_dir: Path
-    cards: dict[str, str] = field(default_factory=dict)
-    gate_token: str = ""
-    staff_token: str = ""
+    cards: dict[str, str] = field(default_factory=dict)  # the named cards, each also a PNG in cards_dir
+    resident_cards: dict[int, str] = field(default_factory=dict)  # resident id → the QR text of their current card
+    gate_tokens: dict[str, str] = field(default_factory=dict)  # gate id → its sync token
+    staff_token: str = ""  # the desk user's API token
+
+    @property
+    def gate_token(self) -> str:
+        """The north gate's sync token (the gate the script and ``--serve`` run)."""
+        return self.gate_tokens[NORTH.id]
+
+    def gate_dir(self, gate: DemoGate) -> Path:
+        """A gate's folder: its registry replica and journal."""
+        return self.directory / gate.folder
 
 
 def _prepare(directory: Path) -> None:
-    # Only ever wipe a folder this demo made itself.
+    # Only ever wipe a folder this demo made itself: re-running starts from scratch, so nothing is seeded twice.
     if directory.exists() and any(directory.iterdir()):
         if not (directory / MARKER).exists():
             raise FileExistsError(f"{directory} exists and is not a demo folder; choose another --dir")
@@ -75,52 +116,67 @@ def _prepare(directory: Path) -> None:
 
 
 def seed(directory: Path, now: datetime) -> DemoCommunity:
-    """Create keys, a registry replica (version 1) and card PNGs for the demo community in ``directory``.
+    """Create keys, the office registry (version 1), the two gates, the desk user and card PNGs in ``directory``.
 
     ``now`` must be aware; dates are taken in the demo's time zone, and the
-    visitor pass covers the hours around ``now``.
+    visitor pass covers the hours around ``now``. Cards are valid from a month
+    back, so the history's passages of the last days are honest.
     """
     directory = Path(directory)
     now = now.astimezone(ZoneInfo(TIMEZONE))
     today = now.date()
     _prepare(directory)
-    demo = DemoCommunity(directory, directory / "keys", directory / "gate" / "registry.db",
-                         directory / "gate" / "journal.db", directory / "cards", directory / "office")
-    demo.registry_path.parent.mkdir()
+    demo = DemoCommunity(directory, directory / "keys", directory / NORTH.folder / "registry.db",
+                         directory / NORTH.folder / "journal.db", directory / "cards", directory / "office")
+    for gate in GATES:
+        demo.gate_dir(gate).mkdir()
     with RegistryMaster(demo.office_dir / "registry.db") as master:
         # As `kiosk keys init --config office.yaml` does: the key folder, and its keyset as a registry version,
         # which is how the gate comes to trust it.
         init_office_keys(demo.keys_dir, master)
     key: SigningKey = load_signing_key(demo.keys_dir)
     demo.cards_dir.mkdir()
-    year = today + timedelta(days=364)
+    since, year = today - timedelta(days=30), today + timedelta(days=364)
+    replaced = today - timedelta(days=5)  # 张伟 lost his first card five days ago
 
-    def issue(name: str, kind: CardKind, subject: int, card_id: int, start: date = today, end: date = year) -> dict:
+    def card_row(kind: CardKind, subject: int, card_id: int, start: date, end: date) -> tuple[dict, str]:
         card, text = issue_card(key, kind, subject, valid_from=start, valid_until=end, card_id=card_id)
+        return {"id": card.card_id, "kind": kind.value, "subject_id": subject, "valid_from": start.isoformat(),
+                "valid_until": end.isoformat(), "issued_at": start.isoformat()}, text
+
+    def issue(name: str, kind: CardKind, subject: int, card_id: int, start: date = since, end: date = year) -> dict:
+        row, text = card_row(kind, subject, card_id, start, end)
         demo.cards[name] = text
         render_qr(text, demo.cards_dir / f"{name}.png")
-        return {"id": card.card_id, "kind": kind.value, "subject_id": subject,
-                "valid_from": start.isoformat(), "valid_until": end.isoformat(), "issued_at": today.isoformat()}
+        return row
 
     cards = [
         issue("wang-xiaoshan", CardKind.RESIDENT, 1, 1001),
         issue("wang-li", CardKind.RESIDENT, 2, 1002),
         issue("li-jianguo", CardKind.RESIDENT, 3, 1003),
         issue("zhang-wei-old", CardKind.RESIDENT, 4, 1004),
-        issue("zhang-wei", CardKind.RESIDENT, 4, 1005),
+        issue("zhang-wei", CardKind.RESIDENT, 4, 1005, replaced),
         issue("expired", CardKind.RESIDENT, 1, 1006, today - timedelta(days=60), today - timedelta(days=1)),
         issue("vehicle-jing-a12345", CardKind.VEHICLE, 1, 2001),
-        issue("visitor-chen", CardKind.VISITOR, 1, 3001, today, today + timedelta(days=1)),
+        issue("visitor-chen", CardKind.VISITOR, 1, 3001, today - timedelta(days=1), today + timedelta(days=1)),
         issue("volunteer-zhao", CardKind.VOLUNTEER, 1, 4001),
     ]
-    # The community is entered at the office, as one registry version; the gate gets it by syncing.
+    named = {1: "wang-xiaoshan", 2: "wang-li", 3: "li-jianguo", 4: "zhang-wei"}
+    for resident_id, card_id in RESIDENT_CARD_IDS.items():
+        if resident_id in named:
+            demo.resident_cards[resident_id] = demo.cards[named[resident_id]]
+            continue
+        row, demo.resident_cards[resident_id] = card_row(CardKind.RESIDENT, resident_id, card_id, since, year)
+        cards.append(row)  # the history's residents: cards in the registry, no PNG (the named ones are enough to try)
+    pin_hash = hash_secret(VOLUNTEER_PIN)  # one scrypt for both volunteers: a demo's PIN, not a secret
+    # The community is entered at the office, as one registry version; the gates get it by syncing.
     with RegistryMaster(demo.office_dir / "registry.db") as master:
         master.change(_upserts({
                 "households": HOUSEHOLDS,
                 "residents": RESIDENTS,
                 "cards": cards,
-                "revocations": [{"card_id": 1004, "revoked_at": today.isoformat(), "reason": "lost"}],
-                "vehicles": [{"id": 1, "plate": "京A12345", "household_id": 1, "owner_resident_id": 1}],
+                "revocations": [{"card_id": 1004, "revoked_at": replaced.isoformat(), "reason": "lost"}],
+                "vehicles": VEHICLES,
                 "visitor_passes": [{
                     "id": 1, "name": "陈来访", "phone_masked": mask_phone("13512345678"), "host_household_id": 3,
                     "valid_from": (now - timedelta(hours=1)).isoformat(),
@@ -129,13 +185,34 @@ def seed(directory: Path, now: datetime) -> DemoCommunity:
                 "quarantine_orders": [{"id": 1, "resident_id": None, "household_id": 2,
                                        "starts_on": (today - timedelta(days=3)).isoformat(),
                                        "ends_on": (today + timedelta(days=10)).isoformat(), "note": "居家隔离 14 天"}],
-                "volunteers": [{"id": 1, "name": "赵志愿", "pin_hash": hash_secret(VOLUNTEER_PIN), "resident_id": None}],
+                "volunteers": [{"id": 1, "name": "赵志愿", "pin_hash": pin_hash, "resident_id": None},
+                               {"id": 2, "name": "钱志愿", "pin_hash": pin_hash, "resident_id": None}],
             }))
     store = OfficeStore(demo.office_dir / "office.db")
-    demo.gate_token = store.add_gate("demo-gate", "演示北门")
-    demo.staff_token = store.add_user("demo-staff", "staff", "demo")
-    store.close()
+    try:
+        for gate in GATES:
+            demo.gate_tokens[gate.id] = store.add_gate(gate.id, gate.name)
+            _set_compound(store, gate.id, COMPOUND)
+        demo.staff_token = store.add_user(DESK_USER, "admin", DESK_PASSWORD)
+    finally:
+        store.close()
     return demo
+
+
+def _set_compound(store: OfficeStore, gate_id: str, compound: str) -> None:
+    """Name the gate's compound where the office has a place for it (the desk's gates query adds one)."""
+    try:
+        gates = importlib.import_module("kiosk.office.queries.gates")
+    except ImportError:
+        return  # an office without compounds: the desk groups gates by name only
+    setter = getattr(gates, "set_gate_compound", None)
+    if setter is not None:
+        setter(store, gate_id, compound)
+
+
+def desk_line(url: str) -> str:
+    """The one line that tells a person where the office desk is and how to sign in."""
+    return f"office desk: {url.rstrip('/')}/  user: {DESK_USER}  password: {DESK_PASSWORD}"
 
 
 def _upserts(tables: dict[str, list[dict]]) -> list[dict]:
@@ -160,15 +237,42 @@ def gate_config(demo: DemoCommunity, office_url: str, port: int = 8080) -> GateC
 
     provisioning = demo.registry_path.parent / "provisioning.json"
     provisioning.unlink(missing_ok=True)
-    write_provisioning(provisioning, gate_id="demo-gate", office_url=office_url, token=demo.gate_token,
+    write_provisioning(provisioning, gate_id=NORTH.id, office_url=office_url, token=demo.gate_token,
                        keyset=load_keyset(demo.keys_dir / "keyset.json"),
                        id_sealing_key=sealing_public_text(demo.office_dir))
     return GateConfig.model_validate({
-        "gate": {"id": "demo-gate", "name": "演示北门", "timezone": TIMEZONE, "data_dir": str(demo.registry_path.parent)},
+        "gate": {"id": NORTH.id, "name": NORTH.name, "timezone": TIMEZONE, "data_dir": str(demo.registry_path.parent)},
         "camera": {"source": "replay"},
         "sync": {"provisioning_file": str(provisioning), "interval_s": 5, "heartbeat_s": 10},
         "web": {"port": port},
     })
+
+
+def checkpoint_config(demo: DemoCommunity, gate: DemoGate) -> GateConfig:
+    """The settings a gate's decision chain runs with in the script and the history (the defaults' policy)."""
+    return GateConfig.model_validate({"gate": {"id": gate.id, "name": gate.name, "timezone": TIMEZONE,
+                                               "data_dir": str(demo.gate_dir(gate))}})
+
+
+class SyncingGate:
+    """A gate with no touchscreen that keeps syncing with the office (heartbeats, its backlog) until closed.
+
+    With ``--serve`` the south gate runs like this, so the desk shows it online beside the north gate.
+    """
+
+    def __init__(self, demo: DemoCommunity, gate: DemoGate, office_url: str):
+        gate_dir = demo.gate_dir(gate)
+        self.registry = Registry(gate_dir / "registry.db")
+        self.journal = Journal(gate_dir / "journal.db", gate.id)
+        self.client = SyncClient(self.journal, self.registry, office_url=office_url, token=demo.gate_tokens[gate.id],
+                                 interval_s=5, heartbeat_s=10)
+        self.client.start()
+
+    def close(self) -> None:
+        """Stop syncing and close the replica and journal."""
+        self.client.close()
+        self.journal.close()
+        self.registry.close()
 
 
 def _ir(celsius: float, ambient: float = 8.0) -> Measurement:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -9,7 +10,6 @@ from zoneinfo import ZoneInfo
 import click
 
 from kiosk.cli.common import clean_errors, fail
-from kiosk.config import GateConfig
 from kiosk.privacy import mask_name
 
 VERDICT_MARK = {"admit": "✔ admit", "deny": "✘ deny", "refer": "➜ refer", "remeasure": "… remeasure", "ask": "? ask"}
@@ -17,22 +17,23 @@ VERDICT_MARK = {"admit": "✔ admit", "deny": "✘ deny", "refer": "➜ refer", 
 
 @click.command()
 @click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-data"),
-              show_default=True, help="Folder for the demo community (recreated on each run).")
+              show_default=True, help="Folder for the demo community (recreated on each run, so nothing is seeded twice).")
 @click.option("--serve/--no-serve", default=False, help="Keep the demo office running until Ctrl-C.")
 @click.option("--port", default=0, type=click.IntRange(0, 65535), help="Office port (default: any free port).")
 @click.option("--gate-port", default=8080, show_default=True, type=click.IntRange(0, 65535),
               help="With --serve: the simulated gate's touchscreen page (0: any free port).")
 def demo(directory: Path, serve: bool, port: int, gate_port: int) -> None:
-    """Seed a demo community at an office, sync a simulated gate with it, run scripted passages, sync back.
+    """Seed a demo community at an office with two gates and a few days of history, run scripted passages, sync.
 
-    With --serve, the office keeps running and the simulated gate (touchscreen page, local API) starts beside it.
+    With --serve, the office (and its desk) keeps running, the simulated north gate (touchscreen page, local API)
+    starts beside it, and the south gate keeps syncing.
     """
     from kiosk import demo as demo_lib
+    from kiosk import demo_history
 
     tz = ZoneInfo(demo_lib.TIMEZONE)
     now = datetime.now(tz)
-    config = GateConfig.model_validate({"gate": {"id": "demo-gate", "name": "演示北门", "timezone": demo_lib.TIMEZONE,
-                                                 "data_dir": str(directory)}})
+    started = time.perf_counter()
     with clean_errors():
         try:
             community = demo_lib.seed(directory, now)
@@ -43,13 +44,19 @@ def demo(directory: Path, serve: bool, port: int, gate_port: int) -> None:
         except OSError as exc:
             fail(f"cannot start the demo office on port {port}: {exc.strerror or exc}")
         try:
-            outcomes = demo_lib.run(community, config, now, url)
+            history = demo_history.seed_history(community, now, url)
+            outcomes = demo_lib.run(community, demo_lib.checkpoint_config(community, demo_lib.NORTH), now, url)
         except BaseException:
             office.close()
             raise
+    seconds = time.perf_counter() - started
 
     click.echo(f"Demo community in {directory}/ — cards as PNG in {community.cards_dir}/, "
-               f"volunteer 赵志愿 PIN {demo_lib.VOLUNTEER_PIN}\n")
+               f"volunteers 赵志愿 ({demo_lib.NORTH.name}) and 钱志愿 ({demo_lib.SOUTH.name}), PIN {demo_lib.VOLUNTEER_PIN}")
+    names = {gate.id: gate.name for gate in demo_lib.GATES}
+    click.echo(f"History of the last {demo_history.DAYS_BACK} days and today, synced to the office: "
+               + ", ".join(f"{names[gate_id]} {n} events" for gate_id, n in history.items())
+               + f" (seeded in {seconds:.1f} s)\n")
     for label, outcome in outcomes:
         decision = outcome.decision
         who = mask_name(decision.holder.name) if decision.holder and decision.holder.name else (decision.plate or "—")
@@ -62,7 +69,7 @@ def demo(directory: Path, serve: bool, port: int, gate_port: int) -> None:
     click.echo(f"\nGate ledger: {community.journal_path} — try: kiosk journal tail --db {community.journal_path}")
     click.echo(f"Verify a card yourself: kiosk cards verify \"{community.cards['wang-xiaoshan']}\" "
                f"--keyset {community.keys_dir / 'keyset.json'}")
-    click.echo(f"\nOffice (synced): {url}/healthz")
+    click.echo(f"\nOffice (synced): {url}/healthz   (API token of the desk user {demo_lib.DESK_USER})")
     click.echo(f"  open alarms:  curl -H 'Authorization: Bearer {community.staff_token}' {url}/api/v1/alarms")
     click.echo(f"  gates:        curl -H 'Authorization: Bearer {community.staff_token}' {url}/api/v1/gates")
     click.echo(f"  live stream:  curl -N -H 'Authorization: Bearer {community.staff_token}' {url}/api/v1/stream")
@@ -78,6 +85,7 @@ def demo(directory: Path, serve: bool, port: int, gate_port: int) -> None:
         except (ListenError, OSError) as exc:
             office.close()
             fail(f"{exc} (choose another port with --gate-port)")
+    south = demo_lib.SyncingGate(community, demo_lib.SOUTH, url)
 
     def ready() -> None:
         click.echo(f"\nThe simulated gate's touchscreen:  {gate.url}   (open it in a browser; 800×480 is the Pi's panel)")
@@ -86,9 +94,11 @@ def demo(directory: Path, serve: bool, port: int, gate_port: int) -> None:
         click.echo(f"  or copy a card image into {gate.replay_dir}/ (e.g. cp {community.cards_dir}/wang-xiaoshan.png {gate.replay_dir}/)")
         click.echo(f"  or: curl -X POST {gate.url}api/v1/scans -H 'Content-Type: application/json' "
                    f"-d '{{\"text\": \"{community.cards['wang-xiaoshan']}\"}}'")
-        click.echo("Office and gate keep running; Ctrl-C stops both.")
+        click.echo(f"Office and gates keep running ({demo_lib.SOUTH.name} only syncs); Ctrl-C stops them.\n")
+        click.echo(demo_lib.desk_line(url))
 
     try:
         serve_until_signal(gate, ready)
     finally:
+        south.close()
         office.close()
