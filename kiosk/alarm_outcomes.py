@@ -31,8 +31,11 @@ ACK_OUTCOMES_BY_KIND: dict[str, tuple[str, ...]] = {
 ACK_OUTCOMES: tuple[str, ...] = tuple(dict.fromkeys(c for codes in ACK_OUTCOMES_BY_KIND.values() for c in codes))
 # For alarms of kinds the table does not list (a newer gate's, say): these always make sense at a gate.
 ACK_OUTCOMES_ANY = ("reported_to_office", "turned_back")
-# Outcomes a gate records by itself, when the passage answered its own alarm (a handheld reading, a registration).
-GATE_SELF_OUTCOMES = ("handheld_normal", "visitor_registered")
+# Outcomes a gate records by itself, when the passage answered its own alarm (a handheld reading, a registration),
+# or a volunteer's sign-in ended an unstaffed spell (kiosk/gate/unstaffed.py).
+GATE_SELF_OUTCOMES = ("handheld_normal", "visitor_registered", "volunteer_signed_in")
+# Notes the office writes when it closes its own gate_offline alarm (kiosk/office/watch.py, acknowledged_by office:auto).
+OFFICE_AUTO_OUTCOMES = ("back_online", "gate_revoked")
 
 # What staff at the office can record, beyond the gate's codes for the same kind: 复测正常 / 已送发热门诊 are the
 # gate's remeasured_normal / sent_to_clinic; 已居家观察 is home_observation; 误报 is false_alarm.

@@ -278,3 +278,13 @@ def _healthy(url: str) -> bool:
         return requests.get(url + "/healthz", timeout=1).status_code == 200
     except requests.RequestException:
         return False
+
+
+def test_the_codes_are_in_the_one_outcome_table():
+    from kiosk.alarm_outcomes import GATE_SELF_OUTCOMES, OFFICE_AUTO_OUTCOMES, UNSTAFFED_GATE, office_outcomes
+    from kiosk.gate.policy import AlarmKind
+    from kiosk.gate.unstaffed import SIGNED_IN_OUTCOME
+
+    assert {AlarmKind.GATE_OFFLINE.value, AlarmKind.UNSTAFFED_GATE.value} == {"gate_offline", UNSTAFFED_GATE}
+    assert SIGNED_IN_OUTCOME in GATE_SELF_OUTCOMES and {BACK_ONLINE, GATE_REVOKED} == set(OFFICE_AUTO_OUTCOMES)
+    assert BACK_ONLINE in office_outcomes("gate_offline")
