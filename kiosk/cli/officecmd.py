@@ -1,7 +1,8 @@
 """``kiosk office``: manage the office registry from the command line (a dashboard comes later).
 
 import-roster, cards issue|revoke, quarantine add|end|list, volunteers add,
-visitors add. Every command reads ``--config office.yaml``: the registry is
+visitors add; add-user, users and audit (staff accounts of the desk and its
+audit log, in office.db). Every command reads ``--config office.yaml``: the registry is
 ``<office.data_dir>/registry.db``, the signing key is in ``office.keys_dir``.
 
 Other modules add their subcommands to the same group by listing them in
@@ -32,7 +33,6 @@ EXTRA_COMMANDS: dict[str, str] = {
     "serve": "kiosk.cli.officeserver:serve",
     "add-gate": "kiosk.cli.officeserver:add_gate",
     "revoke-gate": "kiosk.cli.officeserver:revoke_gate",
-    "add-user": "kiosk.cli.officeserver:add_user",
     "gates": "kiosk.cli.officeserver:gates",
     "tls-init": "kiosk.cli.officeserver:tls_init",
 }
@@ -393,3 +393,94 @@ def open_id(gate_id: str, seq: int, config_path: str, staff: str, reason: str, a
         print_json(opened.to_dict())
         return
     click.echo(f"gate {gate_id} event {seq}: {opened.id_number}  (opened by {opened.staff}; logged in id-openings.log)")
+
+
+# -- staff accounts and the audit log (office.db) ---------------------------------
+
+
+def _office_store(config_path: str):
+    """The office.yaml's OfficeStore and time zone (no registry: account chores never open it)."""
+    from kiosk.config import load_office_config
+    from kiosk.office.paths import OfficePaths
+    from kiosk.office.store import OfficeStore
+
+    config = load_office_config(config_path)
+    paths = OfficePaths.of(config)
+    try:
+        paths.store.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        fail(f"office.data_dir {paths.store.parent}: cannot create it: {exc.strerror or exc}")
+    return OfficeStore(paths.store), ZoneInfo(config.office.timezone)
+
+
+@office.command("add-user")
+@click.argument("name")
+@_CONFIG
+@click.option("--role", type=click.Choice(["viewer", "staff", "admin"]), default="staff", show_default=True,
+              help="viewer: read only; staff: registry and alarms; admin: also staff accounts, gates and keys.")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="The desk password, 8 characters or more (asked when not given; stored only as a hash).")
+def add_user(name: str, config_path: str, role: str, password: str) -> None:
+    """Add a desk account NAME, or reset it (new password and token; its desk sessions end); prints its API token once.
+
+    The first admin is made here; admins manage the others at the desk.
+    """
+    from kiosk.office.accounts import Accounts, check_new_password
+
+    with clean_errors():
+        store, _ = _office_store(config_path)
+        token = Accounts(store).add_user(name, role, check_new_password(password), actor="cli")
+    click.echo(f"{role} {name.strip()} added; API token (shown once): {token}")
+
+
+@office.command("users")
+@_CONFIG
+@_JSON
+def users_cmd(config_path: str, as_json: bool) -> None:
+    """List desk accounts: role, whether locked (until when), open sessions."""
+    from kiosk.office.accounts import Accounts
+
+    with clean_errors():
+        store, tz = _office_store(config_path)
+        rows = Accounts(store).users()
+    if as_json:
+        print_json({"users": rows})
+        return
+    for row in rows:
+        locked = ""
+        if row["locked_until"]:
+            locked = f"  LOCKED until {datetime.fromisoformat(row['locked_until']).astimezone(tz):%Y-%m-%d %H:%M}"
+        password = "" if row["has_password"] else "  (no password: API token only)"
+        click.echo(f"{row['name']:<16} {row['role']:<7} sessions {row['sessions']}{locked}{password}")
+    if not rows:
+        click.echo("no accounts yet: make the first admin with `kiosk office add-user NAME --role admin`")
+
+
+@office.command("audit")
+@_CONFIG
+@click.option("--actor", help="Only what this staff member (or name tried at sign-in) did.")
+@click.option("--action", help="An action code (auth.sign_in), or a prefix ending in '.' or '.*' (auth.*).")
+@click.option("--since", help="From this date or time (office time zone unless given), e.g. 2026-12-01T08:00.")
+@click.option("--until", help="Before this date or time.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 500))
+@click.option("--before-id", type=click.IntRange(0), help="Older than this entry id (paging on).")
+@_JSON
+def audit_cmd(config_path: str, actor: str | None, action: str | None, since: str | None, until: str | None,
+              limit: int, before_id: int | None, as_json: bool) -> None:
+    """The audit log, newest first: sign-ins, lockouts, sign-outs, account changes, alarm handling, registry changes."""
+    from kiosk.office import audit
+
+    with clean_errors():
+        store, tz = _office_store(config_path)
+        page = audit.search(store, actor=actor, action=action, since=_moment(since, "--since", tz),
+                            until=_moment(until, "--until", tz), limit=limit, before_id=before_id)
+    if as_json:
+        print_json({"entries": page.entries, "next_before_id": page.next_before_id})
+        return
+    for entry in page.entries:
+        at = datetime.fromisoformat(entry["at"]).astimezone(tz)
+        detail = " ".join(f"{k}={v}" for k, v in entry["detail"].items())
+        click.echo(f"{entry['id']:>6} {at:%Y-%m-%d %H:%M:%S} {entry['actor']:<12} {entry['action']:<28} "
+                   f"{entry['target'] or ''} {detail} {('from ' + entry['address']) if entry['address'] else ''}".rstrip())
+    if page.next_before_id is not None:
+        click.echo(f"(more: --before-id {page.next_before_id})")

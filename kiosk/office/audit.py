@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
+from kiosk.exc import KioskError
+
 if TYPE_CHECKING:
     from kiosk.office.store import OfficeStore
 
@@ -42,7 +44,7 @@ MAX_DETAIL_BYTES = 8192
 MAX_PAGE = 500
 
 
-class AuditError(ValueError):
+class AuditError(KioskError, ValueError):
     """A bad audit call or query (unknown action code shape, bad time, bad page size)."""
 
 
