@@ -421,9 +421,10 @@ def _office_store(config_path: str):
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
               help="The desk password, 8 characters or more (asked when not given; stored only as a hash).")
 def add_user(name: str, config_path: str, role: str, password: str) -> None:
-    """Add a desk account NAME, or reset it (new password and token; its desk sessions end); prints its API token once.
+    """Add (or reset) desk account NAME; prints its API token once.
 
-    The first admin is made here; admins manage the others at the desk.
+    A reset gives a new password and token and ends the account's desk
+    sessions. The first admin is made here.
     """
     from kiosk.office.accounts import Accounts, check_new_password
 
@@ -467,7 +468,11 @@ def users_cmd(config_path: str, as_json: bool) -> None:
 @_JSON
 def audit_cmd(config_path: str, actor: str | None, action: str | None, since: str | None, until: str | None,
               limit: int, before_id: int | None, as_json: bool) -> None:
-    """The audit log, newest first: sign-ins, lockouts, sign-outs, account changes, alarm handling, registry changes."""
+    """The audit log, newest first (sign-ins, accounts, alarms, registry).
+
+    Sign-ins, failures, lockouts and sign-outs, account changes, and what other
+    modules record (alarm handling, registry changes), as action codes.
+    """
     from kiosk.office import audit
 
     with clean_errors():
