@@ -247,7 +247,7 @@ def _signin_page(status: int = 200, message: str | None = None, name: str = "", 
     response.set_cookie(SIGNIN_COOKIE, token, max_age=3600, path="/signin", httponly=True, samesite="Strict",
                         secure=request.scheme == "https")
     response.headers.update({"Cache-Control": "no-store", "X-Frame-Options": "DENY",
-                             "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline';"
+                             "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline';"
                                                         " frame-ancestors 'none'"})
     return response
 
