@@ -9,7 +9,7 @@ How each filter is served (the most selective one present leads):
 ``id_number`` → ``events_visitor_id_hash`` (the office's keyed hash; the number
 itself is never stored); ``plate`` → ``events_vehicle_plate``; ``name``/``card``
 → the master registry gives the subjects, then ``events_subject_ts``;
-``household`` → ``events_household_ts``; otherwise (day, range, gate,
+``household`` → its residents' subjects, and its visitors in ``events_kind_ts``; otherwise (day, range, gate,
 compound) one ordered scan of ``events_kind_ts`` per event kind, merged
 here, so a month-long range costs as little as a day.
 """
@@ -111,8 +111,9 @@ def search(store: OfficeStore, master: Registry, *, kinds: list[str] | None = No
         if card is not None:
             where.append("card_id = ?")
             params.append(int(card))
-    elif household is not None:
-        where, params = ["household_id = ?"], [int(household)]
+    elif household is not None:  # its residents by subject (events_subject_ts); its visitors: a second stream below
+        residents = [f"resident:{r['id']}" for r in master.residents_of(int(household))][:MAX_SUBJECTS]
+        where, params = [f"subject IN ({placeholders(residents)})" if residents else "1 = 0"], residents
 
     event_kinds = list(dict.fromkeys(k for c in categories for k in CATEGORIES[c]))
     exception_kinds = set(CATEGORIES["temperature_exception"]) if "temperature_exception" in categories else set()
@@ -120,6 +121,9 @@ def search(store: OfficeStore, master: Registry, *, kinds: list[str] | None = No
     if where:  # a selective filter leads: one query, its few matches sorted
         streams.append((" AND ".join([*where, *_kind_terms(event_kinds, plain_kinds, exception_kinds, params, fever_c)]),
                         params))
+        if household is not None and id_number is None and plate is None and name is None and card is None \
+                and "visitor_registration" in event_kinds:  # host household, in events_kind_ts (covering)
+            streams.append(("kind = 'visitor_registration' AND household_id = ?", [int(household)]))
     else:
         for kind in event_kinds:  # one ordered index scan per kind (events_kind_ts), merged below
             terms: list[str] = ["kind = ?"]
