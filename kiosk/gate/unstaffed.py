@@ -103,9 +103,8 @@ class UnstaffedWatch:
         horizon): this spell's alarm comes after that event, and one whose
         closing a crash cut off comes shortly before the sign-in.
         """
-        since = (parse_ts(last.ts) if last is not None else self._started) - ALARM_LOOKBACK
-        if last is None:
-            since = datetime(2000, 1, 1, tzinfo=UTC)  # never staffed: the whole journal (read once, at start)
+        # Never staffed: the whole journal's alarms (read once, at start, through the kind-and-time index).
+        since = parse_ts(last.ts) - ALARM_LOOKBACK if last is not None else datetime(2000, 1, 1, tzinfo=UTC)
         events = self.journal.events_since(since, (EventKind.ALARM_RAISED, EventKind.ALARM_ACKNOWLEDGED))
         answered = {e.data.get("alarm_event_id") for e in events if e.kind is EventKind.ALARM_ACKNOWLEDGED}
         mine = [e for e in events if e.kind is EventKind.ALARM_RAISED and e.data.get("kind") == UNSTAFFED_GATE
