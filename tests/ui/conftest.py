@@ -97,7 +97,13 @@ def browser():
 
 @pytest.fixture
 def page(browser, demo_gate):
-    """The kiosk page at the 7-inch panel's 800×480, connected to the gate's event stream."""
+    """The kiosk page at the 7-inch panel's 800×480, connected to the gate's event stream, with nobody on duty.
+
+    The demo's history leaves today's volunteer signed in (the office desk shows who is on duty); the tests
+    start from a gate where the volunteer has not signed in yet, as at the start of a shift."""
+    import requests
+
+    assert requests.delete(demo_gate.url + "api/v1/shift", timeout=10).status_code == 200
     context = browser.new_context(viewport=PANEL, has_touch=True)
     page = context.new_page()
     page.set_default_timeout(20000)

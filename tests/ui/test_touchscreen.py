@@ -110,12 +110,15 @@ def test_visitor_registration(page, demo_gate, shoot):
     type_keys(page, "#pad-overlay", "4")
     page.click("#pad-ok")
     shoot(page, "visitor")
-    page.click("#v-save")
+    with page.expect_request("**/api/v1/visitors") as sent:
+        page.click("#v-save")
+    assert sent.value.post_data_json["reason"] == "visiting_family"  # the code, never the button's words (探亲)
     page.wait_for_selector("body[data-screen='result'] #result.admit")
     assert page.inner_text("#result-name") == "孙*访" and page.inner_text("#result-household") == "2-1-201"
     assert "访客" in page.inner_text("#result-verdict")
     today = api(demo_gate, "today")
     assert today["counts"]["visitors"] == 1
+    assert "visiting_family" in api(demo_gate, "rules")["visitor_reasons"]
     assert VALID_ID not in requests.get(demo_gate.url + "api/v1/today", timeout=10).text
 
 
@@ -211,3 +214,35 @@ def test_the_1024x600_panel_fits_every_screen(browser, demo_gate):
             box = action.bounding_box()
             assert box is not None and box["y"] + box["height"] <= 600, screen
     context.close()
+
+
+def test_the_unstaffed_banner_follows_the_status(page, demo_gate, shoot):
+    """status.unstaffed_since (set once nobody has been signed in for alarms.unstaffed_after_s) shows a banner
+    with how long, beside the fault banner, on the 800×480 panel; null or absent hides it. Fed the gate's own
+    status with the field set, as a status event would bring it."""
+    status = api(demo_gate, "status")
+    assert page.locator("#unstaffed-banner").is_hidden()
+    twelve_minutes_ago = "new Date(Date.now() - 12 * 60000 - 5000).toISOString()"
+    page.evaluate(f"(s) => renderStatus({{...s, unstaffed_since: {twelve_minutes_ago}}})", status)
+    page.wait_for_selector("#unstaffed-banner:not([hidden])")
+    text = page.inner_text("#unstaffed-banner")
+    assert "无人值守：请志愿者签到" in text and "12分" in text, text
+    simulate(page, unplug=True)  # a fault as well: both banners, and every screen still fits the panel
+    page.wait_for_selector("#fault-banner:not([hidden])")
+    page.evaluate(f"(s) => renderStatus({{...s, unstaffed_since: {twelve_minutes_ago}}})", api(demo_gate, "status"))
+    shoot(page, "unstaffed-banner")
+    for screen in ("home", "visitor", "vehicle", "temperature"):
+        page.evaluate(f"show('{screen}')")
+        # (again before each look: a status event from the gate may have come in since, without the field set)
+        page.evaluate(f"(s) => renderStatus({{...s, unstaffed_since: {twelve_minutes_ago}}})", api(demo_gate, "status"))
+        assert page.locator("#fault-banner").is_visible() and page.locator("#unstaffed-banner").is_visible()
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= PANEL["width"], screen
+        action = page.locator(f"#screen-{screen} > .primary.wide")
+        if action.count():
+            box = action.bounding_box()
+            assert box is not None and box["y"] + box["height"] <= PANEL["height"], screen
+    page.evaluate("(s) => renderStatus({...s, unstaffed_since: null})", status)
+    assert page.locator("#unstaffed-banner").is_hidden()
+    page.evaluate(f"(s) => renderStatus({{...s, unstaffed_since: {twelve_minutes_ago}}})", status)
+    page.evaluate("(s) => { const t = {...s}; delete t.unstaffed_since; renderStatus(t); }", status)
+    assert page.locator("#unstaffed-banner").is_hidden()  # a gate that does not send the field: no banner

@@ -187,10 +187,11 @@ def test_alarms_are_acknowledged_by_the_volunteer_on_duty(client):
 def test_visitor_registration_protects_the_id_number(client):
     http, gate, _ = client
     body = {"name": "孙来访", "phone": "13800138000", "id_number": "11010519491231002X", "coming_from": "朝阳区",
-            "host_household_id": 2, "reason": "探亲", "temperatures_c": [36.4]}
+            "host_household_id": 2, "reason": "visiting_family", "temperatures_c": [36.4]}
     answer = http.post("/api/v1/visitors", json=body).get_json()
     assert answer["verdict"] == "admit" and answer["kind"] == "visitor"
     event = gate.checkpoint.journal.latest((EventKind.VISITOR_REGISTRATION,))
+    assert event.data["reason"] == "visiting_family"  # the ledger keeps the code; the screens word it
     assert event.household_id == 2 and event.data["id_masked"] == "110***********002X"
     assert "11010519491231002X" not in str(event.data) and event.data["phone_masked"] == "138****8000"
     assert "id_hash" not in event.data and open_id_number(event.data["id_sealed"], OFFICE_SEAL) == "11010519491231002X"
@@ -204,6 +205,45 @@ def test_visitor_registration_protects_the_id_number(client):
     fever = http.post("/api/v1/visitors", json={**body, "temperatures_c": [37.9, 38.1]}).get_json()
     assert fever["verdict"] == "deny" and fever["alarms"] == ["fever"]
     assert gate.checkpoint.journal.count() == 3  # two registrations and the fever alarm; the typos stored nothing
+
+
+def test_a_visitor_reason_is_a_code_and_an_unknown_one_a_400(client):
+    http, gate, _ = client
+    codes = http.get("/api/v1/rules").get_json()["visitor_reasons"]
+    assert codes == ["visiting_family", "delivery", "repairs", "other"]
+    body = {"name": "孙来访", "phone": "13800138000", "host_household_id": 2, "temperatures_c": [36.4]}
+    for code in codes:
+        assert http.post("/api/v1/visitors", json={**body, "reason": code}).status_code == 200
+        assert gate.checkpoint.journal.latest((EventKind.VISITOR_REGISTRATION,)).data["reason"] == code
+    before = gate.checkpoint.journal.count()
+    for words in ("探亲", "Visiting family", "anything", 3):
+        refused = http.post("/api/v1/visitors", json={**body, "reason": words})
+        assert refused.status_code == 400 and refused.get_json()["error"].startswith("reason: "), words
+    assert gate.checkpoint.journal.count() == before  # nothing stored for a refused reason
+    assert http.post("/api/v1/visitors", json=body).status_code == 200  # no reason given: stored as none
+    assert gate.checkpoint.journal.latest((EventKind.VISITOR_REGISTRATION,)).data["reason"] == ""
+
+
+def test_old_rows_worded_reasons_read_as_codes():
+    """Rows from before the codes hold the button's words (either language); the journal is never rewritten, so
+    readers go through reason_code."""
+    from kiosk.gate.visitors import reason_code
+
+    assert [reason_code(s) for s in ("探亲", "Visiting family", "送货", "Delivery", "维修", "Repairs", "其他", "Other")] == \
+        ["visiting_family", "visiting_family", "delivery", "delivery", "repairs", "repairs", "other", "other"]
+    assert reason_code("repairs") == "repairs" and reason_code(" delivery ") == "delivery"
+    assert reason_code("") is None and reason_code(None) is None and reason_code("来看朋友") is None
+
+
+def test_the_office_accepts_a_coded_visitor_registration(client):
+    from kiosk.office.event_schemas import data_problem
+
+    http, gate, _ = client
+    body = {"name": "孙来访", "phone": "13800138000", "id_number": "11010519491231002X", "host_household_id": 2,
+            "reason": "delivery", "temperatures_c": [36.4]}
+    assert http.post("/api/v1/visitors", json=body).status_code == 200
+    event = gate.checkpoint.journal.latest((EventKind.VISITOR_REGISTRATION,))
+    assert event.data["reason"] == "delivery" and data_problem("visitor_registration", event.data) is None
 
 
 def test_vehicle_by_plate(client):
@@ -241,7 +281,36 @@ def test_simulation_panel_and_page(client, tmp_path):
     english = http.get("/lang/en")
     assert english.status_code == 302
     assert "Show your entry card" in http.get("/").get_data(as_text=True)
-    assert http.get("/static/gate/gate.js").status_code == 200
+    assert http.get("/static/gate/main.js").status_code == 200
+
+
+def test_every_script_the_page_loads_is_served_by_the_gate(client):
+    """The page and each module it imports, followed import by import: all from this app (none from outside), each
+    with a header comment saying its job; the gate's copies of the shared modules are gone."""
+    import re
+
+    http, _, _ = client
+    page = http.get("/").get_data(as_text=True)
+    assert not re.search(r'(src|href)="(https?:)?//', page)  # nothing fetched from outside the app
+    assert re.search(r'<script type="module" src="/static/gate/main.js">', page)
+    seen, todo = set(), ["/static/gate/main.js"]
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        answer = http.get(path)
+        assert answer.status_code == 200, path
+        text = answer.get_data(as_text=True)
+        assert text.startswith("// "), f"{path} has no header comment"
+        for target in re.findall(r'^import (?:[^"]+ from )?"([^"]+)";', text, flags=re.M):
+            assert not target.startswith(("http:", "https:", "//")), target
+            todo.append(target if target.startswith("/") else path.rsplit("/", 1)[0] + "/" + target.removeprefix("./"))
+    assert {"/static/common/api.js", "/static/common/catalog.js", "/static/common/format.js",
+            "/static/common/stream.js"} <= seen
+    assert len([p for p in seen if p.startswith("/static/gate/")]) >= 12  # one module per screen or concern
+    for gone in ("api.js", "catalog.js", "format.js", "stream.js", "gate.js"):
+        assert http.get(f"/static/gate/{gone}").status_code == 404, gone
 
 
 def test_a_real_gate_has_no_simulation_routes(gate):

@@ -2,7 +2,8 @@
 
 Bound to 127.0.0.1 by default: only the kiosk's own browser (and the USB
 scanner, the simulator and tests) talk to it. Every asset is served from
-here: the gate works with no internet.
+here (the page stands on web/common's base template and modules, served
+under /static/common/): the gate works with no internet.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ LANGUAGE_COOKIE = "lang"
 
 def create_gate_app(gate: Gate, *, heartbeat_s: float = 15.0, language: str = "zh-CN", simulation: Any = None) -> Flask:
     """The gate app over a running ``Gate``; ``simulation`` (a SimulatedHardware) adds the on-page simulation panel."""
+    from web.common import register_common
     from web.gate.api import api
     from web.gate.ui import ui
     from web.json_api import ApiError, error_response
@@ -38,6 +40,7 @@ def create_gate_app(gate: Gate, *, heartbeat_s: float = 15.0, language: str = "z
 
     Babel(app, locale_selector=select_locale,
           default_translation_directories=str(Path(__file__).parent / "translations"))
+    register_common(app)  # base.html and the shared modules under /static/common/
     app.register_blueprint(api)
     app.register_blueprint(ui)
 

@@ -13,7 +13,7 @@ from kiosk.exc import PersonalDataError
 from kiosk.gate.ledger import AlarmError
 from kiosk.gate.passages import Gate, GateError
 from kiosk.gate.shifts import ShiftError
-from kiosk.gate.visitors import VisitorRegistration
+from kiosk.gate.visitors import VisitorReason, VisitorRegistration
 from web.gate import schemas
 from web.json_api import ApiError, error_response, parse_body
 
@@ -64,7 +64,7 @@ def direction():
 @api.get("/rules")
 def rules():
     """The rules the page works by (quick outcomes, how long a direction holds, thresholds): one definition, here."""
-    return jsonify(_gate().rules())
+    return jsonify({**_gate().rules(), "visitor_reasons": [r.value for r in VisitorReason]})
 
 
 @api.post("/readings")
@@ -97,7 +97,8 @@ def visitors():
     gate = _gate()
     if body.host_household_id is not None and gate.checkpoint.registry.household(body.host_household_id) is None:
         raise ApiError(400, f"host_household_id: no household {body.host_household_id} in the registry")
-    registration = VisitorRegistration(body.name, body.phone, body.coming_from, body.host_household_id, body.reason,
+    reason = body.reason.value if body.reason is not None else ""
+    registration = VisitorRegistration(body.name, body.phone, body.coming_from, body.host_household_id, reason,
                                        body.temperatures_c[-1] if body.temperatures_c else None, body.id_number or None)
     outcome = gate.visitor(registration, body.temperatures_c, body.source, body.direction, alarm_seq=body.alarm_seq)
     return jsonify({**Gate.screen(outcome, kind="visitor")})

@@ -59,6 +59,8 @@ ALARMS = {
     "quarantine_breach": _l("Quarantine breach"),
     "quarantine_return": _l("Quarantined resident came home"),
     "overdue_return": _l("Overdue return"),
+    "unstaffed_gate": _l("Gate without a volunteer"),
+    "gate_offline": _l("Gate offline"),  # the office's alarm; the gate never raises it, but may be shown one
 }
 
 # what the volunteer did about an alarm (GET /rules sends the codes the gate accepts)
@@ -85,6 +87,14 @@ DIRECTION_SOURCES = {
     "inferred": _l("from the card's history"),
 }
 
+# why a visitor came: the codes are kiosk.gate.visitors.VisitorReason (the ledger stores the code, never these words)
+VISITOR_REASONS = {
+    "visiting_family": _l("Visiting family"),
+    "delivery": _l("Delivery"),
+    "repairs": _l("Repairs"),
+    "other": _l("Other"),
+}
+
 FAULTS = {
     "thermometer": _l("Thermometer fault: type handheld readings"),
     "camera": _l("Camera fault: type or scan cards with the USB scanner"),
@@ -102,6 +112,7 @@ def catalog() -> dict:
         "faults": {k: str(v) for k, v in FAULTS.items()},
         "outcomes": {k: str(v) for k, v in ACK_OUTCOMES.items()},
         "sources": {k: str(v) for k, v in DIRECTION_SOURCES.items()},
+        "visitor_reasons": {k: str(v) for k, v in VISITOR_REASONS.items()},
         "ui": {
             "in": gettext("In"), "out": gettext("Out"),
             "tries_left": gettext("Wrong PIN: %(n)s tries left", n="{n}"),
@@ -122,6 +133,8 @@ def catalog() -> dict:
             "date": gettext("%(y)s-%(m)s-%(d)s", y="{y}", m="{m}", d="{d}"),
             "minutes_seconds": gettext("%(m)s min %(s)s s", m="{m}", s="{s}"),
             "seconds": gettext("%(s)s s", s="{s}"),
+            "hours_minutes": gettext("%(h)s h %(m)s min", h="{h}", m="{m}"),
+            "unstaffed": gettext("No volunteer on duty: a volunteer, please sign in (for %(time)s)", time="{time}"),
             "direction_none": gettext("Not chosen: the gate works it out, and asks you when it cannot"),
             "direction_chosen": gettext("%(dir)s for %(left)s more. Tap %(dir)s again to cancel", dir="{dir}", left="{left}"),
             "direction_button": gettext("%(dir)s, set by the gate button, for %(left)s more", dir="{dir}", left="{left}"),

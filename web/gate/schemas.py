@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from kiosk.config.base import Direction
 from kiosk.gate.passages import ACK_OUTCOMES
+from kiosk.gate.visitors import VisitorReason
 
 # A body temperature anyone could type: outside this it is a typo, not a reading.
 Celsius = Annotated[float, Field(ge=25, le=45)]
@@ -58,7 +59,8 @@ class VisitorIn(Body):
     id_number: Annotated[str, StringConstraints(strip_whitespace=True, max_length=18)] | None = None
     coming_from: Text = ""
     host_household_id: RegistryId | None = None
-    reason: Text = ""
+    reason: VisitorReason | None = None
+    """A code (GET /rules lists them as ``visitor_reasons``), never the words on the button."""
     temperatures_c: list[Celsius] = Field(default_factory=list, max_length=6)
     source: Literal["sensor", "manual", "handheld_contact"] = "manual"
     direction: Direction = "in"

@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, current_app, make_response, redirect, render_template, url_for
 from flask_babel import get_locale
 
+from kiosk.gate.visitors import VisitorReason
 from web.gate import LANGUAGE_COOKIE, LANGUAGES
-from web.gate.messages import catalog
+from web.gate.messages import VISITOR_REASONS, catalog
 
 ui = Blueprint("gate_ui", __name__, template_folder="templates", static_folder="static", static_url_path="/static/gate")
 
@@ -26,6 +27,7 @@ def page():
     return render_template(
         "gate.html", gate=gate.checkpoint.config.gate, language=language, catalog=catalog(),
         provinces=PROVINCES, plate_keys=PLATE_KEYS, simulated=simulation is not None,
+        visitor_reasons=[(r.value, VISITOR_REASONS[r.value]) for r in VisitorReason],
         sim_cards=sorted(simulation.cards) if simulation is not None else [])
 
 
