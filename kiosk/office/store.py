@@ -28,6 +28,7 @@ from kiosk.credentials import verify_secret
 from kiosk.exc import KioskError
 from kiosk.office.event_schemas import data_problem
 from kiosk.office.personal_data import office_event_data
+from kiosk.office.queries.schema import DERIVED_COLUMNS, derived_values
 from kiosk.sqlitedb import ThreadLocalDatabase
 
 migrations = Migrations("kiosk.office.store")
@@ -81,6 +82,12 @@ def m002_flagged_events(db: sqlite_utils.Database) -> None:
     db["events"].add_column("flag", str)  # None: fine; else one line saying what is wrong, for staff review
     # Partial: costs nothing on the ingest of good events, and serves the staff's list of flagged ones.
     db.execute("CREATE INDEX IF NOT EXISTS events_flagged ON events (received_at) WHERE flag IS NOT NULL")
+
+
+_EVENT_COLUMNS = ("gate_id", "seq", "id", "ts", "received_at", "volunteer_id", "kind", "subject", "household_id", "data",
+                  "flag", *DERIVED_COLUMNS)
+_INSERT_EVENT = (f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)})"
+                 f" VALUES ({', '.join(':' + c for c in _EVENT_COLUMNS)})")
 
 
 def _now() -> str:
@@ -209,24 +216,22 @@ class OfficeStore:
         for e in events:
             if e["gate_id"] != gate_id:
                 raise OfficeStoreError(f"event seq {e['seq']} belongs to gate {e['gate_id']!r}, not {gate_id!r}")
+            # a visitor's sealed ID number gets the office's keyed hash here (kiosk.office.personal_data)
+            data = office_event_data(e["kind"], e.get("data", {}), self.path.parent)
+            # bad data is stored and flagged, never a block on the gate's stream (seq order, exactly once)
+            flag = data_problem(e["kind"], e.get("data", {}))
             rows.append({
                 "gate_id": gate_id, "seq": e["seq"], "id": e["id"], "ts": e["ts"], "received_at": received,
                 "volunteer_id": e.get("volunteer_id"), "kind": e["kind"], "subject": e.get("subject"),
-                "household_id": e.get("household_id"),
-                # a visitor's sealed ID number gets the office's keyed hash here (kiosk.office.personal_data)
-                "data": _to_json(office_event_data(e["kind"], e.get("data", {}), self.path.parent)),
-                # bad data is stored and flagged, never a block on the gate's stream (seq order, exactly once)
-                "flag": data_problem(e["kind"], e.get("data", {})),
+                "household_id": e.get("household_id"), "data": _to_json(data), "flag": flag,
+                # the desk's query columns (kiosk.office.queries.schema), from the data already parsed
+                **derived_values(data, flagged=flag is not None),
             })
         db = self._db()
         with self._write_lock, db.atomic():
             new_rows = sorted(self._new_rows(db, gate_id, rows), key=lambda r: r["seq"])  # alarms before their acks
             self._record_alarms(db, gate_id, new_rows)  # first: it flags what reaches for another gate's alarms
-            db.conn.executemany(
-                "INSERT INTO events (gate_id, seq, id, ts, received_at, volunteer_id, kind, subject, household_id, data, flag)"
-                " VALUES (:gate_id, :seq, :id, :ts, :received_at, :volunteer_id, :kind, :subject, :household_id, :data,"
-                " :flag)",
-                new_rows)
+            db.conn.executemany(_INSERT_EVENT, new_rows)
             high = self.high_water(gate_id)
             for (seq,) in db.execute("SELECT seq FROM events WHERE gate_id = ? AND seq > ? ORDER BY seq", [gate_id, high]):
                 if seq != high + 1:

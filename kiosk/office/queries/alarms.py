@@ -225,3 +225,12 @@ def _gate_ack(store: OfficeStore, row: dict) -> dict:
             break
     return {"by_kind": "gate", "by": row["acknowledged_by"], "outcome": outcome, "note": row["note"] or "",
             "at": row["acknowledged_at"], "by_passage": by_gate}
+
+
+def count_alarms(store: OfficeStore, *, status: str = "open") -> int:
+    """How many alarms are open (or handled, or all): the desk's top bar (index ``alarms_open`` for open ones)."""
+    if status not in STATUSES:
+        raise QueryError(f"状态须为 open、handled 或 all / status must be one of {', '.join(STATUSES)}")
+    where, params = _filters(status, None, None, None, None)
+    return int(store.database().execute(
+        f"SELECT COUNT(*) FROM alarms WHERE {' AND '.join(where) or '1 = 1'}", params).fetchone()[0])

@@ -1,32 +1,66 @@
 """office.db indexes (and derived columns) that serve the desk's queries; each query names the index it uses.
 
-Derived columns are *virtual generated* columns over ``events.data``: nothing
-at ingest writes them (store.py stays as it is) and a query names a plain
-column (``direction``, ``plate`` …) — the same SQL runs on PostgreSQL, where
-the later issue declares them as generated columns over ``data->>'…'``.
-Only what an index holds is computed at insert time, so every index here is
-one more cost on a gate's backlog: bench/office_ingest_bench.py measures it.
+Derived columns (``direction``, ``plate`` …) are plain columns the store
+fills at ingest from the event's data (``derived_values``), so a query names
+a plain column and the same SQL runs on PostgreSQL. They are not SQLite
+generated columns over ``json_extract``: SQLite 3.40 parses the JSON again for
+each one at every insert (ingest fell to under half), and a JSON text SQLite
+cannot parse (deeper than its limit) would make the insert itself fail and
+block the gate's stream. Every index is one more cost on a gate's backlog:
+bench/office_ingest_bench.py measures it.
 """
 
 from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
 migrations = Migrations("kiosk.office.queries")
 
-# column -> the JSON path it is read from (SQLite json_extract)
+INT64 = 2**63 - 1
+
+# column -> (SQL type, the data key it is read from; a dotted key reads a nested object)
 DERIVED_COLUMNS: dict[str, tuple[str, str]] = {
-    "direction": ("TEXT", "$.direction"),
-    "verdict": ("TEXT", "$.verdict"),
-    "temperature_c": ("REAL", "$.temperature_c"),
-    "plate": ("TEXT", "$.plate"),
-    "card_id": ("INTEGER", "$.card.card_id"),
-    "id_hash": ("TEXT", "$.id_hash"),
-    "supersedes_seq": ("INTEGER", "$.supersedes_seq"),
-    "alarm_kind": ("TEXT", "$.kind"),  # alarm_raised / alarm_acknowledged: which kind of alarm
-    "visitor_name": ("TEXT", "$.name"),  # visitor_registration: the name as typed (in no index: free at ingest)
+    "direction": ("TEXT", "direction"),
+    "verdict": ("TEXT", "verdict"),
+    "temperature_c": ("REAL", "temperature_c"),
+    "plate": ("TEXT", "plate"),
+    "card_id": ("INTEGER", "card.card_id"),
+    "id_hash": ("TEXT", "id_hash"),
+    "supersedes_seq": ("INTEGER", "supersedes_seq"),
+    "alarm_kind": ("TEXT", "kind"),  # alarm_raised / alarm_acknowledged: which kind of alarm
+    "visitor_name": ("TEXT", "name"),  # visitor_registration: the name as typed (in no index)
 }
+_MAX_TEXT = 200
+
+
+def _typed(sql_type: str, value: Any) -> Any:
+    """The value if it has the column's type (and fits), else None: bad data never reaches a derived column."""
+    if sql_type == "TEXT":
+        return value if isinstance(value, str) and len(value) <= _MAX_TEXT else None
+    if sql_type == "INTEGER":
+        return value if isinstance(value, int) and not isinstance(value, bool) and -INT64 <= value <= INT64 else None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and abs(value) < 1e6:
+        return float(value)
+    return None
+
+
+def derived_values(data: Any, *, flagged: bool = False) -> dict[str, Any]:
+    """The derived columns of one event, from its (office-side) data; all None for a flagged event."""
+    out: dict[str, Any] = {}
+    for column, (sql_type, key) in DERIVED_COLUMNS.items():
+        value: Any = None
+        if not flagged and isinstance(data, Mapping):
+            value = data
+            for part in key.split("."):
+                value = value.get(part) if isinstance(value, Mapping) else None
+        out[column] = _typed(sql_type, value)
+    return out
+
 
 # name -> SQL; the queries in this package are written so SQLite picks these (tests check EXPLAIN QUERY PLAN).
 INDEXES: dict[str, str] = {
@@ -37,6 +71,8 @@ INDEXES: dict[str, str] = {
     # the ledger by name / card / household (the master gives the subjects; few rows each, sorted after).
     # A key by person lands anywhere in the B-tree, so each batch dirties many pages: this one index costs
     # ingest more than all the others (measured); households go through their residents' subjects instead.
+    # one gate's shifts and faults (newest first) and its passages in a span (contact trace): per gate, appended
+    "events_gate_kind_ts": "CREATE INDEX IF NOT EXISTS events_gate_kind_ts ON events (gate_id, kind, ts)",
     "events_subject_ts": "CREATE INDEX IF NOT EXISTS events_subject_ts ON events (subject, ts)",
     # partial on kind (a column, not JSON): only a vehicle's or a visitor's row pays for these
     "events_vehicle_plate": "CREATE INDEX IF NOT EXISTS events_vehicle_plate ON events (plate, ts) WHERE kind = 'vehicle'",
@@ -57,10 +93,12 @@ def m001_desk_columns_and_indexes(db: sqlite_utils.Database) -> None:
     Never edit a shipped migration: add a new one.
     """
     existing = {row[1] for row in db.execute("PRAGMA table_xinfo(events)").fetchall()}
-    for column, (sql_type, path) in DERIVED_COLUMNS.items():
+    for column, (sql_type, key) in DERIVED_COLUMNS.items():
         if column not in existing:
-            db.execute(f"ALTER TABLE events ADD COLUMN {column} {sql_type}"
-                       f" GENERATED ALWAYS AS (json_extract(data, '{path}')) VIRTUAL")
+            db.execute(f"ALTER TABLE events ADD COLUMN {column} {sql_type}")
+            # events stored before this migration: their values from their JSON (unflagged, parseable ones)
+            db.execute(f"UPDATE events SET {column} = json_extract(data, '$.{key}')"
+                       " WHERE flag IS NULL AND json_valid(data)")
     alarms = set(db["alarms"].columns_dict)
     # The gate's acknowledgement stays in acknowledged_*; the office's is kept beside it, so neither overwrites
     # the other when a gate's late batch arrives after staff handled the alarm.
