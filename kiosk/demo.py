@@ -265,7 +265,7 @@ class SyncingGate:
         self.registry = Registry(gate_dir / "registry.db")
         self.journal = Journal(gate_dir / "journal.db", gate.id)
         self.client = SyncClient(self.journal, self.registry, office_url=office_url, token=demo.gate_tokens[gate.id],
-                                 interval_s=5, heartbeat_s=10)
+                                 interval_s=5, heartbeat_s=10, timeout_s=3)  # a local office: Ctrl-C never waits long
         self.client.start()
 
     def close(self) -> None:

@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 from kiosk.demo import (
     GATES,
     NORTH,
+    RESIDENTS,
     SOUTH,
     TIMEZONE,
     VOLUNTEER_PIN,
@@ -37,7 +38,7 @@ from kiosk.demo import (
     checkpoint_config,
 )
 from kiosk.gate.checkpoint import Checkpoint, Outcome
-from kiosk.gate.journal import Journal
+from kiosk.gate.journal import Journal, JournalReader
 from kiosk.gate.ledger import GateLedger
 from kiosk.gate.policy import Verdict
 from kiosk.gate.shifts import ShiftDesk
@@ -190,8 +191,6 @@ def _resident_day(steps: _Plan, demo: DemoCommunity, resident: dict, day: date, 
 
 def plan(demo: DemoCommunity, now: datetime) -> list[_Step]:
     """Everything that happens at both gates from three days ago until shortly before ``now``, in time order."""
-    from kiosk.demo import RESIDENTS
-
     now = now.astimezone(ZoneInfo(TIMEZONE))
     cutoff = now - SETTLE
     today = now.date()
@@ -282,8 +281,6 @@ def _already_seeded(demo: DemoCommunity) -> bool:
     for gate in GATES:
         path = demo.gate_dir(gate) / "journal.db"
         if path.exists():
-            from kiosk.gate.journal import JournalReader
-
             with JournalReader(path) as journal:
                 if journal.last_seq:
                     return True
