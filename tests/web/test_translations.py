@@ -13,7 +13,6 @@ from babel.messages.pofile import read_po
 
 REPO = Path(__file__).resolve().parents[2]
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
-METHODS = [("**/templates/**.html", "jinja2"), ("**.py", "python")]
 APPS = [app for app in ("gate", "office") if (REPO / "web" / app / "babel.cfg").exists()]
 
 
@@ -22,10 +21,14 @@ def translations(app: str) -> Path:
 
 
 def source_strings(app: str) -> set[str]:
+    """The strings pybabel extracts for ``app``: what its babel.cfg names (its folder, and web/common's parts)."""
+    from babel.messages.frontend import parse_mapping_cfg
+
+    with open(REPO / "web" / app / "babel.cfg", encoding="utf-8") as handle:
+        method_map, options_map = parse_mapping_cfg(handle)
     found = set()
-    for folder in (REPO / "web" / app, REPO / "web" / "common"):
-        for _, _, message, _, _ in extract_from_dir(folder, METHODS, keywords=KEYWORDS):
-            found.add(message if isinstance(message, str) else message[0])
+    for _, _, message, _, _ in extract_from_dir(REPO, method_map, options_map, keywords=KEYWORDS):
+        found.add(message if isinstance(message, str) else message[0])
     return found
 
 
@@ -74,3 +77,18 @@ def test_translations_keep_the_fields_the_page_fills_in(app: str):
             if message.id and message.string:
                 fields = re.compile(r"\{\w+\}|%\(\w+\)s")
                 assert sorted(set(fields.findall(message.id))) == sorted(set(fields.findall(message.string))), message.id
+
+
+def test_every_alarm_kind_and_outcome_code_has_words_for_both_apps():
+    import kiosk.alarm_outcomes as outcomes
+    from web.common.words import ACK_OUTCOMES, ALARMS
+
+    codes = set()
+    for value in vars(outcomes).values():
+        tables = list(value.values()) if isinstance(value, dict) else [value] if isinstance(value, tuple) else []
+        for table in tables:
+            if isinstance(table, tuple):
+                codes |= {c for c in table if isinstance(c, str)}
+    assert sorted(codes - set(ACK_OUTCOMES)) == []
+    kinds = {v for k, v in vars(outcomes).items() if k.isupper() and isinstance(v, str)}
+    assert sorted(kinds - set(ALARMS)) == []

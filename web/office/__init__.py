@@ -45,6 +45,9 @@ def create_app(store: OfficeStore, registry: RegistryMaster, *,
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Flask's default provider: Chinese stays readable
     app.register_blueprint(api)
     app.register_blueprint(desk_auth)  # /signin, /signout, the session and CSRF guard, /desk/api/{me,audit,users}
+    from web.office.desk import init_desk
+
+    init_desk(app)  # the desk's pages (/, /gates, /today, …), its JSON (/desk/api/…), languages, web/common
 
     @app.get("/healthz")
     def healthz():
