@@ -73,7 +73,9 @@ def alarms_summary():
     from kiosk.office.queries.alarms import count_alarms, list_alarms
 
     store, master = current_app.config["STORE"], current_app.config["REGISTRY"]
-    loud = list_alarms(store, master, status="open", kinds=list(LOUD), limit=1)["alarms"]
+    # a fever first: the banner must not show a card problem while a fever waits
+    loud = (list_alarms(store, master, status="open", kinds=["fever"], limit=1)["alarms"]
+            or list_alarms(store, master, status="open", kinds=list(LOUD), limit=1)["alarms"])
     latest: dict[str, Any] | None = None
     if loud:
         a = loud[0]

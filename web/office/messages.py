@@ -25,7 +25,10 @@ LEDGER_KINDS = {"passage": _l("Passages"), "visitor": _l("Visitors"), "vehicle":
 
 def catalog() -> dict:
     """The desk's words in the current request's language, for its scripts (rendered into #catalog)."""
+    from flask import current_app
+
     return {
+        "timezone": current_app.config.get("TIMEZONE", "Asia/Shanghai"),
         "alarms": words(ALARMS), "outcomes": words(ACK_OUTCOMES), "directions": words(DIRECTIONS),
         "verdicts": words(VERDICTS_SHORT), "subjects": words(SUBJECTS), "parts": words(PARTS), "roles": words(ROLES),
         "ui": {

@@ -4,14 +4,20 @@ import { T } from "./catalog.js";
 // "{n} waiting" with {n: 3} → "3 waiting"; a field the values lack shows as a dash, never "undefined".
 export const fmt = (template, values) => (template || "").replace(/\{(\w+)\}/g, (_, k) => (values[k] ?? "—"));
 
+// Times are shown on the community's clock when the page says which (T.timezone: the office desk, whose staff may
+// sit anywhere); else on the device's own (the gate's Pi is set to local time).
+const zone = () => T.timezone || undefined;
+
 export function time(ts) {  // an ISO timestamp → "08:45"
-  return new Date(ts).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hour12: false });
+  return new Date(ts).toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit", hour12: false, timeZone: zone() });
 }
 
 export function dateTime(ts) {  // an ISO timestamp → "12月1日 08:45" (the catalog's short date and the time)
   const d = new Date(ts);
   if (isNaN(d)) return "";
-  return fmt(T.ui.short_date || "{m}/{d}", { m: String(d.getMonth() + 1), d: String(d.getDate()) }) + " " + time(ts);
+  const parts = Object.fromEntries(new Intl.DateTimeFormat("en-US", { month: "numeric", day: "numeric", timeZone: zone() })
+    .formatToParts(d).map((p) => [p.type, p.value]));
+  return fmt(T.ui.short_date || "{m}/{d}", { m: parts.month, d: parts.day }) + " " + time(ts);
 }
 
 export function day(iso) {  // "2026-12-31" → the catalog's way of writing a date (2026年12月31日)
