@@ -41,7 +41,7 @@ from kiosk.gate.process import GateProcess  # noqa: E402
 BAR_MS = 200.0
 CARD = "wang-xiaoshan"
 VISITOR = {"name": "孙来访", "phone": "13800138000", "coming_from": "朝阳区", "host_household_id": 1,
-           "reason": "探亲", "temperatures_c": [36.5], "source": "manual"}
+           "reason": "visiting_family", "temperatures_c": [36.5], "source": "manual"}
 
 
 def percentile(values: list[float], p: float) -> float:

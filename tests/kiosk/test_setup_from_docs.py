@@ -240,7 +240,7 @@ def test_office_and_gate_from_the_docs_alone(setup):
 
     # -- a visitor's ID number: sealed at the gate, opened at the office for contact tracing -----------------------
     visitor = {"name": "孙来访", "phone": "13800138000", "id_number": VISITOR_ID, "coming_from": "任丘市",
-               "host_household_id": None, "reason": "探亲", "temperatures_c": [36.5]}
+               "host_household_id": None, "reason": "visiting_family", "temperatures_c": [36.5]}
     registered = requests.post(gate.url + "/api/v1/visitors", json=visitor, timeout=30)
     assert registered.status_code == 200, f"{registered.text}\n{setup.logs()}"
     seq = registered.json()["seq"][0]

@@ -39,7 +39,7 @@ def journaled(tmp_path):
         http.post("/api/v1/scans", json={"text": None})  # a walk-up: unknown visitor alarm
         alarm_seq = http.get("/api/v1/alarms").get_json()[0]["seq"]
         http.post("/api/v1/visitors", json={"name": "孙来访", "phone": "13800138000", "id_number": "11010519491231002X",
-                                            "coming_from": "朝阳区", "host_household_id": 1, "reason": "探亲",
+                                            "coming_from": "朝阳区", "host_household_id": 1, "reason": "visiting_family",
                                             "temperatures_c": [36.4], "alarm_seq": alarm_seq})
         http.post("/api/v1/vehicles", json={"plate": "京A12345", "disinfected": True, "passengers": 2, "direction": "in"})
         open_alarms = http.get("/api/v1/alarms").get_json()
