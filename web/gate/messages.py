@@ -13,6 +13,9 @@ from __future__ import annotations
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
+from web.common.words import ACK_OUTCOMES as COMMON_OUTCOMES
+from web.common.words import ALARMS as COMMON_ALARMS
+
 # prompt code → (title, what to do)
 PROMPTS = {
     "welcome": (_l("Welcome home"), _l("Please go through.")),
@@ -52,32 +55,9 @@ VERDICTS = {
     "abandoned": _l("Left before a decision"),
 }
 
-ALARMS = {
-    "fever": _l("Fever"),
-    "unknown_visitor": _l("Visitor without a card"),
-    "invalid_card": _l("Invalid card"),
-    "quarantine_breach": _l("Quarantine breach"),
-    "quarantine_return": _l("Quarantined resident came home"),
-    "overdue_return": _l("Overdue return"),
-    "unstaffed_gate": _l("Gate without a volunteer"),
-    "gate_offline": _l("Gate offline"),  # the office's alarm; the gate never raises it, but may be shown one
-}
-
-# what the volunteer did about an alarm (GET /rules sends the codes the gate accepts)
-ACK_OUTCOMES = {
-    "remeasured_normal": _l("Remeasured: normal"),
-    "sent_to_observation": _l("Sent to the observation area"),
-    "called_doctor": _l("Community doctor called"),
-    "sent_to_clinic": _l("Taken to the fever clinic"),
-    "turned_back": _l("Turned back"),
-    "escorted_home": _l("Accompanied back home"),
-    "reported_to_office": _l("Reported to the office"),
-    "visitor_registered": _l("Visitor registered"),
-    "identity_checked": _l("Identity checked"),
-    "card_kept": _l("Card kept for the office"),
-    "returned": _l("Back inside"),
-    "contacted": _l("Resident contacted"),
-}
+# Alarm kinds and what was done about one: the words both apps share (web/common/words.py), one definition.
+ALARMS = COMMON_ALARMS
+ACK_OUTCOMES = COMMON_OUTCOMES
 
 # where a passage's direction came from
 DIRECTION_SOURCES = {
