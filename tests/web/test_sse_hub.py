@@ -20,6 +20,14 @@ async def _batches(queue: asyncio.Queue, until: float) -> list[tuple[float, byte
     return got
 
 
+def _run(coro):
+    """asyncio.run on a thread of its own: the browser tests' Playwright keeps a loop running on the main thread."""
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result(timeout=60)
+
+
 def _item(kind: str, seq: int) -> dict:
     return {"kind": kind, "gate_id": "north", "seq": seq}
 
@@ -39,7 +47,7 @@ def test_an_alarm_goes_out_at_once_while_passages_wait_for_the_long_window() -> 
         finally:
             hub.close()
 
-    quiet, urgent = asyncio.run(scenario())
+    quiet, urgent = _run(scenario())
     assert quiet == []
     assert len(urgent) == 1  # the alarm took the waiting passage with it, in order, in one write
     body = urgent[0][1].decode()
@@ -58,7 +66,7 @@ def test_every_item_is_urgent_without_an_urgency_rule() -> None:
         finally:
             hub.close()
 
-    assert len(asyncio.run(scenario())) == 1
+    assert len(_run(scenario())) == 1
 
 
 def test_many_streams_each_get_every_batch_in_order_though_the_fan_out_is_paced() -> None:
@@ -79,7 +87,7 @@ def test_many_streams_each_get_every_batch_in_order_though_the_fan_out_is_paced(
         finally:
             hub.close()
 
-    for got in asyncio.run(scenario()):
+    for got in _run(scenario()):
         text = b"".join(got).decode()
         seqs = [int(line.rsplit(":", 1)[1]) for line in text.splitlines() if line.startswith("id: ")]
         assert seqs == [1, 2, 3, 4, 5]
