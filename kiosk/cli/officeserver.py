@@ -42,7 +42,7 @@ def serve(config_path: str, threads: int) -> None:
         server = config.server
         limits = Limits(idle_timeout_s=server.idle_timeout_s, body_timeout_s=server.body_timeout_s,
                         max_streams=server.max_streams, max_streams_per_client=server.max_streams_per_token)
-        app = create_app(store, registry)
+        app = create_app(store, registry, config=config)
         try:
             running = WebServer(app, server.host, server.port, threads=threads,
                                 tls_cert=server.tls_cert, tls_key=server.tls_key, limits=limits)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
+from kiosk.config.office import OfficeConfig
 from kiosk.office.registry_master import RegistryMaster
 from kiosk.office.store import OfficeStore
 
@@ -16,8 +17,11 @@ MAX_BODY_BYTES = 4 * 1024 * 1024
 
 
 def create_app(store: OfficeStore, registry: RegistryMaster, *,
-               on_events: Callable[[str, list[dict]], None] | None = None) -> Flask:
-    """The office app over its store and master registry; ``on_events`` hears each batch of new events."""
+               on_events: Callable[[str, list[dict]], None] | None = None, config: OfficeConfig | None = None) -> Flask:
+    """The office app over its store and master registry; ``on_events`` hears each batch of new events.
+
+    ``config`` (office.yaml) gives the desk the community's name, its time zone and when a gate counts as offline.
+    """
     from kiosk.broadcast import Broadcaster
     from web.office.api import api
     from web.office.desk_auth import desk_auth, desk_body_allowed
@@ -42,6 +46,9 @@ def create_app(store: OfficeStore, registry: RegistryMaster, *,
 
     app.config.update(STORE=store, REGISTRY=registry, MAX_CONTENT_LENGTH=MAX_BODY_BYTES, BODY_ALLOWED=body_allowed,
                       EVENTS_HOOK=events_hook, BROADCASTER=broadcaster, STREAM_HEARTBEAT_S=15.0, JSON_AS_ASCII=False)
+    config = config or OfficeConfig()
+    app.config.update(COMMUNITY=config.office.name, TIMEZONE=config.office.timezone,
+                      OFFLINE_AFTER_S=config.alarms.offline_after_s or 120.0)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Flask's default provider: Chinese stays readable
     app.register_blueprint(api)
     app.register_blueprint(desk_auth)  # /signin, /signout, the session and CSRF guard, /desk/api/{me,audit,users}
