@@ -42,6 +42,7 @@ VOLUNTEER_PIN = "2468"
 DESK_USER = "demo"
 DESK_PASSWORD = "demo-2468"
 COMPOUND = "和平里小区"
+COMMUNITY_NAME = "和平里社区居委会"  # the office, as the desk names it
 
 
 @dataclass(frozen=True)
@@ -221,10 +222,14 @@ def _upserts(tables: dict[str, list[dict]]) -> list[dict]:
 
 def start_office(demo: DemoCommunity, port: int = 0) -> tuple[WebServer, str]:
     """Serve the demo office on 127.0.0.1 in a background thread; returns the server and its URL."""
+    from kiosk.config.office import OfficeConfig
     from web.office import create_app
     from web.serving import WebServer as Server
 
-    app = create_app(OfficeStore(demo.office_dir / "office.db"), RegistryMaster(demo.office_dir / "registry.db"))
+    config = OfficeConfig.model_validate({"office": {"name": COMMUNITY_NAME, "timezone": TIMEZONE,
+                                                     "data_dir": str(demo.office_dir)}})
+    app = create_app(OfficeStore(demo.office_dir / "office.db"), RegistryMaster(demo.office_dir / "registry.db"),
+                     config=config)
     server = Server(app, "127.0.0.1", port, threads=8)
     threading.Thread(target=server.run, name="demo-office", daemon=True).start()
     return server, f"http://127.0.0.1:{server.port}"
