@@ -15,7 +15,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from kiosk.cards import CardKind, issue_card, render_qr
@@ -220,22 +220,48 @@ def _upserts(tables: dict[str, list[dict]]) -> list[dict]:
     return [{"op": "upsert", "table": table, "row": row} for table, rows in tables.items() for row in rows]
 
 
-def start_office(demo: DemoCommunity, port: int = 0) -> tuple[WebServer, str]:
-    """Serve the demo office on 127.0.0.1 in a background thread; returns the server and its URL."""
-    from kiosk.config.office import OfficeConfig
+class DemoOffice:
+    """The demo office's server and, with --serve, its watch for silent gates; ``close()`` stops both."""
+
+    def __init__(self, server: WebServer, watch: Any = None):
+        self.server, self.watch = server, watch
+
+    @property
+    def port(self) -> int:
+        """Where the office listens."""
+        return self.server.port
+
+    def close(self) -> None:
+        """Stop the watch and the server. Idempotent."""
+        if self.watch is not None:
+            self.watch.stop()
+        self.server.close()
+
+
+def start_office(demo: DemoCommunity, port: int = 0, *, offline_after_s: float | None = None) -> tuple[DemoOffice, str]:
+    """Serve the demo office on 127.0.0.1 in a background thread; returns the office and its URL.
+
+    ``offline_after_s``: also watch for silent gates, as ``kiosk office serve`` does (the gate-offline alarm).
+    """
+    from kiosk.config.office import OfficeAlarmSettings, OfficeConfig
+    from kiosk.office.watch import start_offline_watch
     from web.office import create_app
     from web.serving import WebServer as Server
 
     config = OfficeConfig.model_validate({"office": {"name": COMMUNITY_NAME, "timezone": TIMEZONE,
                                                      "data_dir": str(demo.office_dir)}})
-    app = create_app(OfficeStore(demo.office_dir / "office.db"), RegistryMaster(demo.office_dir / "registry.db"),
-                     config=config)
+    store = OfficeStore(demo.office_dir / "office.db")
+    app = create_app(store, RegistryMaster(demo.office_dir / "registry.db"), config=config)
     server = Server(app, "127.0.0.1", port, threads=8)
     threading.Thread(target=server.run, name="demo-office", daemon=True).start()
-    return server, f"http://127.0.0.1:{server.port}"
+    watch = None
+    if offline_after_s:
+        settings = OfficeAlarmSettings(offline_after_s=offline_after_s, check_every_s=min(10.0, max(0.5, offline_after_s / 4)))
+        watch = start_offline_watch(store, settings, app.config["BROADCASTER"].publish)
+    return DemoOffice(server, watch), f"http://127.0.0.1:{server.port}"
 
 
-def gate_config(demo: DemoCommunity, office_url: str, port: int = 8080) -> GateConfig:
+def gate_config(demo: DemoCommunity, office_url: str, port: int = 8080, *, unstaffed_after_s: float = 600.0) -> GateConfig:
     """The simulated gate that keeps running after the script: its replica and journal, synced with the demo office."""
     from kiosk.office.personal_data import sealing_public_text
     from kiosk.provisioning import write_provisioning
@@ -250,6 +276,7 @@ def gate_config(demo: DemoCommunity, office_url: str, port: int = 8080) -> GateC
         "camera": {"source": "replay"},
         "sync": {"provisioning_file": str(provisioning), "interval_s": 5, "heartbeat_s": 10},
         "web": {"port": port},
+        "alarms": {"unstaffed_after_s": unstaffed_after_s},
     })
 
 

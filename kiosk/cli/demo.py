@@ -22,7 +22,11 @@ VERDICT_MARK = {"admit": "✔ admit", "deny": "✘ deny", "refer": "➜ refer", 
 @click.option("--port", default=0, type=click.IntRange(0, 65535), help="Office port (default: any free port).")
 @click.option("--gate-port", default=8080, show_default=True, type=click.IntRange(0, 65535),
               help="With --serve: the simulated gate's touchscreen page (0: any free port).")
-def demo(directory: Path, serve: bool, port: int, gate_port: int) -> None:
+@click.option("--offline-after", "offline_after_s", default=120.0, show_default=True, type=click.FloatRange(0.5, 86400),
+              help="With --serve: seconds of silence before the office raises a gate-offline alarm.")
+@click.option("--unstaffed-after", "unstaffed_after_s", default=600.0, show_default=True, type=click.FloatRange(0, 86400),
+              help="With --serve: seconds with nobody signed in before the north gate raises an unstaffed alarm.")
+def demo(directory: Path, serve: bool, port: int, gate_port: int, offline_after_s: float, unstaffed_after_s: float) -> None:
     """Seed a demo community at an office with two gates and a few days of history, run scripted passages, sync.
 
     With --serve, the office (and its desk) keeps running, the simulated north gate (touchscreen page, local API)
@@ -40,7 +44,7 @@ def demo(directory: Path, serve: bool, port: int, gate_port: int) -> None:
         except FileExistsError as exc:
             fail(str(exc))
         try:
-            office, url = demo_lib.start_office(community, port)
+            office, url = demo_lib.start_office(community, port, offline_after_s=offline_after_s if serve else None)
         except OSError as exc:
             fail(f"cannot start the demo office on port {port}: {exc.strerror or exc}")
         try:
@@ -81,7 +85,7 @@ def demo(directory: Path, serve: bool, port: int, gate_port: int) -> None:
 
     with clean_errors():
         try:
-            gate = GateProcess(demo_lib.gate_config(community, url, gate_port), simulate=True, cards_dir=community.cards_dir)
+            gate = GateProcess(demo_lib.gate_config(community, url, gate_port, unstaffed_after_s=unstaffed_after_s), simulate=True, cards_dir=community.cards_dir)
         except (ListenError, OSError) as exc:
             office.close()
             fail(f"{exc} (choose another port with --gate-port)")
