@@ -243,21 +243,22 @@ def start_office(demo: DemoCommunity, port: int = 0, *, offline_after_s: float |
 
     ``offline_after_s``: also watch for silent gates, as ``kiosk office serve`` does (the gate-offline alarm).
     """
-    from kiosk.config.office import OfficeAlarmSettings, OfficeConfig
+    from kiosk.config.office import OfficeConfig
     from kiosk.office.watch import start_offline_watch
     from web.office import create_app
     from web.serving import WebServer as Server
 
+    alarms = {"offline_after_s": offline_after_s, "check_every_s": min(10.0, max(0.5, offline_after_s / 4))} \
+        if offline_after_s else {}
     config = OfficeConfig.model_validate({"office": {"name": COMMUNITY_NAME, "timezone": TIMEZONE,
-                                                     "data_dir": str(demo.office_dir)}})
+                                                     "data_dir": str(demo.office_dir)}, "alarms": alarms})
     store = OfficeStore(demo.office_dir / "office.db")
     app = create_app(store, RegistryMaster(demo.office_dir / "registry.db"), config=config)
     server = Server(app, "127.0.0.1", port, threads=8)
     threading.Thread(target=server.run, name="demo-office", daemon=True).start()
     watch = None
-    if offline_after_s:
-        settings = OfficeAlarmSettings(offline_after_s=offline_after_s, check_every_s=min(10.0, max(0.5, offline_after_s / 4)))
-        watch = start_offline_watch(store, settings, app.config["BROADCASTER"].publish)
+    if offline_after_s:  # the desk's gates screen and the watch use the same threshold
+        watch = start_offline_watch(store, config.alarms, app.config["BROADCASTER"].publish)
     return DemoOffice(server, watch), f"http://127.0.0.1:{server.port}"
 
 

@@ -202,7 +202,7 @@ def today():
     return render_page("today.html", "today", _l("Today"), result=result, problem=problem, args=args)
 
 
-LEDGER_FIELDS = ("day", "from", "to", "compound", "gate", "name", "household", "plate", "card", "id_number", "cursor")
+LEDGER_FIELDS = ("day", "from", "to", "compound", "gate", "name", "household", "plate", "card", "visitor", "cursor")
 
 
 @desk.get("/ledger")
@@ -230,7 +230,7 @@ def ledger():
                       end=end, tz=_tz(), compound=args["compound"] or None, gate=args["gate"] or None,
                       name=args["name"] or None, household=_household(args["household"]), plate=args["plate"] or None,
                       card=_whole(args["card"], _l("A card number is a whole number")),
-                      id_number=args["id_number"] or None, limit=50, cursor=args["cursor"] or None)
+                      visitor_key=args["visitor"] or None, limit=50, cursor=args["cursor"] or None)
 
     result, problem = _run(query)
     more = None
@@ -239,6 +239,28 @@ def ledger():
                 "kind": kinds or []}
     return render_page("ledger.html", "ledger", _l("Ledger"), result=result, problem=problem, args=args,
                        kinds=kinds or [], kind_words=LEDGER_KINDS, gates=_gate_choices(), more=more)
+
+
+@desk.post("/ledger/visitor")
+@desk_login_required("viewer")
+def find_visitor():
+    """A visitor by full ID number, sent in a POST body: the number never goes into a URL (history, logs); the
+    ledger is then shown for the office's keyed hash of it."""
+    from flask import url_for
+
+    from kiosk.office.queries.ledger import visitor_key
+    from kiosk.office.store import OfficeStoreError
+
+    number = request.form.get("id_number", "").strip()[:40]
+    try:
+        key = visitor_key(current_app.config["STORE"], number)
+    except OfficeStoreError as exc:
+        from web.office.messages import LEDGER_KINDS
+
+        return render_page("ledger.html", "ledger", _l("Ledger"), result=None, problem=str(exc),
+                           args=dict.fromkeys(LEDGER_FIELDS, ""), kinds=[], kind_words=LEDGER_KINDS,
+                           gates=_gate_choices(), more=None), 400
+    return redirect(url_for("desk.ledger", visitor=key, kind="visitor"), 303)
 
 
 def _whole(text: str, message: Any) -> int | None:

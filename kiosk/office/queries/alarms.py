@@ -194,6 +194,8 @@ def _alarm(store: OfficeStore, gates: dict, who: Who, row: dict) -> dict:
 
 def _passage(store: OfficeStore, row: dict, alarm_data: dict) -> dict | None:
     """The decision this alarm came from: the passage-like event just before it that lists an alarm of its kind."""
+    if row["seq"] is None:  # an alarm the office raised itself (a gate gone silent): no gate event behind it
+        return None
     rows = store.database().execute(
         "SELECT seq, ts, kind, data FROM events WHERE gate_id = ? AND seq < ? AND seq >= ? ORDER BY seq DESC",
         [row["gate_id"], row["seq"], row["seq"] - _PASSAGE_REACH]).fetchall()

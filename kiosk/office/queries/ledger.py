@@ -21,6 +21,7 @@ import binascii
 import hashlib
 import heapq
 import json
+import re
 from datetime import date, datetime
 from typing import Any
 
@@ -61,7 +62,7 @@ def search(store: OfficeStore, master: Registry, *, kinds: list[str] | None = No
            start: datetime | str | None = None, end: datetime | str | None = None, tz: str = DEFAULT_TIMEZONE,
            compound: str | None = None, gate: str | None = None, name: str | None = None,
            household: int | None = None, plate: str | None = None, card: int | None = None,
-           id_number: str | None = None, limit: int = 50, cursor: str | None = None,
+           id_number: str | None = None, visitor_key: str | None = None, limit: int = 50, cursor: str | None = None,
            fever_c: float = DEFAULT_FEVER_C) -> dict:
     """``{"rows": [row, …], "next_cursor": str | None, "truncated": bool}``, newest first.
 
@@ -79,7 +80,10 @@ def search(store: OfficeStore, master: Registry, *, kinds: list[str] | None = No
     if unknown:
         raise QueryError(f"未知台账类别 {str(unknown[0])[:40]!r} / unknown ledger kind; one of {', '.join(CATEGORIES)}")
     lo, hi = _range(day, start, end, tz)
-    fingerprint = _fingerprint(categories, lo, hi, compound, gate, name, household, plate, card, id_number, fever_c)
+    if visitor_key is not None and not re.fullmatch(r"[0-9a-f]{16,128}|none", visitor_key):
+        raise QueryError("访客查询参数不对 / not a visitor key from this office")
+    fingerprint = _fingerprint(categories, lo, hi, compound, gate, name, household, plate, card, id_number, visitor_key,
+                               fever_c)
     after = _decode(cursor, fingerprint) if cursor else None
     gate_ids = [str(gate)[:64]] if gate else (gates_of_compound(store, str(compound)[:64]) if compound else None)
     if gate and compound and str(gate)[:64] not in gates_of_compound(store, str(compound)[:64]):
@@ -89,9 +93,9 @@ def search(store: OfficeStore, master: Registry, *, kinds: list[str] | None = No
     truncated = False
     where: list[str] = []
     params: list[Any] = []
-    if id_number is not None:
-        key = _id_hash(store, id_number)
-        if key is None:
+    if id_number is not None or visitor_key is not None:
+        key = _id_hash(store, id_number) if id_number is not None else visitor_key
+        if key is None or key == "none":
             return {"rows": [], "next_cursor": None, "truncated": False}
         where, params = ["kind = 'visitor_registration'", "id_hash = ?"], [key]
     elif plate is not None:
@@ -218,6 +222,12 @@ def _subjects(master: Registry, name: str | None, card: int | None) -> tuple[lis
         if card is not None:
             pattern = None  # a card names a holder: typed visitor names are not the card's
     return subjects, truncated, pattern
+
+
+def visitor_key(store: OfficeStore, id_number: str) -> str:
+    """What a page may carry in its URL instead of a visitor's ID number: the office's keyed hash of it (``none``
+    before any visitor was hashed). QueryError for a malformed number."""
+    return _id_hash(store, id_number) or "none"
 
 
 def _id_hash(store: OfficeStore, id_number: str) -> str | None:

@@ -315,3 +315,21 @@ def test_every_main_query_reads_through_an_index(office):
                 assert "USING" in step, (sql, plan)
         checked += 1
     assert checked > 20
+
+
+def test_an_alarm_the_office_raised_itself_is_listed_without_a_gate_event(tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    from kiosk.office.queries.alarms import count_alarms, list_alarms
+    from kiosk.office.registry_master import RegistryMaster
+    from kiosk.office.store import OfficeStore
+    from kiosk.office.watch import OfflineWatch
+
+    store, master = OfficeStore(tmp_path / "office.db"), RegistryMaster(tmp_path / "registry.db")
+    store.add_gate("east", "东门")
+    now = datetime.now(UTC)
+    store.heartbeat("east", {"gate_clock": now.isoformat()}, now=now - timedelta(minutes=5))
+    OfflineWatch(store, 60).check(now)
+    [alarm] = list_alarms(store, master, status="all")["alarms"]
+    assert alarm["kind"] == "gate_offline" and alarm["gate"]["name"] == "东门" and alarm["gate_action"] is None
+    assert count_alarms(store, status="open") == 1
