@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import statistics
 import sys
 import tempfile
@@ -24,6 +25,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import report
@@ -32,6 +34,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from kiosk.office.queries import alarms, gates, ledger, people, today, trace  # noqa: E402
+from kiosk.office.queries.schema import DERIVED_COLUMNS, INDEXES, derived_values  # noqa: E402
 from kiosk.office.registry_master import RegistryMaster  # noqa: E402
 from kiosk.office.roster import load_id_hash_key  # noqa: E402
 from kiosk.office.store import OfficeStore  # noqa: E402
@@ -44,7 +47,7 @@ RUNS = 3
 REPS = 20
 BAR_MS = 200
 TZ = "Asia/Shanghai"
-CACHE_VERSION = 1  # bump when the generated data or the schema changes
+CACHE_VERSION = 3  # bump when the generated data or the schema changes
 END = datetime(2026, 11, 28, 16, 0, tzinfo=UTC)  # the last day ends at Shanghai midnight
 HOUSEHOLDS, RESIDENTS = 2000, 5000
 VISITOR_IDS = ["11010519491231002X", "110101199003071234"]  # valid check digits; the first is searchable
@@ -97,8 +100,12 @@ def build(folder: Path, events: int) -> None:
     start = END - timedelta(days=DAYS)
     span = (END - start).total_seconds()
     stamps = sorted(rng.random() * span for _ in range(events))
-    insert = ("INSERT INTO events (gate_id, seq, id, ts, received_at, volunteer_id, kind, subject, household_id, data, flag)"
-              " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)")
+    # the derived columns filled as the store's ingest fills them (derived_values), so the queries see real values
+    insert = (f"INSERT INTO events (gate_id, seq, id, ts, received_at, volunteer_id, kind, subject, household_id, data, flag,"
+              f" {', '.join(DERIVED_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL{', ?' * len(DERIVED_COLUMNS)})")
+    # the desk's indexes are built once after the bulk load (minutes faster than keeping them up row by row)
+    for index in INDEXES:
+        db.execute(f"DROP INDEX IF EXISTS {index}")
     alarm_insert = "INSERT INTO alarms (event_id, gate_id, seq, kind, subject, raised_at, acknowledged_at, acknowledged_by, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
     batch: list = []
     alarm_rows: list = []
@@ -111,7 +118,11 @@ def build(folder: Path, events: int) -> None:
         alarm_rows.clear()
 
     n = 0
-    for offset in stamps:
+    skip = False  # a fever is two events (the passage and its alarm): it takes the next stamp too, so the data
+    for offset in stamps:  # spans the whole DAYS up to END, as many events as stamps
+        if skip:
+            skip = False
+            continue
         if n >= events:
             break
         g = gate_ids[rng.randrange(GATES)]
@@ -129,7 +140,8 @@ def build(folder: Path, events: int) -> None:
             nonlocal n
             seqs[g] += 1
             event_id = uuid.uuid4().hex
-            batch.append((g, seqs[g], event_id, ts, ts, "1", kind, subject, house, json.dumps(data, ensure_ascii=False)))
+            batch.append((g, seqs[g], event_id, ts, ts, "1", kind, subject, house, json.dumps(data, ensure_ascii=False),
+                          *derived_values(data).values()))
             n += 1
             return event_id
 
@@ -150,6 +162,7 @@ def build(folder: Path, events: int) -> None:
             add("passage", {**base, "verdict": "deny", "temperature_c": 38.2, "reasons": ["card_valid", "fever"],
                             "alarms": [fever]}, f"resident:{resident}", household)
             event_id = add("alarm_raised", fever, f"resident:{resident}", household)
+            skip = True
             acked = rng.random() < 0.8
             alarm_rows.append((event_id, g, seqs[g], "fever", f"resident:{resident}", ts, ts if acked else None,
                                "1" if acked else None, "" if acked else None))
@@ -166,6 +179,8 @@ def build(folder: Path, events: int) -> None:
             flush()
     flush()
     with store.writing() as w:
+        for sql in INDEXES.values():
+            w.execute(sql)
         w.conn.executemany("INSERT OR REPLACE INTO gate_state (gate_id, high_water) VALUES (?, ?)", list(seqs.items()))
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     store.close()
@@ -182,6 +197,10 @@ def cases(store: OfficeStore, master: RegistryMaster, rng: random.Random) -> dic
     passages = store.database().execute(
         "SELECT gate_id, seq FROM events WHERE kind = 'passage' AND ts >= ? ORDER BY ts DESC LIMIT 500",
         [(END - timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%S")]).fetchall()
+
+    def two_hours() -> tuple[datetime, datetime]:
+        back = timedelta(hours=rng.randrange(1, 24 * (DAYS - 1)))
+        return END - back - timedelta(hours=2), END - back
 
     def page_two(**filters) -> object:
         first = ledger.search(store, master, **filters)
@@ -207,28 +226,114 @@ def cases(store: OfficeStore, master: RegistryMaster, rng: random.Random) -> dic
             store, master, kinds=["temperature_exception"], day=day()),
         "trace.around (±30 min)": lambda: trace.around(store, master, *rng.choice(passages), minutes=30),
         "trace.between (2 h) + to_csv": lambda: trace.to_csv(trace.between(
-            store, master, gate(), END - timedelta(hours=3), END - timedelta(hours=1))["rows"]),
+            store, master, gate(), *two_hours())["rows"]),
         "people.residents (name)": lambda: people.residents(master, name=rng.choice(surnames)),
         "people.cards (page)": lambda: people.cards(master, today=date(2026, 11, 28), after=rng.randrange(100000, 104900)),
     }
 
 
 def route_cases(base_url: str, routes: list[str], headers: dict[str, str]) -> dict[str, Callable[[], object]]:
-    """The hook for the desk's pages and API calls: one timed GET per route on a running office (status must be 200)."""
+    """One timed GET per route on a running office given by ``--url`` (status must be 200)."""
     import requests
 
     session = requests.Session()
+    session.trust_env = False
     session.headers.update(headers)
+    return {f"GET {route}": _getter(session, base_url, lambda route=route: route) for route in routes}
 
-    def get(route: str) -> Callable[[], object]:
-        def call() -> object:
-            answer = session.get(base_url.rstrip("/") + route, timeout=30)
-            if answer.status_code != 200:
-                raise RuntimeError(f"GET {route}: {answer.status_code} {answer.text[:200]}")
-            return answer.content
-        return call
 
-    return {f"GET {route}": get(route) for route in routes}
+def _getter(session: Any, base_url: str, route: Callable[[], str]) -> Callable[[], object]:
+    def call() -> object:
+        path = route()
+        answer = session.get(base_url.rstrip("/") + path, timeout=30, allow_redirects=False)
+        if answer.status_code != 200:
+            raise RuntimeError(f"GET {path}: {answer.status_code} {answer.text[:200]}")
+        return answer.content
+    return call
+
+
+DESK_USER, DESK_PASSWORD = "bench-admin", "bench desk password"
+
+
+def serve_desk(store: OfficeStore, master: RegistryMaster) -> tuple[Any, str, Any]:
+    """The office app on web.serving in a thread over the bench database, and a session signed in as an admin.
+
+    Returns (server, base URL, requests session). The admin is added (or reset) in the cached office.db.
+    """
+    import threading
+
+    import requests
+
+    from kiosk.office.accounts import Accounts
+    from web.office import create_app
+    from web.serving import WebServer
+
+    Accounts(store).add_user(DESK_USER, "admin", DESK_PASSWORD)
+    server = WebServer(create_app(store, master), "127.0.0.1", 0)
+    threading.Thread(target=server.run, daemon=True).start()
+    url = f"http://127.0.0.1:{server.port}"
+    session = requests.Session()
+    session.trust_env = False
+    for _ in range(100):  # the server thread starts listening within moments
+        try:
+            form = session.get(url + "/signin", timeout=5)
+            break
+        except requests.ConnectionError:
+            time.sleep(0.05)
+    else:
+        raise RuntimeError("the office did not start")
+    found = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    if not found:
+        raise RuntimeError("no csrf_token in the sign-in form")
+    answer = session.post(url + "/signin", allow_redirects=False, timeout=30,
+                          data={"name": DESK_USER, "password": DESK_PASSWORD, "csrf_token": found.group(1), "next": ""})
+    if answer.status_code not in (302, 303):
+        raise RuntimeError(f"sign-in refused: {answer.status_code} {answer.text[:200]}")
+    return server, url, session
+
+
+def desk_cases(store: OfficeStore, url: str, session: Any, rng: random.Random) -> dict[str, Callable[[], object]]:
+    """Every desk page and /desk/api route, signed in, with varied arguments (another day, gate, name …)."""
+    zone = ZoneInfo(TZ)
+    last_day = END.astimezone(zone).date() - timedelta(days=1)
+    gate = lambda: f"gate-{rng.randrange(GATES):02d}"  # noqa: E731
+    day = lambda: (last_day - timedelta(days=rng.randrange(DAYS - 1))).isoformat()  # noqa: E731
+    surnames, given = "王李张刘陈杨黄赵吴周", "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚"
+    passages = store.database().execute(
+        "SELECT gate_id, seq FROM events WHERE kind = 'passage' AND ts >= ? ORDER BY ts DESC LIMIT 500",
+        [(END - timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%S")]).fetchall()
+    local = lambda moment: moment.astimezone(zone).strftime("%Y-%m-%dT%H:%M")  # noqa: E731  # datetime-local
+
+    def around() -> str:
+        gate_id, seq = rng.choice(passages)
+        return f"/trace?gate={gate_id}&seq={seq}&minutes=30"
+
+    def between(csv: bool = False) -> str:
+        hours = rng.randrange(1, 24 * 20)
+        lo, hi = END - timedelta(hours=hours + 2), END - timedelta(hours=hours)
+        return f"/trace?gate={gate()}&from={local(lo)}&to={local(hi)}" + ("&format=csv" if csv else "")
+
+    routes: dict[str, Callable[[], str]] = {
+        "/ (alarms page)": lambda: "/",
+        "/gates (page)": lambda: "/gates",
+        "/today?day=…": lambda: f"/today?day={day()}",
+        "/ledger (newest)": lambda: "/ledger",
+        "/ledger?day=…&gate=…": lambda: f"/ledger?day={day()}&gate={gate()}",
+        "/ledger?name=… (a resident's name)": lambda: "/ledger?name=" + rng.choice(surnames) + rng.choice(given),
+        "/ledger?name=…&day=… (visitors too)": lambda: f"/ledger?name={rng.choice(surnames)}{rng.choice(given)}&day={day()}",
+        "/ledger?plate=…": lambda: f"/ledger?plate=京A{10000 + rng.randrange(1, 301)}",
+        "/trace?gate=…&seq=…&minutes=30": around,
+        "/trace?gate=…&from=…&to=… (2 h)": between,
+        "/trace … &format=csv (2 h)": lambda: between(csv=True),
+        "/people (residents)": lambda: "/people",
+        "/people?tab=cards": lambda: "/people?tab=cards",
+        "/audit": lambda: "/audit",
+        "/desk/api/alarms (open)": lambda: "/desk/api/alarms",
+        "/desk/api/alarms?status=handled&kind=fever&gate=…": lambda: f"/desk/api/alarms?status=handled&kind=fever&gate={gate()}",
+        "/desk/api/alarms/summary": lambda: "/desk/api/alarms/summary",
+        "/desk/api/gates": lambda: "/desk/api/gates",
+    }
+    return {f"GET {name}": _getter(session, url, route) for name, route in routes.items()}
 
 
 def measure(calls: dict[str, Callable[[], object]]) -> dict[str, tuple[float, float]]:
@@ -250,12 +355,30 @@ def measure(calls: dict[str, Callable[[], object]]) -> dict[str, tuple[float, fl
     return out
 
 
+def _table(title: str, figures: dict[str, tuple[float, float]]) -> list[str]:
+    lines = [f"| {title} | p50 | p95 |", "|---|---:|---:|"]
+    lines += [f"| `{name}` | {p50:.1f} ms | {'**' if p95 > BAR_MS else ''}{p95:.1f} ms{'**' if p95 > BAR_MS else ''} |"
+              for name, (p50, p95) in figures.items()]
+    return lines
+
+
+def _index_list() -> str:
+    out = []
+    for name, sql in INDEXES.items():
+        body = sql.split(" ON ", 1)[1]
+        table, _, rest = body.partition(" ")
+        out.append(f"`{name}` {rest.strip()}" if table == "events" else f"`{name}` ({table})")
+    return ", ".join(out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=EVENTS)
     parser.add_argument("--url", help="a running office, to time --route pages too")
     parser.add_argument("--route", action="append", default=[], help="a desk page or API path (repeat)")
     parser.add_argument("--header", action="append", default=[], help="'Name: value' sent with each route (a session cookie)")
+    parser.add_argument("--no-http", action="store_true", help="time the query functions only, not the desk over HTTP")
+    parser.add_argument("--only", help="time only the cases whose name contains this text (implies --no-write)")
     parser.add_argument("--no-write", action="store_true", help="print, do not write docs/benchmarks.md")
     args = parser.parse_args()
     folder = Path(tempfile.gettempdir()) / f"office-desk-bench-v{CACHE_VERSION}-{args.events}"
@@ -272,30 +395,42 @@ def main() -> None:
     master = RegistryMaster(folder / "registry.db")
     held = store.count_events()
     calls = cases(store, master, random.Random(5))
+    pages: dict[str, Callable[[], object]] = {}
+    server = None
+    if not args.no_http:
+        server, url, session = serve_desk(store, master)
+        pages = desk_cases(store, url, session, random.Random(6))
     if args.url:
         headers = dict(h.split(":", 1) for h in args.header)
-        calls.update(route_cases(args.url, args.route, {k.strip(): v.strip() for k, v in headers.items()}))
+        pages.update(route_cases(args.url, args.route, {k.strip(): v.strip() for k, v in headers.items()}))
+    if args.only:
+        calls = {k: v for k, v in calls.items() if args.only in k}
+        pages = {k: v for k, v in pages.items() if args.only in k}
     figures = measure(calls)
-    worst = max(p95 for _p50, p95 in figures.values())
-    lines = ["| query | p50 | p95 |", "|---|---:|---:|"]
-    lines += [f"| `{name}` | {p50:.1f} ms | {'**' if p95 > BAR_MS else ''}{p95:.1f} ms{'**' if p95 > BAR_MS else ''} |"
-              for name, (p50, p95) in figures.items()]
+    page_figures = measure(pages)
+    if server is not None:
+        server.close()
+    every = {**figures, **page_figures}
+    worst_name, (_p50, worst) = max(every.items(), key=lambda item: item[1][1])
+    over = [name for name, (_p50, p95) in every.items() if p95 > BAR_MS]
     markdown = (
         "## Office desk queries\n\n"
         f"Measured {report.today()} on {report.machine_description(folder)}.\n"
         f"Rerun: `.venv/bin/python bench/office_desk_bench.py` (the database is cached in `{folder.parent}/`; "
         f"building it {'took ' + format(built, '.0f') + ' s' if built else 'was cached'}). "
         f"{held:,} events from {GATES} gates over {DAYS} days, {RESIDENTS:,} residents in {HOUSEHOLDS:,} households; "
-        f"each query {REPS} times per run with varied arguments, median of {RUNS} runs' p50 and p95. "
-        "Desk pages: `--url URL --route PATH …` (none timed yet: the pages come with the desk's web issue).\n\n"
-        + "\n".join(lines) + "\n\n"
-        f"- Slowest p95: {worst:.1f} ms — {'meets' if worst <= BAR_MS else 'does **not** meet'} the p95 ≤ {BAR_MS} ms bar.\n"
-        "- Indexes (kiosk/office/queries/schema.py): `events_kind_ts` (kind, ts, gate_id, seq, direction, verdict, "
-        "supersedes_seq, temperature_c, household_id), `events_subject_ts` (subject, ts), `events_vehicle_plate` "
-        "(plate, ts) WHERE kind = 'vehicle', `events_visitor_id_hash` (id_hash, ts) WHERE kind = "
-        "'visitor_registration', `alarms_raised_at`, `alarms_open` (partial), `gates_compound`.\n"
+        f"each case {REPS} times per run with varied arguments, median of {RUNS} runs' p50 and p95. "
+        "The query functions are called in-process; the desk's pages and /desk/api routes are fetched over HTTP "
+        "from the office app on web.serving (hypercorn, 8 app threads) in a thread of the bench, signed in as an "
+        "admin with a desk session (the whole request: session check, query, template or JSON).\n\n"
+        + "\n".join(_table("query", figures)) + "\n\n"
+        + ("\n".join(_table("desk page or API call (HTTP)", page_figures)) + "\n\n" if page_figures else "")
+        + f"- Slowest p95: {worst:.1f} ms (`{worst_name}`) — "
+        + (f"meets the p95 ≤ {BAR_MS} ms bar.\n" if not over else
+           f"does **not** meet the p95 ≤ {BAR_MS} ms bar ({len(over)} over: {', '.join(f'`{n}`' for n in over)}).\n")
+        + f"- Indexes (kiosk/office/queries/schema.py): {_index_list()}.\n"
     )
-    if not args.no_write:
+    if not (args.no_write or args.only):
         report.write_section("office-desk", markdown)
     print(markdown)
 
