@@ -89,49 +89,58 @@ def search(store: OfficeStore, master: Registry, *, kinds: list[str] | None = No
     if gate and compound and str(gate)[:64] not in gates_of_compound(store, str(compound)[:64]):
         return {"rows": [], "next_cursor": None, "truncated": False}
 
-    streams: list[tuple[str, list]] = []  # (WHERE, params) per ordered stream
+    event_kinds = list(dict.fromkeys(k for c in categories for k in CATEGORIES[c]))
+    exception_kinds = set(CATEGORIES["temperature_exception"]) if "temperature_exception" in categories else set()
+    plain_kinds = {k for c in categories if c != "temperature_exception" for k in CATEGORIES[c]}
     truncated = False
-    where: list[str] = []
-    params: list[Any] = []
+    # a selective filter leads: one or more streams, each a few matches sorted (WHERE terms, params)
+    leads: list[tuple[list[str], list[Any]]] = []
+    visitors_only: list[tuple[list[str], list[Any]]] = []  # streams that can only match visitor registrations
     if id_number is not None or visitor_key is not None:
         key = _id_hash(store, id_number) if id_number is not None else visitor_key
         if key is None or key == "none":
             return {"rows": [], "next_cursor": None, "truncated": False}
-        where, params = ["kind = 'visitor_registration'", "id_hash = ?"], [key]
-    elif plate is not None:
-        where, params = ["kind = 'vehicle'", "plate = ?"], [normalise_plate(str(plate)[:32])]
+        visitors_only.append((["kind = 'visitor_registration'", "id_hash = ?"], [key]))  # events_visitor_id_hash
+    elif plate is not None:  # events_vehicle_plate
+        leads.append((["kind = 'vehicle'", "plate = ?"], [normalise_plate(str(plate)[:32])]))
     elif name is not None or card is not None:
         subjects, truncated, visitor_name = _subjects(master, name, card)
         if not subjects and visitor_name is None:
             return {"rows": [], "next_cursor": None, "truncated": False}
-        alternatives = []
-        if subjects:
-            alternatives.append(f"subject IN ({placeholders(subjects)})")
-            params += subjects
-        if visitor_name is not None:  # a visitor is named only in the registration's own data
-            alternatives.append("(kind = 'visitor_registration' AND visitor_name LIKE ?)")
-            params.append(visitor_name)
-        where = [f"({' OR '.join(alternatives)})"]
-        if card is not None:
-            where.append("card_id = ?")
-            params.append(int(card))
-    elif household is not None:  # its residents by subject (events_subject_ts); its visitors: a second stream below
+        # One stream per subject (events_subject_ts, newest first, at most a page each): a name matching 200
+        # residents reads 200 short runs, not every event of all 200 sorted; and never an OR with the visitors'
+        # names, which made SQLite give up the index and read every passage.
+        for subject in subjects:
+            terms, p = ["subject = ?"], [subject]
+            if card is not None:
+                terms.append("card_id = ?")
+                p.append(int(card))
+            leads.append((terms, p))
+        if visitor_name is not None:  # a visitor is named only in the registration's own data: visitor_name is
+            # the last column of events_kind_ts, so the LIKE is checked in the index, before any row is read
+            visitors_only.append((["kind = 'visitor_registration'", "visitor_name LIKE ?"], [visitor_name]))
+    elif household is not None:  # its residents by subject (events_subject_ts), its visitors by host household
         residents = [f"resident:{r['id']}" for r in master.residents_of(int(household))][:MAX_SUBJECTS]
-        where, params = [f"subject IN ({placeholders(residents)})" if residents else "1 = 0"], residents
+        if residents:
+            leads.append(([f"subject IN ({placeholders(residents)})"], residents))
+        # host household: household_id is in events_kind_ts, checked in the index
+        visitors_only.append((["kind = 'visitor_registration'", "household_id = ?"], [int(household)]))
 
-    event_kinds = list(dict.fromkeys(k for c in categories for k in CATEGORIES[c]))
-    exception_kinds = set(CATEGORIES["temperature_exception"]) if "temperature_exception" in categories else set()
-    plain_kinds = {k for c in categories if c != "temperature_exception" for k in CATEGORIES[c]}
-    if where:  # a selective filter leads: one query, its few matches sorted
-        streams.append((" AND ".join([*where, *_kind_terms(event_kinds, plain_kinds, exception_kinds, params, fever_c)]),
-                        params))
-        if household is not None and id_number is None and plate is None and name is None and card is None \
-                and "visitor_registration" in event_kinds:  # host household, in events_kind_ts (covering)
-            streams.append(("kind = 'visitor_registration' AND household_id = ?", [int(household)]))
+    streams: list[tuple[str, list]] = []  # (WHERE, params) per ordered stream
+    if leads or visitors_only:
+        for terms, p in leads:
+            kind_terms = _kind_terms(event_kinds, plain_kinds, exception_kinds, p, fever_c)
+            streams.append((" AND ".join([*terms, *kind_terms]), p))
+        if "visitor_registration" in event_kinds:
+            for terms, p in visitors_only:
+                kind_terms = _kind_terms(["visitor_registration"], plain_kinds, exception_kinds, p, fever_c)
+                streams.append((" AND ".join([*terms, *kind_terms]), p))
+        if not streams:
+            return {"rows": [], "next_cursor": None, "truncated": truncated}
     else:
         for kind in event_kinds:  # one ordered index scan per kind (events_kind_ts), merged below
-            terms: list[str] = ["kind = ?"]
-            p: list[Any] = [kind]
+            terms = ["kind = ?"]
+            p = [kind]
             if kind not in plain_kinds:
                 terms.append("temperature_c >= ?")
                 p.append(fever_c)
@@ -266,10 +275,11 @@ def _row(r: tuple, gates: dict, who: Who, fever_c: float) -> dict:
     visitor = None
     if kind == "visitor_registration":
         from kiosk.privacy import mask_name
+        from kiosk.visitor_reasons import reason_code
 
         visitor = {"name_masked": mask_name(str(data.get("name") or "")), "phone_masked": data.get("phone_masked") or "",
                    "id_masked": data.get("id_masked") or "", "coming_from": data.get("coming_from") or "",
-                   "reason": data.get("reason") or ""}
+                   "reason": reason_code(data.get("reason")) or ""}  # a code, for old rows (a label) too
     return {
         "gate": gate_ref(gates, gate_id), "seq": seq, "ts": ts, "kind": kind, "category": CATEGORY_OF.get(kind, kind),
         "direction": direction, "verdict": verdict, "prompt": data.get("prompt"),
