@@ -47,10 +47,11 @@ RUNS = 3
 REPS = 20
 BAR_MS = 200
 TZ = "Asia/Shanghai"
-CACHE_VERSION = 3  # bump when the generated data or the schema changes
+CACHE_VERSION = 5  # bump when the generated data or the schema changes
 END = datetime(2026, 11, 28, 16, 0, tzinfo=UTC)  # the last day ends at Shanghai midnight
 HOUSEHOLDS, RESIDENTS = 2000, 5000
-VISITOR_IDS = ["11010519491231002X", "110101199003071234"]  # valid check digits; the first is searchable
+VISITOR_IDS = ["11010519491231002X", "110101199003071234"]  # the first is searchable (its check digit is right)
+NOBODYS_ID = "110105198001011238"  # a valid ID number no visitor has: the search must not read every visitor
 
 
 def _card(card_id: int, subject: int) -> dict:
@@ -198,6 +199,9 @@ def cases(store: OfficeStore, master: RegistryMaster, rng: random.Random) -> dic
         "SELECT gate_id, seq FROM events WHERE kind = 'passage' AND ts >= ? ORDER BY ts DESC LIMIT 500",
         [(END - timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%S")]).fetchall()
 
+    def around(passage: tuple) -> object:
+        return trace.around(store, master, passage[0], passage[1], minutes=30)
+
     def two_hours() -> tuple[datetime, datetime]:
         back = timedelta(hours=rng.randrange(1, 24 * (DAYS - 1)))
         return END - back - timedelta(hours=2), END - back
@@ -218,13 +222,17 @@ def cases(store: OfficeStore, master: RegistryMaster, rng: random.Random) -> dic
                                                                      compound=f"小区{rng.randrange(1, 6)}"),
         "ledger.search (a day, one gate)": lambda: ledger.search(store, master, day=day(), gate=gate()),
         "ledger.search (name)": lambda: ledger.search(store, master, name=rng.choice(surnames) + rng.choice(given)),
+        "ledger.search (surname only: 200 residents)": lambda: ledger.search(store, master, name=rng.choice(surnames)),
+        "ledger.search (visitor's name, a day)": lambda: ledger.search(store, master, name="访客" + rng.choice(given),
+                                                                         day=day()),
         "ledger.search (household)": lambda: ledger.search(store, master, household=rng.randrange(1, HOUSEHOLDS)),
         "ledger.search (plate)": lambda: ledger.search(store, master, plate=f"京A{10000 + rng.randrange(1, 301)}"),
         "ledger.search (card)": lambda: ledger.search(store, master, card=100000 + rng.randrange(1, RESIDENTS)),
         "ledger.search (ID number)": lambda: ledger.search(store, master, id_number=VISITOR_IDS[0]),
+        "ledger.search (ID number nobody has)": lambda: ledger.search(store, master, id_number=NOBODYS_ID),
         "ledger.search (temperature exceptions, a day)": lambda: ledger.search(
             store, master, kinds=["temperature_exception"], day=day()),
-        "trace.around (±30 min)": lambda: trace.around(store, master, *rng.choice(passages), minutes=30),
+        "trace.around (±30 min)": lambda: around(rng.choice(passages)),
         "trace.between (2 h) + to_csv": lambda: trace.to_csv(trace.between(
             store, master, gate(), *two_hours())["rows"]),
         "people.residents (name)": lambda: people.residents(master, name=rng.choice(surnames)),
@@ -239,7 +247,11 @@ def route_cases(base_url: str, routes: list[str], headers: dict[str, str]) -> di
     session = requests.Session()
     session.trust_env = False
     session.headers.update(headers)
-    return {f"GET {route}": _getter(session, base_url, lambda route=route: route) for route in routes}
+    return {f"GET {route}": _getter(session, base_url, _fixed(route)) for route in routes}
+
+
+def _fixed(route: str) -> Callable[[], str]:
+    return lambda: route
 
 
 def _getter(session: Any, base_url: str, route: Callable[[], str]) -> Callable[[], object]:
@@ -302,6 +314,7 @@ def desk_cases(store: OfficeStore, url: str, session: Any, rng: random.Random) -
     passages = store.database().execute(
         "SELECT gate_id, seq FROM events WHERE kind = 'passage' AND ts >= ? ORDER BY ts DESC LIMIT 500",
         [(END - timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%S")]).fetchall()
+    visitor = ledger.visitor_key(store, VISITOR_IDS[0])
     local = lambda moment: moment.astimezone(zone).strftime("%Y-%m-%dT%H:%M")  # noqa: E731  # datetime-local
 
     def around() -> str:
@@ -322,6 +335,9 @@ def desk_cases(store: OfficeStore, url: str, session: Any, rng: random.Random) -
         "/ledger?name=… (a resident's name)": lambda: "/ledger?name=" + rng.choice(surnames) + rng.choice(given),
         "/ledger?name=…&day=… (visitors too)": lambda: f"/ledger?name={rng.choice(surnames)}{rng.choice(given)}&day={day()}",
         "/ledger?plate=…": lambda: f"/ledger?plate=京A{10000 + rng.randrange(1, 301)}",
+        "/ledger?name=… (a surname: 200 residents)": lambda: "/ledger?name=" + rng.choice(surnames),
+        "/ledger?kind=temperature_exception&day=…": lambda: f"/ledger?kind=temperature_exception&day={day()}",
+        "/ledger?visitor=… (a visitor's ID, by its key)": lambda: f"/ledger?visitor={visitor}&kind=visitor",
         "/trace?gate=…&seq=…&minutes=30": around,
         "/trace?gate=…&from=…&to=… (2 h)": between,
         "/trace … &format=csv (2 h)": lambda: between(csv=True),

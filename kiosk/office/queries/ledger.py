@@ -8,8 +8,10 @@ rather than giving a wrong page.
 How each filter is served (the most selective one present leads):
 ``id_number`` → ``events_visitor_id_hash`` (the office's keyed hash; the number
 itself is never stored); ``plate`` → ``events_vehicle_plate``; ``name``/``card``
-→ the master registry gives the subjects, then ``events_subject_ts``;
-``household`` → its residents' subjects, and its visitors in ``events_kind_ts``; otherwise (day, range, gate,
+→ the master registry gives the subjects, then ``events_subject_ts`` (a page
+of each subject, merged), and visitors' typed names in ``events_kind_ts``
+(visitor_name is in the index); ``household`` → its residents' subjects, and
+its visitors in ``events_kind_ts``; otherwise (day, range, gate,
 compound) one ordered scan of ``events_kind_ts`` per event kind, merged
 here, so a month-long range costs as little as a day.
 """
@@ -111,7 +113,7 @@ def search(store: OfficeStore, master: Registry, *, kinds: list[str] | None = No
         # residents reads 200 short runs, not every event of all 200 sorted; and never an OR with the visitors'
         # names, which made SQLite give up the index and read every passage.
         for subject in subjects:
-            terms, p = ["subject = ?"], [subject]
+            terms, p = ["subject = ?"], list[Any]([subject])
             if card is not None:
                 terms.append("card_id = ?")
                 p.append(int(card))
@@ -140,7 +142,7 @@ def search(store: OfficeStore, master: Registry, *, kinds: list[str] | None = No
     else:
         for kind in event_kinds:  # one ordered index scan per kind (events_kind_ts), merged below
             terms = ["kind = ?"]
-            p = [kind]
+            p = list[Any]([kind])
             if kind not in plain_kinds:
                 terms.append("temperature_c >= ?")
                 p.append(fever_c)

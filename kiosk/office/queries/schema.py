@@ -33,7 +33,7 @@ DERIVED_COLUMNS: dict[str, tuple[str, str]] = {
     "id_hash": ("TEXT", "id_hash"),
     "supersedes_seq": ("INTEGER", "supersedes_seq"),
     "alarm_kind": ("TEXT", "kind"),  # alarm_raised / alarm_acknowledged: which kind of alarm
-    "visitor_name": ("TEXT", "name"),  # visitor_registration: the name as typed (in no index)
+    "visitor_name": ("TEXT", "name"),  # visitor_registration: the name as typed (events_kind_ts' last column)
 }
 _MAX_TEXT = 200
 
@@ -64,24 +64,32 @@ def derived_values(data: Any, *, flagged: bool = False) -> dict[str, Any]:
 
 # name -> SQL; the queries in this package are written so SQLite picks these (tests check EXPLAIN QUERY PLAN).
 INDEXES: dict[str, str] = {
-    # today's counts (covering: no row is read), the ledger by kind in keyset order, alarms' acks, shifts, faults,
-    # a visitor's host household
+    # today's counts (covering: no row is read), the ledger by kind in keyset order, a visitor's host household and
+    # typed name (SQLite checks a term on an index column before it reads the row: a LIKE on visitor_name over a
+    # month of registrations reads no row that does not match; NULL, one byte, for every other kind)
     "events_kind_ts": "CREATE INDEX IF NOT EXISTS events_kind_ts ON events"
-                      " (kind, ts, gate_id, seq, direction, verdict, supersedes_seq, temperature_c, household_id)",
-    # the ledger by name / card / household (the master gives the subjects; few rows each, sorted after).
-    # A key by person lands anywhere in the B-tree, so each batch dirties many pages: this one index costs
-    # ingest more than all the others (measured); households go through their residents' subjects instead.
+                      " (kind, ts, gate_id, seq, direction, verdict, supersedes_seq, temperature_c, household_id,"
+                      " visitor_name)",
     # one gate's shifts and faults (newest first) and its passages in a span (contact trace): per gate, appended
     "events_gate_kind_ts": "CREATE INDEX IF NOT EXISTS events_gate_kind_ts ON events (gate_id, kind, ts)",
+    # the ledger by name / card / household (the master gives the subjects; a page of each, merged).
+    # A key by person lands anywhere in the B-tree, so each batch dirties many pages: this one index costs
+    # ingest more than all the others (measured); households go through their residents' subjects instead.
     "events_subject_ts": "CREATE INDEX IF NOT EXISTS events_subject_ts ON events (subject, ts)",
-    # partial on kind (a column, not JSON): only a vehicle's or a visitor's row pays for these
-    "events_vehicle_plate": "CREATE INDEX IF NOT EXISTS events_vehicle_plate ON events (plate, ts) WHERE kind = 'vehicle'",
-    "events_visitor_id_hash": "CREATE INDEX IF NOT EXISTS events_visitor_id_hash ON events (id_hash, ts)"
+    # partial on kind (a column, not JSON): only a vehicle's or a visitor's row pays for these. They carry the
+    # whole keyset order (ts, gate_id, seq): with (plate, ts) alone SQLite preferred events_kind_ts (kind = …),
+    # which needs no sort, and read every vehicle of the month to find one plate.
+    "events_vehicle_plate": "CREATE INDEX IF NOT EXISTS events_vehicle_plate ON events (plate, ts, gate_id, seq)"
+                            " WHERE kind = 'vehicle'",
+    "events_visitor_id_hash": "CREATE INDEX IF NOT EXISTS events_visitor_id_hash ON events (id_hash, ts, gate_id, seq)"
                               " WHERE kind = 'visitor_registration'",
-    # alarms, newest first, and the open ones
+    # alarms, newest first, and the open ones: the two IS NULL columns lead, so SQLite takes this index (two
+    # equalities, then raised_at order) over the store's idx_alarms_acknowledged_at (one, then a sort of them all)
     "alarms_raised_at": "CREATE INDEX IF NOT EXISTS alarms_raised_at ON alarms (raised_at, event_id)",
-    "alarms_open": "CREATE INDEX IF NOT EXISTS alarms_open ON alarms (raised_at, event_id)"
-                   " WHERE acknowledged_at IS NULL AND office_handled_at IS NULL",
+    "alarms_open": "CREATE INDEX IF NOT EXISTS alarms_open ON alarms (acknowledged_at, office_handled_at, raised_at,"
+                   " event_id) WHERE acknowledged_at IS NULL AND office_handled_at IS NULL",
+    # one person's last alarms (an alarm's history): alarm rows only, a few a day
+    "alarms_subject_raised_at": "CREATE INDEX IF NOT EXISTS alarms_subject_raised_at ON alarms (subject, raised_at)",
     "gates_compound": "CREATE INDEX IF NOT EXISTS gates_compound ON gates (compound)",
 }
 

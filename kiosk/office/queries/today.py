@@ -17,7 +17,7 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from kiosk.office.queries.common import day_bounds, gate_ref, gates_by_id, zone
+from kiosk.office.queries.common import bound, day_bounds, gate_ref, gates_by_id, zone
 from kiosk.office.store import OfficeStore
 from kiosk.registry import Registry
 
@@ -43,7 +43,10 @@ def summary(store: OfficeStore, master: Registry, *, day: date, tz: str = "Asia/
     tally: dict[str, dict[int, dict[str, int]]] = defaultdict(lambda: defaultdict(_zero))
 
     def add(gate_id: str, bucket: str, kind: str, verdict: str | None, direction: str | None, n: int) -> None:
-        counts = tally[gate_id][_hour(bucket, z)]
+        add_hour(gate_id, _hour(bucket, z), kind, verdict, direction, n)
+
+    def add_hour(gate_id: str, hour: int, kind: str, verdict: str | None, direction: str | None, n: int) -> None:
+        counts = tally[gate_id][hour]
         if kind == "passage_abandoned":
             return
         if verdict != "admit":
@@ -58,11 +61,14 @@ def summary(store: OfficeStore, master: Registry, *, day: date, tz: str = "Asia/
             counts[direction] += n
 
     kinds = ", ".join(f"'{k}'" for k in _COUNTED)
-    for gate_id, kind, verdict, direction, bucket, n in db.execute(
-            f"SELECT gate_id, kind, verdict, direction, substr(ts, 1, {width}), COUNT(*) FROM events"
-            f" WHERE kind IN ({kinds}) AND ts >= ? AND ts < ?"
-            " GROUP BY gate_id, kind, verdict, direction, substr(ts, 1, ?)", [start, end, width]):
-        add(gate_id, bucket, kind, verdict, direction, n)
+    # One small GROUP BY per hour of the day (a range of events_kind_ts, covering): SQLite sorts a few thousand
+    # rows 24 times faster than ~65,000 rows once (measured: ~50 ms against ~90 ms at 2,000,000 events), and an
+    # hour's bounds are plain ts bounds, so no substr(ts) is grouped on.
+    for hour_start, hour_end, hour in _hours(day, z):
+        for gate_id, kind, verdict, direction, n in db.execute(
+                f"SELECT gate_id, kind, verdict, direction, COUNT(*) FROM events WHERE kind IN ({kinds})"
+                " AND ts >= ? AND ts < ? GROUP BY gate_id, kind, verdict, direction", [hour_start, hour_end]):
+            add_hour(gate_id, hour, kind, verdict, direction, n)
     # a decision a handheld follow-up replaced (that day) counts no more: the follow-up is the person's passage
     for gate_id, kind, verdict, direction, bucket, n in db.execute(
             f"SELECT s.gate_id, s.kind, s.verdict, s.direction, substr(s.ts, 1, {width}), COUNT(*) FROM events e"
@@ -116,6 +122,19 @@ def _sum(rows) -> dict[str, int]:
         for key in COUNTS:
             total[key] += row[key]
     return total
+
+
+def _hours(day: date, z) -> list[tuple[str, str, int]]:
+    """``(start, end, clock hour)`` of each hour of ``day`` in zone ``z``: 24, or 23/25 on a DST day, in UTC steps
+    from local midnight (a zone half an hour off UTC gets its hours at :30 UTC, right)."""
+    start, end = (datetime.combine(d, time(), z).astimezone(UTC) for d in (day, day + timedelta(days=1)))
+    out = []
+    moment = start
+    while moment < end:
+        following = min(moment + timedelta(hours=1), end)
+        out.append((bound(moment), bound(following), moment.astimezone(z).hour))
+        moment = following
+    return out
 
 
 def _bucket_width(day: date, z) -> int:

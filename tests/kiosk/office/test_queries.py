@@ -333,3 +333,113 @@ def test_an_alarm_the_office_raised_itself_is_listed_without_a_gate_event(tmp_pa
     [alarm] = list_alarms(store, master, status="all")["alarms"]
     assert alarm["kind"] == "gate_offline" and alarm["gate"]["name"] == "东门" and alarm["gate_action"] is None
     assert count_alarms(store, status="open") == 1
+
+
+def _indexes_used(store: OfficeStore, call) -> list[str]:
+    """The index names in the query plans of every statement on events or alarms that ``call()`` runs."""
+    statements: list[str] = []
+    db = store.database()
+    db.conn.set_trace_callback(statements.append)
+    try:
+        call()
+    finally:
+        db.conn.set_trace_callback(None)
+    used: list[str] = []
+    for sql in statements:
+        if sql.lstrip().upper().startswith("SELECT") and re.search(r"\b(events|alarms)\b", sql):
+            for row in db.execute("EXPLAIN QUERY PLAN " + sql).fetchall():
+                used += re.findall(r"USING (?:COVERING )?INDEX (\w+)", row[3])
+    return used
+
+
+def test_each_main_query_uses_the_index_meant_for_it(office):
+    """The index each query is written for (kiosk/office/queries/schema.py) is the one SQLite picks. Without
+    ANALYZE the plan does not depend on the table's size, so this small database plans as the 2,000,000-event
+    one in bench/office_desk_bench.py does."""
+    store, master, tmp = office
+    ids = seed(store, tmp)
+    now = datetime(2026, 11, 27, 20, tzinfo=UTC)
+    expected = {
+        "open alarms": (lambda: alarms.list_alarms(store, master), {"alarms_open"}),
+        "handled alarms": (lambda: alarms.list_alarms(store, master, status="handled"), {"alarms_raised_at"}),
+        "an alarm and its person's history": (lambda: alarms.alarm_detail(store, master, ids["fever"]),
+                                               {"alarms_subject_raised_at"}),
+        "gates: shifts and faults, today's in/out": (lambda: gates.overview(store, now=now),
+                                                     {"events_gate_kind_ts", "events_kind_ts"}),
+        "today: counts (covering), fevers": (lambda: today.summary(store, master, day=DAY),
+                                             {"events_kind_ts", "alarms_raised_at"}),
+        "ledger by day": (lambda: ledger.search(store, master, day=DAY), {"events_kind_ts"}),
+        "ledger by gate and day": (lambda: ledger.search(store, master, day=DAY, gate="north"), {"events_gate_kind_ts"}),
+        "ledger by name": (lambda: ledger.search(store, master, name="王"), {"events_subject_ts", "events_kind_ts"}),
+        "ledger by card": (lambda: ledger.search(store, master, card=1001), {"events_subject_ts"}),
+        "ledger by household": (lambda: ledger.search(store, master, household=2), {"events_subject_ts", "events_kind_ts"}),
+        "ledger by plate": (lambda: ledger.search(store, master, plate="京A12345"), {"events_vehicle_plate"}),
+        "ledger by ID number": (lambda: ledger.search(store, master, id_number=ID_NUMBER), {"events_visitor_id_hash"}),
+        "contact trace": (lambda: trace.around(store, master, "north", 5), {"events_gate_kind_ts"}),
+    }
+    for what, (call, indexes) in expected.items():
+        used = _indexes_used(store, call)
+        assert indexes <= set(used), (what, used)
+    # a plate or an ID number never walks every vehicle or visitor of the month in time order
+    for call in (expected["ledger by plate"][0], expected["ledger by ID number"][0]):
+        assert "events_kind_ts" not in _indexes_used(store, call)
+
+
+def test_ledger_name_search_pages_residents_and_visitors_newest_first(office):
+    """A name matching many residents (one stream each) and visitors by their typed name, merged and paged."""
+    store, master, tmp = office
+    master.change([{"op": "upsert", "table": "residents",
+                    "row": {"id": 100 + i, "household_id": 1, "name": f"王{'一二三四五六七八九十'[i]}"}} for i in range(10)])
+    gate = Gate(store, "north")
+    for minute in range(40):
+        subject = 100 + minute % 10
+        gate.send("passage", passage(subject, "in"), ts(8, minute), subject=f"resident:{subject}", household=1)
+    for minute, name in ((5, "王访客"), (25, "王访客"), (30, "李访客")):
+        gate.send("visitor_registration", {"name": name, "phone": "13900001111", "phone_masked": "139****1111",
+                                           "host_household_id": 2, "reason": "family", "readings": [],
+                                           "verdict": "admit", "direction": "in", "prompt": "welcome",
+                                           "reasons": ["visitor_registered"]}, ts(9, minute), household=2)
+    seen, cursor = [], None
+    while True:
+        page = ledger.search(store, master, name="王", limit=7, cursor=cursor)
+        seen += [(r["ts"], r["kind"]) for r in page["rows"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == 42 and seen == sorted(seen, reverse=True)
+    assert seen[:2] == [(ts(9, 25), "visitor_registration"), (ts(9, 5), "visitor_registration")]
+    assert [r["kind"] for r in ledger.search(store, master, name="王访", kinds=["visitor"])["rows"]] == \
+        ["visitor_registration"] * 2
+    assert ledger.search(store, master, name="王访", kinds=["passage"])["rows"] == []
+    assert len(ledger.search(store, master, name="王一")["rows"]) == 4
+    # a household's visitors come only under the categories asked for
+    assert ledger.search(store, master, household=2, kinds=["temperature_exception"])["rows"] == []
+    assert len(ledger.search(store, master, household=2, kinds=["visitor"])["rows"]) == 3
+
+
+@pytest.mark.parametrize(("tz", "day", "hours"), [
+    ("Asia/Shanghai", date(2026, 11, 28), 24),
+    ("America/New_York", date(2026, 11, 1), 25),  # clocks go back: 01:00 comes twice
+    ("America/New_York", date(2026, 3, 8), 23),  # clocks go forward: no 02:00
+    ("Asia/Kolkata", date(2026, 11, 28), 24),  # half an hour off UTC: its hours start at :30 UTC
+])
+def test_today_by_hour_matches_a_plain_count_of_the_events(office, tz, day, hours):
+    """Counted an hour at a time, the day's figures are what counting every event by its local hour gives."""
+    from zoneinfo import ZoneInfo
+
+    store, master, _ = office
+    zone = ZoneInfo(tz)
+    start = datetime.combine(day, datetime.min.time(), zone).astimezone(UTC) - timedelta(hours=2)
+    gate = Gate(store, "south")
+    expected = [0] * 24
+    moments = [start + timedelta(minutes=17 * i) for i in range(((hours + 4) * 60) // 17)]
+    for i, moment in enumerate(moments):
+        stamp = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        gate.send("passage", passage(1 + i % 3, "in"), stamp, subject=f"resident:{1 + i % 3}", household=1)
+        local = moment.astimezone(zone)
+        if local.date() == day:
+            expected[local.hour] += 1
+    assert len(today._hours(day, zone)) == hours
+    result = today.summary(store, master, day=day, tz=tz)
+    assert [h["in"] for h in result["by_hour"]] == expected
+    assert result["totals"]["in"] == sum(expected) > 0
