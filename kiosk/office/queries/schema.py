@@ -34,6 +34,7 @@ DERIVED_COLUMNS: dict[str, tuple[str, str]] = {
     "supersedes_seq": ("INTEGER", "supersedes_seq"),
     "alarm_kind": ("TEXT", "kind"),  # alarm_raised / alarm_acknowledged: which kind of alarm
     "visitor_name": ("TEXT", "name"),  # visitor_registration: the name as typed (events_kind_ts' last column)
+    "fault_part": ("TEXT", "part"),  # sensor_fault: which part (thermometer, camera …), so a gate's faults need no JSON
 }
 _MAX_TEXT = 200
 
@@ -88,6 +89,9 @@ INDEXES: dict[str, str] = {
     "alarms_raised_at": "CREATE INDEX IF NOT EXISTS alarms_raised_at ON alarms (raised_at, event_id)",
     "alarms_open": "CREATE INDEX IF NOT EXISTS alarms_open ON alarms (acknowledged_at, office_handled_at, raised_at,"
                    " event_id) WHERE acknowledged_at IS NULL AND office_handled_at IS NULL",
+    # a gate's parts and each one's latest fault event (gates.overview): sensor_fault rows only
+    "events_gate_fault_part": "CREATE INDEX IF NOT EXISTS events_gate_fault_part ON events"
+                              " (gate_id, kind, fault_part, ts) WHERE kind = 'sensor_fault'",
     # one person's last alarms (an alarm's history): alarm rows only, a few a day
     "alarms_subject_raised_at": "CREATE INDEX IF NOT EXISTS alarms_subject_raised_at ON alarms (subject, raised_at)",
     "gates_compound": "CREATE INDEX IF NOT EXISTS gates_compound ON gates (compound)",
@@ -117,3 +121,14 @@ def m001_desk_columns_and_indexes(db: sqlite_utils.Database) -> None:
         db["gates"].add_column("compound", str)
     for sql in INDEXES.values():
         db.execute(sql)
+
+
+@migrations()
+def m002_fault_part(db: sqlite_utils.Database) -> None:
+    """A sensor fault's part as a column with its index (an office.db that had m001 before they were added to it)."""
+    existing = {row[1] for row in db.execute("PRAGMA table_xinfo(events)").fetchall()}
+    if "fault_part" not in existing:
+        db.execute("ALTER TABLE events ADD COLUMN fault_part TEXT")
+        db.execute("UPDATE events SET fault_part = json_extract(data, '$.part')"
+                   " WHERE kind = 'sensor_fault' AND flag IS NULL AND json_valid(data)")
+    db.execute(INDEXES["events_gate_fault_part"])

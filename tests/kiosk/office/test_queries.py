@@ -365,7 +365,7 @@ def test_each_main_query_uses_the_index_meant_for_it(office):
         "an alarm and its person's history": (lambda: alarms.alarm_detail(store, master, ids["fever"]),
                                                {"alarms_subject_raised_at"}),
         "gates: shifts and faults, today's in/out": (lambda: gates.overview(store, now=now),
-                                                     {"events_gate_kind_ts", "events_kind_ts"}),
+                                                     {"events_gate_kind_ts", "events_gate_fault_part", "events_kind_ts"}),
         "today: counts (covering), fevers": (lambda: today.summary(store, master, day=DAY),
                                              {"events_kind_ts", "alarms_raised_at"}),
         "ledger by day": (lambda: ledger.search(store, master, day=DAY), {"events_kind_ts"}),
@@ -439,7 +439,24 @@ def test_today_by_hour_matches_a_plain_count_of_the_events(office, tz, day, hour
         local = moment.astimezone(zone)
         if local.date() == day:
             expected[local.hour] += 1
-    assert len(today._hours(day, zone)) == hours
+    assert len(today.hours_of(day, zone)) == hours
     result = today.summary(store, master, day=day, tz=tz)
     assert [h["in"] for h in result["by_hour"]] == expected
     assert result["totals"]["in"] == sum(expected) > 0
+
+
+def test_an_office_db_from_before_fault_part_gets_it_filled(tmp_path):
+    """m002: an office.db whose m001 ran before the fault_part column existed gets it, filled from the events held."""
+    store = OfficeStore(tmp_path / "office.db")
+    store.add_gate("south", "南门")
+    Gate(store, "south").send("sensor_fault", {"part": "thermometer", "fault": "no_reading", "detail": None}, ts(9))
+    db = store.database()
+    db.execute("DROP INDEX events_gate_fault_part")
+    db.execute("ALTER TABLE events DROP COLUMN fault_part")
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm002_fault_part'")
+    db.conn.commit()
+    store.close()
+    again = OfficeStore(tmp_path / "office.db")
+    faults = gates.overview(again, now=datetime(2026, 11, 27, 9, 1, tzinfo=UTC))[0]["faults"]
+    assert [(f["part"], f["fault"]) for f in faults] == [("thermometer", "no_reading")]
+    again.close()
