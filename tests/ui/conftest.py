@@ -8,69 +8,31 @@ registry, the card images on the page's simulation panel.
 from __future__ import annotations
 
 import os
-import queue
-import shutil
-import signal
-import subprocess
-import sys
-import threading
 from pathlib import Path
 
 import pytest
 
+from tests.demo_process import DemoProcess
 from tests.office_fixtures import free_port
 
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# As root in CI, with no network: no sandbox, and nothing in the background that would reach out.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--disable-sync",
-                 "--disable-background-networking", "--disable-component-update", "--disable-quic",
-                 "--disable-default-apps", "--disable-extensions"]
 SCREENSHOTS = REPO / "docs" / "screenshots"
 PANEL = {"width": 800, "height": 480}
 
 
-class DemoGate:
+class DemoGate(DemoProcess):
     """A running ``kiosk demo --serve``: the gate's URL and the demo folder."""
 
     def __init__(self, directory: Path):
-        self.directory = directory
         self.port = free_port()
-        env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "kiosk.cli", "demo", "--dir", str(directory), "--serve", "--gate-port", str(self.port)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=REPO)
-        self.output: list[str] = []
-        lines: queue.Queue = queue.Queue()
-        threading.Thread(target=self._pump, args=(lines,), daemon=True).start()
-        while True:
-            try:
-                line = lines.get(timeout=60)
-            except queue.Empty:
-                self.stop()
-                raise RuntimeError("the demo gate did not start within 60 s:\n" + "".join(self.output)) from None
-            if line is None:
-                raise RuntimeError("the demo gate exited:\n" + "".join(self.output))
-            if "touchscreen:" in line:
-                break
+        super().__init__(directory, ["--gate-port", str(self.port)], "touchscreen:", timeout_s=60)
         self.url = f"http://127.0.0.1:{self.port}/"
 
-    def _pump(self, lines: queue.Queue) -> None:
-        for line in self.process.stdout:
-            self.output.append(line)
-            lines.put(line)
-        lines.put(None)
-
-    def stop(self) -> None:
+    def stop(self) -> bool:
         """SIGTERM, as systemd stops it; the process must close its journal and exit by itself."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-                raise AssertionError("the gate did not stop within 20 s of SIGTERM") from None
+        if not super().stop():
+            raise AssertionError("the gate did not stop within 20 s of SIGTERM")
+        return True
 
 
 @pytest.fixture
@@ -80,19 +42,6 @@ def demo_gate(tmp_path):
     yield gate
     gate.stop()
     assert "gate stopped; journal closed" in "".join(gate.output)
-
-
-@pytest.fixture(scope="session")
-def browser():
-    """One headless chromium for the session."""
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is not installed: run `make test`, which installs it (apt package chromium)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -10,18 +10,13 @@ volunteer, so both can be seen within a test.
 from __future__ import annotations
 
 import os
-import queue
-import re
-import signal
-import subprocess
-import sys
-import threading
 from pathlib import Path
 
 import pytest
 
+from tests.demo_process import DemoProcess
 from tests.office_fixtures import free_port
-from tests.ui.conftest import SCREENSHOTS, browser  # noqa: F401  # the session's chromium, shared with the gate's tests
+from tests.ui.conftest import SCREENSHOTS
 
 REPO = Path(__file__).resolve().parents[2]
 DESK = {"width": 1366, "height": 768}
@@ -31,54 +26,21 @@ OFFLINE_AFTER_S = 15  # more than the demo gates' 10 s between heartbeats: a qui
 UNSTAFFED_AFTER_S = 3
 
 
-class DemoOffice:
+class DemoOffice(DemoProcess):
     """A running ``kiosk demo --serve``: the desk's URL and sign-in, the gate's URL, the demo folder."""
 
     def __init__(self, directory: Path):
-        self.directory = directory
-        self.gate_port, port = free_port(), free_port()
-        env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "kiosk.cli", "demo", "--dir", str(directory), "--serve", "--port", str(port),
-             "--gate-port", str(self.gate_port), "--offline-after", str(OFFLINE_AFTER_S),
-             "--unstaffed-after", str(UNSTAFFED_AFTER_S)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=REPO)
-        self.output: list[str] = []
-        lines: queue.Queue = queue.Queue()
-        threading.Thread(target=self._pump, args=(lines,), daemon=True).start()
-        while True:
-            try:
-                line = lines.get(timeout=90)
-            except queue.Empty:
-                self.stop()
-                raise RuntimeError("the demo did not start within 90 s:\n" + "".join(self.output)) from None
-            if line is None:
-                raise RuntimeError("the demo exited:\n" + "".join(self.output))
-            found = re.match(r"office desk: (\S+)  user: (\S+)  password: (\S+)$", line.strip())
-            if found:
-                self.url, self.user, self.password = found.groups()
-                self.url = self.url.rstrip("/")
-                break
+        self.gate_port = free_port()
+        super().__init__(directory, ["--port", str(free_port()), "--gate-port", str(self.gate_port),
+                                     "--offline-after", str(OFFLINE_AFTER_S), "--unstaffed-after", str(UNSTAFFED_AFTER_S)],
+                         r"office desk: (\S+)  user: (\S+)  password: (\S+)$")
+        url, self.user, self.password = self.ready.groups()
+        self.url = url.rstrip("/")
         self.gate_url = f"http://127.0.0.1:{self.gate_port}/"
-
-    def _pump(self, lines: queue.Queue) -> None:
-        for line in self.process.stdout:
-            self.output.append(line)
-            lines.put(line)
-        lines.put(None)
 
     @property
     def office_dir(self) -> Path:
         return self.directory / "office"
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 @pytest.fixture
@@ -99,7 +61,7 @@ def sign_in(page, office: DemoOffice, user: str | None = None, password: str | N
 
 
 @pytest.fixture
-def desk(browser, demo_office):  # noqa: F811
+def desk(browser, demo_office):
     """The desk at an office PC's 1366×768, signed in as the demo's staff account."""
     context = browser.new_context(viewport=DESK, locale="zh-CN")
     page = context.new_page()

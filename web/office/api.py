@@ -155,16 +155,9 @@ def flagged_events():
 @requires("staff")
 def stream():
     """Server-sent events: alarms and passages as gates deliver them (a comment line every 15 s keeps it alive)."""
-    from flask import Response, stream_with_context
+    from web.office.stream import stream_response
 
-    from web.office.stream import is_urgent
-    from web.sse import sse
-
-    broadcaster = current_app.config["BROADCASTER"]
-    body = sse(broadcaster.subscribe(), current_app.config["STREAM_HEARTBEAT_S"], broadcaster.unsubscribe,
-               urgent=is_urgent)
-    return Response(stream_with_context(body), mimetype="text/event-stream",
-                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return stream_response()
 
 
 @api.get("/openapi.json")

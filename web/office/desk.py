@@ -103,16 +103,9 @@ def switch_language(code: str):
 @desk_login_required("viewer")
 def stream():
     """Server-sent events for desk pages: alarms and passages as gates deliver them (web.sse; carried by the loop)."""
-    from flask import Response, stream_with_context
+    from web.office.stream import stream_response
 
-    from web.office.stream import is_urgent
-    from web.sse import sse
-
-    broadcaster = current_app.config["BROADCASTER"]
-    body = sse(broadcaster.subscribe(), current_app.config["STREAM_HEARTBEAT_S"], broadcaster.unsubscribe,
-               urgent=is_urgent)
-    return Response(stream_with_context(body), mimetype="text/event-stream",
-                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return stream_response()
 
 
 # -- the read screens: forms in, a query, a table out ------------------------------------------------------------

@@ -16,3 +16,17 @@ def is_urgent(item: dict) -> bool:
 def office_items(gate_id: str, events: list[dict]) -> list[dict]:
     """The new events staff watch live, each marked with its gate."""
     return [{**e, "gate_id": gate_id} for e in events if e.get("kind") in STREAMED]
+
+
+def stream_response():
+    """The ``text/event-stream`` answer for one staff page (the API's ``/stream`` and the desk's): the office's live
+    items, alarms at once, passages gathered (web.sse; under web.serving the server's loop carries it)."""
+    from flask import Response, current_app, stream_with_context
+
+    from web.sse import sse
+
+    broadcaster = current_app.config["BROADCASTER"]
+    body = sse(broadcaster.subscribe(), current_app.config["STREAM_HEARTBEAT_S"], broadcaster.unsubscribe,
+               urgent=is_urgent)
+    return Response(stream_with_context(body), mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
