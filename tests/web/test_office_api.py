@@ -399,3 +399,15 @@ def test_read_only_gate_routes_show_another_gate_nothing_of_this_gates(office):
     pulled = client.get("/api/v1/sync/registry?since=0", headers=auth(tokens["south"])).json
     assert pulled["mode"] == "changes" and pulled["version"] == 1  # the registry: the same for every gate
     assert client.get("/api/v1/openapi.json", headers=auth(tokens["south"])).status_code == 200
+
+
+def test_a_browser_on_a_wrong_desk_address_gets_a_page_with_the_way_back(tmp_path):
+    from kiosk.office.registry_master import RegistryMaster
+    from kiosk.office.store import OfficeStore
+    from web.office import create_app
+
+    client = create_app(OfficeStore(tmp_path / "o.db"), RegistryMaster(tmp_path / "r.db")).test_client()
+    page = client.get("/no-such-screen", headers={"Accept": "text/html,application/xhtml+xml"})
+    assert page.status_code == 404 and "没有这个页面" in page.text and "href='/'" in page.text
+    api = client.get("/api/v1/no-such-route", headers={"Accept": "text/html"})
+    assert api.status_code == 404 and api.is_json  # the API stays JSON for every caller

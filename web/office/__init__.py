@@ -63,8 +63,19 @@ def create_app(store: OfficeStore, registry: RegistryMaster, *,
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        # Keep werkzeug's headers (a 405's Allow, for one) and swap the HTML body for JSON.
+        # Keep werkzeug's headers (a 405's Allow, for one) and swap the HTML body for JSON; a person's browser on a
+        # desk address gets a short page in Chinese (and English) with the way back instead.
         response = exc.get_response()
+        from flask import request
+
+        if not request.path.startswith(("/api/", "/desk/api/")) and request.accept_mimetypes.accept_html:
+            words = {404: ("没有这个页面", "No such page"), 405: ("不能这样访问此页面", "Not allowed here")}
+            zh, en = words.get(exc.code or 0, ("出错了", exc.name))
+            response.data = (f"<!doctype html><html lang='zh-CN'><meta charset='utf-8'><title>{exc.code}</title>"
+                             f"<p>{zh}</p><p lang='en'>{en}</p><p><a href='/'>返回警报页 / Back to the desk</a></p>"
+                             "</html>").encode()
+            response.content_type = "text/html; charset=utf-8"
+            return response
         response.data = json.dumps({"error": exc.description or exc.name}, ensure_ascii=False)
         response.content_type = "application/json"
         return response
