@@ -446,6 +446,11 @@ def main() -> None:
         + (f"meets the p95 ≤ {BAR_MS} ms bar.\n" if not over else
            f"does **not** meet the p95 ≤ {BAR_MS} ms bar ({len(over)} over: {', '.join(f'`{n}`' for n in over)}).\n")
         + f"- Indexes (kiosk/office/queries/schema.py): {_index_list()}.\n"
+        + "- `GET /desk/api/gates` runs on the real clock, days after the data's last event, so its \"in/out today\" "
+        "is empty there; `gates.overview (50 gates, 23:59)` is the case with a whole day of passages to count.\n"
+        "- Every index's cost on ingest: bench/office_ingest_bench.py (the \"Office ingest\" section). The partial "
+        "indexes (plate, ID hash, fault part) and the alarms' indexes cost only the rows they hold; visitor_name in "
+        "`events_kind_ts` is one NULL byte on every other event.\n"
     )
     if not (args.no_write or args.only):
         report.write_section("office-desk", markdown)

@@ -173,8 +173,18 @@ def _kind_terms(event_kinds: list[str], plain: set[str], exception: set[str], pa
 
 def _merge(store: OfficeStore, streams: list[tuple[str, list]], lo: str | None, hi: str | None,
            gate_ids: list[str] | None, after: tuple[str, str, int] | None, n: int) -> list[tuple]:
+    """The newest ``n`` rows of all streams together (each row once), newest first.
+
+    Once ``n`` rows are held, each further stream is asked only for rows newer
+    than the oldest of them: a name matching 200 residents reads a page for the
+    first few and a handful for the rest, not 200 pages.
+    """
     db = store.database()
-    results = []
+    held: dict[tuple[str, int], tuple] = {}
+
+    def key(row: tuple) -> tuple[str, str, int]:
+        return row[2], row[0], row[1]
+
     for where, params in streams:
         terms, p = [where], list(params)
         if lo is not None:
@@ -190,20 +200,16 @@ def _merge(store: OfficeStore, streams: list[tuple[str, list]], lo: str | None, 
             ts, gate_id, seq = after
             terms.append("ts <= ? AND (ts < ? OR gate_id < ? OR (gate_id = ? AND seq < ?))")
             p += [ts, ts, gate_id, gate_id, seq]
-        rows = db.execute(f"SELECT {_COLUMNS} FROM events WHERE {' AND '.join(terms)}"
-                          " ORDER BY ts DESC, gate_id DESC, seq DESC LIMIT ?", [*p, n]).fetchall()
-        results.append(rows)
-    merged = heapq.merge(*results, key=lambda r: (r[2], r[0], r[1]), reverse=True)
-    seen: set[tuple[str, int]] = set()
-    out = []
-    for row in merged:
-        if (row[0], row[1]) in seen:
-            continue
-        seen.add((row[0], row[1]))
-        out.append(row)
-        if len(out) >= n:
-            break
-    return out
+        if len(held) >= n:  # only what would make this page: newer than the oldest row held
+            ts, gate_id, seq = min(key(r) for r in held.values())
+            terms.append("ts >= ? AND (ts > ? OR gate_id > ? OR (gate_id = ? AND seq > ?))")
+            p += [ts, ts, gate_id, gate_id, seq]
+        for row in db.execute(f"SELECT {_COLUMNS} FROM events WHERE {' AND '.join(terms)}"
+                              " ORDER BY ts DESC, gate_id DESC, seq DESC LIMIT ?", [*p, n]):
+            held[(row[0], row[1])] = row
+        if len(held) > n:
+            held = {(r[0], r[1]): r for r in heapq.nlargest(n, held.values(), key=key)}
+    return sorted(held.values(), key=key, reverse=True)[:n]
 
 
 def _subjects(master: Registry, name: str | None, card: int | None) -> tuple[list[str], bool, str | None]:

@@ -406,7 +406,7 @@ def test_ledger_name_search_pages_residents_and_visitors_newest_first(office):
         cursor = page["next_cursor"]
         if cursor is None:
             break
-    assert len(seen) == 42 and seen == sorted(seen, reverse=True)
+    assert len(seen) == len(set(seen)) == 42 and seen == sorted(seen, reverse=True)
     assert seen[:2] == [(ts(9, 25), "visitor_registration"), (ts(9, 5), "visitor_registration")]
     assert [r["kind"] for r in ledger.search(store, master, name="王访", kinds=["visitor"])["rows"]] == \
         ["visitor_registration"] * 2
