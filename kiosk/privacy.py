@@ -17,9 +17,19 @@ import hmac
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-# GB 11643-1999 check digit: weights of the first 17 digits, and the check character for sum mod 11.
+# GB 11643-1999 check digit: weights of the first 17 digits, and the check character for sum mod 11. Kept for tests
+# that build valid numbers; the validation itself is python-stdnum's (stdnum.cn.ric).
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
+
+# Why an ID number is refused: a code, with the words (zh-CN, en) a person is shown.
+ID_PROBLEMS: dict[str, tuple[str, str]] = {
+    "length": ("身份证号应为 18 位", "an ID number has 18 characters"),
+    "format": ("身份证号前 17 位应为数字，最后一位为数字或 X",
+               "the first 17 characters are digits, the last a digit or X"),
+    "checksum": ("身份证号校验位不对", "the check digit is wrong"),
+    "birth_date": ("身份证号中的出生日期不存在", "the birth date in the ID number does not exist"),
+}
 
 
 def normalise_id_number(id_number: str) -> str:
@@ -27,13 +37,33 @@ def normalise_id_number(id_number: str) -> str:
     return "".join(id_number.split()).upper()
 
 
-def is_valid_id_number(id_number: str) -> bool:
-    """True for an 18-character resident ID number (居民身份证号) whose check digit is right."""
+def id_number_problem(id_number: str) -> str | None:
+    """Why ``id_number`` is not a resident ID number (居民身份证号): a code of ID_PROBLEMS, or None when it is one.
+
+    python-stdnum's ``cn.ric`` checks the check digit and that the birth date exists (month 13 and 31 February are
+    refused). Its birth-place check is left out on purpose: county codes are merged and renamed, and a card issued
+    under an old code stays valid for life, so a table of today's codes would refuse real residents.
+    """
+    from stdnum.cn import ric
+    from stdnum.exceptions import ValidationError
+
     number = normalise_id_number(id_number)
-    if len(number) != 18 or not number[:17].isdigit():
-        return False
-    total = sum(int(d) * w for d, w in zip(number[:17], _ID_WEIGHTS, strict=True))
-    return number[17] == _ID_CHECK[total % 11]
+    if len(number) != 18:
+        return "length"
+    if not (number[:17].isascii() and number[:17].isdigit()) or number[17] not in "0123456789X":
+        return "format"
+    if number[17] != ric.calc_check_digit(number):
+        return "checksum"
+    try:
+        ric.get_birth_date(number)
+    except ValidationError:
+        return "birth_date"
+    return None
+
+
+def is_valid_id_number(id_number: str) -> bool:
+    """True for an 18-character resident ID number whose check digit is right and whose birth date exists."""
+    return id_number_problem(id_number) is None
 
 
 def mask_id_number(id_number: str) -> str:

@@ -54,6 +54,36 @@ def test_id_check_digit():
     assert not is_valid_id_number("12345")
 
 
+def _with_check(seventeen: str) -> str:
+    from kiosk.privacy import _ID_CHECK, _ID_WEIGHTS
+
+    return seventeen + _ID_CHECK[sum(int(d) * w for d, w in zip(seventeen, _ID_WEIGHTS, strict=True)) % 11]
+
+
+@pytest.mark.parametrize(("number", "problem"), [
+    (_with_check("11010519901301002"), "birth_date"),   # month 13, check digit right: passed before python-stdnum
+    (_with_check("11010519900132002"), "birth_date"),   # day 32
+    (_with_check("11010519900230002"), "birth_date"),   # 30 February
+    ("110105194912310021", "checksum"),
+    ("12345", "length"),
+    ("11010519491231002A", "format"),
+    ("１１０１０５１９４９１２３１００２１", "format"),    # full-width digits are not ID digits
+])
+def test_id_number_problems(number, problem):
+    from kiosk.privacy import ID_PROBLEMS, id_number_problem
+
+    assert id_number_problem(number) == problem and not is_valid_id_number(number)
+    assert ID_PROBLEMS[problem][0]  # every code has its Chinese words
+
+
+def test_lower_case_x_is_the_same_number():
+    from kiosk.privacy import id_number_problem, normalise_id_number
+
+    with_x = next(n for n in (_with_check(f"11010519900101{i:03d}") for i in range(200)) if n.endswith("X"))
+    assert id_number_problem(with_x) is None and is_valid_id_number(with_x.lower())
+    assert normalise_id_number(" " + with_x.lower()) == with_x
+
+
 def test_keyed_hash_is_stable_normalised_and_key_dependent():
     assert id_number_hash(ID, b"k1") == id_number_hash(ID.lower(), b"k1") == id_number_hash(" " + ID, b"k1")
     assert id_number_hash(ID, b"k1") != id_number_hash(ID, b"k2")

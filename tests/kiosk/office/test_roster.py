@@ -133,7 +133,7 @@ def test_duplicate_in_file_reported_with_both_rows(tmp_path, master, key):
     path = write_csv(tmp_path / "roster.csv", ZH, [ROWS[0], ROWS[1], ROWS[0][:5] + ["", "", ""]])
     with pytest.raises(RosterError) as caught:
         import_roster(master, path, key)
-    assert [p.row for p in caught.value.problems] == [4] and "row 2" in caught.value.problems[0].message
+    assert [p.row for p in caught.value.problems] == [4] and "第 2 行" in caught.value.problems[0].message
 
 
 def test_unknown_columns_ignored_and_reported(tmp_path, master, key):
@@ -144,7 +144,7 @@ def test_unknown_columns_ignored_and_reported(tmp_path, master, key):
 
 def test_missing_required_column(tmp_path, master, key):
     path = write_csv(tmp_path / "roster.csv", ["姓名", "手机号"], [["王小山", "13812345678"]])
-    with pytest.raises(RosterError, match="row 1: no header row"):
+    with pytest.raises(RosterError, match="第 1 行：前 10 行中没有表头"):
         import_roster(master, path, key)
 
 
@@ -157,7 +157,7 @@ def test_gbk_csv(tmp_path, master, key):
 def test_plate_of_another_household_refused(tmp_path, master, key):
     import_roster(master, write_csv(tmp_path / "a.csv", ZH, ROWS), key)
     clash = [["9", "9", "909", "赵六", "", "", "京A12345", ""]]
-    with pytest.raises(RosterError, match="row 2: plate 京A12345 is registered to 3-2-501"):
+    with pytest.raises(RosterError, match="第 2 行：车牌 京A12345 已登记给 3-2-501"):
         import_roster(master, write_csv(tmp_path / "b.csv", ZH, clash), key)
     assert master.version == 1
 
@@ -187,7 +187,7 @@ def test_a_csv_cell_over_the_csv_field_limit_names_row_and_column(tmp_path, mast
     rows = [ROWS[0], ROWS[1], ["5", "1", "302", "张三", "", "", "", "x" * 200_000]]
     error = _refused(write_csv(tmp_path / "huge.csv", ZH, rows), master, key)
     assert len(error.problems) == 1
-    assert str(error.problems[0]).startswith("row 4: 第 8 列的单元格超过 131072 个字符")
+    assert str(error.problems[0]).startswith("第 4 行：第 8 列的单元格超过 131072 个字符")
     assert "column 8" in str(error.problems[0])
 
 
@@ -195,13 +195,13 @@ def test_a_quoted_huge_cell_spanning_lines_is_found_too(tmp_path, master, key):
     path = tmp_path / "quoted.csv"
     path.write_text(",".join(ZH) + '\n3,2,501,"' + ("a,\n" * 70_000) + '",138\n', encoding="utf-8")
     error = _refused(path, master, key)
-    assert str(error.problems[0]).startswith("row 2: 第 4 列")
+    assert str(error.problems[0]).startswith("第 2 行：第 4 列")
 
 
 def test_a_long_cell_under_the_csv_limit_is_refused_with_its_column(tmp_path, master, key):
     rows = [["3", "2", "501", "王" * 5000, "", "", "", ""]]
     error = _refused(write_csv(tmp_path / "long.csv", ZH, rows), master, key)
-    assert str(error.problems[0]).startswith("row 2: 第 4 列（姓名）的单元格超过 1000 个字符")
+    assert str(error.problems[0]).startswith("第 2 行：第 4 列（姓名）的单元格超过 1000 个字符")
 
 
 @pytest.mark.parametrize("content", [b"", b"\x00" * 1000, bytes(range(256)) * 64, b"\xff\xfe\x00\x00" * 5000])
@@ -254,4 +254,4 @@ def test_cli_import_of_a_huge_cell_prints_no_traceback(tmp_path):
     assert time.perf_counter() - started < 5
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)  # no exception escaped
-    assert "row 2: 第 8 列的单元格超过 131072 个字符" in result.output and "nothing imported" in result.output
+    assert "第 2 行：第 8 列的单元格超过 131072 个字符" in result.output and "nothing imported" in result.output
