@@ -35,6 +35,8 @@ EXTRA_COMMANDS: dict[str, str] = {
     "revoke-gate": "kiosk.cli.officeserver:revoke_gate",
     "gates": "kiosk.cli.officeserver:gates",
     "tls-init": "kiosk.cli.officeserver:tls_init",
+    "export": "kiosk.cli.officeexport:export",
+    "report": "kiosk.cli.officeexport:report",
 }
 
 _CONFIG = click.option("--config", "config_path", default="office.yaml", show_default=True,
@@ -93,48 +95,61 @@ def office() -> None:
 @office.command("import-roster")
 @click.argument("file", type=click.Path(dir_okay=False))
 @_CONFIG
-@click.option("--dry-run", is_flag=True, help="Check every row and count, but change nothing.")
+@click.option("--dry-run", is_flag=True, help="Print the preview (added, changed, removed; every problem), change nothing.")
+@click.option("--remove", type=click.Choice(["buildings", "none", "all"]), default="buildings", show_default=True,
+              help="Who missing from the roster is removed: the buildings it lists, nobody, or the whole community.")
 @_JSON
-def import_roster_cmd(file: str, config_path: str, dry_run: bool, as_json: bool) -> None:
+def import_roster_cmd(file: str, config_path: str, dry_run: bool, remove: str, as_json: bool) -> None:
     """Import households, residents and vehicles from a .csv or .xlsx roster (one row = one resident).
 
-    If any row is bad, nothing is imported: every bad row is listed with its
-    row number and the command exits 2. See docs/office-registry.md.
+    The same calls as the desk's /roster page: a preview (plan_import), then all of it as one registry version
+    (apply_import). If any row is bad, nothing is imported: every bad row is listed with its row number and the
+    command exits 2. See docs/office.md.
     """
-    from kiosk.office.roster import RosterError, import_roster, load_id_hash_key
+    from kiosk.office.roster import RosterError, apply_import, load_id_hash_key, plan_import, read_roster_file
 
     with clean_errors():
         office_ = _open(config_path)
         key = load_id_hash_key(office_.data_dir)
         try:
-            summary = import_roster(office_.master, file, key, dry_run=dry_run)
+            preview = plan_import(office_.master, read_roster_file(file), file, id_key=key, remove=remove)
+            if preview.problems:
+                raise RosterError(file, preview.problems)
+            version = office_.master.version if dry_run else apply_import(office_.master, preview, actor="cli")
         except RosterError as exc:
             if as_json:
                 print_json({"ok": False, "file": file, "problems": [p.to_dict() for p in exc.problems]})
             for problem in exc.problems:
                 click.echo(f"{file}: {problem}", err=True)
-            click.echo(f"{file}: nothing imported ({len(exc.problems)} problem(s)); fix the rows and run again",
-                       err=True)
+            click.echo(f"{file}: 未导入任何内容 nothing imported ({len(exc.problems)} problem(s)); "
+                       "fix the rows and run again", err=True)
             raise click.exceptions.Exit(EXIT_USAGE) from None
     if as_json:
-        print_json({"ok": True, **summary.to_dict()})
+        print_json({"ok": True, "dry_run": dry_run, "version": version, **preview.to_dict()})
         return
-    verb = "would add" if dry_run else "added"
-    click.echo(f"{file}: {summary.rows} rows; {verb} {summary.households_added} households, "
-               f"{summary.residents_added} residents, {summary.vehicles_added} vehicles; "
-               f"updated {summary.residents_updated} residents, {summary.vehicles_updated} vehicles; "
-               f"{summary.residents_unchanged} unchanged")
-    if summary.ignored_columns:
-        click.echo(f"ignored columns: {', '.join(summary.ignored_columns)}")
-    click.echo("dry run: registry not changed" if dry_run else f"registry version {summary.version}")
+    words = {"households": "户 households", "residents": "人 residents", "vehicles": "车 vehicles"}
+    click.echo(f"{file}: {preview.rows} rows")
+    for kind, counts in preview.counts().items():
+        click.echo(f"  {words[kind]}: +{counts['added']} added, ~{counts['changed']} changed, "
+                   f"-{counts['removed']} removed")
+    if dry_run:
+        for kind in ("households", "residents", "vehicles"):
+            for what, entries in getattr(preview, kind).__dict__.items():
+                for entry in entries:
+                    text = " ".join(str(entry[k]) for k in ("label", "household", "name", "plate") if entry.get(k))
+                    row = f"第 {entry['row']} 行 " if entry.get("row") else ""
+                    click.echo(f"  {what} {kind[:-1]}: {row}{text}")
+    if preview.ignored_columns:
+        click.echo(f"ignored columns: {', '.join(preview.ignored_columns)}")
+    click.echo("dry run: registry not changed (预览，未修改)" if dry_run else f"registry version {version}")
 
 
 # -- cards -------------------------------------------------------------------------
 
 
-@office.group("cards")
+@office.group("cards", cls=LazyGroup, lazy={"print": "kiosk.cli.officecards:cards_print"})
 def cards_group() -> None:
-    """Issue and revoke entry cards recorded in the registry."""
+    """Issue, revoke and print entry cards recorded in the registry."""
 
 
 @cards_group.command("issue")
