@@ -11,7 +11,8 @@ STAMP := $(VENV)/.installed
 # libzbar0: pyzbar's decoder library; fonts-wqy-microhei: Chinese text on the touchscreen.
 SYSTEM_PACKAGES := libzbar0 fonts-wqy-microhei
 # chromium: the browser the UI tests drive (Playwright with executable_path; no browser download).
-TEST_PACKAGES := chromium
+# poppler-utils: pdftoppm, pdfinfo, pdffonts, pdftotext, with which the tests read printed cards' PDFs back.
+TEST_PACKAGES := chromium poppler-utils
 
 .PHONY: demo test lint bench system-packages test-packages clean
 
