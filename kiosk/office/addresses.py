@@ -130,11 +130,12 @@ def _strip_mark(value: str, marks: Iterable[str]) -> str:
 def normalise_parts(building: Any, unit: Any, room: Any) -> Address:
     """An address from separate building, unit and room cells (``5号楼``, ``1单元``, ``101室`` or plain numbers).
 
-    A room cell holding a whole address (``5-1-101``) while the other two are empty is read as one.
+    A building or room cell holding a whole address (``5-1-101``) while the others are empty is read as one.
     """
     b, u, r = _clean(building), _clean(unit), _clean(room)
-    if not b and not u:
-        return parse_address(room)
+    filled = [value for value in (building, unit, room) if _clean(value)]
+    if len(filled) == 1 and not u:
+        return parse_address(filled[0])  # one cell holds the whole address (or just the room)
     if not r:
         raise AddressError("房间号为空 (the room is empty)")
     values = (_strip_mark(b, _BUILDING_MARKS), _strip_mark(u, _UNIT_MARKS), _strip_mark(r, _ROOM_MARKS))

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.exc import KioskError
-from kiosk.office.addresses import AddressError, address_of, normalise_parts
+from kiosk.office.addresses import AddressError, address_of, normalise_parts, parse_address
 from kiosk.office.registry_master import RegistryMaster
 from kiosk.privacy import ID_PROBLEMS, id_number_problem, mask_phone, normalise_id_number, protect_id_number
 from kiosk.registry import RevocationReason, household_label, normalise_plate
@@ -43,8 +43,15 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "id_number": ("身份证号", "身份证号码", "身份证", "证件号码", "id number", "id_number", "id"),
     "plate": ("车牌号", "车牌", "车牌号码", "plate", "licence plate", "license plate"),
     "note": ("备注", "说明", "note", "notes", "remark", "remarks"),
+    "address": ("地址", "住址", "家庭住址", "门牌", "address"),  # the whole address in one cell: 5号楼1单元101室
 }
-REQUIRED = ("name", "room")
+REQUIRED = ("name", "room")  # the room may instead be in an address column (_has_required)
+
+
+def _has_required(fields: Iterable[str]) -> bool:
+    """A header names at least the person and where they live (a room column or a whole-address column)."""
+    present = set(fields)
+    return "name" in present and ("room" in present or "address" in present)
 
 # How many rows from the top to search for the header: office rosters often
 # start with a title row such as "XX社区居民花名册" above it.
@@ -300,7 +307,7 @@ def _bounded(source: str, rows: Iterator[tuple[int, list[Any]]]) -> Iterator[tup
                     f"(column {column + 1}: a cell over {MAX_CELL_CHARS:,} characters: is it the roster?)"))])
         if not header and number <= _HEADER_SEARCH_ROWS:
             mapping = {i: _ALIASES[_header_key(c)] for i, c in enumerate(cells) if _header_key(c) in _ALIASES}
-            if all(name in mapping.values() for name in REQUIRED):
+            if _has_required(mapping.values()):
                 header = mapping
         yield number, cells
 
@@ -323,8 +330,9 @@ def read_roster_bytes(data: bytes, filename: str) -> Iterator[tuple[int, list[An
                                              f"got {suffix or 'no suffix'})")])
 
 
-def _read_file(path: Path) -> bytes:
-    """A roster file's bytes, refused unread past MAX_FILE_BYTES."""
+def read_roster_file(path: str | os.PathLike[str]) -> bytes:
+    """A roster file's bytes, refused (RosterError) when missing or past MAX_FILE_BYTES, without reading it all."""
+    path = Path(path)
     if not path.is_file():
         raise RosterError(str(path), [RowProblem(0, "找不到文件 (file not found)")])
     with path.open("rb") as handle:
@@ -339,7 +347,7 @@ def read_roster(path: str | os.PathLike[str]) -> Iterator[tuple[int, list[Any]]]
     path = Path(path)
     if path.suffix.lower() not in (".csv", ".txt", ".tsv", ".xlsx", ".xlsm"):
         return read_roster_bytes(b"", str(path))  # says which suffixes are read
-    return read_roster_bytes(_read_file(path), str(path))
+    return read_roster_bytes(read_roster_file(path), str(path))
 
 
 @dataclass
@@ -367,7 +375,7 @@ def _find_header(rows: list[tuple[int, list[Any]]]) -> tuple[int, dict[int, str]
     """The header row's index, its column → field map and the headers that map to nothing."""
     for index, (_, cells) in enumerate(rows[:_HEADER_SEARCH_ROWS]):
         mapping = {i: _ALIASES[_header_key(c)] for i, c in enumerate(cells) if _header_key(c) in _ALIASES}
-        if all(name in mapping.values() for name in REQUIRED):
+        if _has_required(mapping.values()):
             ignored = [str(c).strip() for i, c in enumerate(cells) if i not in mapping and _header_key(c)]
             return index, mapping, ignored
     return None
@@ -409,11 +417,14 @@ def _validate(rows: list[tuple[int, list[Any]]], source: str,
         if not values["name"]:
             wrong.append("姓名为空 (the name is empty)")
         household: tuple[str, str, str] | None = None
-        if not values["room"]:
+        if not (values["room"] or values["address"] or values["building"]):
             wrong.append("房间号为空 (the room is empty)")
         else:
             try:
-                household = normalise_parts(values["building"], values["unit"], values["room"]).as_tuple()
+                if values["address"] and not (values["building"] or values["unit"] or values["room"]):
+                    household = parse_address(values["address"]).as_tuple()
+                else:
+                    household = normalise_parts(values["building"], values["unit"], values["room"]).as_tuple()
             except AddressError as exc:
                 wrong.append(str(exc))
         phone = values["phone"]
@@ -554,6 +565,7 @@ def _plan(master: RegistryMaster, rows: list[RosterRow], *, has_plates: bool,
     problems: list[RowProblem] = []
     shown = {kind: Changes() for kind in ("households", "residents", "vehicles")}
     touched_residents: set[int] = set()
+    homes: dict[int, int] = {}  # resident on the roster → the household the roster puts them in
     roster_households: set[int] = set()
     roster_plates: set[str] = set()
 
@@ -615,6 +627,7 @@ def _plan(master: RegistryMaster, rows: list[RosterRow], *, has_plates: bool,
             else:
                 summary.residents_unchanged += 1
         touched_residents.add(resident["id"])
+        homes[resident["id"]] = household["id"]
         by_name[(household["id"], row.name)] = resident
         if resident["id_hash"]:
             by_hash[resident["id_hash"]] = resident
@@ -645,13 +658,13 @@ def _plan(master: RegistryMaster, rows: list[RosterRow], *, has_plates: bool,
                                                   "household": label_of(household["id"]), "owner": row.name})
 
     if remove != "none":
-        _plan_removals(snapshot, rows, remove, roster_households, touched_residents, roster_plates, has_plates,
+        _plan_removals(snapshot, rows, remove, roster_households, homes, roster_plates, has_plates,
                        label_of, changes, shown, problems)
     return changes, summary, problems, shown
 
 
 def _plan_removals(snapshot: dict[str, list[dict]], rows: list[RosterRow], remove: str, roster_households: set[int],
-                   kept_residents: set[int], roster_plates: set[str], has_plates: bool, label_of: Any,
+                   homes: dict[int, int], roster_plates: set[str], has_plates: bool, label_of: Any,
                    changes: list[dict], shown: dict[str, Changes], problems: list[RowProblem]) -> None:
     """Who is no longer on the roster, within its scope: removed, their cards revoked (moved out) in the same version.
 
@@ -676,7 +689,7 @@ def _plan_removals(snapshot: dict[str, list[dict]], rows: list[RosterRow], remov
 
     gone_residents: set[int] = set()
     for resident in snapshot["residents"]:
-        if resident["id"] in kept_residents or resident["household_id"] not in in_scope:
+        if resident["id"] in homes or resident["household_id"] not in in_scope:
             continue
         where = label_of(resident["household_id"])
         if any(q.get("resident_id") == resident["id"] for q in live_orders):
@@ -692,7 +705,7 @@ def _plan_removals(snapshot: dict[str, list[dict]], rows: list[RosterRow], remov
     for volunteer in snapshot["volunteers"]:
         if volunteer.get("resident_id") in gone_residents:  # the volunteer stays, no longer linked to a resident
             changes.append({"op": "upsert", "table": "volunteers", "row": {**volunteer, "resident_id": None}})
-    left = {r["household_id"] for r in snapshot["residents"] if r["id"] not in gone_residents}
+    left = {homes.get(r["id"], r["household_id"]) for r in snapshot["residents"] if r["id"] not in gone_residents}
     gone_households: set[int] = set()
     for household in snapshot["households"]:
         hid = household["id"]
@@ -731,14 +744,15 @@ def plan_import(master: RegistryMaster, file_bytes: bytes, filename: str, *, id_
     try:
         cells = list(read_roster_bytes(file_bytes, filename))
     except RosterError as exc:
-        return RosterPreview(filename, base_version, 0, **empty, problems=exc.problems, changes=[], remove=remove)
+        return RosterPreview(filename, base_version, 0, empty["households"], empty["residents"], empty["vehicles"],
+                             problems=exc.problems, changes=[], remove=remove)
     rows, ignored, problems, has_plates = _validate(cells, filename, id_key)
     changes, summary, conflicts, shown = _plan(master, rows, has_plates=has_plates, remove=remove)
     problems = sorted(problems + conflicts, key=lambda p: p.row)
     summary.ignored_columns = ignored
     addresses = [{"row": r.row, "label": household_label(*r.household_key)} for r in rows]
-    return RosterPreview(filename, base_version, len(rows) + sum(1 for p in problems if p.row), **shown,
-                         problems=problems, changes=changes, ignored_columns=ignored, addresses=addresses,
+    return RosterPreview(filename, base_version, len(rows) + sum(1 for p in problems if p.row), shown["households"],
+                         shown["residents"], shown["vehicles"], problems=problems, changes=changes, ignored_columns=ignored, addresses=addresses,
                          remove=remove, summary=summary)
 
 
@@ -775,7 +789,7 @@ def import_roster(master: RegistryMaster, path: str | os.PathLike[str], id_key: 
     not touched. Importing the same roster again changes nothing and does not bump the version.
     """
     source = Path(path)
-    preview = plan_import(master, _read_file(source), str(source), id_key=id_key, remove=remove)
+    preview = plan_import(master, read_roster_file(source), str(source), id_key=id_key, remove=remove)
     if preview.problems:
         raise RosterError(str(path), preview.problems)
     summary = preview.summary
