@@ -50,6 +50,9 @@ def init_desk(app: Flask) -> None:
     register_common(app)
     app.register_blueprint(desk)
     app.register_blueprint(desk_api)
+    from web.office.desk_roster import desk_roster
+
+    app.register_blueprint(desk_roster)  # /roster: the roster import (staff)
 
 
 def language() -> str:
