@@ -65,6 +65,13 @@ def find_household(master: RegistryMaster, label: str) -> dict:
     wanted = "".join(label.split())
     matches = [h for h in _rows(master, "households")
                if household_label(h["building"], h["unit"], h["room"]) == wanted]
+    if not matches:  # 5号楼1单元101室, 5/1/101 …: the same household however either is spelt
+        from kiosk.office.addresses import AddressError, match_households
+
+        try:
+            matches = [dict(h) for h in match_households(_rows(master, "households"), label)]
+        except AddressError:
+            pass
     if not matches:
         raise AdminError(f"no household {label!r} in the registry (write it building-unit-room, e.g. 3-2-501; "
                          "import the roster first)")

@@ -751,7 +751,8 @@ def plan_import(master: RegistryMaster, file_bytes: bytes, filename: str, *, id_
     problems = sorted(problems + conflicts, key=lambda p: p.row)
     summary.ignored_columns = ignored
     addresses = [{"row": r.row, "label": household_label(*r.household_key)} for r in rows]
-    return RosterPreview(filename, base_version, len(rows) + sum(1 for p in problems if p.row), shown["households"],
+    counted = {r.row for r in rows} | {p.row for p in problems if p.row}  # a row with two problems is one row
+    return RosterPreview(filename, base_version, len(counted), shown["households"],
                          shown["residents"], shown["vehicles"], problems=problems, changes=changes, ignored_columns=ignored, addresses=addresses,
                          remove=remove, summary=summary)
 

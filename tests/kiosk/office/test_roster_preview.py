@@ -172,3 +172,13 @@ def test_cli_dry_run_prints_the_preview(tmp_path):
     roster.write_bytes(csv_bytes("5,1,101,,,,"))
     bad = CliRunner().invoke(office, ["import-roster", str(roster), "--config", str(config), "--dry-run"])
     assert bad.exit_code == 2 and "第 2 行：姓名为空" in bad.output and "nothing imported" in bad.output
+
+
+def test_find_household_takes_any_spelling(master, key):
+    from kiosk.office.admin import AdminError, find_household
+
+    apply_import(master, plan_import(master, FIRST, "roster.csv", id_key=key), actor="li")
+    for text in ("5-1-101", "5号楼1单元101室", "5/1/101", "５－１－１０１", "5栋1单元101"):
+        assert find_household(master, text)["room"] == "101"
+    with pytest.raises(AdminError):
+        find_household(master, "东区")
