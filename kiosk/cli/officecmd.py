@@ -125,10 +125,15 @@ def import_roster_cmd(file: str, config_path: str, dry_run: bool, remove: str, a
                        "fix the rows and run again", err=True)
             raise click.exceptions.Exit(EXIT_USAGE) from None
     if as_json:
-        print_json({"ok": True, "dry_run": dry_run, "version": version, **preview.to_dict()})
+        print_json({"ok": True, **preview.summary.to_dict(), **preview.to_dict(), "dry_run": dry_run, "version": version})
         return
     words = {"households": "户 households", "residents": "人 residents", "vehicles": "车 vehicles"}
-    click.echo(f"{file}: {preview.rows} rows")
+    summary = preview.summary
+    verb = "would add" if dry_run else "added"
+    click.echo(f"{file}: {preview.rows} rows; {verb} {summary.households_added} households, "
+               f"{summary.residents_added} residents, {summary.vehicles_added} vehicles; "
+               f"updated {summary.residents_updated} residents, {summary.vehicles_updated} vehicles; "
+               f"{summary.residents_unchanged} unchanged")
     for kind, counts in preview.counts().items():
         click.echo(f"  {words[kind]}: +{counts['added']} added, ~{counts['changed']} changed, "
                    f"-{counts['removed']} removed")

@@ -59,7 +59,7 @@ def test_bad_rows_exit_2_nothing_imported(env):
     bad = GOOD + [["3", "2", "502", "", "12ab", "110105194912310021", "", ""]]
     result = run(config, "import-roster", write(tmp_path / "bad.csv", bad))
     assert result.exit_code == 2 and "Traceback" not in result.output
-    assert "row 4: name (姓名) is empty" in result.output and "nothing imported" in result.output
+    assert "第 4 行：姓名为空" in result.output and "nothing imported" in result.output
     assert version(tmp_path) == 0
     as_json = run(config, "import-roster", tmp_path / "bad.csv", "--json")
     assert as_json.exit_code == 2 and json.loads(as_json.stdout)["problems"][0]["row"] == 4
