@@ -31,6 +31,7 @@ NAV = [
     ("desk.ledger", _l("Ledger"), "viewer"),
     ("desk.trace", _l("Contact trace"), "viewer"),
     ("desk.people", _l("People"), "viewer"),
+    ("desk_roster.roster_form", _l("Roster import"), "staff"),
     ("desk.audit_log", _l("Audit log"), "admin"),
 ]
 _RANK = {"viewer": 0, "staff": 1, "admin": 2}
