@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import browser  # noqa: F401  (one chromium per session for every browser test)
+from tests.browser import browser, shoot  # noqa: F401  (one chromium per session for every browser test)
 from tests.gate_fixtures import rig, rig_factory  # noqa: F401  (shared fixtures: a gate over a small community)
 
 REPO = Path(__file__).resolve().parent.parent

@@ -7,7 +7,6 @@ registry, the card images on the page's simulation panel.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,6 @@ from tests.demo_process import DemoProcess
 from tests.office_fixtures import free_port
 
 REPO = Path(__file__).resolve().parents[2]
-SCREENSHOTS = REPO / "docs" / "screenshots"
 PANEL = {"width": 800, "height": 480}
 
 
@@ -60,17 +58,3 @@ def page(browser, demo_gate):
     page.wait_for_selector("body[data-live='1']")
     yield page
     context.close()
-
-
-@pytest.fixture
-def shoot(tmp_path):
-    """Save a screenshot; with KIOSK_SCREENSHOTS=1 into docs/screenshots (the README shows them)."""
-
-    def save(page, name: str) -> Path:
-        folder = SCREENSHOTS if os.environ.get("KIOSK_SCREENSHOTS") == "1" else tmp_path / "screenshots"
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{name}.png"
-        page.screenshot(path=str(path))
-        return path
-
-    return save

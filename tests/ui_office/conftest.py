@@ -9,14 +9,12 @@ volunteer, so both can be seen within a test.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from tests.demo_process import DemoProcess
 from tests.office_fixtures import free_port
-from tests.ui.conftest import SCREENSHOTS
 
 REPO = Path(__file__).resolve().parents[2]
 DESK = {"width": 1366, "height": 768}
@@ -72,17 +70,3 @@ def desk(browser, demo_office):
     yield page
     context.close()
     assert errors == [], errors  # a script error on a desk page is a defect even when the test's checks passed
-
-
-@pytest.fixture
-def shoot(tmp_path):
-    """Save a screenshot; with KIOSK_SCREENSHOTS=1 into docs/screenshots (the README shows them)."""
-
-    def save(page, name: str) -> Path:
-        folder = SCREENSHOTS if os.environ.get("KIOSK_SCREENSHOTS") == "1" else tmp_path / "screenshots"
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{name}.png"
-        page.screenshot(path=str(path))
-        return path
-
-    return save
