@@ -187,7 +187,7 @@ def oversized(office: Office) -> Callable[[], None]:
                         refused[0] += 1
                 s.close()
             except OSError:
-                pass
+                pass  # refused or reset by the office, as it should be: the attacker comes again
 
     threads = [threading.Thread(target=flood, args=(i % 2 == 1,), daemon=True) for i in range(4)]
     for t in threads:

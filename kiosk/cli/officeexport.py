@@ -23,7 +23,7 @@ def _day(text: str, option: str) -> date:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
             return date.fromisoformat(text.strip())
     except ValueError:
-        pass
+        pass  # not a real date (2026-13-01): the one-line error below says how to write one
     fail(f"{option} 须为日期 YYYY-MM-DD，收到 {text[:40]!r} / {option} must be a date such as 2026-11-28")
 
 

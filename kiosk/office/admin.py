@@ -71,7 +71,7 @@ def find_household(master: RegistryMaster, label: str) -> dict:
         try:
             matches = [dict(h) for h in match_households(_rows(master, "households"), label)]
         except AddressError:
-            pass
+            pass  # not an address at all: the error below says how to write one
     if not matches:
         raise AdminError(f"no household {label!r} in the registry (write it building-unit-room, e.g. 3-2-501; "
                          "import the roster first)")
