@@ -101,7 +101,12 @@ TABLES: Mapping[str, str] = {
 
 # What a gate never keeps even when an office sends it (an older office did): it needs none of it to decide,
 # and a resident's ID hash with the masked number gives the number back to whoever holds the hash key.
-WITHHELD: Mapping[str, frozenset[str]] = {"residents": frozenset({"id_hash", "id_masked", "phone_masked", "note"})}
+# ``phone`` (a resident's full number, for the office's follow-up calls) and ``households.compound`` exist only in
+# the office's master (kiosk.office.registry_master m002): a gate never gets a column it does not have.
+WITHHELD: Mapping[str, frozenset[str]] = {
+    "residents": frozenset({"id_hash", "id_masked", "phone_masked", "phone", "note"}),
+    "households": frozenset({"compound"}),
+}
 
 
 def for_gates(table: str, row: Mapping[str, Any]) -> dict:
@@ -328,6 +333,8 @@ class Registry:
             raise RegistryError(f"unknown registry table {table!r}")
         if not isinstance(row, dict):
             raise RegistryError(f"{table}: expected a row object, got {type(row).__name__}")
+        if self.replica and table in WITHHELD:
+            row = for_gates(table, row)  # dropped before the column check: a gate has no column for some of them
         columns = set(self._db()[table].columns_dict)
         unknown = set(row) - columns
         if unknown:
@@ -337,8 +344,6 @@ class Registry:
             raise RegistryError(f"{table}: row without {key}")
         if table == "vehicles" and row.get("plate"):
             row = {**row, "plate": normalise_plate(row["plate"])}
-        if self.replica and table in WITHHELD:
-            row = for_gates(table, row)
         return row
 
     def _apply(self, change: Any) -> None:

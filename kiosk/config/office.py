@@ -65,6 +65,27 @@ class OfficeAlarmSettings(Section):
     """How often the office looks for silent gates (and for silent gates heard again)."""
 
 
+class FollowupSettings(Section):
+    """The office's follow-up work: home-quarantine checks and disinfection rounds."""
+
+    quarantine_check_deadlines: list[str] = Field(default_factory=lambda: ["12:00", "20:00"], min_length=1,
+                                                  max_length=6)
+    """Local times (HH:MM, ascending) by which each day's temperature checks of a person in home quarantine are due:
+    one check per deadline (twice a day by default); a check not recorded by its deadline is flagged on the desk."""
+    disinfection_rounds_per_day: int = Field(2, ge=1, le=12)
+    """Disinfection rounds (消杀) each compound needs a day; the desk flags a compound with fewer."""
+
+    @model_validator(mode="after")
+    def _deadlines(self) -> FollowupSettings:
+        import re
+
+        if any(not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", t) for t in self.quarantine_check_deadlines):
+            raise ValueError("expected quarantine_check_deadlines as HH:MM times, e.g. [\"12:00\", \"20:00\"]")
+        if sorted(set(self.quarantine_check_deadlines)) != self.quarantine_check_deadlines:
+            raise ValueError("expected quarantine_check_deadlines in ascending order, each once")
+        return self
+
+
 class OfficeConfig(Section):
     """Everything in ``office.yaml``."""
 
@@ -72,3 +93,4 @@ class OfficeConfig(Section):
     server: ServerSettings = Field(default_factory=ServerSettings)
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
     alarms: OfficeAlarmSettings = Field(default_factory=OfficeAlarmSettings)
+    followup: FollowupSettings = Field(default_factory=FollowupSettings)

@@ -26,6 +26,14 @@ def m001_change_log(db: sqlite_utils.Database) -> None:
     db["registry_changes"].create({"version": int, "position": int, "change": str}, pk=("version", "position"))
 
 
+@migrations()
+def m002_office_only_columns(db: sqlite_utils.Database) -> None:
+    """A resident's full phone (staff call people in home quarantine) and a household's compound (小区: coverage
+    and disinfection are counted per compound); both withheld from gates (kiosk.registry.WITHHELD)."""
+    db["residents"].add_column("phone", str)
+    db["households"].add_column("compound", str)
+
+
 # How many versions of changes the office keeps for incremental sync; a gate further behind gets a snapshot.
 DEFAULT_LOG_VERSIONS = 10_000
 

@@ -13,6 +13,7 @@ from sqlite_utils.migrations import Migrations
 def extra_migrations() -> list[Migrations]:
     """The desk's migration sets (imported here, not at module level: they import nothing of the store)."""
     from kiosk.office.accounts_schema import migrations as accounts
+    from kiosk.office.followup_schema import migrations as followup
     from kiosk.office.queries.schema import migrations as queries
 
-    return [accounts, queries]
+    return [accounts, queries, followup]

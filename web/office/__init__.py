@@ -47,7 +47,7 @@ def create_app(store: OfficeStore, registry: RegistryMaster, *,
     app.config.update(STORE=store, REGISTRY=registry, MAX_CONTENT_LENGTH=MAX_BODY_BYTES, BODY_ALLOWED=body_allowed,
                       EVENTS_HOOK=events_hook, BROADCASTER=broadcaster, STREAM_HEARTBEAT_S=15.0, JSON_AS_ASCII=False)
     config = config or OfficeConfig()
-    app.config.update(COMMUNITY=config.office.name, TIMEZONE=config.office.timezone,
+    app.config.update(OFFICE_CONFIG=config, COMMUNITY=config.office.name, TIMEZONE=config.office.timezone,
                       OFFLINE_AFTER_S=config.alarms.offline_after_s or 120.0)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Flask's default provider: Chinese stays readable
     app.register_blueprint(api)
