@@ -7,6 +7,7 @@ no SQL here. Live screens (alarms, gates) fetch JSON from web.office.desk_api.
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +32,12 @@ NAV = [
     ("desk.ledger", _l("Ledger"), "viewer"),
     ("desk.trace", _l("Contact trace"), "viewer"),
     ("desk.people", _l("People"), "viewer"),
-    ("desk_roster.roster_form", _l("Roster import"), "staff"),
-    ("desk.audit_log", _l("Audit log"), "admin"),
+]
+NAV_TAIL = [("desk.audit_log", _l("Audit log"), "admin")]
+# The desk's parts beyond its core pages, in top-bar order: each module has ``blueprint`` (a Flask Blueprint) and
+# ``NAV`` (entries like the ones above, shown between the core pages and NAV_TAIL). Adding a screen is one line here.
+PARTS = [
+    "web.office.desk_roster",  # /roster: the roster import (staff)
 ]
 _RANK = {"viewer": 0, "staff": 1, "admin": 2}
 
@@ -51,9 +56,13 @@ def init_desk(app: Flask) -> None:
     register_common(app)
     app.register_blueprint(desk)
     app.register_blueprint(desk_api)
-    from web.office.desk_roster import desk_roster
+    for module in PARTS:
+        app.register_blueprint(importlib.import_module(module).blueprint)
 
-    app.register_blueprint(desk_roster)  # /roster: the roster import (staff)
+
+def nav_entries() -> list[tuple[str, Any, str]]:
+    """Every top-bar entry: the core pages, each part's, then NAV_TAIL."""
+    return [*NAV, *(entry for module in PARTS for entry in importlib.import_module(module).NAV), *NAV_TAIL]
 
 
 def language() -> str:
@@ -69,7 +78,7 @@ def render_page(template: str, page: str, title: Any, **context: Any) -> str:
 
     user = current_user()
     rank = _RANK.get(user.role if user else "viewer", 0)
-    nav = [(endpoint, label, role) for endpoint, label, role in NAV if rank >= _RANK[role]]
+    nav = [(endpoint, label, role) for endpoint, label, role in nav_entries() if rank >= _RANK[role]]
     return render_template(template, page=page, title=title, user=user, nav=nav, role_words=ROLES,
                            community=current_app.config.get("COMMUNITY", ""), language=language(),
                            catalog=catalog(), directions=words(DIRECTIONS), verdicts=words(VERDICTS_SHORT),

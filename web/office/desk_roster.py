@@ -16,10 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, current_app, request
+from flask_babel import lazy_gettext as _l
 
 from web.office.desk_auth import current_user, desk_login_required
 
 desk_roster = Blueprint("desk_roster", __name__, template_folder="templates")
+blueprint = desk_roster  # web.office.desk.PARTS
+NAV = [("desk_roster.roster_form", _l("Roster import"), "staff")]
 
 UPLOAD_MAX_BYTES = 5 * 1024 * 1024
 """The largest roster the page takes (a community's 1,204 households are ~200 KB as CSV). The request body around it
