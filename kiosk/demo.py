@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import shutil
 import threading
+import warnings
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -195,9 +196,70 @@ def seed(directory: Path, now: datetime) -> DemoCommunity:
             demo.gate_tokens[gate.id] = store.add_gate(gate.id, gate.name)
             _set_compound(store, gate.id, COMPOUND)
         demo.staff_token = store.add_user(DESK_USER, "admin", DESK_PASSWORD)
+        with RegistryMaster(demo.office_dir / "registry.db") as master:
+            seed_followup(store, master, today, TIMEZONE)
     finally:
         store.close()
+    write_office_config(demo)
     return demo
+
+
+OFFICE_CONFIG = "office.yaml"
+FOLLOWUP_MODULES = ("kiosk.office.quarantine", "kiosk.office.screening", "kiosk.office.disinfection")
+"""Modules that may seed the demo's follow-up work: each one's ``demo_seed(store, master, today, tz)``."""
+
+
+def office_settings(demo: DemoCommunity) -> dict[str, Any]:
+    """The demo office's office.yaml as a mapping: its name, time zone and folders (absolute paths)."""
+    return {"office": {"name": COMMUNITY_NAME, "timezone": TIMEZONE, "data_dir": str(demo.office_dir.resolve()),
+                       "keys_dir": str(demo.keys_dir.resolve())}}
+
+
+def office_config_path(demo: DemoCommunity) -> Path:
+    """DIR/office/office.yaml: ``kiosk office … --config`` it to work on the demo office."""
+    return demo.office_dir / OFFICE_CONFIG
+
+
+def write_office_config(demo: DemoCommunity) -> Path:
+    """Write the demo office's office.yaml into its office folder, so every ``kiosk office`` command works on it."""
+    import io
+
+    from ruamel.yaml import YAML
+
+    path = office_config_path(demo)
+    text = io.StringIO()
+    YAML().dump(office_settings(demo), text)  # round-trip mode: block style, keys in order
+    path.write_text(f"# The demo office, written by `kiosk demo`: kiosk office <command> --config {path}\n"
+                    + text.getvalue(), encoding="utf-8")
+    return path
+
+
+def seed_followup(store: OfficeStore, master: RegistryMaster, today: date, tz: str) -> list[str]:
+    """Let each follow-up module (quarantine checks, screening, disinfection) seed its demo data; the names seeded.
+
+    Imported here, one by one: a module not written yet, or one without ``demo_seed``, is skipped, so the demo
+    works at every stage of the office's follow-up work (and never loads them unless asked). A module whose
+    ``demo_seed`` fails is reported as a warning naming it, and the rest of the demo goes on: the gates, cards
+    and history do not depend on it.
+    """
+    seeded = []
+    for name in FOLLOWUP_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise  # the module exists but something it imports does not: a real defect, not "not yet"
+            continue  # not written yet: nothing of it to show
+        hook = getattr(module, "demo_seed", None)
+        if hook is None:
+            continue  # the module exists but has no demo data
+        try:
+            hook(store, master, today, tz)
+        except Exception as exc:  # noqa: BLE001 - one module's demo data must not take the whole demo down
+            warnings.warn(f"{name}.demo_seed failed, the demo goes on without its data: {exc!r}", stacklevel=2)
+            continue
+        seeded.append(name)
+    return seeded
 
 
 def _set_compound(store: OfficeStore, gate_id: str, compound: str) -> None:
@@ -250,8 +312,8 @@ def start_office(demo: DemoCommunity, port: int = 0, *, offline_after_s: float |
 
     alarms = {"offline_after_s": offline_after_s, "check_every_s": min(10.0, max(0.5, offline_after_s / 4))} \
         if offline_after_s else {}
-    config = OfficeConfig.model_validate({"office": {"name": COMMUNITY_NAME, "timezone": TIMEZONE,
-                                                     "data_dir": str(demo.office_dir)}, "alarms": alarms})
+    # The same settings as the office.yaml seed() wrote (the CLI's), with the demo's quicker offline alarm.
+    config = OfficeConfig.model_validate({**office_settings(demo), "alarms": alarms})
     store = OfficeStore(demo.office_dir / "office.db")
     app = create_app(store, RegistryMaster(demo.office_dir / "registry.db"), config=config)
     server = Server(app, "127.0.0.1", port, threads=8)

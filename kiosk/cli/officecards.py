@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import click
 
 from kiosk.cli.common import clean_errors, fail, print_json
 from kiosk.cli.officecmd import _CONFIG, _JSON, _cards_dir, _open, _signing_key
-
-
-def _compound_of_gates(store: Path) -> str:
-    """The one compound the office's gates name (office.db), or "" when there are none or several."""
-    if not store.is_file():
-        return ""
-    try:
-        with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as db:
-            names = {row[0] for row in db.execute("SELECT DISTINCT compound FROM gates WHERE compound IS NOT NULL")}
-    except sqlite3.Error:  # an office.db from before compounds: no name to print
-        return ""
-    return names.pop() if len(names) == 1 else ""
 
 
 @click.command("print")
@@ -32,73 +19,87 @@ def _compound_of_gates(store: Path) -> str:
               help="With --missing: a card ending within this many days counts as missing (renewed).")
 @click.option("--reissue", is_flag=True,
               help="With --resident: the card was lost (补办): revoke the old card(s) as lost and print a new one.")
-@click.option("--compound", hidden=True, help="Not supported: the registry does not record households' compounds.")
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The PDF to write.")
-@click.option("--compound-name", help="The compound printed on the cards (default: the one the office's gates name).")
+@click.option("--compound", help="Everyone in a compound (小区), e.g. 和平里小区 (households without one: the office's).")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), help="The PDF to write.")
+@click.option("--compound-name", help="The compound printed on cards of households without one "
+                                      "(default: the one the office's gates name, else the office's name).")
+@click.option("--dry-run", is_flag=True, help="Only say how many cards would be printed, issued and revoked.")
 @click.option("--rule", "rule_text", help="The rule printed on each card (default: 凭卡出入，请配合测温).")
 @click.option("--images", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for new cards' PNGs (default: <data_dir>/cards).")
 @_CONFIG
 @_JSON
 def cards_print(resident, household, building, missing, expiring_days, reissue, compound, out, compound_name,
-                rule_text, images, config_path, as_json) -> None:
+                dry_run, rule_text, images, config_path, as_json) -> None:
     """Print residents' entry cards as a PDF: A4, 10 cards a page, cut marks.
 
-    Choose one of --resident, --household, --building, --missing. A resident
+    Choose one of --resident, --household, --building, --compound, --missing. A resident
     whose card is valid gets it reprinted as it is (same number, same QR);
     one without a usable card gets a new card (each a registry version,
     gates get it at their next sync).
     """
-    from kiosk.office.admin import find_resident
+    from kiosk.office.admin import find_household, find_resident
     from kiosk.office.card_sheets import (
         DEFAULT_RULE,
         check_font,
-        household_of,
+        office_compound,
+        plan_cards,
         prepare_cards,
         render_pdf,
         select_residents,
     )
     from kiosk.office.paths import OfficePaths
 
-    if compound is not None:
-        fail("登记册未记录住户所属小区，请用 --building 或 --household / the registry does not record which compound "
-             "a household is in: print by --building or --household instead")
-    if sum(x is not None for x in (resident, household, building)) + missing != 1:
-        fail("请选择一种 / choose exactly one of --resident, --household, --building, --missing")
+    if sum(x is not None for x in (resident, household, building, compound)) + missing != 1:
+        fail("请选择一种 / choose exactly one of --resident, --household, --building, --compound, --missing")
     if expiring_days and not missing:
         fail("--expiring-days 仅与 --missing 同用 / --expiring-days goes with --missing")
     if reissue and resident is None:
         fail("--reissue 仅用于 --resident（挂失补办）/ --reissue goes with --resident (one lost card)")
-    if out.suffix.lower() != ".pdf":
+    if out is None and not dry_run:
+        fail("请用 --out 指定 PDF 文件 / give the PDF to write with --out FILE.pdf (or --dry-run)")
+    if out is not None and out.suffix.lower() != ".pdf":
         fail(f"{out}: 输出文件须为 .pdf / the output must be a .pdf file")
-    if not out.parent.is_dir():
+    if out is not None and not out.parent.is_dir():
         fail(f"{out.parent}: 文件夹不存在 / no such folder")
     with clean_errors():
         check_font()  # before any card is issued: a missing font must not leave new cards unprinted
         office_ = _open(config_path)
         master = office_.master
         today = office_.today()
+        default_compound = office_compound(OfficePaths.of(office_.config).store, office_.config.office.name)
         choice: dict = {}
         if resident is not None:
             choice = {"resident_id": find_resident(master, resident)["id"]}
         elif household is not None:
-            choice = {"household_id": household_of(master, household)["id"]}
+            choice = {"household_id": find_household(master, household)["id"]}
         elif building is not None:
             choice = {"building": building}
+        elif compound is not None:
+            choice = {"compound": compound}
         else:
             choice = {"missing": True, "expiring_days": expiring_days}
-        residents = select_residents(master, today=today, **choice)
+        residents = select_residents(master, today=today, default_compound=default_compound, **choice)
         if missing and not residents:
             click.echo("人人有可用的卡，无需打印 / everyone has a usable card: nothing to print")
+            return
+        if dry_run:
+            plan = plan_cards(master, residents, today=today, renew_within_days=expiring_days, reissue=reissue)
+            if as_json:
+                print_json({"dry_run": True, **plan.to_dict()})
+            else:
+                click.echo(f"将打印 {plan.cards} 张卡，共 {plan.pages} 页（新发 {len(plan.issue)} 张，重印 "
+                           f"{len(plan.reprint)} 张，挂失 {len(plan.revoke_lost)} 张）/ would print {plan.cards} "
+                           f"card(s) on {plan.pages} page(s): {len(plan.issue)} new, {len(plan.reprint)} reprinted, "
+                           f"{len(plan.revoke_lost)} revoked as lost; nothing changed")
             return
         job = prepare_cards(master, _signing_key(office_), residents, tz=office_.tz,
                             out_dir=_cards_dir(office_, images),
                             validity_days=office_.config.registry.card_validity_days,
-                            renew_within_days=expiring_days, reissue=reissue)
-        if compound_name is None:
-            compound_name = _compound_of_gates(OfficePaths.of(office_.config).store)
-        pdf = render_pdf(job.faces, community_name=office_.config.office.name, compound_name=compound_name,
-                         rule_text=rule_text or DEFAULT_RULE)
+                            renew_within_days=expiring_days, reissue=reissue,
+                            default_compound=compound_name or default_compound)
+        pdf = render_pdf(job.faces, community_name=office_.config.office.name, rule_text=rule_text or DEFAULT_RULE)
+    assert out is not None  # checked above: only --dry-run goes without it
     try:
         out.write_bytes(pdf)
     except OSError as exc:

@@ -68,6 +68,7 @@ class CardFace:
     valid_from: date
     valid_until: date
     text: str
+    compound: str = ""  # the holder's compound (小区); "" prints the sheet's compound_name
 
 
 @dataclass
@@ -109,16 +110,20 @@ def placement(index: int) -> CardPlacement:
 
 
 def select_residents(master: RegistryMaster, *, resident_id: int | None = None, household_id: int | None = None,
-                     building: str | None = None, missing: bool = False, expiring_days: int = 0,
-                     today: date) -> list[dict]:
+                     building: str | None = None, compound: str | None = None, missing: bool = False,
+                     expiring_days: int = 0, today: date, default_compound: str = "") -> list[dict]:
     """The residents whose cards to print, in household order: exactly one of the choices.
 
-    ``missing`` picks everyone without a card usable past ``today +
-    expiring_days`` (none, all revoked, expired or expiring by then).
+    ``compound`` picks every household of a compound (小区); a household
+    without one is in ``default_compound`` (the office's one compound, see
+    ``office_compound``). ``missing`` picks everyone without a card usable past
+    ``today + expiring_days`` (none, all revoked, expired or expiring by then).
     """
-    chosen = [c for c in (resident_id is not None, household_id is not None, building is not None, missing) if c]
+    chosen = [c for c in (resident_id is not None, household_id is not None, building is not None,
+                          compound is not None, missing) if c]
     if len(chosen) != 1:
-        raise CardSheetError("选择一种 / choose exactly one of: a resident, a household, a building, or missing cards")
+        raise CardSheetError("选择一种 / choose exactly one of: a resident, a household, a building, a compound, "
+                             "or missing cards")
     if not 0 <= expiring_days <= 366:
         raise CardSheetError(f"临期天数须为 0–366 / expiring days must be 0 to 366, got {expiring_days}")
     snapshot = master.snapshot()
@@ -140,13 +145,43 @@ def select_residents(master: RegistryMaster, *, resident_id: int | None = None, 
             raise CardSheetError(f"该户没有登记住户 / household {household_id} has no residents in the registry")
         return rows
     if building is not None:
-        wanted = building.strip().removesuffix("号楼").removesuffix("栋").removesuffix("楼")
-        ids = {h["id"] for h in households.values() if (h["building"] or "") == wanted}
+        from kiosk.office.addresses import address_of, normalise_building
+
+        wanted = normalise_building(building)
+        ids = {h["id"] for h in households.values() if wanted and address_of(h).building == wanted}
         if not ids:
-            raise CardSheetError(f"登记册中没有 {building} 号楼 / no building {building!r} in the registry")
+            raise CardSheetError(f"登记册中没有 {_clip(building)} 号楼 / no building {_clip(building)!r} in the registry")
+        return [r for r in residents if r["household_id"] in ids]
+    if compound is not None:
+        wanted = " ".join(compound.split())
+        ids = {h["id"] for h in households.values() if wanted and compound_of(h, default_compound) == wanted}
+        if not ids:
+            raise CardSheetError(f"登记册中没有小区“{_clip(compound)}” / no compound {_clip(compound)!r} in the registry")
         return [r for r in residents if r["household_id"] in ids]
     horizon = today + timedelta(days=expiring_days)
     return [r for r in residents if _current_card(master, r["id"], horizon) is None]
+
+
+def compound_of(household: dict, default_compound: str = "") -> str:
+    """The compound (小区) a household row is in: its own, else the office's one compound."""
+    return " ".join((household.get("compound") or "").split()) or default_compound
+
+
+def office_compound(store_path: str | Path, office_name: str = "") -> str:
+    """The office's one compound: the one its gates name (office.db), else ``office_name``; "" when several."""
+    import sqlite3
+
+    path = Path(store_path)
+    names: set[str] = set()
+    if path.is_file():
+        try:
+            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+                names = {row[0] for row in db.execute("SELECT DISTINCT compound FROM gates WHERE compound IS NOT NULL")}
+        except sqlite3.Error:  # an office.db from before compounds (no gates.compound column): no name from it
+            names = set()
+    if len(names) > 1:
+        return ""  # gates in several compounds: households must say which one they are in
+    return names.pop() if names else office_name
 
 
 def _natural(text: str | None) -> tuple:
@@ -162,9 +197,49 @@ def _current_card(master: RegistryMaster, resident_id: int, day: date) -> dict |
     return max(rows, key=lambda row: row["id"]) if rows else None
 
 
+@dataclass(frozen=True)
+class PrintPlan:
+    """What printing the chosen residents' cards would do, before anything changes (the desk's "N cards" line)."""
+
+    cards: int  # cards on the sheets, one per resident
+    reprint: list[int]  # card ids printed again as they are
+    issue: list[int]  # resident ids who get a new card (each one registry version)
+    revoke_lost: list[int]  # card ids a reissue revokes as lost
+
+    @property
+    def pages(self) -> int:
+        """How many A4 sheets the cards fill."""
+        return -(-self.cards // PER_PAGE)
+
+    def to_dict(self) -> dict:
+        """The plan as JSON-ready values (the CLI's --dry-run --json)."""
+        return {"cards": self.cards, "pages": self.pages, "reprint": self.reprint, "issue": self.issue,
+                "revoke_lost": self.revoke_lost}
+
+
+def plan_cards(master: RegistryMaster, residents: Sequence[dict], *, today: date, renew_within_days: int = 0,
+               reissue: bool = False) -> PrintPlan:
+    """What ``prepare_cards`` would do for ``residents`` today: the same rules, nothing issued or revoked."""
+    if len(residents) > MAX_CARDS:
+        raise CardSheetError(f"一次最多打印 {MAX_CARDS} 张 / at most {MAX_CARDS} cards in one PDF, "
+                             f"{len(residents)} chosen: print a building at a time")
+    reprint: list[int] = []
+    issue: list[int] = []
+    revoke: list[int] = []
+    for resident in residents:
+        current = None if reissue else _current_card(master, resident["id"], today + timedelta(days=renew_within_days))
+        if current is not None:
+            reprint.append(current["id"])
+            continue
+        issue.append(resident["id"])
+        if reissue:
+            revoke.extend(row["id"] for row in master.cards_of(CardKind.RESIDENT.value, resident["id"], unrevoked=True))
+    return PrintPlan(len(residents), reprint, issue, revoke)
+
+
 def prepare_cards(master: RegistryMaster, key: SigningKey, residents: Sequence[dict], *, tz: ZoneInfo,
                   out_dir: str | Path, validity_days: int = 365, renew_within_days: int = 0, reissue: bool = False,
-                  now: datetime | None = None) -> PrintJob:
+                  now: datetime | None = None, default_compound: str = "") -> PrintJob:
     """Each resident's card to print: their current card, or a new one issued where they have none usable.
 
     A card is usable when it is unrevoked and still valid ``renew_within_days``
@@ -172,6 +247,7 @@ def prepare_cards(master: RegistryMaster, key: SigningKey, residents: Sequence[d
     (the new one is issued alongside). ``reissue`` (a lost card, 补办) issues a
     new card for every resident and revokes their earlier cards as ``lost``.
     New cards' PNGs go to ``out_dir`` as ``kiosk office cards issue`` writes them.
+    Each face names its holder's compound (``compound_of``).
     """
     if len(residents) > MAX_CARDS:
         raise CardSheetError(f"一次最多打印 {MAX_CARDS} 张 / at most {MAX_CARDS} cards in one PDF, "
@@ -182,6 +258,7 @@ def prepare_cards(master: RegistryMaster, key: SigningKey, residents: Sequence[d
     today = now.astimezone(tz).date()
     job = PrintJob()
     for resident in residents:
+        house = master.household(resident["household_id"]) or {}
         household = master.household_label_of(resident["household_id"])
         current = None if reissue else _current_card(master, resident["id"], today + timedelta(days=renew_within_days))
         if current is not None:
@@ -201,19 +278,19 @@ def prepare_cards(master: RegistryMaster, key: SigningKey, residents: Sequence[d
                     job.revoked_lost.append(card_id)
             card, text = issued.card, issued.text
         job.faces.append(CardFace(card.card_id, resident["id"], resident["name"] or "", household,
-                                  card.valid_from, card.valid_until, text))
+                                  card.valid_from, card.valid_until, text, compound_of(house, default_compound)))
     return job
 
 
 def household_of(master: RegistryMaster, label: str) -> dict:
-    """A household by label, accepting the roster's ways of writing it (5-1-101, 5/1/101, 5号楼1单元101室)."""
+    """A household by label in any of the roster's spellings (5-1-101, 5/1/101, 5号楼1单元101室).
+
+    Kept for callers: the reading of addresses lives in kiosk.office.addresses, and
+    ``kiosk.office.admin.find_household`` looks any spelling up with it.
+    """
     from kiosk.office.admin import find_household
 
-    text = "".join(label.split())
-    for old, new in (("号楼", "-"), ("栋", "-"), ("单元", "-"), ("室", ""), ("/", "-"), ("／", "-"), ("－", "-")):
-        text = text.replace(old, new)
-    text = "-".join(part for part in text.split("-") if part)
-    return find_household(master, text)
+    return find_household(master, label)
 
 
 # -- drawing ------------------------------------------------------------------------
@@ -256,13 +333,15 @@ def render_pdf(faces: Iterable[CardFace], *, community_name: str, compound_name:
         raise CardSheetError(f"中文字体 {font} 无法读取 / cannot read the Chinese font {font} ({exc}): "
                              f"reinstall {FONT_PACKAGE}") from None
     header = _clip(community_name) or "居民出入证"
-    subheader = _clip(" ".join(p for p in (compound_name, "出入证 Entry card") if p))
     rule = _clip(rule_text)
     for index, face in enumerate(faces):
         where = placement(index)
         if where.page == pdf.pages_count:
             pdf.add_page()
             _cut_marks(pdf)
+        compound = face.compound or compound_name
+        compound = "" if compound == community_name else compound  # an office of one compound: its name once
+        subheader = _clip(" ".join(p for p in (compound, "出入证 Entry card") if p))
         _draw_card(pdf, face, where, header, subheader, rule, segno.make(face.text, error="q", boost_error=False,
                                                                          micro=False))
     return bytes(pdf.output())

@@ -191,7 +191,8 @@ def test_cli_prints_a_household_end_to_end(community, tmp_path):
     lost = run("--resident", "2-1-201:张伟", "--reissue", "--out", str(tmp_path / "lost.pdf"), "--json")
     assert lost.exit_code == 0 and '"revoked_lost": [1005]' in lost.output
     for args, message in ((["--building", "1", "--missing"], "exactly one"),
-                          (["--compound", "和平里小区"], "does not record which compound"),
+                          (["--compound", "东区"], "no compound '东区'"),
+                          (["--out", str(tmp_path / "x.pdf")], "exactly one"),
                           (["--building", "9"], "no building '9'"),
                           (["--household", "9-9-9"], "no household"),
                           (["--building", "1", "--expiring-days", "3"], "goes with --missing"),
