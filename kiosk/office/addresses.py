@@ -160,3 +160,10 @@ def match_households(households: Iterable[Mapping[str, Any]], text: Any) -> list
     """The households (registry rows) at the address ``text``, however either is spelt: a find_household look-up."""
     wanted = parse_address(text)
     return [row for row in households if address_of(row) == wanted]
+
+
+def normalise_building(text: Any) -> str:
+    """A building as typed alone (``5``, ``5号楼``, ``五栋``, ``05``, ``５``) in its one spelling (``5``); "" when it
+    is not one. Compare it with ``address_of(row).building``."""
+    value = _strip_mark(_clean(text), _BUILDING_MARKS)
+    return _part(value) if value and re.fullmatch(_PART, value) else ""
