@@ -49,3 +49,12 @@ def m001_followup(db: sqlite_utils.Database) -> None:
          "note": str, "recorded_at": str, "recorded_by": str},
         pk="id")
     db["disinfection_rounds"].create_index(["day", "compound"])
+
+
+@migrations()
+def m002_screening_closed_households(db: sqlite_utils.Database) -> None:
+    """The households a screening round covered, frozen when it closes (kiosk.office.screening.close_round): an open
+    round covers the registry as it is, so later roster changes must not rewrite a closed round's coverage."""
+    db["screening_closed_households"].create(
+        {"round_id": int, "household_id": int, "building": str, "unit": str, "room": str, "compound": str},
+        pk=("round_id", "household_id"))
