@@ -10,6 +10,9 @@ import os
 # scrypt cost: ~30 ms on a Raspberry Pi 4, cheap enough at sign-in, costly for a stolen database.
 _N, _R, _P = 2**14, 8, 1
 
+PIN_PATTERN = r"^[0-9]{4,8}$"
+"""A volunteer's PIN: 4 to 8 ASCII digits (the gate's keypad, its sign-in API and the office all use this one rule)."""
+
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")

@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from kiosk.cards import Card, CardKind, issue_card, render_qr
-from kiosk.credentials import hash_secret
+from kiosk.credentials import PIN_PATTERN, hash_secret
 from kiosk.exc import KioskError
 from kiosk.keys import SigningKey
 from kiosk.office.keyring import signing_key_change
@@ -73,10 +73,12 @@ def find_household(master: RegistryMaster, label: str) -> dict:
         except AddressError:
             pass  # not an address at all: the error below says how to write one
     if not matches:
-        raise AdminError(f"no household {label!r} in the registry (write it building-unit-room, e.g. 3-2-501; "
+        raise AdminError(f"登记册中没有住户“{str(label)[:40]}”，请写成 楼栋-单元-房间，如 3-2-501 / "
+                         f"no household {label!r} in the registry (write it building-unit-room, e.g. 3-2-501; "
                          "import the roster first)")
     if len(matches) > 1:
-        raise AdminError(f"{len(matches)} households are written {label!r}; use the household id instead")
+        raise AdminError(f"有 {len(matches)} 户都写作“{str(label)[:40]}”，请改用住户编号 / "
+                         f"{len(matches)} households are written {label!r}; use the household id instead")
     return matches[0]
 
 
@@ -86,16 +88,17 @@ def find_resident(master: RegistryMaster, ref: str | int) -> dict:
     if text.isdigit():
         row = master.resident(int(text))
         if row is None:
-            raise AdminError(f"no resident with id {text} in the registry")
+            raise AdminError(f"登记册中没有编号为 {text} 的居民 / no resident with id {text} in the registry")
         return row
     label, sep, name = text.replace("：", ":").partition(":")
     if not sep or not name.strip():
-        raise AdminError(f"resident {text!r}: give a registry id or household:name, e.g. 3-2-501:王小山")
+        raise AdminError(f"居民“{text[:40]}”：请写编号或 住户:姓名，如 3-2-501:王小山 / "
+                         f"resident {text!r}: give a registry id or household:name, e.g. 3-2-501:王小山")
     household = find_household(master, label)
     for row in master.residents_of(household["id"]):
         if row["name"] == name.strip():
             return row
-    raise AdminError(f"no resident named {name.strip()} in household {label}")
+    raise AdminError(f"住户 {label} 中没有名叫 {name.strip()} 的居民 / no resident named {name.strip()} in household {label}")
 
 
 def _filename_part(text: str) -> str:
@@ -280,16 +283,25 @@ def list_quarantine(master: RegistryMaster, *, on: date | None = None) -> list[d
 
 # -- volunteers and visitors -----------------------------------------------------
 
+MAX_NAME_CHARS = 32  # a person's name: longer is a pasted text
+
+
+def check_pin(pin: str) -> None:
+    """Refuse a PIN the gate would not take (kiosk.credentials.PIN_PATTERN: 4 to 8 digits)."""
+    if not re.fullmatch(PIN_PATTERN, pin or ""):
+        raise AdminError("PIN 应为 4 到 8 位数字 / the PIN must be 4 to 8 digits")
+
 
 def add_volunteer(master: RegistryMaster, name: str, pin: str, *, resident_id: int | None = None) -> tuple[dict, int]:
     """Register a volunteer who signs in at the gate with a PIN (4–8 digits, stored only as a hash)."""
     name = name.strip()
     if not name:
-        raise AdminError("a volunteer needs a name")
-    if not re.fullmatch(r"[0-9]{4,8}", pin or ""):
-        raise AdminError("the PIN must be 4 to 8 digits")
+        raise AdminError("志愿者姓名为空 / a volunteer needs a name")
+    if len(name) > MAX_NAME_CHARS:
+        raise AdminError(f"姓名超过 {MAX_NAME_CHARS} 个字 / a name has at most {MAX_NAME_CHARS} characters")
+    check_pin(pin)
     if resident_id is not None and master.resident(resident_id) is None:
-        raise AdminError(f"no resident with id {resident_id} in the registry")
+        raise AdminError(f"登记册中没有编号为 {resident_id} 的居民 / no resident with id {resident_id} in the registry")
     row = {"id": master.next_id("volunteers"), "name": name, "pin_hash": hash_secret(pin), "resident_id": resident_id}
     version = master.change([{"op": "upsert", "table": "volunteers", "row": row}])
     return {k: v for k, v in row.items() if k != "pin_hash"}, version
@@ -305,10 +317,12 @@ def add_visitor_pass(master: RegistryMaster, key: SigningKey, *, name: str, phon
     """
     name = name.strip()
     if not name:
-        raise AdminError("a visitor pass needs the visitor's name")
-    digits = "".join(ch for ch in phone if ch not in " -")
-    if phone and not (digits.isascii() and digits.isdigit() and 5 <= len(digits) <= 15):
-        raise AdminError(f"phone {phone!r} is not a phone number (digits only, e.g. 13812345678)")
+        raise AdminError("访客姓名为空 / a visitor pass needs the visitor's name")
+    from kiosk.office.roster import normalise_phone, phone_problem
+
+    digits = normalise_phone(phone)
+    if phone and phone_problem(phone):
+        raise AdminError(phone_problem(phone) or "")
     if valid_from.tzinfo is None or valid_until.tzinfo is None:
         raise AdminError("visitor pass times need a time zone")
     if valid_until <= valid_from:

@@ -8,7 +8,8 @@ rows then go in as ONE registry version (``RegistryMaster.change``).
 
 ID numbers are never stored in clear: only the keyed hash and the masked form
 (``kiosk.privacy.protect_id_number``), with a community secret kept in
-``<data_dir>/id-hash.key``. Phones are stored masked only.
+``<data_dir>/id-hash.key``. Phones are stored masked (what screens show) and in full in the office-only column
+``residents.phone`` (staff call people in home quarantine); gates get neither (kiosk.registry.WITHHELD).
 
 See docs/office-registry.md for the column table.
 """
@@ -113,6 +114,30 @@ class ImportSummary:
     def to_dict(self) -> dict[str, Any]:
         """JSON form for ``--json``."""
         return dict(self.__dict__)
+
+
+# -- phone numbers ---------------------------------------------------------------
+
+_PHONE_SEPARATORS = " -()（）"
+
+
+def normalise_phone(phone: str) -> str:
+    """``138 1234-5678``, ``+86 13812345678`` → ``13812345678``: a phone as stored, digits only (no +86)."""
+    digits = "".join(ch for ch in str(phone) if ch not in _PHONE_SEPARATORS)
+    return digits[3:] if digits.startswith("+86") else digits
+
+
+def phone_problem(phone: str) -> str | None:
+    """Why ``phone`` is not a phone number (5 to 15 digits once separators are gone), Chinese first; None when it is.
+
+    The one rule for a phone the office stores (roster import, the desk's and the CLI's registry edits, visitor
+    passes)."""
+    digits = normalise_phone(phone)
+    if digits.isascii() and digits.isdigit() and 5 <= len(digits) <= 15:
+        return None
+    shown = str(phone)[:40]
+    return (f"电话“{shown}”不是电话号码，只写数字，如 13812345678 "
+            f"(phone {shown!r} is not a phone number: digits only, e.g. 13812345678)")
 
 
 # -- the ID-hash key -----------------------------------------------------------
@@ -359,6 +384,7 @@ class RosterRow:
     unit: str
     room: str
     name: str
+    phone: str  # the full number, digits only: office-only (residents.phone, withheld from gates)
     phone_masked: str
     id_hash: str
     id_masked: str
@@ -428,12 +454,9 @@ def _validate(rows: list[tuple[int, list[Any]]], source: str,
             except AddressError as exc:
                 wrong.append(str(exc))
         phone = values["phone"]
-        phone_digits = "".join(ch for ch in phone if ch not in " -()（）")
-        if phone_digits.startswith("+86"):
-            phone_digits = phone_digits[3:]
-        if phone and not (phone_digits.isascii() and phone_digits.isdigit() and 5 <= len(phone_digits) <= 15):
-            wrong.append(f"电话“{phone}”不是电话号码，只写数字，如 13812345678 "
-                         f"(phone {phone!r} is not a phone number: digits only, e.g. 13812345678)")
+        phone_digits = normalise_phone(phone)
+        if phone and phone_problem(phone):
+            wrong.append(phone_problem(phone) or "")
         id_number = normalise_id_number(values["id_number"])
         id_problem = id_number_problem(id_number) if id_number else None
         if id_problem:
@@ -468,7 +491,7 @@ def _validate(rows: list[tuple[int, list[Any]]], source: str,
         protected = protect_id_number(id_number, id_key) if id_number else {"id_hash": "", "id_masked": ""}
         parsed.append(RosterRow(
             row=number, building=household[0], unit=household[1], room=household[2],
-            name=values["name"], phone_masked=mask_phone(phone_digits) if phone else "",
+            name=values["name"], phone=phone_digits if phone else "", phone_masked=mask_phone(phone_digits) if phone else "",
             id_hash=protected["id_hash"], id_masked=protected["id_masked"], plate=plate, note=values["note"],
         ))
     problems.sort(key=lambda p: p.row)
@@ -599,7 +622,7 @@ def _plan(master: RegistryMaster, rows: list[RosterRow], *, has_plates: bool,
             continue
         if resident is None:
             resident = {"id": new_id("residents"), "household_id": household["id"], "name": row.name,
-                        "phone_masked": row.phone_masked, "id_hash": row.id_hash, "id_masked": row.id_masked,
+                        "phone": row.phone, "phone_masked": row.phone_masked, "id_hash": row.id_hash, "id_masked": row.id_masked,
                         "note": row.note}
             changes.append({"op": "upsert", "table": "residents", "row": dict(resident)})
             summary.residents_added += 1
@@ -610,7 +633,7 @@ def _plan(master: RegistryMaster, rows: list[RosterRow], *, has_plates: bool,
             updated = dict(resident)
             # A matched ID number with another household or name means the person moved or the name was corrected.
             updated.update(household_id=household["id"], name=row.name)
-            for column in ("phone_masked", "id_hash", "id_masked", "note"):
+            for column in ("phone", "phone_masked", "id_hash", "id_masked", "note"):
                 if getattr(row, column):
                     updated[column] = getattr(row, column)
             if updated != resident:

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from kiosk.config.base import Direction
+from kiosk.credentials import PIN_PATTERN
 from kiosk.gate.passages import ACK_OUTCOMES
 from kiosk.gate.visitors import VisitorReason
 
@@ -80,7 +81,7 @@ class SignInIn(Body):
     """A volunteer's sign-in."""
 
     volunteer_id: RegistryId
-    pin: Annotated[str, StringConstraints(pattern=r"^[0-9]{4,8}$")]
+    pin: Annotated[str, StringConstraints(pattern=PIN_PATTERN)]
 
 
 class AcknowledgeIn(Body):
