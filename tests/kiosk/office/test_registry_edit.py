@@ -263,3 +263,16 @@ def test_visitor_pass_revoked_ends_now_and_revokes_its_card(master, store, edito
     with pytest.raises(EditError, match="没有住户"):
         editor.add_visitor(key, name="x", phone="", host="9-9-9", valid_from=now, valid_until=now + timedelta(hours=1),
                            out_dir=tmp_path / "cards")
+
+
+def test_roster_import_stores_the_full_phone_office_only(master):
+    from kiosk.office.roster import apply_import, plan_import
+
+    start = master.version
+    data = "楼栋,单元,房间号,姓名,电话\n7,1,201,孙七,+86 139-0000-2222\n".encode()
+    preview = plan_import(master, data, "roster.csv", id_key=KEY, remove="none")
+    assert preview.ok, preview.problems
+    apply_import(master, preview, actor="li")
+    row = next(r for r in master.snapshot()["residents"] if r["name"] == "孙七")
+    assert row["phone"] == "13900002222" and row["phone_masked"] == "139****2222"
+    assert "13900002222" not in json.dumps(master.gate_changes_since(start), ensure_ascii=False)
