@@ -20,6 +20,7 @@ class EventKind(str, enum.Enum):
     SHIFT_SIGN_OUT = "shift_sign_out"
     SENSOR_FAULT = "sensor_fault"  # a part of the gate failed or recovered (data: part, fault, detail)
     PASSAGE_ABANDONED = "passage_abandoned"  # a card was scanned but the person left before a decision
+    DISINFECTION = "disinfection"  # the volunteer on duty recorded a disinfection round (data: area, agent, note)
 
 
 def subject_key(kind: str, subject_id: int) -> str:

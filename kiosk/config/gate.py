@@ -74,6 +74,38 @@ class GateAlarmSettings(Section):
     """Nobody signed in for this long raises the unstaffed-gate alarm (once per spell) and its banner; 0: never."""
 
 
+def _default_areas() -> list[str]:
+    from kiosk.disinfection_codes import AREAS
+
+    return list(AREAS)
+
+
+def _default_agents() -> list[str]:
+    from kiosk.disinfection_codes import AGENTS
+
+    return list(AGENTS)
+
+
+class DisinfectionSettings(Section):
+    """The touchscreen's disinfection round (消杀): the areas and agents offered as buttons (the keyboard for others)."""
+
+    areas: list[str] = Field(default_factory=_default_areas, min_length=1, max_length=12)
+    """Where a round is done: codes worded on screen (gate, stairwells, lifts, bins, public_areas, delivery_point) or
+    the community's own words, e.g. 3号楼楼道 (each ≤ 64 characters)."""
+    agents: list[str] = Field(default_factory=_default_agents, min_length=1, max_length=12)
+    """With what: codes (chlorine, alcohol, peracetic_acid, chlorine_dioxide) or the community's own words."""
+
+    @field_validator("areas", "agents")
+    @classmethod
+    def _choices(cls, value: list[str]) -> list[str]:
+        cleaned = [str(v).strip() for v in value]
+        if any(not v or len(v) > 64 for v in cleaned):
+            raise ValueError("expected each entry as 1-64 characters")
+        if len(set(cleaned)) != len(cleaned):
+            raise ValueError("expected each entry once")
+        return cleaned
+
+
 class WebSettings(Section):
     """The touchscreen UI and local API."""
 
@@ -96,4 +128,5 @@ class GateConfig(Section):
     journal: JournalSettings = Field(default_factory=JournalSettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
     alarms: GateAlarmSettings = Field(default_factory=GateAlarmSettings)
+    disinfection: DisinfectionSettings = Field(default_factory=DisinfectionSettings)
     web: WebSettings = Field(default_factory=WebSettings)

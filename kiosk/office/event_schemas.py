@@ -3,7 +3,7 @@
 The sync API checks the envelope (seq, id, gate, kind …) of every event; this
 module checks what is inside ``data``, kind by kind, as the gate journals it
 (``kiosk/gate/checkpoint.py``, ``passages.py``, ``shifts.py``, ``ledger.py``,
-``visitors.py``). An event whose data does not fit is still stored — the
+``visitors.py``, ``disinfection.py``). An event whose data does not fit is still stored — the
 gate's stream goes on in seq order, exactly once — but flagged for staff
 review, and nothing else at the office (alarms, acknowledgements) is changed
 by it.
@@ -194,6 +194,15 @@ class SensorFaultData(Data):
     detail: Text | None = None
 
 
+class DisinfectionData(Data):
+    """disinfection: a round the volunteer on duty recorded at the gate (kiosk/gate/disinfection.py); area and
+    agent are codes (kiosk/disinfection_codes.py) or the community's own words, never empty."""
+
+    area: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"\S")]
+    agent: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"\S")]
+    note: Text = ""
+
+
 SCHEMAS: dict[str, type[Data]] = {
     "passage": PassageData,
     "passage_abandoned": PassageData,
@@ -205,6 +214,7 @@ SCHEMAS: dict[str, type[Data]] = {
     "shift_sign_in": SignInData,
     "shift_sign_out": SignOutData,
     "sensor_fault": SensorFaultData,
+    "disinfection": DisinfectionData,
 }
 
 
