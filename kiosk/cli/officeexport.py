@@ -72,7 +72,7 @@ def export(first: str, last: str, out: str, config_path: str, quiet: bool) -> No
     with clean_errors():
         check_range(a, b)
         format_of(path)
-        store, master, tz, _name = _open(config_path)
+        store, master, tz, name = _open(config_path)
         shown = [-1]
 
         def progress(done: int, total: int) -> None:
@@ -82,7 +82,7 @@ def export(first: str, last: str, out: str, config_path: str, quiet: bool) -> No
                 click.echo(f"导出 / exporting: {10 * tenth}%  ({done:,}/{total:,} 行 rows)", err=True)
 
         try:
-            written = run_export(store, master, a, b, path, tz=tz, progress=progress)
+            written = run_export(store, master, a, b, path, tz=tz, progress=progress, office_name=name)
         except OSError as exc:
             fail(f"无法写入 {path}：{exc.strerror or exc} / cannot write the export")
     for file in written:
@@ -91,20 +91,24 @@ def export(first: str, last: str, out: str, config_path: str, quiet: bool) -> No
 
 @click.command("report")
 @click.option("--day", required=True, help="The day, YYYY-MM-DD (the community's time zone).")
-@click.option("--out", required=True, help="FILE.xlsx (the PDF form is not available yet).")
+@click.option("--out", required=True, help="FILE.pdf (one A4 page, Chinese font embedded) or FILE.xlsx.")
 @_CONFIG
 def report(day: str, out: str, config_path: str) -> None:
     """The daily report (日报) for one day: per compound in/out, visitors, vehicles, fevers and their handling,
-    home quarantine, gates staffed."""
+    home quarantine (total, new, lifted, checks), screening coverage, disinfection rounds, gates staffed."""
+    from kiosk.config import load_office_config
     from kiosk.office import daily_report
 
     the_day = _day(day, "--day")
     path = _check_out(out)
-    if path.suffix.lower() == ".pdf":
-        fail("PDF 日报尚未提供，请用 .xlsx / the PDF report is not available yet: use --out FILE.xlsx")
-    if path.suffix.lower() != ".xlsx":
-        fail(f"日报须为 .xlsx：{path.name} / --out must end in .xlsx")
+    if path.suffix.lower() not in (".pdf", ".xlsx"):
+        fail(f"日报须为 .pdf 或 .xlsx：{path.name} / --out must end in .pdf or .xlsx")
     with clean_errors():
         store, master, tz, name = _open(config_path)
-        figures = daily_report.compute(store, master, the_day, tz=tz)
-        click.echo(str(daily_report.write_xlsx(figures, path, community=name)))
+        settings = load_office_config(config_path).followup
+        figures = daily_report.compute(store, master, the_day, tz=tz, settings=settings, office_name=name)
+        writer = daily_report.write_pdf if path.suffix.lower() == ".pdf" else daily_report.write_xlsx
+        try:
+            click.echo(str(writer(figures, path, community=name)))
+        except OSError as exc:
+            fail(f"无法写入 {path}：{exc.strerror or exc} / cannot write the report")

@@ -1,22 +1,31 @@
-"""The daily report (日报) to the sub-district: one day, per compound, on one sheet of an .xlsx.
+"""The daily report (日报) to the sub-district: one day, per compound, on one A4 page (PDF) or one sheet (.xlsx).
 
 Per compound: people in and out, visitors, vehicles, refusals, fevers and
-how each was handled (gate's and office's outcome words); community-wide:
-home quarantine (new orders that day, orders ending that day, orders and
-people under quarantine); per gate: the hours a signed-in volunteer covered.
-Screening and disinfection rows are there, empty, until those features
-exist. Counts are kiosk.office.queries.today.summary's (the desk's "today").
-The PDF form is not built yet: no PDF library is a dependency so far.
+how each was handled (gate's and office's outcome words); home quarantine
+(people under an order, new, lifted; the day's temperature checks due, done,
+missed); door-to-door screening coverage per compound; disinfection rounds per
+compound against the day's requirement; gates staffed (hours a signed-in
+volunteer covered). Counts are kiosk.office.queries.today.summary's (the
+desk's "today"); the follow-up figures are kiosk.office.quarantine,
+.screening and .disinfection's own day summaries.
+
+``compute`` gives the figures, ``sections`` turns them into titled tables
+(both writers draw the same tables), ``write_pdf`` (fpdf2, WenQuanYi embedded
+as a subset: kiosk.office.card_sheets' font) and ``write_xlsx`` write them.
 """
 
 from __future__ import annotations
 
+import importlib
+import inspect
 from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from kiosk.config.office import FollowupSettings
 from kiosk.office import exports
 from kiosk.office.queries import exports as q
 from kiosk.office.queries import today
@@ -28,11 +37,12 @@ NO_COMPOUND = "(未分小区)"
 
 
 def compute(store: OfficeStore, master: Registry, day: date, *, tz: str | ZoneInfo = "Asia/Shanghai",
-            now: datetime | None = None) -> dict:
+            now: datetime | None = None, settings: FollowupSettings | None = None, office_name: str = "") -> dict:
     """The report's figures: ``{"day", "tz", "compounds" [{"compound", "in", "out", "visitors", "vehicles",
     "refused", "fevers", "handling" {outcome words: n}}], "totals" {…}, "quarantine" {"new", "lifted", "orders",
-    "households", "people"}, "gates" [{"compound", "gate", "staffed_hours", "hours"}], "screening": None,
-    "disinfection": None}``."""
+    "households", "people"}, "gates" [{"compound", "gate", "staffed_hours", "hours"}], "followup" (quarantine's
+    day summary or None), "screening" (screening's day summary or None: no round), "disinfection" ([per compound]
+    or None)}``."""
     z = zone(tz)
     summary = today.summary(store, master, day=day, tz=z.key)
     lo = bound(datetime.combine(day, time(), z))
@@ -67,8 +77,25 @@ def compute(store: OfficeStore, master: Registry, day: date, *, tz: str | ZoneIn
         ref = gates.get(gate_id) or {}
         gate_rows.append({"compound": ref.get("compound") or NO_COMPOUND, "gate": ref.get("name") or gate_id,
                           "staffed_hours": round(_union_hours(covered.get(gate_id, [])), 2), "hours": day_hours})
+    settings = settings or FollowupSettings()
+    followup = _optional("quarantine", "day_summary", store, master, day, z.key, settings, now=now)
+    screening = _optional("screening", "day_summary", store, master, day, z.key, office_name=office_name)
+    disinfection = _optional("disinfection", "day_status", store, master, day, z.key,
+                             settings.disinfection_rounds_per_day, office_name=office_name)
     return {"day": iso, "tz": z.key, "compounds": compounds, "totals": totals, "quarantine": quarantine,
-            "gates": gate_rows, "screening": None, "disinfection": None}
+            "gates": gate_rows, "followup": followup, "screening": screening,
+            "disinfection": list(disinfection) if disinfection is not None else None}
+
+
+def _optional(module: str, function: str, *args: Any, **kwargs: Any) -> Any:
+    """``kiosk.office.<module>.<function>(…)``, or None when that follow-up module is not installed (an older
+    office): the report then says the feature is not recorded, it does not fail."""
+    try:
+        found = getattr(importlib.import_module(f"kiosk.office.{module}"), function)
+    except (ImportError, AttributeError):
+        return None
+    accepted = inspect.signature(found).parameters
+    return found(*args, **{k: v for k, v in kwargs.items() if k in accepted})
 
 
 def _union_hours(spans: list[tuple[str, str]]) -> float:
@@ -92,14 +119,110 @@ def _handling_text(handling: dict[str, int]) -> str:
     return "；".join(f"{words} {n} 人" for words, n in sorted(handling.items(), key=lambda i: -i[1]))
 
 
+@dataclass
+class Section:
+    """One titled table of the report: its header row, its rows, and a line under it (or instead of it)."""
+
+    title: str
+    header: list[str]
+    rows: list[list[Any]] = field(default_factory=list)
+    note: str = ""
+    widths: tuple[float, ...] = ()  # relative column widths in the PDF
+
+
+def _percent(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f}%" if whole else "—"
+
+
+def sections(report: dict) -> list[Section]:
+    """The report's five tables (出入情况, 居家隔离, 逐户排查, 消杀, 门岗值守), as both writers draw them."""
+    out: list[Section] = []
+    passages = Section("一、出入情况", ["小区", "进(人次)", "出(人次)", "外来人员", "车辆", "拒绝通行", "体温异常",
+                                      "体温异常处理"], widths=(2.6, 1.5, 1.5, 1.6, 1.1, 1.6, 1.6, 4.5))
+    for c in [*report["compounds"], {"compound": "合计", **report["totals"]}]:
+        passages.rows.append([c["compound"], c["in"], c["out"], c["visitors"], c["vehicles"], c["refused"],
+                              c["fevers"], _handling_text(c["handling"]) or ("—" if not c["fevers"] else "")])
+    out.append(passages)
+
+    qt, fu = report["quarantine"], report.get("followup")
+    if fu is not None:
+        out.append(Section("二、居家隔离", ["在管人数", "今日新增", "今日解除", "应测体温(次)", "已测(次)", "漏测(次)",
+                                          "测温发热(次)"],
+                           [[fu.get("total", 0), fu.get("new", 0), fu.get("lifted", 0), fu.get("checks_due", 0),
+                             fu.get("checks_done", 0), fu.get("checks_missed", 0), fu.get("fevers", 0)]],
+                           note=f"在管隔离单 {qt['orders']} 份，涉及 {qt['households']} 户"))
+    else:
+        out.append(Section("二、居家隔离", ["在管人数", "在管户数", "在管隔离单", "今日新增(单)", "今日解除(单)"],
+                           [[qt["people"], qt["households"], qt["orders"], qt["new"], qt["lifted"]]],
+                           note="每日测温记录未启用 / twice-daily checks are not recorded"))
+
+    sc = report.get("screening")
+    screening = Section("三、逐户排查", ["小区", "应排查(户)", "已入户", "电话确认", "未联系上", "未排查", "覆盖率"],
+                        widths=(3, 1.5, 1.2, 1.2, 1.2, 1.2, 1.2))
+    if sc is None:
+        screening.note = "当日无排查轮次 / no screening round that day"
+    else:
+        totals = dict.fromkeys(("households", "visited", "phone", "not_reached", "unmarked"), 0)
+        for c in sc.get("compounds", []):
+            for key in totals:
+                totals[key] += int(c.get(key) or 0)
+            screening.rows.append([c.get("compound") or NO_COMPOUND, c.get("households", 0), c.get("visited", 0),
+                                   c.get("phone", 0), c.get("not_reached", 0), c.get("unmarked", 0),
+                                   _percent(int(c.get("visited", 0)) + int(c.get("phone", 0)),
+                                            int(c.get("households", 0)))])
+        if len(screening.rows) > 1:
+            screening.rows.append(["合计", *totals.values(),
+                                   _percent(totals["visited"] + totals["phone"], totals["households"])])
+        the_round = sc.get("round")
+        name = the_round.get("name") if isinstance(the_round, dict) else the_round
+        screening.note = (f"排查轮次：{name or ''}；今日排查 {sc.get('marked_today', 0)} 户；外地返回 "
+                          f"{sc.get('back_from_elsewhere', 0)} 户；身体不适 {sc.get('unwell', 0)} 户")
+    out.append(screening)
+
+    ds = report.get("disinfection")
+    disinfection = Section("四、消杀", ["小区", "应完成(轮)", "已完成(轮)", "情况"], widths=(3, 1.5, 1.5, 4))
+    if ds is None:
+        disinfection.note = "消杀记录未启用 / disinfection is not recorded"
+    elif not ds:
+        disinfection.note = "无小区 / no compound"
+    for c in ds or []:
+        rounds, required = int(c.get("rounds") or 0), int(c.get("required") or 0)
+        disinfection.rows.append([c.get("compound") or NO_COMPOUND, required, rounds,
+                                  "已完成" if rounds >= required else f"缺 {required - rounds} 轮"])
+    out.append(disinfection)
+
+    gates = Section("五、门岗值守", ["小区", "门岗数", "有人值守的门岗", "值守(小时)", "全天无人值守的门岗"],
+                    widths=(3, 1.2, 2.2, 1.5, 4.6))
+    by_compound: dict[str, list[dict]] = defaultdict(list)
+    for g in report["gates"]:
+        by_compound[g["compound"]].append(g)
+    for compound, rows in by_compound.items():
+        idle = [g["gate"] for g in rows if not g["staffed_hours"]]
+        gates.rows.append([compound, len(rows), len(rows) - len(idle),
+                           round(sum(g["staffed_hours"] for g in rows), 1), "、".join(idle) or "—"])
+    if not gates.rows:
+        gates.note = "没有门岗 / no gates"
+    out.append(gates)
+    return out
+
+
+def _title(report: dict, community: str) -> str:
+    return f"{community + ' ' if community else ''}疫情防控日报 {report['day']}"
+
+
+def _made_line(report: dict) -> str:
+    made = datetime.now(ZoneInfo(report["tz"])).strftime("%Y-%m-%d %H:%M")
+    return f"日期 {report['day']}（{report['tz']}）；生成于 {made}"
+
+
 def write_xlsx(report: dict, out: str | Path, *, community: str = "") -> Path:
-    """The report as one sheet 日报 (title, per-compound table, quarantine, gates staffed, screening, disinfection)."""
+    """The report as one sheet 日报 (title, then each section's table), printable on one landscape page."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
 
     out = Path(out)
     if out.suffix.lower() != ".xlsx":
-        raise exports.ExportError(f"日报须为 .xlsx：{out.name} / --out must end in .xlsx (PDF is not available yet)")
+        raise exports.ExportError(f"日报须为 .xlsx 或 .pdf：{out.name} / --out must end in .xlsx or .pdf")
     book = Workbook()
     ws: Any = book.active
     bold = Font(bold=True)
@@ -115,40 +238,24 @@ def write_xlsx(report: dict, out: str | Path, *, community: str = "") -> Path:
                 cell.data_type = "s"
                 cell.quotePrefix = True
 
-    title = f"{community + ' ' if community else ''}疫情防控日报 {report['day']}"
-    put([title], strong=True)
+    put([_title(report, community)], strong=True)
     ws["A1"].font = Font(bold=True, size=14)
-    put([f"时区 {report['tz']}；生成于 {datetime.now(ZoneInfo(report['tz'])).strftime('%Y-%m-%d %H:%M')}"])
-    put([])
-    put(["一、出入情况"], strong=True)
-    put(["小区", "进(人次)", "出(人次)", "外来人员", "车辆", "拒绝通行", "体温异常", "体温异常处理"], strong=True)
-    for c in [*report["compounds"], {"compound": "合计", **report["totals"]}]:
-        put([c["compound"], c["in"], c["out"], c["visitors"], c["vehicles"], c["refused"], c["fevers"],
-             _handling_text(c["handling"])], strong=c["compound"] == "合计")
-    put([])
-    put(["二、居家隔离"], strong=True)
-    put(["今日新增(单)", "今日解除(单)", "在管隔离单", "在管户数", "在管人数"], strong=True)
-    qt = report["quarantine"]
-    put([qt["new"], qt["lifted"], qt["orders"], qt["households"], qt["people"]])
-    put([])
-    put(["三、门岗值守"], strong=True)
-    put(["小区", "门岗", "有志愿者值守(小时)", "全天(小时)"], strong=True)
-    for g in report["gates"]:
-        put([g["compound"], g["gate"], g["staffed_hours"], g["hours"]])
-    put([])
-    put(["四、逐户排查"], strong=True)
-    put(["小区", "应排查户数", "已排查户数", "覆盖率"], strong=True)
-    put(["（逐户排查功能尚未上线 / screening is not recorded yet）"])
-    put([])
-    put(["五、消杀"], strong=True)
-    put(["小区", "应消杀轮次", "已完成轮次", "缺漏"], strong=True)
-    put(["（消杀记录功能尚未上线 / disinfection is not recorded yet）"])
-    for column, width in zip("ABCDEFGH", (16, 12, 12, 12, 10, 10, 10, 40), strict=True):
+    put([_made_line(report)])
+    for section in sections(report):
+        put([])
+        put([section.title], strong=True)
+        put(list(section.header), strong=True)
+        for row in section.rows:
+            put(list(row), strong=row[0] == "合计")
+        if section.note:
+            put([section.note])
+    for column, width in zip("ABCDEFGH", (16, 12, 12, 12, 10, 10, 12, 40), strict=True):
         ws.column_dimensions[column].width = width
-    for row in ws.iter_rows(min_row=5):
+    for row in ws.iter_rows(min_row=3):
         for cell in row:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
     ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 1
     ws.sheet_properties.pageSetUpPr.fitToPage = True
@@ -156,3 +263,85 @@ def write_xlsx(report: dict, out: str | Path, *, community: str = "") -> Path:
     with exports.atomic_file(out) as temp:
         book.save(temp)
     return out
+
+
+MAX_PDF_ROWS = 30  # rows of one table on the page; more (a community of many compounds) are summed up in a line
+PDF_SIZES = (10.0, 9.0, 8.0, 7.0, 6.0)  # font sizes tried, largest first, until the report fits one page
+
+
+def write_pdf(report: dict, out: str | Path, *, community: str = "", font_path: Path | None = None) -> Path:
+    """The report on one A4 page (portrait), the Chinese font embedded; ExportError when the font is missing."""
+    from kiosk.office import card_sheets
+
+    out = Path(out)
+    if out.suffix.lower() != ".pdf":
+        raise exports.ExportError(f"日报须为 .pdf 或 .xlsx：{out.name} / --out must end in .pdf or .xlsx")
+    try:
+        font = card_sheets.check_font(font_path or card_sheets.FONT_PATH)
+    except card_sheets.CardSheetError as exc:
+        raise exports.ExportError(str(exc)) from None
+    parts = sections(report)
+    data = b""
+    for size in PDF_SIZES:
+        pdf = _pdf(report, parts, community, font, size)
+        data = bytes(pdf.output())
+        if pdf.pages_count == 1:
+            break
+    with exports.atomic_file(out) as temp:
+        temp.write_bytes(data)
+    return out
+
+
+def _clip_cell(value: Any) -> str:
+    text = " ".join(str(value).split()) if value is not None else ""
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+def _pdf(report: dict, parts: list[Section], community: str, font: Path, size: float) -> Any:
+    from fpdf import FPDF
+    from fpdf.fonts import FontFace
+
+    pdf = FPDF(orientation="P", unit="mm", format="A4")
+    pdf.set_margins(14, 12, 14)
+    pdf.set_auto_page_break(True, margin=12)
+    pdf.set_creator("checkpoint-kiosk")
+    pdf.set_title(_title(report, community))
+    pdf.add_font("wqy", "", str(font), collection_font_number=0)  # no bold face: headings are shaded instead
+    pdf.add_page()
+    pdf.set_font("wqy", size=size + 6)
+    pdf.cell(0, (size + 6) * 0.5, _title(report, community), align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("wqy", size=size - 1)
+    pdf.set_text_color(90)
+    pdf.cell(0, size * 0.5, _made_line(report), align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_text_color(0)
+    heading = FontFace(emphasis=None, fill_color=(225, 230, 238))
+    line = size * 0.45
+    for section in parts:
+        pdf.ln(size * 0.25)
+        pdf.set_font("wqy", size=size + 1)
+        pdf.cell(0, line + 1, section.title, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("wqy", size=size)
+        rows = section.rows
+        extra = ""
+        if len(rows) > MAX_PDF_ROWS:
+            extra = f"另有 {len(rows) - MAX_PDF_ROWS + 1} 行见 .xlsx 日报 / {len(rows) - MAX_PDF_ROWS + 1} more rows in the .xlsx"
+            rows = rows[: MAX_PDF_ROWS - 1]
+        if rows:
+            with pdf.table(col_widths=section.widths or None, line_height=line, headings_style=heading,
+                           text_align="LEFT", padding=0.8) as table:
+                header = table.row()
+                for head in section.header:
+                    header.cell(head)
+                for values in rows:
+                    row = table.row()
+                    for value in values:
+                        row.cell(_clip_cell(value))
+        for text in (section.note, extra):
+            if text:
+                pdf.set_font("wqy", size=size - 1)
+                pdf.multi_cell(0, line, text, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(size * 0.4)
+    pdf.set_font("wqy", size=size)
+    pdf.cell(0, line, f"填报单位：{community or '          '}      填报人：__________      审核：__________",
+             new_x="LMARGIN", new_y="NEXT")
+    return pdf

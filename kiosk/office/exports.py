@@ -3,13 +3,14 @@
 Sheets (one Chinese header row each; times in the community's zone):
 出入记录 (passages), 外来人员登记 (visitors: an entry paired with the same
 visitor's next exit), 车辆登记, 体温异常 (fever alarms and how each was
-handled, at the gate and at the office), 居家隔离 (the registry's orders),
-志愿者值守 (shifts and their hours); 消杀记录 and 排查 have their headers only
-until those features exist. A ledger longer than a sheet's 1,048,576 rows
+handled, at the gate and at the office), 居家隔离 (each order's twice-daily
+checks, and its people with none: kiosk.office.quarantine), 志愿者值守 (shifts
+and their hours), 消杀记录 (kiosk.office.disinfection), 排查 (each screening
+round's households and their state: kiosk.office.screening). A ledger longer than a sheet's 1,048,576 rows
 goes on in a second sheet (出入记录 2 …).
 
 Rows are streamed (kiosk.office.queries.exports) and written as they come:
-openpyxl's write-only workbook, the csv module; memory stays flat over 2M
+XlsxWriter in constant-memory mode, the csv module; memory stays flat over 2M
 events. Every text cell is text-safe: in .xlsx a text cell is a string cell
 (never a formula) and one beginning with ``= + - @`` also gets Excel's
 "quote prefix", so editing it does not turn it into a formula; in CSV such a
@@ -162,7 +163,7 @@ def _yes_no(value: Any) -> str:
 
 
 def sheets(store: OfficeStore, master: Registry, first: date, last: date, tz: str | ZoneInfo,
-           *, now: datetime | None = None) -> list[Sheet]:
+           *, now: datetime | None = None, office_name: str = "") -> list[Sheet]:
     """Every ledger's sheet for the days ``first``..``last`` (inclusive, in ``tz``); rows are read when iterated."""
     z = zone(tz)
     lo = bound(datetime.combine(first, time(), z))
@@ -259,15 +260,75 @@ def sheets(store: OfficeStore, master: Registry, first: date, last: date, tz: st
         Sheet("fevers", "体温异常", ("时间", "小区", "门岗", "姓名", "类别", "户", "体温(°C)", "门岗处理",
                                      "门岗处理人", "门岗处理时间", "门岗备注", "社区处理", "社区处理人",
                                      "社区处理时间", "社区备注"), fevers, q.count_fevers(store, lo, hi)),
+        _followup_sheet("quarantine", "居家隔离", store, master, first, last, z, office_name) or
         Sheet("quarantine", "居家隔离", ("隔离单号", "户", "居民", "电话(隐去)", "开始日期", "结束日期", "天数", "备注"),
-              quarantine, len(orders), note="每日测温记录功能尚未上线 / twice-daily checks are not recorded yet"),
+              quarantine, len(orders), note="每日测温记录未启用 / twice-daily checks are not recorded"),
         Sheet("volunteers", "志愿者值守", ("小区", "门岗", "志愿者", "签到", "签退", "时段内值守小时"), duty,
               len(shift_rows)),
-        Sheet("disinfection", "消杀记录", ("时间", "小区", "区域", "消杀人", "消毒剂"), lambda: (), 0,
-              note="消杀记录功能尚未上线 / the disinfection log does not exist yet"),
-        Sheet("screening", "排查", ("户", "状态", "排查人", "时间", "备注"), lambda: (), 0,
-              note="逐户排查功能尚未上线 / door-to-door screening does not exist yet"),
+        _followup_sheet("disinfection", "消杀记录", store, master, first, last, z, office_name) or
+        Sheet("disinfection", "消杀记录", tuple(h for _k, h, _f in FOLLOWUP_COLUMNS["disinfection"]), lambda: (), 0,
+              note="消杀记录未启用 / the disinfection log is not installed"),
+        _followup_sheet("screening", "排查", store, master, first, last, z, office_name) or
+        Sheet("screening", "排查", tuple(h for _k, h, _f in FOLLOWUP_COLUMNS["screening"]), lambda: (), 0,
+              note="逐户排查未启用 / door-to-door screening is not installed"),
     ]
+
+
+# The follow-up ledgers come from their own modules' ``export_rows(store, master, first, last, tz)`` (dicts):
+# (key, Chinese header, how a value becomes a cell) in column order.
+_SCREENING_WORDS = {"visited": "已入户", "phone": "电话确认", "not_reached": "未联系上", "unmarked": "未排查",
+                    "back_from_elsewhere": "外地返回", "unwell": "身体不适"}
+_METHOD_WORDS = {"phone": "电话", "door": "上门"}
+
+
+def _plain(value: Any) -> Any:
+    return None if value is None else value if isinstance(value, (int, float, str)) else str(value)
+
+
+def _yes(value: Any) -> str:
+    return _yes_no(bool(value)) if value is not None else ""
+
+
+def _codes(value: Any) -> str:
+    return "、".join(word(_SCREENING_WORDS, v) for v in value) if isinstance(value, (list, tuple)) else _text(value)
+
+
+FOLLOWUP_COLUMNS: dict[str, list[tuple[str, str, Callable[[Any], Any]]]] = {
+    "quarantine": [
+        ("order_id", "隔离单号", _plain), ("person", "居民", _plain), ("household", "户", _plain),
+        ("starts_on", "开始日期", _plain), ("ends_on", "结束日期", _plain), ("lifted_on", "解除日期", _plain),
+        ("slot_day", "测温日期", _plain), ("slot", "当日第几次", lambda v: v + 1 if isinstance(v, int) else None),
+        ("taken_at", "测温时间", _plain), ("temperature_c", "体温(°C)", _plain), ("fever", "发热", _yes),
+        ("method", "方式", lambda v: word(_METHOD_WORDS, v)), ("taken_by", "测温人", _plain), ("note", "备注", _plain)],
+    "disinfection": [
+        ("day", "日期", _plain), ("at", "时间", _plain), ("compound", "小区", _plain), ("area_text", "区域", _plain),
+        ("agent_text", "消毒剂", _plain), ("by", "消杀人", _plain), ("source_text", "登记方式", _plain),
+        ("gate", "门岗", _plain), ("note", "备注", _plain), ("recorded_by", "登记人", _plain)],
+    "screening": [
+        ("round", "排查轮次", _plain), ("compound", "小区", _plain), ("household", "户", _plain),
+        ("outcome", "状态", lambda v: word(_SCREENING_WORDS, v)), ("by", "排查人", _plain), ("at", "时间", _plain),
+        ("flags", "情况", _codes), ("note", "备注", _plain)],
+}
+
+
+def _followup_sheet(module: str, title: str, store: OfficeStore, master: Registry, first: date, last: date,
+                    z: ZoneInfo, office_name: str) -> Sheet | None:
+    """The sheet of ``kiosk.office.<module>.export_rows``, or None when that module is not installed."""
+    import importlib
+    import inspect
+
+    try:
+        rows_of = importlib.import_module(f"kiosk.office.{module}").export_rows
+    except (ImportError, AttributeError):
+        return None
+    columns = FOLLOWUP_COLUMNS[module]
+    extra = {"office_name": office_name} if "office_name" in inspect.signature(rows_of).parameters else {}
+
+    def rows() -> Iterator[list[Any]]:
+        for row in rows_of(store, master, first, last, z.key, **extra):
+            yield [convert(row.get(key)) for key, _head, convert in columns]
+
+    return Sheet(module, title, tuple(head for _k, head, _f in columns), rows, 0)
 
 
 def _visitor_key(data: dict) -> tuple:
@@ -354,49 +415,59 @@ class _Ticker:
 
 
 def write_xlsx(target: Any, sheet_list: list[Sheet], ticker: _Ticker, *, title_row: str | None = None) -> None:
-    """The sheets into one write-only workbook (``target``: a path or a binary file)."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
+    """The sheets into one workbook (``target``: a path) with XlsxWriter in constant-memory mode.
 
-    book = Workbook(write_only=True)
-    for sheet in sheet_list:
-        part, count = 1, 0
-        ws = book.create_sheet(sheet.title)
-        _header(ws, sheet)
-        for row in sheet.rows():
-            if count >= SHEET_ROWS:  # Excel's limit: the ledger goes on in "出入记录 2"
-                part, count = part + 1, 0
-                ws = book.create_sheet(f"{sheet.title} {part}")
-                _header(ws, sheet)
-            ws.append([_xlsx_cell(ws, v, WriteOnlyCell) for v in row])
-            count += 1
-            ticker.tick()
-    book.save(target)
+    Why XlsxWriter: openpyxl's write-only mode spent ~80% of a 2M-event export
+    in its pure-Python XML serialiser; XlsxWriter (pure Python as well, so the
+    Pi's aarch64 needs nothing built) writes each row straight to a temp file
+    (docs/benchmarks.md, "Office export"). Every text goes through
+    ``write_string`` (never ``write``, which would read "=…" as a formula), and
+    one beginning with ``= + - @`` also gets Excel's quote prefix.
+    """
+    import xlsxwriter  # type: ignore[import-untyped]
+
+    folder = Path(target).parent
+    book = xlsxwriter.Workbook(str(target), {
+        "constant_memory": True, "tmpdir": str(folder), "strings_to_formulas": False, "strings_to_numbers": False,
+        "strings_to_urls": False, "default_date_format": "yyyy-mm-dd hh:mm:ss"})
+    try:
+        when = book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
+        quoted = book.add_format({"quote_prefix": True})
+        bold = book.add_format({"bold": True})
+        for sheet in sheet_list:
+            part, count = 1, 0
+            ws = book.add_worksheet(sheet.title)
+            _header(ws, sheet, bold)
+            for row in sheet.rows():
+                if count >= SHEET_ROWS:  # Excel's limit: the ledger goes on in "出入记录 2"
+                    part, count = part + 1, 0
+                    ws = book.add_worksheet(f"{sheet.title} {part}")
+                    _header(ws, sheet, bold)
+                count += 1
+                for column, value in enumerate(row):
+                    if value is None or value == "":
+                        continue
+                    if isinstance(value, str):
+                        if value.startswith(UNSAFE):
+                            ws.write_string(count, column, value, quoted)
+                        else:
+                            ws.write_string(count, column, value)
+                    elif isinstance(value, datetime):
+                        ws.write_datetime(count, column, value, when)
+                    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                        ws.write_number(count, column, value)
+                    else:
+                        ws.write_string(count, column, str(value))
+                ticker.tick()
+    finally:
+        book.close()
 
 
-def _header(ws: Any, sheet: Sheet) -> None:
-    ws.append(list(sheet.headers))
-    ws.freeze_panes = "A2"
-    for i, head in enumerate(sheet.headers):
-        from openpyxl.utils import get_column_letter
-
-        ws.column_dimensions[get_column_letter(i + 1)].width = 20 if "时间" in head or "签" in head else max(8, 2 * len(head) + 2)
-
-
-def _xlsx_cell(ws: Any, value: Any, cell_type: Any) -> Any:
-    if isinstance(value, datetime):
-        cell = cell_type(ws, value=value)
-        cell.number_format = "yyyy-mm-dd hh:mm:ss"
-        return cell
-    if not isinstance(value, str):
-        return value
-    if not value.startswith(UNSAFE):
-        return value  # openpyxl writes a plain str as an inline string
-    # openpyxl reads "=…" as a formula: force a string cell, with Excel's quote prefix so an edit keeps it text
-    cell = cell_type(ws, value=value)
-    cell.data_type = "s"
-    cell.quotePrefix = True
-    return cell
+def _header(ws: Any, sheet: Sheet, bold: Any) -> None:
+    for column, head in enumerate(sheet.headers):
+        ws.write_string(0, column, head, bold)
+        ws.set_column(column, column, 20 if "时间" in head or "签" in head else max(8, 2 * len(head) + 2))
+    ws.freeze_panes(1, 0)
 
 
 def csv_bytes(sheet: Sheet, ticker: _Ticker) -> Iterator[bytes]:
@@ -442,7 +513,7 @@ def csv_paths(out: Path, sheet_list: list[Sheet]) -> list[Path]:
 
 def export(store: OfficeStore, master: Registry, first: date, last: date, out: str | Path, *,
            tz: str | ZoneInfo = "Asia/Shanghai", progress: Progress | None = None,
-           now: datetime | None = None) -> list[Path]:
+           now: datetime | None = None, office_name: str = "") -> list[Path]:
     """Write every ledger of ``first``..``last`` to ``out`` (.xlsx: a sheet each; .zip: a CSV each inside; .csv: a
     CSV each beside it, ``NAME-<ledger>.csv``); returns the files written.
 
@@ -453,7 +524,7 @@ def export(store: OfficeStore, master: Registry, first: date, last: date, out: s
     out = Path(out)
     check_range(first, last)
     kind = format_of(out)
-    sheet_list = sheets(store, master, first, last, tz, now=now)
+    sheet_list = sheets(store, master, first, last, tz, now=now, office_name=office_name)
     ticker = _Ticker(progress, sum(s.total for s in sheet_list))
     if kind == ".xlsx":
         with atomic_file(out) as temp:

@@ -87,7 +87,16 @@ def test_xlsx_has_a_sheet_per_ledger_with_known_rows(community, tmp_path):
     assert fevers[1][3] == "刘洋" and fevers[1][6] == 37.6 and fevers[1][7] == "已陪同回家"
     duty = _rows(book, "志愿者值守")
     assert {r[2] for r in duty[1:]} == {"赵志愿", "钱志愿"} and all(r[5] > 0 for r in duty[1:])
-    assert _rows(book, "消杀记录") == [["时间", "小区", "区域", "消杀人", "消毒剂"]]
+    rounds = _rows(book, "消杀记录")
+    assert rounds[0] == ["日期", "时间", "小区", "区域", "消毒剂", "消杀人", "登记方式", "门岗", "备注", "登记人"]
+    assert len(rounds) > 1 and all(r[1].startswith(r[0]) and r[3] and r[5] for r in rounds[1:])
+    checks = _rows(book, "居家隔离")
+    assert checks[0][:3] == ["隔离单号", "居民", "户"] and checks[0][9] == "体温(°C)"
+    taken = [r for r in checks[1:] if r[9] is not None]
+    assert taken and all(r[7] in (1, 2) and r[10] in ("是", "否") and r[11] in ("电话", "上门") for r in taken)
+    screening = _rows(book, "排查")
+    assert screening[0] == ["排查轮次", "小区", "户", "状态", "排查人", "时间", "情况", "备注"]
+    assert {r[3] for r in screening[1:]} <= {"已入户", "电话确认", "未联系上", "未排查"}
     assert calls[0] == (0, calls[-1][1]) and calls[-1][0] == calls[-1][1] > 0
     assert [d for d, _ in calls] == sorted(d for d, _ in calls)
     assert not list(tmp_path.glob(".*part"))
@@ -182,7 +191,8 @@ def test_daily_report(community, tmp_path):
     assert rows[0][0] == f"和平里社区 疫情防控日报 {fever_day}"
     table = {r[0]: r for r in rows if r[0] in (compound["compound"], "合计")}
     assert table["合计"][6] == 1 and table["合计"][7] == "已陪同回家 1 人"
-    assert any(r[0] == "四、逐户排查" for r in rows) and any(r[0] == "五、消杀" for r in rows)
+    assert [r[0] for r in rows if str(r[0] or "")[:2] in ("一、", "二、", "三、", "四、", "五、")] == [
+        "一、出入情况", "二、居家隔离", "三、逐户排查", "四、消杀", "五、门岗值守"]
 
 
 def test_cli_export_and_report(community, tmp_path):
@@ -204,7 +214,7 @@ def test_cli_export_and_report(community, tmp_path):
             (["export", "--from", str(FIRST), "--to", str(LAST), "--out", str(out / "x.xlsx")], "文件夹不存在"),
             (["export", "--from", str(FIRST), "--to", str(LAST), "--out", str(tmp_path)], "是文件夹"),
             (["report", "--day", "yesterday", "--out", str(out)], "--day 须为日期"),
-            (["report", "--day", str(LAST), "--out", str(tmp_path / "r.pdf")], "PDF")):
+            (["report", "--day", str(LAST), "--out", str(tmp_path / "r.docx")], "日报须为 .pdf 或 .xlsx")):
         result = runner.invoke(main, ["office", *args, "--config", str(config)])
         assert result.exit_code == 2, result.output
         assert message in result.stderr and "Traceback" not in result.output
