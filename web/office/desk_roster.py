@@ -33,46 +33,45 @@ MAX_PREVIEWS = 32  # held at once, across all staff: the oldest goes first
 MULTIPART_SLACK = 64 * 1024  # the form's other fields and the multipart boundaries around the file
 REMOVE_CHOICES = ("buildings", "none", "all")
 
-WORDS: dict[str, tuple[str, str]] = {
-    "title": ("导入花名册", "Import the roster"),
-    "intro": ("上传花名册（.xlsx 或 .csv，GBK、UTF-8 均可），先预览将新增、修改、删除的内容和每一行的问题，确认后一次性导入。",
-              "Upload the roster (.xlsx or .csv, GBK or UTF-8): first a preview of what is added, changed and removed "
-              "and every problem by row, then import all of it at once."),
-    "file": ("花名册文件", "Roster file"),
-    "remove": ("不在花名册中的人", "People not on the roster"),
-    "remove_buildings": ("删除表中所列楼栋里不在表上的人（推荐）", "Remove them from the buildings the roster lists (recommended)"),
-    "remove_none": ("不删除任何人，只新增和修改", "Remove nobody: only add and change"),
-    "remove_all": ("删除全社区不在表上的人", "Remove them from the whole community"),
-    "preview": ("预览", "Preview"),
-    "apply": ("确认导入", "Import"),
-    "again": ("重新上传", "Upload again"),
-    "rows": ("行数", "Rows"),
-    "kind": ("类别", "Kind"),
-    "added": ("新增", "Added"),
-    "changed": ("修改", "Changed"),
-    "removed": ("删除", "Removed"),
-    "households": ("户", "Households"),
-    "residents": ("居民", "Residents"),
-    "vehicles": ("车辆", "Vehicles"),
-    "row": ("行", "Row"),
-    "address": ("地址（规范后）", "Address (normalised)"),
-    "name": ("姓名", "Name"),
-    "plate": ("车牌", "Plate"),
-    "was": ("原来", "Was"),
-    "problems": ("问题（全部改正后才能导入）", "Problems (fix them all before importing)"),
-    "file_problem": ("文件", "File"),
-    "no_problems": ("没有问题，可以导入。", "No problems: ready to import."),
-    "nothing": ("与登记册一致，没有需要导入的内容。", "The registry already matches: nothing to import."),
-    "ignored": ("未使用的列", "Columns not used"),
-    "no_file": ("请选择一个 .xlsx 或 .csv 文件。", "Choose a .xlsx or .csv file."),
-    "too_big": ("文件超过 {mb} MB，不像花名册。", "The file is over {mb} MB: is it the roster?"),
-    "expired": ("预览已过期或不存在，请重新上传。", "The preview has expired or does not exist: upload the roster again."),
-    "done": ("已导入：登记册版本 {version}。", "Imported: registry version {version}."),
-    "unchanged": ("没有变化：登记册仍为版本 {version}。", "Nothing changed: the registry is still at version {version}."),
-    "refused": ("未导入任何内容。", "Nothing was imported."),
-    "more": ("另有 {n} 条未列出", "{n} more not listed"),
+WORDS: dict[str, Any] = {
+    "title": _l("Import the roster"),
+    "intro": _l("Upload the roster (.xlsx or .csv, GBK or UTF-8): first a preview of what is added, changed and "
+                "removed and every problem by row, then import all of it at once."),
+    "file": _l("Roster file"),
+    "remove": _l("People not on the roster"),
+    "remove_buildings": _l("Remove them from the buildings the roster lists (recommended)"),
+    "remove_none": _l("Remove nobody: only add and change"),
+    "remove_all": _l("Remove them from the whole community"),
+    "preview": _l("Preview"),
+    "apply": _l("Import"),
+    "again": _l("Upload again"),
+    "rows": _l("Rows"),
+    "kind": _l("Kind"),
+    "added": _l("Added"),
+    "changed": _l("Changed"),
+    "removed": _l("Removed"),
+    "households": _l("Households"),
+    "residents": _l("Residents"),
+    "vehicles": _l("Vehicles"),
+    "row": _l("Row"),
+    "address": _l("Address (normalised)"),
+    "name": _l("Name"),
+    "plate": _l("Plate"),
+    "was": _l("Was"),
+    "problems": _l("Problems (fix them all before importing)"),
+    "file_problem": _l("File"),
+    "no_problems": _l("No problems: ready to import."),
+    "nothing": _l("The registry already matches: nothing to import."),
+    "ignored": _l("Columns not used"),
+    "no_file": _l("Choose a .xlsx or .csv file."),
+    "too_big": _l("The file is over {mb} MB: is it the roster?"),
+    "expired": _l("The preview has expired or does not exist: upload the roster again."),
+    "done": _l("Imported: registry version {version}."),
+    "unchanged": _l("Nothing changed: the registry is still at version {version}."),
+    "refused": _l("Nothing was imported."),
+    "more": _l("{n} more not listed"),
 }
-"""The page's words: (zh-CN, en)."""
+"""The page's words (English msgids; the Chinese is in the office catalogs)."""
 LIST_LIMIT = 200  # entries of each list shown; the counts are always whole
 
 
@@ -125,10 +124,8 @@ def _megabytes(size: int) -> str:
 
 
 def _words() -> dict[str, str]:
-    from web.office.desk import language
-
-    index = 1 if language() == "en" else 0
-    return {key: pair[index] for key, pair in WORDS.items()}
+    """The page's words in the page's language (the template formats some of them: plain strings)."""
+    return {key: str(word) for key, word in WORDS.items()}
 
 
 def _id_key() -> bytes:
