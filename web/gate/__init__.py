@@ -26,6 +26,7 @@ def create_gate_app(gate: Gate, *, heartbeat_s: float = 15.0, language: str = "z
     """The gate app over a running ``Gate``; ``simulation`` (a SimulatedHardware) adds the on-page simulation panel."""
     from web.common import register_common
     from web.gate.api import api
+    from web.gate.disinfection import blueprint as disinfection
     from web.gate.ui import ui
     from web.json_api import ApiError, error_response
 
@@ -42,6 +43,7 @@ def create_gate_app(gate: Gate, *, heartbeat_s: float = 15.0, language: str = "z
           default_translation_directories=str(Path(__file__).parent / "translations"))
     register_common(app)  # base.html and the shared modules under /static/common/
     app.register_blueprint(api)
+    app.register_blueprint(disinfection)  # /api/v1/disinfection: the volunteer's disinfection rounds
     app.register_blueprint(ui)
 
     @app.errorhandler(HTTPException)

@@ -42,6 +42,7 @@ def journaled(tmp_path):
                                             "coming_from": "朝阳区", "host_household_id": 1, "reason": "visiting_family",
                                             "temperatures_c": [36.4], "alarm_seq": alarm_seq})
         http.post("/api/v1/vehicles", json={"plate": "京A12345", "disinfected": True, "passengers": 2, "direction": "in"})
+        http.post("/api/v1/disinfection", json={"area": "stairwells", "agent": "chlorine", "note": "3号楼"})
         open_alarms = http.get("/api/v1/alarms").get_json()
         if open_alarms:
             http.post(f"/api/v1/alarms/{open_alarms[0]['seq']}/acknowledge", json={"note": "已处理", "outcome": None})
@@ -60,7 +61,7 @@ def journaled(tmp_path):
 def test_what_a_real_gate_journals_fits_the_office_schema(journaled):
     kinds = {e["kind"] for e in journaled}
     assert {"passage", "alarm_raised", "alarm_acknowledged", "visitor_registration", "vehicle", "sensor_fault",
-            "passage_abandoned", "shift_sign_in", "shift_sign_out"} <= kinds
+            "passage_abandoned", "shift_sign_in", "shift_sign_out", "disinfection"} <= kinds
     problems = [(e["seq"], e["kind"], data_problem(e["kind"], e["data"])) for e in journaled]
     assert [p for p in problems if p[2] is not None] == []
 

@@ -2,7 +2,7 @@
 // (no build step); decisions arrive by server-sent events (/static/common/stream.js), the page never polls for
 // them; every word comes from the server's translation catalog (/static/common/catalog.js), so no script here
 // holds UI text. Read in this order: state, screens, status_bar, direction, passage, ask, ack_dialog, alarms,
-// visitor, vehicle, volunteer, temperature, today, pad, host_picker, simulation.
+// visitor, vehicle, volunteer, temperature, today, disinfection, pad, host_picker, simulation.
 import { connect } from "/static/common/stream.js";
 import { showAsk } from "./ask.js";
 import { setDirection, renderDirection } from "./direction.js";
@@ -13,6 +13,7 @@ import { api, loadRules, state } from "./state.js";
 import { renderStatus, startClock } from "./status_bar.js";
 import { setTemperatureSource } from "./temperature.js";
 import "./today.js";
+import "./disinfection.js";
 import "./volunteer.js";
 
 // Any [data-go] button goes to its screen; leaving for elsewhere forgets a pending "back to the alarm after
