@@ -17,6 +17,7 @@ here: the desk (web.office.desk_screening) and the CLI (kiosk.cli.officescreenin
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -51,6 +52,10 @@ MARKED = "screening.marked"
 
 class ScreeningError(KioskError, ValueError):
     """A screening request refused (no open round, unknown household, bad outcome …): Chinese first, then English."""
+
+
+class ScreeningConflict(ScreeningError):
+    """Refused for the state of the rounds, not the input: a round is still open, none is open, it is closed."""
 
 
 @dataclass(frozen=True)
@@ -125,7 +130,7 @@ def office_compound(store: OfficeStore, office_name: str = "") -> str:
     try:
         names = {row[0] for row in store.database().execute(
             "SELECT DISTINCT compound FROM gates WHERE compound IS NOT NULL AND compound != ''")}
-    except Exception:  # an office.db from before gates had compounds: fall back to the office's name
+    except sqlite3.Error:  # an office.db from before gates had compounds: fall back to the office's name
         names = set()
     if len(names) == 1:
         return str(names.pop())
@@ -189,7 +194,7 @@ def start_round(store: OfficeStore, name: str, *, by: str, tz: str | ZoneInfo, n
     with store.writing() as db:
         current = db.execute("SELECT id, name FROM screening_rounds WHERE closed_at IS NULL LIMIT 1").fetchone()
         if current:
-            raise ScreeningError(f"“{current[1]}”还在进行中，请先结束它 / round {current[1]!r} is still open: close it first")
+            raise ScreeningConflict(f"“{current[1]}”还在进行中，请先结束它 / round {current[1]!r} is still open: close it first")
         round_id = int(db.execute(
             "INSERT INTO screening_rounds (name, started_day, started_at, started_by, note) VALUES (?, ?, ?, ?, ?)",
             [name, day, _iso(moment), by, note]).lastrowid or 0)
@@ -242,15 +247,15 @@ def mark(store: OfficeStore, master: RegistryMaster, household: int | str, outco
         raise ScreeningError("排查时间不能晚于现在 / a visit cannot be in the future")
     the_round = get_round(store, round_id) if round_id is not None else open_round(store)
     if the_round is None:
-        raise ScreeningError("没有进行中的排查轮次，请先开始一轮 / no screening round is open: start one first")
+        raise ScreeningConflict("没有进行中的排查轮次，请先开始一轮 / no screening round is open: start one first")
     if not the_round["open"]:
-        raise ScreeningError(f"“{the_round['name']}”已结束，不能再登记 / round {the_round['name']!r} is closed")
+        raise ScreeningConflict(f"“{the_round['name']}”已结束，不能再登记 / round {the_round['name']!r} is closed")
     house = _household_of(store, master, household, office_name)
     visit = {"round_id": the_round["id"], "household_id": house.id, "outcome": outcome, "at": _iso(moment),
              "by": by, "note": note, "back_from_elsewhere": int(bool(back_from_elsewhere)), "unwell": int(bool(unwell))}
     with store.writing() as db:
         if db.execute("SELECT closed_at FROM screening_rounds WHERE id = ?", [the_round["id"]]).fetchone()[0]:
-            raise ScreeningError(f"“{the_round['name']}”已结束，不能再登记 / round {the_round['name']!r} is closed")
+            raise ScreeningConflict(f"“{the_round['name']}”已结束，不能再登记 / round {the_round['name']!r} is closed")
         before = db.execute("SELECT outcome, at, by FROM screening_visits WHERE round_id = ? AND household_id = ?",
                             [the_round["id"], house.id]).fetchone()
         db["screening_visits"].upsert(visit, pk=("round_id", "household_id"))
@@ -275,14 +280,14 @@ def close_round(store: OfficeStore, master: RegistryMaster, *, by: str, round_id
     by = _text(by, MAX_BY, "排查人", "who", required=True)
     the_round = get_round(store, round_id) if round_id is not None else open_round(store)
     if the_round is None or not the_round["open"]:
-        raise ScreeningError("没有进行中的排查轮次 / no screening round is open")
+        raise ScreeningConflict("没有进行中的排查轮次 / no screening round is open")
     moment = now or _utc_now()
     houses = registry_households(store, master, office_name)
     with store.writing() as db:
         closed = db.execute("UPDATE screening_rounds SET closed_at = ?, closed_by = ? WHERE id = ? AND closed_at IS NULL",
                             [_iso(moment), by, the_round["id"]]).rowcount
         if not closed:
-            raise ScreeningError("这一轮已经结束了 / the round is already closed")
+            raise ScreeningConflict("这一轮已经结束了 / the round is already closed")
         db["screening_closed_households"].insert_all(
             ({"round_id": the_round["id"], "household_id": h.id, "building": h.building, "unit": h.unit,
               "room": h.room, "compound": h.compound} for h in houses), pk=("round_id", "household_id"), replace=True)

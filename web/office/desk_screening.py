@@ -97,7 +97,8 @@ def start():
         lib.start_round(current_app.config["STORE"], _form("name", lib.MAX_NAME), by=user.name,
                         tz=current_app.config.get("TIMEZONE", "Asia/Shanghai"), address=request.remote_addr)
     except lib.ScreeningError as exc:
-        return _overview(409 if "still open" in str(exc) else 400, problem=str(exc), name=_form("name", 100))
+        return _overview(409 if isinstance(exc, lib.ScreeningConflict) else 400, problem=str(exc),
+                         name=_form("name", 100))
     return redirect(url_for("desk_screening.overview", done="started"), 303)
 
 
@@ -178,7 +179,7 @@ def mark():
                          unwell=request.form.get("unwell") == "1", office_name=_office_name(),
                          address=request.remote_addr)
     except lib.ScreeningError as exc:
-        return _building_page(compound, name, 409 if "closed" in str(exc) or "no screening" in str(exc) else 400,
+        return _building_page(compound, name, 409 if isinstance(exc, lib.ScreeningConflict) else 400,
                               problem=str(exc), failed=household)
     following = _next_household(lib, visit["household_id"], compound, name)
     args: dict[str, Any] = {"compound": compound, "building": name, "marked": visit["household_id"]}
