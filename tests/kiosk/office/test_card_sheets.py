@@ -201,3 +201,38 @@ def test_cli_prints_a_household_end_to_end(community, tmp_path):
         assert bad.exit_code == 2 and message in bad.output and len(bad.output.strip().splitlines()) == 1, bad.output
     assert run("--building", "1", "--out", str(tmp_path / "x.png")).exit_code == 2
     assert run("--building", "1", "--out", str(tmp_path / "no" / "x.pdf")).exit_code == 2
+
+
+def test_buildings_and_compounds_in_any_spelling(community, tmp_path):
+    from kiosk.office.addresses import normalise_building
+
+    assert [normalise_building(b) for b in ("5", "5号楼", "五栋", "05", "５", "A座", "", "5-1")] == \
+        ["5", "5", "5", "5", "5", "A", "", ""]
+    key = load_signing_key(community.keys_dir)
+    with RegistryMaster(community.office_dir / "registry.db") as master:
+        ones = [r["id"] for r in cs.select_residents(master, building="1", today=NOW.date())]
+        for spelling in ("一号楼", "01", "1栋", "１"):
+            assert [r["id"] for r in cs.select_residents(master, building=spelling, today=NOW.date())] == ones
+        # Building 3's households move to a compound of their own; the others stay in the office's one.
+        for house in (h for h in master.snapshot()["households"] if h["building"] == "3"):
+            master.upsert("households", {**house, "compound": "东区"})
+        east = cs.select_residents(master, compound="东区", today=NOW.date(), default_compound=demo.COMPOUND)
+        rest = cs.select_residents(master, compound=demo.COMPOUND, today=NOW.date(), default_compound=demo.COMPOUND)
+        assert len(east) == 6 and len(rest) == len(demo.RESIDENTS) - 6
+        with pytest.raises(cs.CardSheetError, match="no compound"):
+            cs.select_residents(master, compound="西区", today=NOW.date(), default_compound=demo.COMPOUND)
+        before = master.version
+        master.upsert("revocations", {"card_id": 1110, "revoked_at": NOW.isoformat(), "reason": "lost"})  # 赵敏's
+        plan = cs.plan_cards(master, east, today=NOW.date())
+        assert (plan.cards, plan.issue, plan.pages) == (6, [10], 1) and len(plan.reprint) == 5
+        assert master.version == before + 1 and master.cards_of("resident", 10, unrevoked=True) == []  # read only
+        job = cs.prepare_cards(master, key, east[:1] + rest[:1], tz=TZ, out_dir=tmp_path, now=NOW,
+                               default_compound=demo.COMPOUND)
+        assert [f.compound for f in job.faces] == ["东区", demo.COMPOUND]
+        pdf = tmp_path / "east.pdf"
+        pdf.write_bytes(cs.render_pdf(job.faces, community_name=demo.COMMUNITY_NAME))
+        first, second = (cs.placement(i) for i in range(2))
+        assert "东区" in text_in(pdf, 0, first.x, first.y, cs.CARD_W, 12)
+        assert demo.COMPOUND in text_in(pdf, 0, second.x, second.y, cs.CARD_W, 12)
+    assert cs.office_compound(community.office_dir / "office.db", "x") == demo.COMPOUND  # the gates' compound
+    assert cs.office_compound(tmp_path / "no-office.db", "和平里社区") == "和平里社区"  # no gates: the office's name
