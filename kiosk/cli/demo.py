@@ -77,6 +77,7 @@ def demo(directory: Path, serve: bool, port: int, gate_port: int, offline_after_
     click.echo(f"  open alarms:  curl -H 'Authorization: Bearer {community.staff_token}' {url}/api/v1/alarms")
     click.echo(f"  gates:        curl -H 'Authorization: Bearer {community.staff_token}' {url}/api/v1/gates")
     click.echo(f"  live stream:  curl -N -H 'Authorization: Bearer {community.staff_token}' {url}/api/v1/stream")
+    click.echo(f"  the office's commands on the demo: kiosk office users --config {demo_lib.office_config_path(community)}")
     if not serve:
         office.close()
         return
