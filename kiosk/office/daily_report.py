@@ -265,8 +265,8 @@ def write_xlsx(report: dict, out: str | Path, *, community: str = "") -> Path:
     return out
 
 
-MAX_PDF_ROWS = 30  # rows of one table on the page; more (a community of many compounds) are summed up in a line
-PDF_SIZES = (10.0, 9.0, 8.0, 7.0, 6.0)  # font sizes tried, largest first, until the report fits one page
+PDF_ROW_LIMITS = (30, 20, 14, 10, 6)  # rows of one table on the page, tried in turn; the rest are left to the .xlsx
+PDF_SIZES = (10.0, 9.0, 8.0, 7.0)  # font sizes tried, largest first, for each limit until the report fits one page
 
 
 def write_pdf(report: dict, out: str | Path, *, community: str = "", font_path: Path | None = None) -> Path:
@@ -282,8 +282,8 @@ def write_pdf(report: dict, out: str | Path, *, community: str = "", font_path: 
         raise exports.ExportError(str(exc)) from None
     parts = sections(report)
     data = b""
-    for size in PDF_SIZES:
-        pdf = _pdf(report, parts, community, font, size)
+    for limit, size in ((limit, size) for limit in PDF_ROW_LIMITS for size in PDF_SIZES):
+        pdf = _pdf(report, parts, community, font, size, limit)
         data = bytes(pdf.output())
         if pdf.pages_count == 1:
             break
@@ -297,7 +297,7 @@ def _clip_cell(value: Any) -> str:
     return text if len(text) <= 80 else text[:79] + "…"
 
 
-def _pdf(report: dict, parts: list[Section], community: str, font: Path, size: float) -> Any:
+def _pdf(report: dict, parts: list[Section], community: str, font: Path, size: float, limit: int) -> Any:
     from fpdf import FPDF
     from fpdf.fonts import FontFace
 
@@ -323,9 +323,11 @@ def _pdf(report: dict, parts: list[Section], community: str, font: Path, size: f
         pdf.set_font("wqy", size=size)
         rows = section.rows
         extra = ""
-        if len(rows) > MAX_PDF_ROWS:
-            extra = f"另有 {len(rows) - MAX_PDF_ROWS + 1} 行见 .xlsx 日报 / {len(rows) - MAX_PDF_ROWS + 1} more rows in the .xlsx"
-            rows = rows[: MAX_PDF_ROWS - 1]
+        if len(rows) > limit:
+            # the table's last row (合计 when there is one) stays: the sub-district reads the totals first
+            left = len(rows) - limit + 1
+            extra = f"另有 {left} 行见 .xlsx 日报 / {left} more rows in the .xlsx report"
+            rows = [*rows[: limit - 2], rows[-1]] if rows[-1][0] == "合计" else rows[: limit - 1]
         if rows:
             with pdf.table(col_widths=section.widths or None, line_height=line, headings_style=heading,
                            text_align="LEFT", padding=0.8) as table:
