@@ -117,7 +117,8 @@ def fever_threshold_c() -> float:
 # -- who is under an order ----------------------------------------------------------------------------------------
 
 
-def _order(master: RegistryMaster, order_id: int) -> dict:
+def find_order(master: RegistryMaster, order_id: int) -> dict:
+    """The registry row of quarantine order ``order_id``; QuarantineError when there is none."""
     if not isinstance(order_id, int) or isinstance(order_id, bool) or not 0 < order_id < 2**63:
         raise QuarantineError(f"隔离单号须为正整数 / order: expected a positive whole number, got {str(order_id)[:20]!r}")
     rows = list(master._db().query("SELECT * FROM quarantine_orders WHERE id = ?", [order_id]))
@@ -135,7 +136,7 @@ def _label(house: dict | None) -> str:
     return household_label(house.get("building"), house.get("unit"), house.get("room")) if house else ""
 
 
-def _people_of(master: RegistryMaster, order: dict) -> list[dict]:
+def people_of(master: RegistryMaster, order: dict) -> list[dict]:
     """The residents an order covers (one, or everyone of the household)."""
     if order.get("resident_id") is not None:
         row = master.resident(order["resident_id"])
@@ -175,7 +176,7 @@ def people_on(master: RegistryMaster, day: date) -> list[dict]:
     houses: dict[int | None, dict | None] = {}
     out = []
     for order in orders:
-        for resident in _people_of(master, order):
+        for resident in people_of(master, order):
             if resident["id"] in seen:
                 continue
             seen.add(resident["id"])
@@ -358,7 +359,7 @@ def record_check(store: OfficeStore, master: RegistryMaster, *, order_id: int, r
     """
     zone = _zone(tz)
     now = (now or datetime.now(UTC)).astimezone(UTC)
-    order = _order(master, order_id)
+    order = find_order(master, order_id)
     resident = _covered(master, order, resident_id)
     reading = parse_temperature(temperature)
     if method not in METHODS:
@@ -476,7 +477,7 @@ def extend_order(store: OfficeStore, master: RegistryMaster, order_id: int, *, u
     """
     zone = _zone(tz)
     now = (now or datetime.now(UTC)).astimezone(UTC)
-    order = _order(master, order_id)
+    order = find_order(master, order_id)
     until = _parse_day(until, "until", "新的结束日期")
     by = _text(by, "by", "操作人", MAX_NAME, required=True)
     note = _text(note, "note", "备注", MAX_NOTE, required=False)
@@ -514,7 +515,7 @@ def lift_order(store: OfficeStore, master: RegistryMaster, order_id: int, *, not
     zone = _zone(tz)
     now = (now or datetime.now(UTC)).astimezone(UTC)
     today = now.astimezone(zone).date()
-    order = _order(master, order_id)
+    order = find_order(master, order_id)
     day = today if on is None or on == "" else _parse_day(on, "on", "解除日期")
     note = _text(note, "note", "解除说明", MAX_NOTE, required=True)
     by = _text(by, "by", "操作人", MAX_NAME, required=True)
@@ -627,7 +628,7 @@ def export_rows(store: OfficeStore, master: RegistryMaster, first: date, last: d
         cursor.close()
     empty = dict.fromkeys(("slot_day", "slot", "taken_at", "temperature_c", "fever", "method", "taken_by", "note"))
     for order in orders.values():
-        for resident in _people_of(master, order):
+        for resident in people_of(master, order):
             if (order["id"], resident["id"]) not in seen:
                 yield {**base(order, resident["id"]), **empty}
 
