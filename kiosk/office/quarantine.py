@@ -49,6 +49,7 @@ MAX_ORDER_DAYS = 366
 FUTURE_SLACK = timedelta(minutes=5)  # a check "taken" later than now by more than a clock's drift is a typo
 ALARM_PLACE = "居家隔离"  # where a quarantine fever alarm was raised, as the desk shows it in place of a gate's name
 ALARM_REASON = "quarantine_check"
+ALARM_PREFIX = f"office:{FEVER}:quarantine-check:"  # + the check's id: the alarm's event id
 
 ADDED, EXTENDED, LIFTED = "added", "extended", "lifted"
 # audit action codes
@@ -393,7 +394,7 @@ def record_check(store: OfficeStore, master: RegistryMaster, *, order_id: int, r
                  "slot": slot, "taken_at": _utc_text(taken), "temperature_c": reading, "method": method,
                  "taken_by": by, "note": note, "recorded_at": at, "recorded_by": recorder, "alarm_event_id": None}
         if reading >= FEVER_THRESHOLD_C:
-            event_id = f"office:{FEVER}:quarantine-check:{check_id}"
+            event_id = f"{ALARM_PREFIX}{check_id}"
             inserted = db.execute(
                 "INSERT OR IGNORE INTO alarms (event_id, gate_id, seq, kind, subject, raised_at)"
                 " VALUES (?, ?, NULL, ?, ?, ?)", [event_id, place, FEVER, subject, at]).rowcount
@@ -408,6 +409,26 @@ def record_check(store: OfficeStore, master: RegistryMaster, *, order_id: int, r
     if item is not None and publish is not None:
         publish([item])
     return check
+
+
+def alarm_data(store: OfficeStore, event_id: str) -> dict | None:
+    """What a quarantine fever alarm is about, shaped like a gate alarm event's data (``kind``, ``reason``,
+    ``detail`` {temperature_c, order_id, check_id, method, taken_at, taken_by}), for the desk's alarm list; None for
+    any other alarm. Office-raised alarms have no gate event: this is where their reading is."""
+    if not isinstance(event_id, str) or not event_id.startswith(ALARM_PREFIX):
+        return None
+    ident = event_id[len(ALARM_PREFIX):]
+    if not (ident.isascii() and ident.isdigit()) or len(ident) > 18:
+        return None
+    row = store.database().execute(
+        "SELECT id, order_id, temperature_c, method, taken_at, taken_by FROM quarantine_checks WHERE id = ?",
+        [int(ident)]).fetchone()
+    if row is None:
+        return None
+    check_id, order_id, temperature, method, taken_at, taken_by = row
+    return {"kind": FEVER, "reason": ALARM_REASON,
+            "detail": {"temperature_c": temperature, "order_id": order_id, "check_id": check_id, "method": method,
+                       "taken_at": taken_at, "taken_by": taken_by}}
 
 
 # -- orders: add, extend, lift ------------------------------------------------------------------------------------

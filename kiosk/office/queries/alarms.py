@@ -170,6 +170,10 @@ def _alarm(store: OfficeStore, gates: dict, who: Who, row: dict) -> dict:
                        [row["gate_id"], row["seq"]]).fetchone()
     data = loads(event[2]) if event else {}
     household = event[1] if event else None
+    if event is None and row["seq"] is None:  # office-raised: a quarantine check's fever keeps its reading there
+        from kiosk.office.quarantine import alarm_data
+
+        data = alarm_data(store, row["event_id"]) or data
     passage = _passage(store, row, data)
     passage_data = passage["data"] if passage else None
     acks = []

@@ -130,6 +130,8 @@ def test_a_fever_raises_one_office_alarm_per_check(office):
     detail = alarm_detail(store, master, fever["alarm_event_id"])
     assert detail["gate"]["id"] == "居家隔离 3-2-501" and detail["who"]["household"]["label"] == "3-2-501"
     assert detail["who"]["name_masked"] and detail["status"] == "open"
+    assert detail["readings"]["temperature_c"] == 37.3 and detail["reason"] == "quarantine_check"
+    assert detail["detail"]["check_id"] == fever["id"] and detail["detail"]["method"] == "phone"
     count = store.database().execute("SELECT COUNT(*) FROM alarms WHERE kind = 'fever'").fetchone()[0]
     assert count == 2
     summary = q.day_summary(store, master, DAY, TZ, SETTINGS, now=at(23, 0))
