@@ -144,19 +144,21 @@ class PaperworkJobs:
                     "name": job.download_name}
 
     def take(self, job_id: str, user: str) -> tuple[Path, str]:
-        """The finished file and its download name; call ``finished`` once it has been sent."""
+        """The finished file and its download name, once: the job is "taken" from here on (a second download needs a
+        new job: an export holds personal data). Call ``finished`` once it has been sent; a file never finished is
+        removed by the sweep after keep_s all the same."""
         with self._lock:
             job = self._own(job_id, user)
             if job.state != "done" or job.file is None or not job.file.exists():
                 raise PaperworkError("文件不存在或已被下载 / the file is not ready or was downloaded already")
+            job.state, job.ended = "taken", time.monotonic()
             return job.file, job.download_name
 
     def finished(self, job_id: str) -> None:
-        """The file was sent: remove it (a second download needs a new job: an export holds personal data)."""
+        """The file was sent: remove it."""
         with self._lock:
             job = self._jobs.get(job_id)
-            if job is not None and job.state == "done":
-                job.state = "taken"
+            if job is not None:
                 self._remove(job)
 
     def stop(self) -> None:
@@ -192,6 +194,8 @@ class PaperworkJobs:
             if job.state == "done" and now - job.ended > self.keep_s:
                 job.state, job.error = "expired", "文件已过期删除，请重新生成 / the file expired: make it again"
                 self._remove(job)
+            elif job.state == "taken" and job.file is not None and now - job.ended > self.keep_s:
+                self._remove(job)  # a download cut off before its end
             if now - job.ended > FORGET_S:
                 self._remove(job)
                 del self._jobs[job.id]
@@ -219,9 +223,9 @@ class PaperworkJobs:
     def _run(self, job: Job) -> None:
         folder = self.paths.folder / "jobs" / job.id
         folder.mkdir(parents=True, exist_ok=True)
-        out = folder / job.download_name
+        out = folder.resolve() / job.download_name
         spec = {"kind": job.kind, "first": job.first.isoformat(), "last": job.last.isoformat(), "out": str(out),
-                "store": str(self.paths.store), "registry": str(self.paths.registry), "tz": self.tz,
+                "store": str(self.paths.store.resolve()), "registry": str(self.paths.registry.resolve()), "tz": self.tz,
                 "community": self.community, "followup": self.followup, "nice": self.nice}
         child = subprocess.Popen([sys.executable, "-m", "kiosk.office.paperwork", json.dumps(spec)],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

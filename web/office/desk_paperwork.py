@@ -10,11 +10,12 @@ both in the audit log (``paperwork.start``, ``paperwork.download``).
 
 from __future__ import annotations
 
+import atexit
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, redirect, request, send_file, url_for
+from flask import Blueprint, Response, current_app, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -39,11 +40,12 @@ def jobs() -> Any:
         config = current_app.config.get("OFFICE_CONFIG")
         folder = Path(current_app.config.get("DATA_DIR") or Path(store.path).parent) / "paperwork"
         followup = config.followup.model_dump() if config is not None else {}
-        found = PaperworkJobs(JobPaths(Path(store.path), Path(master.path), folder),
+        found = PaperworkJobs(JobPaths(Path(store.path).resolve(), Path(master.path).resolve(), folder.resolve()),
                               tz=current_app.config.get("TIMEZONE", "Asia/Shanghai"),
                               community=current_app.config.get("COMMUNITY", "") or
                               (config.office.name if config is not None else ""), followup=followup)
         current_app.extensions["paperwork_jobs"] = found
+        atexit.register(found.stop)  # a running export's child ends with the server, its part file removed
     return found
 
 
@@ -162,17 +164,21 @@ def download(job_id: str):
         return _page(404, message=str(exc))
     audit.record(current_app.config["STORE"], user.name, "paperwork.download", job_id[:40],
                  {"file": name, "bytes": path.stat().st_size}, address=request.remote_addr)
-    handle = open(path, "rb")  # noqa: SIM115 - closed by the response; the file is removed once it is sent
-    response = send_file(handle, mimetype=MIMETYPES.get(name.rsplit(".", 1)[-1], "application/octet-stream"),
-                         as_attachment=True, download_name=name, max_age=0)
-    response.headers["Cache-Control"] = "no-store"
     the_jobs, the_id = jobs(), job_id[:40]
 
-    def sent() -> None:
-        handle.close()
-        the_jobs.finished(the_id)
+    def chunks() -> Any:
+        # streamed (an export can be 100 MB), and removed from the office once the last chunk is out
+        try:
+            with open(path, "rb") as handle:
+                while chunk := handle.read(256 * 1024):
+                    yield chunk
+        finally:
+            the_jobs.finished(the_id)
 
-    response.call_on_close(sent)
+    response = Response(chunks(), mimetype=MIMETYPES.get(name.rsplit(".", 1)[-1], "application/octet-stream"))
+    response.headers["Content-Disposition"] = f"attachment; filename={name}"
+    response.headers["Content-Length"] = str(path.stat().st_size)
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 

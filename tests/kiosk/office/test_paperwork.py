@@ -113,6 +113,7 @@ def test_jobs_one_at_a_time_progress_one_download(community, tmp_path):  # noqa:
         assert done["state"] == "done" and done["percent"] == 100 and done["name"] == f"export-{FIRST}-{LAST}.xlsx"
         assert any(s["state"] == "running" and 0 < s["total"] for s in seen)
         path, name = jobs.take(first.id, "li")
+        assert jobs.status(first.id, "li")["state"] == "taken"  # once: a second take is refused from here on
         assert name.endswith(".xlsx") and "出入记录" in openpyxl.load_workbook(path).sheetnames
         jobs.finished(first.id)
         assert not path.exists() and jobs.status(first.id, "li")["state"] == "taken"
@@ -138,9 +139,13 @@ def test_files_expire_and_a_full_queue_says_wait(community, tmp_path, monkeypatc
     try:
         job = jobs.submit("li", "report", FEVER_DAY, FEVER_DAY, "xlsx")
         assert _wait(jobs, job.id, "li")["state"] == "done"
-        path, _name = jobs.take(job.id, "li")
+        path = jobs._jobs[job.id].file  # not fetched: removed when keep_s has passed
+        assert path is not None and path.exists()
         time.sleep(0.7)
-        assert jobs.status(job.id, "li")["state"] == "expired" and not path.exists()
+        expired = jobs.status(job.id, "li")
+        assert expired["state"] == "expired" and "过期" in expired["error"] and not path.exists()
+        with pytest.raises(PaperworkError, match="已被下载"):
+            jobs.take(job.id, "li")
         monkeypatch.setattr("kiosk.office.paperwork.MAX_WAITING", 0)
         with pytest.raises(PaperworkError, match="在排队"):
             jobs.submit("wang", "report", FEVER_DAY, FEVER_DAY, "pdf")
