@@ -18,10 +18,14 @@ def test_export_with_progress_then_download_and_the_report_pdf(desk, demo_office
     today = page.evaluate("new Date().toISOString().slice(0, 10)")
     page.fill("#export-form input[name=from]", page.input_value("#export-form input[name=from]"))
     page.fill("#export-form input[name=to]", today)
+    page.evaluate("""() => { window.seenStates = [];
+        new MutationObserver(() => window.seenStates.push(document.getElementById('paperwork-job').dataset.state))
+          .observe(document.getElementById('paperwork-job'), { attributes: true, attributeFilter: ['data-state'] }); }""")
     page.click("#export-form button[type=submit]")
     page.wait_for_selector("#paperwork-job:not([hidden])")
-    page.wait_for_selector("#job-progress")
     page.wait_for_selector("#job-download:not([hidden])", timeout=60000)
+    seen = page.evaluate("window.seenStates")
+    assert seen[0] in ("queued", "running") and seen[-1] == "done", seen  # progress shown before the download
     assert page.get_attribute("#job-progress", "value") == "100"
     assert "已完成" in page.inner_text("#job-state")
     shoot(page, "desk-paperwork")
