@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import report
@@ -78,7 +78,7 @@ def _folder(events: int) -> Path:
     return folder
 
 
-def one(case: str, folder: Path, out_dir: Path) -> dict:
+def one(case: str, folder: Path, out_dir: Path, first: date = FIRST) -> dict:
     """Run one case in this process: ``{"seconds", "rss_mb", "rows", "bytes"}``."""
     from kiosk.office import exports
     from kiosk.office.queries import exports as q
@@ -91,7 +91,7 @@ def one(case: str, folder: Path, out_dir: Path) -> dict:
     began = time.perf_counter()
     rows, size = 0, 0
     if case == "baseline":
-        lo, _ = day_bounds(FIRST, desk.TZ)
+        lo, _ = day_bounds(first, desk.TZ)
         _, hi = day_bounds(LAST, desk.TZ)
         for _row in q.events(store, ("passage", "visitor_registration", "vehicle"), lo, hi,
                              "subject, household_id, volunteer_id, direction, verdict, temperature_c, card_id, data"):
@@ -103,7 +103,7 @@ def one(case: str, folder: Path, out_dir: Path) -> dict:
         if case == "openpyxl":
             exports.write_xlsx = _openpyxl_writer  # type: ignore[assignment]
         out = out_dir / f"export.{'xlsx' if case == 'openpyxl' else case}"
-        written = exports.export(store, master, FIRST, LAST, out, tz=desk.TZ,
+        written = exports.export(store, master, first, LAST, out, tz=desk.TZ,
                                  progress=lambda done, total: seen.__setitem__(0, done))
         rows = seen[0]
         size = sum(p.stat().st_size for p in written)
@@ -119,17 +119,23 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=desk.EVENTS)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-write", action="store_true", help="print, do not write docs/benchmarks.md")
+    parser.add_argument("--days", type=int, default=(LAST - FIRST).days + 1,
+                        help="export the last N days of the range (a shorter run for the repetitions)")
+    parser.add_argument("--cases", default=",".join(CASES), help="comma-separated cases, of " + ", ".join(CASES))
     parser.add_argument("--one", choices=CASES, help=argparse.SUPPRESS)
     args = parser.parse_args()
     folder = _folder(args.events)
+    first = LAST - timedelta(days=args.days - 1)
     if args.one:
         with tempfile.TemporaryDirectory(dir=folder) as out_dir:
-            print(json.dumps(one(args.one, folder, Path(out_dir))))
+            print(json.dumps(one(args.one, folder, Path(out_dir), first)))
         return
-    figures: dict[str, list[dict]] = {case: [] for case in CASES}
+    cases = [c for c in CASES if c in args.cases.split(",")]
+    figures: dict[str, list[dict]] = {case: [] for case in cases}
     for _run in range(args.runs):
-        for case in CASES:
-            done = subprocess.run([sys.executable, __file__, "--events", str(args.events), "--one", case],
+        for case in cases:
+            done = subprocess.run([sys.executable, __file__, "--events", str(args.events), "--days", str(args.days),
+                                   "--one", case],
                                   check=True, capture_output=True, text=True)
             figures[case].append(json.loads(done.stdout.strip().splitlines()[-1]))
             print(case, figures[case][-1], flush=True)
@@ -142,7 +148,7 @@ def main() -> None:
               "openpyxl": "export → .xlsx, the earlier writer (openpyxl write-only)",
               "xlsx": "export → .xlsx (every sheet; XlsxWriter constant_memory)",
               "zip": "export → .zip (a CSV per ledger)"}
-    for case in CASES:
+    for case in cases:
         runs = figures[case]
         size = statistics.median(r["bytes"] for r in runs)
         lines.append(f"| {titles[case]} | {statistics.median(r['rows'] for r in runs):,.0f} | "
@@ -154,10 +160,10 @@ def main() -> None:
                      f"{min(r['seconds'] for r in runs):.1f}–{max(r['seconds'] for r in runs):.1f} s | "
                      f"{statistics.median(r['rss_mb'] for r in runs):.0f} MB |")
     markdown = (
-        "## Office export (30 days, 2,000,000 events)\n\n"
+        f"## Office export ({args.days} days of 2,000,000 events)\n\n"
         f"Measured {report.today()} on {report.machine_description(folder)}.\n"
         f"Rerun: `.venv/bin/python bench/office_export_bench.py` (bench/office_desk_bench.py's cached database: "
-        f"{held:,} events from {desk.GATES} gates over {desk.DAYS} days). `export({FIRST}..{LAST})`, median of "
+        f"{held:,} events from {desk.GATES} gates over {desk.DAYS} days). `export({first}..{LAST})` ({args.days} days), median of "
         f"{args.runs} runs, each case in a fresh process (peak RSS is that process's ru_maxrss).\n\n"
         + "\n".join(lines) + "\n\n"
         "- Rows stream from one ordered scan of `events_kind_ts` per kind (no sort), so memory stays flat: the "

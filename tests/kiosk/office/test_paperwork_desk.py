@@ -39,6 +39,9 @@ def test_export_and_report_from_the_desk(desk):
     browser, csrf = desk.signed_in("li")
     page = browser.get(desk.url + "/paperwork")
     assert page.status_code == 200 and 'id="export-form"' in page.text and 'id="report-form"' in page.text
+    assert "<h1>导出与日报</h1>" in page.text and "排队中：前面还有 {n} 个" in page.text  # zh-CN first, script words too
+    english = browser.get(desk.url + "/paperwork", cookies={"lang": "en"})
+    assert "<h1>Exports and report</h1>" in english.text and "Start the export" in english.text
     fetch = {"Accept": "application/json", "X-CSRF-Token": csrf, "X-Requested-With": "fetch"}
     started = browser.post(desk.url + "/paperwork/jobs", headers=fetch,
                            data={"kind": "export", "from": "2026-11-01", "to": "2026-11-02", "format": "xlsx"})
