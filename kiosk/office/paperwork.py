@@ -19,6 +19,7 @@ is forgotten an hour after it ended. No Flask here: the desk (web.office.desk_pa
 from __future__ import annotations
 
 import json
+import logging
 import os
 import queue
 import secrets
@@ -40,6 +41,9 @@ MAX_WAITING = 3  # jobs queued behind the running one, office-wide: a fourth is 
 KEEP_S = 15 * 60  # a finished file waits this long for its download
 FORGET_S = 60 * 60  # a job's record (state, error) is kept this long after it ended
 NICE = 10  # the child's CPU priority below the server's
+MAX_JOB_S = 30 * 60  # a 30-day export of 2M events takes minutes; one still running after this is ended
+
+log = logging.getLogger(__name__)
 
 
 class PaperworkError(KioskError, ValueError):
@@ -227,33 +231,47 @@ class PaperworkJobs:
         spec = {"kind": job.kind, "first": job.first.isoformat(), "last": job.last.isoformat(), "out": str(out),
                 "store": str(self.paths.store.resolve()), "registry": str(self.paths.registry.resolve()), "tz": self.tz,
                 "community": self.community, "followup": self.followup, "nice": self.nice}
-        child = subprocess.Popen([sys.executable, "-m", "kiosk.office.paperwork", json.dumps(spec)],
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                 cwd=str(Path(__file__).resolve().parents[2]))
-        self._child = child
-        result: dict[str, Any] = {}
-        assert child.stdout is not None
-        for line in child.stdout:
+        errors = folder / "stderr.txt"  # a file, not a pipe: a chatty child never blocks on a full pipe
+        with open(errors, "w+", encoding="utf-8") as stderr:
+            child = subprocess.Popen([sys.executable, "-m", "kiosk.office.paperwork", json.dumps(spec)],
+                                     stdout=subprocess.PIPE, stderr=stderr, text=True,
+                                     cwd=str(Path(__file__).resolve().parents[2]))
+            self._child = child
+            watchdog = threading.Timer(MAX_JOB_S, child.kill)  # a child that hangs must not stop the queue for good
+            watchdog.start()
+            result: dict[str, Any] = {}
             try:
-                message = json.loads(line)
-            except ValueError:
-                continue
-            if "done" in message:
-                with self._lock:
-                    job.done, job.total = int(message["done"]), int(message["total"])
-            else:
-                result = message
-        stderr = child.stderr.read() if child.stderr else ""
-        child.wait()
-        self._child = None
+                assert child.stdout is not None
+                for line in child.stdout:
+                    try:
+                        message = json.loads(line)
+                    except ValueError:
+                        continue
+                    if "done" in message:
+                        with self._lock:
+                            job.done, job.total = int(message["done"]), int(message["total"])
+                    else:
+                        result = message
+                child.wait()
+            finally:
+                watchdog.cancel()
+                self._child = None
+            stderr.seek(0)
+            detail = stderr.read()[-2000:]
         with self._lock:
             job.ended = time.monotonic()
             if child.returncode == 0 and result.get("ok") and out.exists():
+                errors.unlink(missing_ok=True)
                 job.state, job.file, job.size = "done", out, out.stat().st_size
-            else:
-                job.state = "failed"
-                job.error = str(result.get("error") or f"生成失败 / the job failed ({stderr.strip()[-200:]})")[:300]
-                shutil.rmtree(folder, ignore_errors=True)
+                return
+            job.state = "failed"
+            # the library's own refusal is one clear line; anything else goes to the log, not to the page
+            job.error = str(result.get("error") or "生成失败，请重试或联系管理员 / the job failed: try again or ask "
+                            "the administrator")[:300]
+            shutil.rmtree(folder, ignore_errors=True)
+        if not result.get("error"):
+            log.error("paperwork job %s (%s %s..%s) failed with exit code %s: %s", job.id, job.kind, job.first,
+                      job.last, child.returncode, detail.strip())
 
 
 # -- the child: one job, progress on stdout as JSON lines -------------------------------------------------------

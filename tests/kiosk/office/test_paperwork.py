@@ -160,3 +160,21 @@ def test_cli_report_pdf(community, tmp_path):  # noqa: F811
                                        "--config", str(config)])
     assert result.exit_code == 0, result.output
     assert str(out) in result.stdout and _pages(out) == 1 and "三、逐户排查" in _text(out)
+
+
+def test_a_failing_job_says_so_in_chinese_and_the_queue_goes_on(community, tmp_path, caplog):  # noqa: F811
+    c, _ = community
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    broken = PaperworkJobs(JobPaths(blocker / "office.db", blocker / "registry.db", tmp_path / "work"), tz=ZONE.key)
+    try:
+        job = broken.submit("li", "export", FIRST, LAST, "xlsx")
+        failed = _wait(broken, job.id, "li")
+        assert failed["state"] == "failed" and failed["error"].startswith("生成失败，请重试")
+        assert "Traceback" not in failed["error"] and not list((tmp_path / "work" / "jobs").iterdir())
+        assert any("failed with exit code" in r.getMessage() and "Traceback" in r.getMessage() for r in caplog.records)
+        broken.paths = JobPaths(c.office_dir / "office.db", c.office_dir / "registry.db", tmp_path / "work")
+        after = broken.submit("li", "report", FEVER_DAY, FEVER_DAY, "xlsx")
+        assert _wait(broken, after.id, "li")["state"] == "done"  # the worker outlived the failure
+    finally:
+        broken.stop()
