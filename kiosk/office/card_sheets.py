@@ -205,6 +205,7 @@ class PrintPlan:
     reprint: list[int]  # card ids printed again as they are
     issue: list[int]  # resident ids who get a new card (each one registry version)
     revoke_lost: list[int]  # card ids a reissue revokes as lost
+    reprint_of: dict[int, int] = field(default_factory=dict)  # resident id → the card id printed again
 
     @property
     def pages(self) -> int:
@@ -223,18 +224,18 @@ def plan_cards(master: RegistryMaster, residents: Sequence[dict], *, today: date
     if len(residents) > MAX_CARDS:
         raise CardSheetError(f"一次最多打印 {MAX_CARDS} 张 / at most {MAX_CARDS} cards in one PDF, "
                              f"{len(residents)} chosen: print a building at a time")
-    reprint: list[int] = []
+    reprint: dict[int, int] = {}
     issue: list[int] = []
     revoke: list[int] = []
     for resident in residents:
         current = None if reissue else _current_card(master, resident["id"], today + timedelta(days=renew_within_days))
         if current is not None:
-            reprint.append(current["id"])
+            reprint[resident["id"]] = current["id"]
             continue
         issue.append(resident["id"])
         if reissue:
             revoke.extend(row["id"] for row in master.cards_of(CardKind.RESIDENT.value, resident["id"], unrevoked=True))
-    return PrintPlan(len(residents), reprint, issue, revoke)
+    return PrintPlan(len(residents), list(reprint.values()), issue, revoke, reprint)
 
 
 def prepare_cards(master: RegistryMaster, key: SigningKey, residents: Sequence[dict], *, tz: ZoneInfo,

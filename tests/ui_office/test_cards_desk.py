@@ -67,6 +67,9 @@ def test_print_a_household_and_reissue_a_lost_card(desk, demo_office, tmp_path, 
     assert _count(desk) == (2, 0, 2)
     assert "将打印 2 张卡，共 1 页 A4" in desk.locator("#cards-count").inner_text()
     assert desk.locator("#cards-residents tbody tr").count() == 2
+    # 王小山's expired card 1006 is not his card: 1001 is printed again (the same QR he carries).
+    assert [desk.locator(f"#cards-residents tr[data-resident='{r}'] .tag").inner_text() for r in (1, 2)] == \
+        ["重印卡 1001", "重印卡 1002"]
     version = registry.version
     pdf = _download(desk, tmp_path, "household.pdf")
     texts = _cards_in(pdf, 2)

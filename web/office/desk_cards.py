@@ -153,14 +153,9 @@ def _plan(choice: _Choice):
 def _rows(choice: _Choice, plan: Any) -> list[dict]:
     """The first LIST_LIMIT residents with what printing does for each (reprint card N, or a new card)."""
     master = current_app.config["REGISTRY"]
-    new = set(plan.issue)
-    rows = []
-    for resident in choice.residents[:LIST_LIMIT]:
-        cards = master.cards_of("resident", resident["id"], unrevoked=True)
-        rows.append({"id": resident["id"], "name": resident["name"] or "",
-                     "household": master.household_label_of(resident["household_id"]),
-                     "new": resident["id"] in new, "cards": [c["id"] for c in cards]})
-    return rows
+    return [{"id": resident["id"], "name": resident["name"] or "",
+             "household": master.household_label_of(resident["household_id"]),
+             "card": plan.reprint_of.get(resident["id"])} for resident in choice.residents[:LIST_LIMIT]]
 
 
 def _page(status: int = 200, **context: Any) -> tuple[str, int]:
