@@ -37,6 +37,11 @@ EXTRA_COMMANDS: dict[str, str] = {
     "tls-init": "kiosk.cli.officeserver:tls_init",
     "export": "kiosk.cli.officeexport:export",
     "report": "kiosk.cli.officeexport:report",
+    "disinfection": "kiosk.cli.officedisinfection:disinfection",
+    "residents": "kiosk.cli.officeregistry:residents",
+    "households": "kiosk.cli.officeregistry:households",
+    "vehicles": "kiosk.cli.officeregistry:vehicles",
+    "screening": "kiosk.cli.officescreening:screening",
 }
 
 _CONFIG = click.option("--config", "config_path", default="office.yaml", show_default=True,
@@ -230,9 +235,19 @@ def cards_revoke(card_id: int, config_path: str, reason: str) -> None:
 # -- quarantine ----------------------------------------------------------------------
 
 
-@office.group("quarantine")
+# The follow-up commands (temperature checks, what is due, extend, lift) live in kiosk.cli.officequarantine.
+QUARANTINE_COMMANDS = {
+    "check": "kiosk.cli.officequarantine:check",
+    "due": "kiosk.cli.officequarantine:due",
+    "extend": "kiosk.cli.officequarantine:extend",
+    "lift": "kiosk.cli.officequarantine:lift",
+}
+
+
+@office.group("quarantine", cls=LazyGroup, lazy=QUARANTINE_COMMANDS)
 def quarantine_group() -> None:
-    """Home-quarantine orders (居家隔离) that keep a resident or household from leaving."""
+    """Home-quarantine orders (居家隔离) that keep a resident or household from leaving, and their follow-up:
+    twice-daily temperature checks, what is due, extending and lifting an order."""
 
 
 @quarantine_group.command("add")
@@ -245,8 +260,10 @@ def quarantine_group() -> None:
 @click.option("--note", default="", help="E.g. where the person came back from.")
 @_JSON
 def quarantine_add(config_path, resident, household, starts_on, days, ends_on, note, as_json) -> None:
-    """Order home quarantine for one resident or a whole household."""
-    from kiosk.office.admin import add_quarantine, find_household, find_resident
+    """Order home quarantine for one resident or a whole household (its history starts here: see quarantine lift)."""
+    from kiosk.office.admin import find_household, find_resident
+    from kiosk.office.quarantine import add_order
+    from kiosk.office.store import OfficeStore
 
     if (resident is None) == (household is None):
         fail("give exactly one of --resident or --household")
@@ -257,11 +274,16 @@ def quarantine_add(config_path, resident, household, starts_on, days, ends_on, n
         master = office_.master
         kwargs = ({"resident_id": find_resident(master, resident)["id"]} if resident
                   else {"household_id": find_household(master, household)["id"]})
-        row, version = add_quarantine(
-            master, **kwargs, starts_on=starts_on.date() if starts_on else office_.today(),
-            days=days or office_.config.registry.quarantine_days,
-            ends_on=ends_on.date() if ends_on else None, note=note,
-        )
+        store = OfficeStore(office_.data_dir / "office.db")
+        try:
+            row, version = add_order(
+                store, master, **kwargs, by="cli", tz=office_.tz,
+                starts_on=starts_on.date() if starts_on else office_.today(),
+                days=days or office_.config.registry.quarantine_days,
+                ends_on=ends_on.date() if ends_on else None, note=note,
+            )
+        finally:
+            store.close()
     if as_json:
         print_json({"order": row, "version": version})
     else:
@@ -310,7 +332,8 @@ def quarantine_list(config_path: str, show_all: bool, as_json: bool) -> None:
 # -- volunteers and visitors ------------------------------------------------------------
 
 
-@office.group("volunteers")
+@office.group("volunteers", cls=LazyGroup, lazy={"reset-pin": "kiosk.cli.officeregistry:volunteers_reset_pin",
+                                                 "remove": "kiosk.cli.officeregistry:volunteers_remove"})
 def volunteers_group() -> None:
     """Volunteers who sign in at the gate with a PIN."""
 
@@ -343,7 +366,7 @@ def _moment(text: str | None, option: str, tz: ZoneInfo) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=tz)
 
 
-@office.group("visitors")
+@office.group("visitors", cls=LazyGroup, lazy={"revoke": "kiosk.cli.officeregistry:visitors_revoke"})
 def visitors_group() -> None:
     """Visitor passes pre-registered at the office."""
 

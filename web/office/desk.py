@@ -37,7 +37,13 @@ NAV_TAIL = [("desk.audit_log", _l("Audit log"), "admin")]
 # The desk's parts beyond its core pages, in top-bar order: each module has ``blueprint`` (a Flask Blueprint) and
 # ``NAV`` (entries like the ones above, shown between the core pages and NAV_TAIL). Adding a screen is one line here.
 PARTS = [
+    "web.office.desk_registry",  # /people/<kind>/new|<id>: add, edit, move, remove registry rows (staff)
+    "web.office.desk_quarantine",  # /quarantine: home-quarantine list, checks per deadline, extend and lift (staff)
+    "web.office.desk_screening",  # /screening: door-to-door screening coverage, the missing list, marking (staff)
+    "web.office.desk_disinfection",  # /disinfection: the disinfection log per compound and day (staff record)
+    "web.office.desk_cards",  # /cards: print cards as a PDF, reissue a lost card (staff)
     "web.office.desk_roster",  # /roster: the roster import (staff)
+    "web.office.desk_paperwork",  # /paperwork: exports and the daily report (staff)
 ]
 _RANK = {"viewer": 0, "staff": 1, "admin": 2}
 
