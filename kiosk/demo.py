@@ -9,10 +9,8 @@ of the office desk has something to show.
 
 from __future__ import annotations
 
-import importlib
 import shutil
 import threading
-import warnings
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -28,6 +26,7 @@ from kiosk.gate.sync import SyncClient
 from kiosk.keys import Keyset, SigningKey, load_keyset, load_signing_key
 from kiosk.measurements import Measurement, MeasurementSource
 from kiosk.office.keyring import init_office_keys
+from kiosk.office.queries.gates import set_gate_compound
 from kiosk.office.registry_master import RegistryMaster
 from kiosk.office.store import OfficeStore
 from kiosk.privacy import mask_phone
@@ -74,7 +73,7 @@ _PEOPLE = [
     (16, 10, "马超", "15012340016"), (17, 11, "朱红", "15012340017"), (18, 11, "胡斌", "15012340018"),
     (19, 11, "郭小雨", "15012340019"),
 ]
-RESIDENTS = [{"id": rid, "household_id": hid, "name": name, "phone_masked": mask_phone(phone)}
+RESIDENTS = [{"id": rid, "household_id": hid, "name": name, "phone": phone, "phone_masked": mask_phone(phone)}
              for rid, hid, name, phone in _PEOPLE]
 # card ids of the residents' current cards (the script's named cards, then one per history resident)
 RESIDENT_CARD_IDS = {1: 1001, 2: 1002, 3: 1003, 4: 1005, **{rid: 1100 + rid for rid, *_ in _PEOPLE[4:]}}
@@ -194,7 +193,7 @@ def seed(directory: Path, now: datetime) -> DemoCommunity:
     try:
         for gate in GATES:
             demo.gate_tokens[gate.id] = store.add_gate(gate.id, gate.name)
-            _set_compound(store, gate.id, COMPOUND)
+            set_gate_compound(store, gate.id, COMPOUND)
         demo.staff_token = store.add_user(DESK_USER, "admin", DESK_PASSWORD)
         with RegistryMaster(demo.office_dir / "registry.db") as master:
             seed_followup(store, master, today, TIMEZONE)
@@ -205,8 +204,6 @@ def seed(directory: Path, now: datetime) -> DemoCommunity:
 
 
 OFFICE_CONFIG = "office.yaml"
-FOLLOWUP_MODULES = ("kiosk.office.quarantine", "kiosk.office.screening", "kiosk.office.disinfection")
-"""Modules that may seed the demo's follow-up work: each one's ``demo_seed(store, master, today, tz)``."""
 
 
 def office_settings(demo: DemoCommunity) -> dict[str, Any]:
@@ -234,43 +231,12 @@ def write_office_config(demo: DemoCommunity) -> Path:
     return path
 
 
-def seed_followup(store: OfficeStore, master: RegistryMaster, today: date, tz: str) -> list[str]:
-    """Let each follow-up module (quarantine checks, screening, disinfection) seed its demo data; the names seeded.
+def seed_followup(store: OfficeStore, master: RegistryMaster, today: date, tz: str) -> None:
+    """The follow-up modules' demo data: home-quarantine checks, a screening round, disinfection rounds."""
+    from kiosk.office import disinfection, quarantine, screening
 
-    Imported here, one by one: a module not written yet, or one without ``demo_seed``, is skipped, so the demo
-    works at every stage of the office's follow-up work (and never loads them unless asked). A module whose
-    ``demo_seed`` fails is reported as a warning naming it, and the rest of the demo goes on: the gates, cards
-    and history do not depend on it.
-    """
-    seeded = []
-    for name in FOLLOWUP_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise  # the module exists but something it imports does not: a real defect, not "not yet"
-            continue  # not written yet: nothing of it to show
-        hook = getattr(module, "demo_seed", None)
-        if hook is None:
-            continue  # the module exists but has no demo data
-        try:
-            hook(store, master, today, tz)
-        except Exception as exc:  # noqa: BLE001 - one module's demo data must not take the whole demo down
-            warnings.warn(f"{name}.demo_seed failed, the demo goes on without its data: {exc!r}", stacklevel=2)
-            continue
-        seeded.append(name)
-    return seeded
-
-
-def _set_compound(store: OfficeStore, gate_id: str, compound: str) -> None:
-    """Name the gate's compound where the office has a place for it (the desk's gates query adds one)."""
-    try:
-        gates = importlib.import_module("kiosk.office.queries.gates")
-    except ImportError:
-        return  # an office without compounds: the desk groups gates by name only
-    setter = getattr(gates, "set_gate_compound", None)
-    if setter is not None:
-        setter(store, gate_id, compound)
+    for module in (quarantine, screening, disinfection):
+        module.demo_seed(store, master, today, tz)
 
 
 def desk_line(url: str) -> str:

@@ -42,12 +42,12 @@ def cards_print(resident, household, building, missing, expiring_days, reissue, 
     from kiosk.office.card_sheets import (
         DEFAULT_RULE,
         check_font,
-        office_compound,
         plan_cards,
         prepare_cards,
         render_pdf,
         select_residents,
     )
+    from kiosk.office.compounds import office_compound
     from kiosk.office.paths import OfficePaths
 
     if sum(x is not None for x in (resident, household, building, compound)) + missing != 1:

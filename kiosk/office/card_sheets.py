@@ -30,6 +30,7 @@ from kiosk.cards import Card, CardKind, encode_card
 from kiosk.exc import KioskError
 from kiosk.keys import SigningKey
 from kiosk.office.admin import IssuedCard, issue_registry_card, revoke_card
+from kiosk.office.compounds import compound_of
 from kiosk.office.registry_master import RegistryMaster
 from kiosk.registry import RevocationReason
 
@@ -116,7 +117,7 @@ def select_residents(master: RegistryMaster, *, resident_id: int | None = None, 
 
     ``compound`` picks every household of a compound (小区); a household
     without one is in ``default_compound`` (the office's one compound, see
-    ``office_compound``). ``missing`` picks everyone without a card usable past
+    ``kiosk.office.compounds.office_compound``). ``missing`` picks everyone without a card usable past
     ``today + expiring_days`` (none, all revoked, expired or expiring by then).
     """
     chosen = [c for c in (resident_id is not None, household_id is not None, building is not None,
@@ -160,28 +161,6 @@ def select_residents(master: RegistryMaster, *, resident_id: int | None = None, 
         return [r for r in residents if r["household_id"] in ids]
     horizon = today + timedelta(days=expiring_days)
     return [r for r in residents if _current_card(master, r["id"], horizon) is None]
-
-
-def compound_of(household: dict, default_compound: str = "") -> str:
-    """The compound (小区) a household row is in: its own, else the office's one compound."""
-    return " ".join((household.get("compound") or "").split()) or default_compound
-
-
-def office_compound(store_path: str | Path, office_name: str = "") -> str:
-    """The office's one compound: the one its gates name (office.db), else ``office_name``; "" when several."""
-    import sqlite3
-
-    path = Path(store_path)
-    names: set[str] = set()
-    if path.is_file():
-        try:
-            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-                names = {row[0] for row in db.execute("SELECT DISTINCT compound FROM gates WHERE compound IS NOT NULL")}
-        except sqlite3.Error:  # an office.db from before compounds (no gates.compound column): no name from it
-            names = set()
-    if len(names) > 1:
-        return ""  # gates in several compounds: households must say which one they are in
-    return names.pop() if names else office_name
 
 
 def _natural(text: str | None) -> tuple:

@@ -16,8 +16,6 @@ as a subset: kiosk.office.card_sheets' font) and ``write_xlsx`` write them.
 
 from __future__ import annotations
 
-import importlib
-import inspect
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -26,23 +24,26 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from kiosk.config.office import FollowupSettings
+from kiosk.office import disinfection as disinfection_followup
 from kiosk.office import exports
+from kiosk.office import quarantine as quarantine_followup
+from kiosk.office import screening as screening_followup
 from kiosk.office.queries import exports as q
 from kiosk.office.queries import today
 from kiosk.office.queries.common import bound, gates_by_id, parse_ts, zone
+from kiosk.office.registry_master import RegistryMaster
 from kiosk.office.store import OfficeStore
-from kiosk.registry import Registry
 
 NO_COMPOUND = "(未分小区)"
 
 
-def compute(store: OfficeStore, master: Registry, day: date, *, tz: str | ZoneInfo = "Asia/Shanghai",
+def compute(store: OfficeStore, master: RegistryMaster, day: date, *, tz: str | ZoneInfo = "Asia/Shanghai",
             now: datetime | None = None, settings: FollowupSettings | None = None, office_name: str = "") -> dict:
     """The report's figures: ``{"day", "tz", "compounds" [{"compound", "in", "out", "visitors", "vehicles",
-    "refused", "fevers", "handling" {outcome words: n}}], "totals" {…}, "quarantine" {"new", "lifted", "orders",
-    "households", "people"}, "gates" [{"compound", "gate", "staffed_hours", "hours"}], "followup" (quarantine's
-    day summary or None), "screening" (screening's day summary or None: no round), "disinfection" ([per compound]
-    or None)}``."""
+    "refused", "fevers", "handling" {outcome words: n}}], "totals" {…}, "quarantine" {"orders", "households",
+    "people"} in force, "gates" [{"compound", "gate", "staffed_hours", "hours"}], "followup" (kiosk.office.quarantine's
+    day summary), "screening" (kiosk.office.screening's day summary, None: no round that day), "disinfection"
+    (kiosk.office.disinfection's day status per compound)}``."""
     z = zone(tz)
     summary = today.summary(store, master, day=day, tz=z.key)
     lo = bound(datetime.combine(day, time(), z))
@@ -61,12 +62,7 @@ def compute(store: OfficeStore, master: Registry, day: date, *, tz: str | ZoneIn
     totals = {k: summary["totals"][k] for k in keys}
     totals["handling"] = dict(sum(handling.values(), Counter()))
     iso = day.isoformat()
-    db = master._db()
-    quarantine = {
-        **today.quarantine_on(master, day),
-        "new": db.execute("SELECT COUNT(*) FROM quarantine_orders WHERE starts_on = ?", [iso]).fetchone()[0],
-        "lifted": db.execute("SELECT COUNT(*) FROM quarantine_orders WHERE ends_on = ?", [iso]).fetchone()[0],
-    }
+    quarantine = today.quarantine_on(master, day)  # orders, households, people in force (new and lifted: followup)
     end = min(hi, bound(now or datetime.now(UTC)))
     covered: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for shift in q.shifts(store, lo, hi):
@@ -78,24 +74,13 @@ def compute(store: OfficeStore, master: Registry, day: date, *, tz: str | ZoneIn
         gate_rows.append({"compound": ref.get("compound") or NO_COMPOUND, "gate": ref.get("name") or gate_id,
                           "staffed_hours": round(_union_hours(covered.get(gate_id, [])), 2), "hours": day_hours})
     settings = settings or FollowupSettings()
-    followup = _optional("quarantine", "day_summary", store, master, day, z.key, settings, now=now)
-    screening = _optional("screening", "day_summary", store, master, day, z.key, office_name=office_name)
-    disinfection = _optional("disinfection", "day_status", store, master, day, z.key,
-                             settings.disinfection_rounds_per_day, office_name=office_name)
+    followup = quarantine_followup.day_summary(store, master, day, z.key, settings, now=now)
+    screening = screening_followup.day_summary(store, master, day, z.key, office_name=office_name)
+    disinfection = disinfection_followup.day_status(store, master, day, z.key, settings.disinfection_rounds_per_day,
+                                                    office_name=office_name)
     return {"day": iso, "tz": z.key, "compounds": compounds, "totals": totals, "quarantine": quarantine,
             "gates": gate_rows, "followup": followup, "screening": screening,
-            "disinfection": list(disinfection) if disinfection is not None else None}
-
-
-def _optional(module: str, function: str, *args: Any, **kwargs: Any) -> Any:
-    """``kiosk.office.<module>.<function>(…)``, or None when that follow-up module is not installed (an older
-    office): the report then says the feature is not recorded, it does not fail."""
-    try:
-        found = getattr(importlib.import_module(f"kiosk.office.{module}"), function)
-    except (ImportError, AttributeError):
-        return None
-    accepted = inspect.signature(found).parameters
-    return found(*args, **{k: v for k, v in kwargs.items() if k in accepted})
+            "disinfection": list(disinfection)}
 
 
 def _union_hours(spans: list[tuple[str, str]]) -> float:
@@ -144,17 +129,12 @@ def sections(report: dict) -> list[Section]:
                               c["fevers"], _handling_text(c["handling"]) or ("—" if not c["fevers"] else "")])
     out.append(passages)
 
-    qt, fu = report["quarantine"], report.get("followup")
-    if fu is not None:
-        out.append(Section("二、居家隔离", ["在管人数", "今日新增", "今日解除", "应测体温(次)", "已测(次)", "漏测(次)",
-                                          "测温发热(次)"],
-                           [[fu.get("total", 0), fu.get("new", 0), fu.get("lifted", 0), fu.get("checks_due", 0),
-                             fu.get("checks_done", 0), fu.get("checks_missed", 0), fu.get("fevers", 0)]],
-                           note=f"在管隔离单 {qt['orders']} 份，涉及 {qt['households']} 户"))
-    else:
-        out.append(Section("二、居家隔离", ["在管人数", "在管户数", "在管隔离单", "今日新增(单)", "今日解除(单)"],
-                           [[qt["people"], qt["households"], qt["orders"], qt["new"], qt["lifted"]]],
-                           note="每日测温记录未启用 / twice-daily checks are not recorded"))
+    qt, fu = report["quarantine"], report["followup"]
+    out.append(Section("二、居家隔离", ["在管人数", "今日新增", "今日解除", "应测体温(次)", "已测(次)", "漏测(次)",
+                                      "测温发热(次)"],
+                       [[fu.get("total", 0), fu.get("new", 0), fu.get("lifted", 0), fu.get("checks_due", 0),
+                         fu.get("checks_done", 0), fu.get("checks_missed", 0), fu.get("fevers", 0)]],
+                       note=f"在管隔离单 {qt['orders']} 份，涉及 {qt['households']} 户"))
 
     sc = report.get("screening")
     screening = Section("三、逐户排查", ["小区", "应排查(户)", "已入户", "电话确认", "未联系上", "未排查", "覆盖率"],
@@ -181,9 +161,7 @@ def sections(report: dict) -> list[Section]:
 
     ds = report.get("disinfection")
     disinfection = Section("四、消杀", ["小区", "应完成(轮)", "已完成(轮)", "情况"], widths=(3, 1.5, 1.5, 4))
-    if ds is None:
-        disinfection.note = "消杀记录未启用 / disinfection is not recorded"
-    elif not ds:
+    if not ds:
         disinfection.note = "无小区 / no compound"
     for c in ds or []:
         rounds, required = int(c.get("rounds") or 0), int(c.get("required") or 0)

@@ -22,12 +22,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from kiosk.disinfection_codes import AGENTS, AREAS, MAX_NOTE, MAX_TEXT, word
+from kiosk.office.compounds import office_compound
 from kiosk.office.queries.common import day_bounds, gates_by_id, loads, parse_ts, zone
 from kiosk.office.store import OfficeStore, OfficeStoreError
 from kiosk.registry import Registry
 
-COMMUNITY = "本社区"
-"""The one compound's name when neither the gates nor the office name it."""
 MAX_BY = 40
 MAX_BACK_DAYS = 31  # a round recorded later than this is a mistake in the date, not a late entry
 FUTURE_SLACK = timedelta(minutes=5)  # a PC's clock a little ahead is not a round in the future
@@ -52,15 +51,6 @@ class DisinfectionError(OfficeStoreError):
 # -- compounds ----------------------------------------------------------------------------------------------
 
 
-def default_compound(store: OfficeStore, office_name: str = "") -> str:
-    """The office's one compound (what NULL means): the gates' one compound, else the office's name, else 本社区."""
-    named = [r[0] for r in store.database().execute(
-        "SELECT DISTINCT compound FROM gates WHERE compound IS NOT NULL AND compound != ''").fetchall()]
-    if len(named) == 1:
-        return str(named[0])
-    return office_name.strip() or COMMUNITY
-
-
 def compounds(store: OfficeStore, master: Registry, office_name: str = "") -> list[str]:
     """Every compound: the households' and the gates' (the office's one compound for those with none), sorted."""
     db = master._db()
@@ -70,7 +60,7 @@ def compounds(store: OfficeStore, master: Registry, office_name: str = "") -> li
     gates = gates_by_id(store)
     found |= {g["compound"] for g in gates.values() if g["compound"]}
     if unnamed or any(not g["compound"] for g in gates.values()) or not found:
-        found.add(default_compound(store, office_name))
+        found.add(office_compound(store, office_name))
     return sorted(str(c) for c in found)
 
 
@@ -156,7 +146,7 @@ class _Names:
     def __init__(self, store: OfficeStore, master: Registry, office_name: str):
         self.master = master
         self.gates = gates_by_id(store)
-        self.default = default_compound(store, office_name)
+        self.default = office_compound(store, office_name)
         self._volunteers: dict[str, str] = {}
 
     def compound_of_gate(self, gate_id: str) -> str:

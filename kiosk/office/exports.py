@@ -39,6 +39,7 @@ from zoneinfo import ZoneInfo
 
 from kiosk.events import parse_subject
 from kiosk.exc import KioskError
+from kiosk.office import disinfection, quarantine, screening
 from kiosk.office.queries import exports as q
 from kiosk.office.queries.common import bound, gates_by_id, loads, parse_ts, zone
 from kiosk.office.store import OfficeStore
@@ -230,16 +231,6 @@ def sheets(store: OfficeStore, master: Registry, first: date, last: date, tz: st
                    f["gate_note"], word(OUTCOMES, f["office_outcome"]), f["office_by"] or "",
                    clock.local(f["office_at"]), f["office_note"]]
 
-    orders = q.quarantine_orders(master, first.isoformat(), last.isoformat())
-
-    def quarantine() -> Iterator[list[Any]]:
-        for o in orders:
-            resident = master.resident(o["resident_id"]) if o["resident_id"] is not None else None
-            house = o["household_id"] if o["household_id"] is not None else (resident or {}).get("household_id")
-            days = _days(o["starts_on"], o["ends_on"])
-            yield [o["id"], names.house(house), (resident or {}).get("name") or ("全户" if resident is None else ""),
-                   (resident or {}).get("phone_masked") or "", o["starts_on"], o["ends_on"], days, o["note"] or ""]
-
     shift_rows = q.shifts(store, lo, hi)
 
     def duty() -> Iterator[list[Any]]:
@@ -260,17 +251,12 @@ def sheets(store: OfficeStore, master: Registry, first: date, last: date, tz: st
         Sheet("fevers", "体温异常", ("时间", "小区", "门岗", "姓名", "类别", "户", "体温(°C)", "门岗处理",
                                      "门岗处理人", "门岗处理时间", "门岗备注", "社区处理", "社区处理人",
                                      "社区处理时间", "社区备注"), fevers, q.count_fevers(store, lo, hi)),
-        _followup_sheet("quarantine", "居家隔离", store, master, first, last, z, office_name) or
-        Sheet("quarantine", "居家隔离", ("隔离单号", "户", "居民", "电话(隐去)", "开始日期", "结束日期", "天数", "备注"),
-              quarantine, len(orders), note="每日测温记录未启用 / twice-daily checks are not recorded"),
+        _followup_sheet(quarantine.export_rows, "quarantine", "居家隔离", store, master, first, last, z, office_name),
         Sheet("volunteers", "志愿者值守", ("小区", "门岗", "志愿者", "签到", "签退", "时段内值守小时"), duty,
               len(shift_rows)),
-        _followup_sheet("disinfection", "消杀记录", store, master, first, last, z, office_name) or
-        Sheet("disinfection", "消杀记录", tuple(h for _k, h, _f in FOLLOWUP_COLUMNS["disinfection"]), lambda: (), 0,
-              note="消杀记录未启用 / the disinfection log is not installed"),
-        _followup_sheet("screening", "排查", store, master, first, last, z, office_name) or
-        Sheet("screening", "排查", tuple(h for _k, h, _f in FOLLOWUP_COLUMNS["screening"]), lambda: (), 0,
-              note="逐户排查未启用 / door-to-door screening is not installed"),
+        _followup_sheet(disinfection.export_rows, "disinfection", "消杀记录", store, master, first, last, z,
+                        office_name),
+        _followup_sheet(screening.export_rows, "screening", "排查", store, master, first, last, z, office_name),
     ]
 
 
@@ -311,18 +297,11 @@ FOLLOWUP_COLUMNS: dict[str, list[tuple[str, str, Callable[[Any], Any]]]] = {
 }
 
 
-def _followup_sheet(module: str, title: str, store: OfficeStore, master: Registry, first: date, last: date,
-                    z: ZoneInfo, office_name: str) -> Sheet | None:
-    """The sheet of ``kiosk.office.<module>.export_rows``, or None when that module is not installed."""
-    import importlib
-    import inspect
-
-    try:
-        rows_of = importlib.import_module(f"kiosk.office.{module}").export_rows
-    except (ImportError, AttributeError):
-        return None
+def _followup_sheet(rows_of: Any, module: str, title: str, store: OfficeStore, master: Registry, first: date,
+                    last: date, z: ZoneInfo, office_name: str) -> Sheet:
+    """The sheet of a follow-up module's ``export_rows`` (quarantine checks, disinfection, screening)."""
+    extra = {} if module == "quarantine" else {"office_name": office_name}  # quarantine rows name no compound
     columns = FOLLOWUP_COLUMNS[module]
-    extra = {"office_name": office_name} if "office_name" in inspect.signature(rows_of).parameters else {}
 
     def rows() -> Iterator[list[Any]]:
         for row in rows_of(store, master, first, last, z.key, **extra):
@@ -339,13 +318,6 @@ def _visitor_key(data: dict) -> tuple:
 
 def _text(value: Any) -> str:
     return "" if value is None else str(value)
-
-
-def _days(first: str | None, last: str | None) -> int | None:
-    try:
-        return (date.fromisoformat(str(last)[:10]) - date.fromisoformat(str(first)[:10])).days + 1
-    except ValueError:
-        return None
 
 
 def _hours(start: str, end: str | None, lo: str, hi: str) -> float:

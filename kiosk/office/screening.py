@@ -17,7 +17,6 @@ here: the desk (web.office.desk_screening) and the CLI (kiosk.cli.officescreenin
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -27,6 +26,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kiosk.exc import KioskError
 from kiosk.office import audit
+from kiosk.office.compounds import DEFAULT_COMPOUND, office_compound
+from kiosk.office.queries.common import parse_ts
 from kiosk.office.registry_master import RegistryMaster
 from kiosk.office.store import OfficeStore
 from kiosk.registry import household_label
@@ -39,7 +40,6 @@ FLAGS = ("back_from_elsewhere", "unwell")
 OUTCOME_ZH = {"visited": "已入户", "phone": "电话确认", "not_reached": "未联系上", UNMARKED: "未排查"}
 """Chinese words for the outcome codes, for exports and the CLI (the desk translates through its catalog)."""
 FLAG_ZH = {"back_from_elsewhere": "外地返回", "unwell": "身体不适"}
-DEFAULT_COMPOUND = "本社区"
 MAX_NAME = 60
 MAX_NOTE = 200
 MAX_BY = 40
@@ -84,16 +84,6 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def _parse(ts: str | None) -> datetime | None:
-    if not ts:
-        return None
-    try:
-        moment = datetime.fromisoformat(ts.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _zone(tz: str | ZoneInfo) -> ZoneInfo:
     if isinstance(tz, ZoneInfo):
         return tz
@@ -123,18 +113,6 @@ def _household_key(house: Household) -> tuple:
 
 
 # -- the office's compound ---------------------------------------------------------------------------------------
-
-
-def office_compound(store: OfficeStore, office_name: str = "") -> str:
-    """The compound a household without one belongs to: the one the gates name, else the office's name, else 本社区."""
-    try:
-        names = {row[0] for row in store.database().execute(
-            "SELECT DISTINCT compound FROM gates WHERE compound IS NOT NULL AND compound != ''")}
-    except sqlite3.Error:  # an office.db from before gates had compounds: fall back to the office's name
-        names = set()
-    if len(names) == 1:
-        return str(names.pop())
-    return office_name.strip() or DEFAULT_COMPOUND
 
 
 def registry_households(store: OfficeStore, master: RegistryMaster, office_name: str = "") -> list[Household]:
@@ -384,7 +362,7 @@ def missing(store: OfficeStore, master: RegistryMaster, round_id: int | None = N
 
 
 def _local_day(ts: str | None, zone: ZoneInfo) -> date | None:
-    moment = _parse(ts)
+    moment = parse_ts(ts)
     return moment.astimezone(zone).date() if moment else None
 
 
@@ -440,7 +418,7 @@ def export_rows(store: OfficeStore, master: RegistryMaster, first: date, last: d
             continue
         the_round = _round(row) or {}
         for house in households(store, master, the_round["id"], office_name=office_name):
-            moment = _parse(house["at"])
+            moment = parse_ts(house["at"])
             flags = [flag for flag in FLAGS if house[flag]]
             yield {"round": the_round["name"], "round_id": the_round["id"], "compound": house["compound"],
                    "household": house["household"], "outcome": house["outcome"], "by": house["by"] or "",

@@ -70,7 +70,7 @@ def _now() -> datetime:
 
 
 def _default_compound() -> str:
-    from kiosk.office.card_sheets import office_compound
+    from kiosk.office.compounds import office_compound
 
     config = current_app.config["OFFICE_CONFIG"]
     return office_compound(current_app.config["STORE"].path, config.office.name)

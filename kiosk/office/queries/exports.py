@@ -13,9 +13,9 @@ import heapq
 from collections.abc import Iterator
 from typing import Any
 
+from kiosk.office import quarantine
 from kiosk.office.queries.common import loads, placeholders
 from kiosk.office.store import OfficeStore
-from kiosk.registry import Registry
 
 SHIFT_KINDS = ("shift_sign_in", "shift_sign_out")
 # a stream reads this many rows per fetch: memory stays flat whatever the span
@@ -86,7 +86,8 @@ def fevers(store: OfficeStore, lo: str, hi: str) -> Iterator[dict]:
          office_at, office_by) in rows:
         event = db.execute("SELECT household_id, data FROM events WHERE gate_id = ? AND seq = ?",
                            [gate_id, seq]).fetchone() if seq is not None else None
-        data = loads(event[1]) if event else {}
+        # An office-raised fever (a home-quarantine check) has no gate event: its reading is the check's.
+        data = loads(event[1]) if event else (quarantine.alarm_data(store, event_id) or {})
         detail = data.get("detail")
         temperature = detail.get("temperature_c") if isinstance(detail, dict) else None
         outcome = None
@@ -142,11 +143,3 @@ def shifts(store: OfficeStore, lo: str, hi: str) -> list[dict]:
     out.sort(key=lambda s: (s["start"], s["gate_id"]))
     return out
 
-
-def quarantine_orders(master: Registry, first: str, last: str) -> list[dict]:
-    """Home-quarantine orders active on any day of ``[first, last]`` (ISO dates, inclusive), by start date."""
-    rows = master._db().execute(
-        "SELECT id, resident_id, household_id, starts_on, ends_on, note FROM quarantine_orders"
-        " WHERE starts_on <= ? AND ends_on >= ? ORDER BY starts_on, id", [last, first]).fetchall()
-    return [dict(zip(("id", "resident_id", "household_id", "starts_on", "ends_on", "note"), r, strict=True))
-            for r in rows]

@@ -15,6 +15,7 @@ from kiosk.cards import Rejection, verify_card
 from kiosk.cli.officecmd import office
 from kiosk.keys import load_signing_key
 from kiosk.office import card_sheets as cs
+from kiosk.office.compounds import office_compound
 from kiosk.office.registry_master import RegistryMaster
 from sensors.cameras import load_gray
 from sensors.decoders import make_decoder
@@ -234,5 +235,5 @@ def test_buildings_and_compounds_in_any_spelling(community, tmp_path):
         first, second = (cs.placement(i) for i in range(2))
         assert "东区" in text_in(pdf, 0, first.x, first.y, cs.CARD_W, 12)
         assert demo.COMPOUND in text_in(pdf, 0, second.x, second.y, cs.CARD_W, 12)
-    assert cs.office_compound(community.office_dir / "office.db", "x") == demo.COMPOUND  # the gates' compound
-    assert cs.office_compound(tmp_path / "no-office.db", "和平里社区") == "和平里社区"  # no gates: the office's name
+    assert office_compound(community.office_dir / "office.db", "x") == demo.COMPOUND  # the gates' compound
+    assert office_compound(tmp_path / "no-office.db", "和平里社区") == "和平里社区"  # no gates: the office's name

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from kiosk.office import disinfection as dis
+from kiosk.office.compounds import office_compound
 from kiosk.office.queries.gates import set_gate_compound
 from kiosk.office.registry_master import RegistryMaster
 from kiosk.office.store import OfficeStore
@@ -54,12 +55,12 @@ def test_compounds_are_the_households_and_the_gates_with_the_ones_with_none_in_t
     store, master = office
     # the south gate has no compound and household 3 none: both are in the office's one compound; the gates name
     # exactly one compound (东苑), so that is its name
-    assert dis.default_compound(store, "昆吾社区") == "东苑"
+    assert office_compound(store, "昆吾社区") == "东苑"
     assert dis.compounds(store, master, "昆吾社区") == ["东苑", "西苑"]
     set_gate_compound(store, "south", "南苑")  # two compounds named by gates: the office's own name for the rest
-    assert dis.default_compound(store, "昆吾社区") == "昆吾社区"
+    assert office_compound(store, "昆吾社区") == "昆吾社区"
     assert dis.compounds(store, master, "昆吾社区") == ["东苑", "南苑", "昆吾社区", "西苑"]
-    assert dis.default_compound(store) == "本社区"
+    assert office_compound(store) == "本社区"
 
 
 def test_a_day_counts_desk_and_gate_rounds_per_compound_and_flags_a_missing_one(office):

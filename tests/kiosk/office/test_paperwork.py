@@ -59,9 +59,11 @@ def test_report_stays_one_page_with_many_compounds_and_formula_names_stay_text(t
                   "refused": 0, "fevers": 0, "handling": {}} for i in range(60)]
     figures = {"day": "2026-11-28", "tz": "Asia/Shanghai", "compounds": compounds,
                "totals": {"in": 1, "out": 1, "visitors": 0, "vehicles": 0, "refused": 0, "fevers": 0, "handling": {}},
-               "quarantine": {"orders": 0, "households": 0, "people": 0, "new": 0, "lifted": 0},
+               "quarantine": {"orders": 0, "households": 0, "people": 0},
                "gates": [{"compound": f"小区{i}", "gate": f"门{i}", "staffed_hours": 0, "hours": 24.0} for i in range(60)],
-               "followup": None, "screening": None,
+               "followup": {"total": 0, "new": 0, "lifted": 0, "checks_due": 0, "checks_done": 0, "checks_missed": 0,
+                            "fevers": 0},
+               "screening": None,
                "disinfection": [{"compound": f"小区{i}", "rounds": 1, "required": 2} for i in range(60)]}
     pdf = daily_report.write_pdf(figures, tmp_path / "many.pdf", community="社区")
     text = _text(pdf)

@@ -257,3 +257,19 @@ def test_demo_seed(office):
     wang = next(p for p in people if p["name"] == "王小山")
     assert [s["status"] for s in wang["slots"]] == ["done", "done"]
     assert store.database().execute("SELECT COUNT(*) FROM alarms").fetchone()[0] == 0
+
+
+def test_a_quarantine_fever_is_in_the_exports_fever_ledger_with_its_reading(office, tmp_path):
+    import openpyxl
+
+    from kiosk.office import exports
+
+    store, master = office
+    order, _ = add(store, master, household_id=1)
+    check(store, master, order["id"], 1, 38.4, at(9, 10))
+    [out] = exports.export(store, master, DAY, DAY, tmp_path / "day.xlsx", tz=TZ)
+    sheet = openpyxl.load_workbook(out, read_only=True)["体温异常"]
+    rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    header, [row] = rows[0], rows[1:]
+    assert row[header.index("体温(°C)")] == 38.4 and row[header.index("门岗")] == "居家隔离 3-2-501"
+    assert row[header.index("户")] == "3-2-501"
