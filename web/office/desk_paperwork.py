@@ -186,7 +186,8 @@ def words() -> dict[str, str]:
     """The words the page's script shows (in the page's language), passed in a data attribute."""
     return {"queued": _("Waiting: {n} before it"), "queued_next": _("Waiting to start"),
             "running": _("Making the file: {percent}% ({done} of {total} rows)"),
-            "running_report": _("Making the report…"), "done": _("Ready: {name} ({size})"),
+            "running_report": _("Making the report…"),
+            "running_export": _("Preparing the export…"), "done": _("Ready: {name} ({size})"),
             "download": _("Download"), "failed": _("Failed"), "expired": _("The file expired: make it again"),
             "taken": _("Downloaded. The file was removed from the office."),
             "lost": _("The page lost the office: retrying…")}

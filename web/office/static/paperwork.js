@@ -29,7 +29,7 @@ function show(job) {
   if (job.state === "queued") {
     state.textContent = job.position ? say(words.queued, { n: job.position }) : words.queued_next;
   } else if (job.state === "running") {
-    state.textContent = job.kind === "report" || !job.total ? words.running_report
+    state.textContent = job.kind === "report" ? words.running_report : !job.total ? words.running_export
       : say(words.running, { percent: job.percent, done: job.done.toLocaleString(), total: job.total.toLocaleString() });
   } else if (job.state === "done") {
     state.textContent = say(words.done, { name: job.name, size: size(job.size) });
