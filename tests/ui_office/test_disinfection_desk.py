@@ -46,6 +46,10 @@ def test_a_round_on_the_gates_touchscreen_shows_on_the_desk(browser, desk, demo_
     for box in ("#d-area", "#d-agent", "#d-save"):  # glove-sized targets
         sizes = gate.eval_on_selector_all(f"{box} button, {box}", "els => els.map(e => e.getBoundingClientRect().height)")
         assert min(sizes) >= 48, (box, sizes)
+    # Everything on the panel without scrolling: the note and the save button are never under anything.
+    for box in ("#d-area", "#d-agent", "#d-note", "#d-save"):
+        bottom = gate.eval_on_selector(box, "e => e.getBoundingClientRect().bottom")
+        assert bottom <= PANEL["height"], (box, bottom)
     gate.click("#d-area button:has-text('楼道')")
     gate.click("#d-agent button[data-other]")  # the community's own agent, typed on the keyboard
     gate.fill("#d-agent-other", "84消毒液")
