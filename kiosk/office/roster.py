@@ -1,7 +1,8 @@
 """Import households, residents and vehicles from the roster (花名册) the office already keeps in Excel or CSV.
 
 One spreadsheet row is one resident. The household is found or created by
-building + unit + room; a plate on the row adds a vehicle for that household.
+building + unit + room; a plate on the row adds a vehicle for that household. An optional 小区 column sets the
+household's compound (office-only ``households.compound``, never sent to gates); without it compounds stay as they are.
 Every row is checked first; if any row is bad, nothing is imported and every
 problem is reported with its row number as the spreadsheet shows it. The good
 rows then go in as ONE registry version (``RegistryMaster.change``).
@@ -45,6 +46,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "plate": ("车牌号", "车牌", "车牌号码", "plate", "licence plate", "license plate"),
     "note": ("备注", "说明", "note", "notes", "remark", "remarks"),
     "address": ("地址", "住址", "家庭住址", "门牌", "address"),  # the whole address in one cell: 5号楼1单元101室
+    "compound": ("小区", "小区名称", "院落", "compound"),  # optional: households.compound (office-only)
 }
 REQUIRED = ("name", "room")  # the room may instead be in an address column (_has_required)
 
@@ -64,6 +66,12 @@ MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_ROWS = 100_000
 MAX_COLUMNS = 256
 MAX_CELL_CHARS = 1_000  # a name, an address, a note: longer is a pasted document
+MAX_COMPOUND_CHARS = 40  # a compound's name (小区/院落) as lists and reports show it
+
+
+def clean_compound(text: str) -> str:
+    """A compound's name as stored: one line, runs of whitespace (newlines too) made one space."""
+    return " ".join(str(text or "").split())
 
 
 class RosterError(KioskError, ValueError):
@@ -390,6 +398,7 @@ class RosterRow:
     id_masked: str
     plate: str
     note: str
+    compound: str = ""  # the household's compound (小区) when the roster has one; "" leaves the registry's as it is
 
     @property
     def household_key(self) -> tuple[str, str, str]:
@@ -432,6 +441,7 @@ def _validate(rows: list[tuple[int, list[Any]]], source: str,
     first_seen: dict[tuple[str, str, str, str], int] = {}
     id_seen: dict[str, int] = {}
     plate_seen: dict[str, tuple[int, tuple[str, str, str]]] = {}
+    compound_seen: dict[tuple[str, str, str], tuple[int, str]] = {}  # household → (first row, its compound)
     for number, cells in rows[header_index + 1:]:
         values = {name: "" for name in COLUMNS}
         for column, name in mapping.items():
@@ -485,6 +495,20 @@ def _validate(rows: list[tuple[int, list[Any]]], source: str,
                 wrong.append(f"车牌 {plate} 已在第 {earlier[0]} 行登记给另一户（{household_label(*earlier[1])}） "
                              f"(plate {plate} is already on row {earlier[0]} for another household)")
             plate_seen.setdefault(plate, (number, household))
+        compound = clean_compound(values["compound"])
+        if len(compound) > MAX_COMPOUND_CHARS:
+            where = _column_label(seen_fields["compound"], mapping)
+            wrong.append(f"{where}的小区名称超过 {MAX_COMPOUND_CHARS} 个字符（{len(compound)} 个），请写小区的简称 "
+                         f"(column {seen_fields['compound'] + 1}: the compound's name is {len(compound)} characters, "
+                         f"over {MAX_COMPOUND_CHARS}: use its short name)")
+        elif compound and household is not None:
+            # Households stay identified by building-unit-room: one household cannot be in two compounds.
+            earlier_compound = compound_seen.setdefault(household, (number, compound))
+            if earlier_compound[1] != compound:
+                wrong.append(f"同一户出现两个小区：{household_label(*household)} 在第 {earlier_compound[0]} 行是"
+                             f"“{earlier_compound[1]}”，本行是“{compound}”，请只写一个 "
+                             f"(household {household_label(*household)} is in compound {earlier_compound[1]!r} on "
+                             f"row {earlier_compound[0]} and {compound!r} here: one household, one compound)")
         if wrong or household is None:
             problems.append(RowProblem(number, "；".join(wrong)))
             continue
@@ -493,6 +517,7 @@ def _validate(rows: list[tuple[int, list[Any]]], source: str,
             row=number, building=household[0], unit=household[1], room=household[2],
             name=values["name"], phone=phone_digits if phone else "", phone_masked=mask_phone(phone_digits) if phone else "",
             id_hash=protected["id_hash"], id_masked=protected["id_masked"], plate=plate, note=values["note"],
+            compound=compound,
         ))
     problems.sort(key=lambda p: p.row)
     return parsed, ignored, problems, "plate" in seen_fields
@@ -571,7 +596,9 @@ def _plan(master: RegistryMaster, rows: list[RosterRow], *, has_plates: bool,
     """The registry changes that bring ``rows`` in, what they amount to, and the conflicts with the registry.
 
     Empty cells never erase what the registry already holds (a roster without a phone column does not wipe the
-    phones imported earlier). Registry households are matched by their normalised address, however they were spelt.
+    phones imported earlier; without a compound column, no household's compound changes). Registry households are
+    matched by their normalised address, however they were spelt; a compound the roster gives is set on the household
+    (a "changed" household when it had another).
     """
     snapshot = master.snapshot()
     households: dict[tuple[str, str, str], dict] = {}
@@ -591,6 +618,11 @@ def _plan(master: RegistryMaster, rows: list[RosterRow], *, has_plates: bool,
     homes: dict[int, int] = {}  # resident on the roster → the household the roster puts them in
     roster_households: set[int] = set()
     roster_plates: set[str] = set()
+    # _validate has refused two compounds for one household: the first row that names one speaks for it
+    compounds: dict[tuple[str, str, str], str] = {}
+    for roster_row in rows:
+        if roster_row.compound:
+            compounds.setdefault(roster_row.household_key, roster_row.compound)
 
     def new_id(table: str) -> int:
         value = next_ids[table]
@@ -603,14 +635,29 @@ def _plan(master: RegistryMaster, rows: list[RosterRow], *, has_plates: bool,
 
     for row in rows:
         household = households.get(row.household_key)
+        compound = compounds.get(row.household_key, "")
         if household is None:
             household = {"id": new_id("households"), "building": row.building, "unit": row.unit,
                          "room": row.room, "note": ""}
+            if compound:
+                household["compound"] = compound
             households[row.household_key] = household
             household_by_id[household["id"]] = household
             changes.append({"op": "upsert", "table": "households", "row": dict(household)})
             summary.households_added += 1
-            shown["households"].added.append({"row": row.row, "label": label_of(household["id"])})
+            shown["households"].added.append({"row": row.row, "label": label_of(household["id"]),
+                                              "compound": compound})
+        elif compound and household.get("compound") != compound:
+            # NULL (the office's one compound) to a named one counts too: the roster names it from now on
+            was = household.get("compound") or ""
+            household = {**household, "compound": compound}
+            households[row.household_key] = household
+            household_by_id[household["id"]] = household
+            changes.append({"op": "upsert", "table": "households", "row": dict(household)})
+            summary.households_updated += 1
+            shown["households"].changed.append({"row": row.row, "label": label_of(household["id"]),
+                                                "compound": compound, "was": {"compound": was},
+                                                "fields": ["compound"]})
         roster_households.add(household["id"])
 
         resident = by_hash.get(row.id_hash) if row.id_hash else None
@@ -748,9 +795,10 @@ def _plan_removals(snapshot: dict[str, list[dict]], rows: list[RosterRow], remov
             shown["vehicles"].removed.append({"plate": vehicle["plate"], "household": label_of(vehicle["household_id"])})
         elif vehicle.get("owner_resident_id") in gone_residents:
             changes.append({"op": "upsert", "table": "vehicles", "row": {**vehicle, "owner_resident_id": None}})
+    compound_by_id = {h["id"]: h.get("compound") or "" for h in snapshot["households"]}
     for hid in sorted(gone_households):
         changes.append({"op": "delete", "table": "households", "key": hid})
-        shown["households"].removed.append({"label": label_of(hid)})
+        shown["households"].removed.append({"label": label_of(hid), "compound": compound_by_id.get(hid, "")})
 
 
 def plan_import(master: RegistryMaster, file_bytes: bytes, filename: str, *, id_key: bytes,

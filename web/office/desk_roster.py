@@ -57,6 +57,7 @@ WORDS: dict[str, Any] = {
     "address": _l("Address (normalised)"),
     "name": _l("Name"),
     "plate": _l("Plate"),
+    "compound": _l("Compound"),
     "was": _l("Was"),
     "problems": _l("Problems (fix them all before importing)"),
     "file_problem": _l("File"),

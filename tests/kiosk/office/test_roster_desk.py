@@ -96,3 +96,21 @@ def test_no_file_bad_file_and_too_big(desk):
     assert over.status_code == 413 and "文件超过 3.9 MB" in over.text  # the page's own limit, in Chinese
     big = _upload(desk, browser, csrf, b"x" * (5 * 1024 * 1024))
     assert big.status_code == 413  # over the office's request-body limit: refused before it is read
+
+
+def test_the_preview_shows_households_compounds(desk):
+    from tests.kiosk.office.test_roster_preview import WITH_COMPOUNDS, compound_csv
+
+    browser, csrf = desk.signed_in("li")
+    first = _upload(desk, browser, csrf, WITH_COMPOUNDS)
+    assert first.status_code == 200, first.text
+    added = re.search(r'data-list="households-added">.*?</details>', first.text, re.S).group(0)
+    assert "<th>小区</th>" in added and "<td>5-1-101</td><td>东苑</td>" in added and "西苑 二期" in added
+    browser.post(desk.url + "/roster/apply", data={"csrf_token": csrf, "token": _token(first.text)})
+    moved = _upload(desk, browser, csrf, compound_csv("5,1,101,王小山,北苑", "5,1,101,李红,", "6,2,302,张三,"))
+    assert 'data-kind="households"><td>住户</td><td class="num">0</td><td class="num">1</td>' in moved.text
+    changed = re.search(r'data-list="households-changed">.*?</details>', moved.text, re.S).group(0)
+    assert "<td>5-1-101</td><td>北苑</td><td>东苑</td>" in changed and "<th>原来</th>" in changed
+    assert desk.app.config["REGISTRY"].snapshot()["households"][0]["compound"] == "东苑"  # not before the button
+    without = _upload(desk, browser, csrf, csv_bytes("7,1,101,钱七,,,"), remove="none")
+    assert 'data-list="households-added"' in without.text and "<th>小区</th>" not in without.text  # no column, no 小区

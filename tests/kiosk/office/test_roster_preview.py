@@ -182,3 +182,111 @@ def test_find_household_takes_any_spelling(master, key):
         assert find_household(master, text)["room"] == "101"
     with pytest.raises(AdminError):
         find_household(master, "东区")
+
+
+# -- compounds (小区) ---------------------------------------------------------------------------------------------
+
+COMPOUND_HEADER = "楼栋,单元,房间号,姓名,小区\n"
+
+
+def compound_csv(*lines: str, header: str = COMPOUND_HEADER) -> bytes:
+    return (header + "".join(line + "\n" for line in lines)).encode("utf-8-sig")
+
+
+WITH_COMPOUNDS = compound_csv("5,1,101,王小山,东苑", "5,1,101,李红,", '6,2,302,张三,"西苑  \n 二期"')
+
+
+def _compounds(master) -> dict[str, str | None]:
+    return {f"{h['building']}-{h['unit']}-{h['room']}": h["compound"] for h in master.snapshot()["households"]}
+
+
+def test_new_households_get_the_roster_compound(master, key):
+    preview = plan_import(master, WITH_COMPOUNDS, "roster.csv", id_key=key)
+    assert preview.ok, preview.problems
+    # a cell on two lines is one line with one space; 李红's empty cell is not a second compound
+    assert [(h["label"], h["compound"]) for h in preview.households.added] == [("5-1-101", "东苑"),
+                                                                                ("6-2-302", "西苑 二期")]
+    apply_import(master, preview, actor="li")
+    assert _compounds(master) == {"5-1-101": "东苑", "6-2-302": "西苑 二期"}
+    # every header spelling of the column is read
+    for header in ("小区名称", "院落", "Compound"):
+        again = plan_import(master, compound_csv("5,1,101,王小山,东苑", header=f"楼栋,单元,房间号,姓名,{header}\n"),
+                            "roster.csv", id_key=key, remove="none")
+        assert again.ok and not again.changes and not again.ignored_columns
+
+
+def test_a_changed_compound_is_a_changed_household_and_applied(master, key):
+    apply_import(master, plan_import(master, WITH_COMPOUNDS, "roster.csv", id_key=key), actor="li")
+    moved = compound_csv("5,1,101,王小山,北苑", "5,1,101,李红,北苑", "6,2,302,张三,西苑 二期")
+    preview = plan_import(master, moved, "roster.csv", id_key=key)
+    assert preview.ok, preview.problems
+    assert preview.counts()["households"] == {"added": 0, "changed": 1, "removed": 0}  # once, though on two rows
+    assert preview.counts()["residents"] == {"added": 0, "changed": 0, "removed": 0}
+    assert preview.households.changed == [{"row": 2, "label": "5-1-101", "compound": "北苑",
+                                           "was": {"compound": "东苑"}, "fields": ["compound"]}]
+    assert preview.summary.households_updated == 1
+    assert _compounds(master)["5-1-101"] == "东苑"  # shown before it is applied
+    version = apply_import(master, preview, actor="li")
+    assert version == master.version == 2
+    assert _compounds(master) == {"5-1-101": "北苑", "6-2-302": "西苑 二期"}
+    assert not plan_import(master, moved, "roster.csv", id_key=key).changes  # importing it again changes nothing
+
+
+def test_a_household_without_a_compound_gets_one_as_a_change(master, key):
+    apply_import(master, plan_import(master, FIRST, "roster.csv", id_key=key), actor="li")  # no 小区 column
+    assert set(_compounds(master).values()) == {None}
+    preview = plan_import(master, compound_csv("6,2,302,张三,西苑"), "b6.csv", id_key=key)
+    assert preview.ok and preview.households.changed[0]["was"] == {"compound": ""}
+    apply_import(master, preview, actor="li")
+    assert _compounds(master) == {"5-1-101": None, "6-2-302": "西苑"}
+
+
+def test_a_roster_without_the_column_keeps_every_compound(master, key):
+    apply_import(master, plan_import(master, WITH_COMPOUNDS, "roster.csv", id_key=key), actor="li")
+    without = compound_csv("5,1,101,王小山", "5,1,101,李红", "6,2,302,张三,", header="楼栋,单元,房间号,姓名\n")
+    preview = plan_import(master, without, "roster.csv", id_key=key)
+    assert preview.ok and preview.counts()["households"]["changed"] == 0 and not preview.changes
+    # empty 小区 cells are not a compound either: nothing is cleared
+    blank = plan_import(master, compound_csv("5,1,101,王小山,", "5,1,101,李红,", "6,2,302,张三,"), "r.csv", id_key=key)
+    assert blank.ok and not blank.changes
+    # a change of something else rewrites the household row as it is, compound kept
+    phone = plan_import(master, csv_bytes("5,1,101,王小山,13812345678,,", "5,1,101,李红,,,", "6,2,302,张三,,,"),
+                        "r.csv", id_key=key)
+    apply_import(master, phone, actor="li")
+    assert _compounds(master) == {"5-1-101": "东苑", "6-2-302": "西苑 二期"}
+
+
+def test_one_household_in_two_compounds_is_a_row_problem(master, key):
+    roster = compound_csv("5,1,101,王小山,东苑", "5号楼,1单元,101室,李红,西苑", "5,1,102,赵六,西苑")
+    preview = plan_import(master, roster, "roster.csv", id_key=key)
+    assert [p.row for p in preview.problems] == [3]  # the same household however it is spelt
+    message = str(preview.problems[0])
+    assert message.startswith("第 3 行：同一户出现两个小区") and "5-1-101" in message and "第 2 行" in message
+    assert "东苑" in message and "西苑" in message
+    with pytest.raises(RosterError):
+        apply_import(master, preview, actor="li")
+    assert master.version == 0
+
+
+def test_an_over_long_compound_is_a_row_problem(master, key):
+    from kiosk.office.roster import MAX_COMPOUND_CHARS
+
+    fits = "苑" * MAX_COMPOUND_CHARS
+    preview = plan_import(master, compound_csv(f"5,1,101,王小山,{fits}", f"5,1,102,李红,{fits}苑"), "r.csv", id_key=key)
+    assert [p.row for p in preview.problems] == [3]
+    message = str(preview.problems[0])
+    assert message.startswith("第 3 行：第 5 列（小区）的小区名称超过 40 个字符") and "column 5" in message
+    assert not preview.ok
+
+
+def test_gates_never_get_the_compound(master, key):
+    apply_import(master, plan_import(master, WITH_COMPOUNDS, "roster.csv", id_key=key), actor="li")
+    moved = compound_csv("5,1,101,王小山,北苑", "5,1,101,李红,北苑", "6,2,302,张三,西苑 二期")
+    apply_import(master, plan_import(master, moved, "roster.csv", id_key=key), actor="li")
+    office = master.changes_since(0)
+    assert any("compound" in c.get("row", {}) for c in office if c["table"] == "households")  # the office keeps it
+    gate = master.gate_changes_since(0)
+    households = [c for c in gate if c["table"] == "households"]
+    assert len(households) == 3 and all("compound" not in c["row"] for c in households)
+    assert "东苑" not in json.dumps(gate, ensure_ascii=False) and "北苑" not in json.dumps(gate, ensure_ascii=False)
+    assert all("compound" not in h for h in master.gate_snapshot()["households"])
