@@ -11,6 +11,7 @@ Other modules add their subcommands to the same group by listing them in
 
 from __future__ import annotations
 
+import getpass
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -43,6 +44,17 @@ EXTRA_COMMANDS: dict[str, str] = {
     "vehicles": "kiosk.cli.officeregistry:vehicles",
     "screening": "kiosk.cli.officescreening:screening",
 }
+
+def _default_actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # no user name in this environment (getpass raises OSError or KeyError): still audited
+        return "cli"
+
+
+_BY = click.option("--by", "actor", default=_default_actor, show_default="cli:<user>",
+                   help="Who makes the change (written to the audit log).")
+
 
 _CONFIG = click.option("--config", "config_path", default="office.yaml", show_default=True,
                        type=click.Path(dir_okay=False), help="The office's config file.")
@@ -344,14 +356,16 @@ def volunteers_group() -> None:
 @click.option("--pin", prompt=True, hide_input=True, confirmation_prompt=True,
               help="4 to 8 digits (asked when not given; stored only as a hash).")
 @click.option("--resident", help="Link to a resident: id or household:name.")
-def volunteers_add(name: str, config_path: str, pin: str, resident: str | None) -> None:
-    """Register volunteer NAME with a PIN."""
-    from kiosk.office.admin import add_volunteer, find_resident
+@_BY
+def volunteers_add(name: str, config_path: str, pin: str, resident: str | None, actor: str) -> None:
+    """Register volunteer NAME with a PIN (one registry version and one audit entry)."""
+    from kiosk.cli.officeregistry import _editor
+    from kiosk.office.admin import find_resident
 
-    with clean_errors():
-        office_ = _open(config_path)
-        resident_id = find_resident(office_.master, resident)["id"] if resident else None
-        row, version = add_volunteer(office_.master, name, pin, resident_id=resident_id)
+    with clean_errors(), _editor(config_path, actor) as editor:
+        resident_id = find_resident(editor.master, resident)["id"] if resident else None
+        edit = editor.add_volunteer(name=name, pin=pin, resident=resident_id)
+    row, version = edit.row, edit.version
     click.echo(f"volunteer {row['id']} {row['name']} added (registry version {version}); "
                f"issue a card with: kiosk office cards issue --volunteer {row['id']}")
 
@@ -381,10 +395,11 @@ def visitors_group() -> None:
 @click.option("--reason", default="", help="Why they come (送药, 维修 …).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the card image (default: <data_dir>/cards).")
+@_BY
 @_JSON
-def visitors_add(name, config_path, host, phone, valid_from, valid_until, reason, out, as_json) -> None:
-    """Pre-register visitor NAME for household --host and issue the pass's card."""
-    from kiosk.office.admin import add_visitor_pass
+def visitors_add(name, config_path, host, phone, valid_from, valid_until, reason, out, actor, as_json) -> None:
+    """Pre-register visitor NAME for household --host and issue the pass's card (audited)."""
+    from kiosk.cli.officeregistry import _editor
 
     with clean_errors():
         office_ = _open(config_path)
@@ -394,9 +409,13 @@ def visitors_add(name, config_path, host, phone, valid_from, valid_until, reason
             end = datetime.combine(start.date(), time(23, 59), tzinfo=start.tzinfo)
         elif valid_until and "T" not in valid_until and " " not in valid_until:
             end = end + timedelta(days=1, minutes=-1)  # a bare date means the whole of that day
-        row, issued = add_visitor_pass(office_.master, _signing_key(office_), name=name, phone=phone, host=host,
-                                       valid_from=start, valid_until=end, reason=reason,
-                                       out_dir=_cards_dir(office_, out), now=datetime.now(office_.tz))
+        key, cards_dir = _signing_key(office_), _cards_dir(office_, out)
+        office_.master.close()
+        with _editor(config_path, actor) as editor:
+            edit = editor.add_visitor(key, name=name, phone=phone, host=host, valid_from=start, valid_until=end,
+                                      reason=reason, out_dir=cards_dir)
+    row, issued = edit.row, edit.card
+    assert issued is not None  # add_visitor always issues the pass's card
     if as_json:
         print_json({"pass": row, **issued.to_dict()})
     else:

@@ -8,7 +8,6 @@ nothing. ``volunteers reset-pin|remove`` and ``visitors revoke`` join the existi
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -16,21 +15,10 @@ from typing import TYPE_CHECKING
 import click
 
 from kiosk.cli.common import clean_errors, print_json
-from kiosk.cli.officecmd import _CONFIG, _JSON, _open
+from kiosk.cli.officecmd import _BY, _CONFIG, _JSON, _open
 
 if TYPE_CHECKING:
     from kiosk.office.registry_edit import Edit, RegistryEditor
-
-
-def _default_actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # no user name in this environment (getpass raises OSError or KeyError): still audited
-        return "cli"
-
-
-_BY = click.option("--by", "actor", default=_default_actor, show_default="cli:<user>",
-                   help="Who makes the change (written to the audit log).")
 
 
 @contextmanager

@@ -119,7 +119,9 @@ def test_volunteer_pin_reset_remove_and_visitor_revoke(env):
     with registry(tmp_path) as master:
         assert master.is_revoked(card)
     actions = [e["action"] for e in audited(tmp_path, "registry.") if e["action"].startswith("registry.volunteer")]
-    assert actions == ["registry.volunteer_removed", "registry.volunteer_pin_reset"]  # `volunteers add` is officecmd's
+    assert actions == ["registry.volunteer_removed", "registry.volunteer_pin_reset", "registry.volunteer_added"]
+    visits = [e["action"] for e in audited(tmp_path, "registry.") if e["action"].startswith("registry.visitor")]
+    assert visits == ["registry.visitor_revoked", "registry.visitor_added"]
     assert audited(tmp_path, "registry.visitor_revoked")[0]["detail"]["cards_revoked"] == 1
 
 
