@@ -146,11 +146,12 @@ class Who:
 
     def of(self, subject: str | None, household_id: int | None = None, data: Mapping[str, Any] | None = None,
            *, phone: bool = False) -> dict:
-        """``{"subject", "subject_kind", "subject_id", "name_masked", "household"[, "phone_masked"]}``.
+        """``{"subject", "subject_kind", "subject_id", "name_masked", "household"[, "phone_masked", "phone"]}``.
 
         A visitor's name and phone come from the registration's data; a
-        resident's from the registry. ``phone``: add the masked phone (the
-        master keeps only the masked form of a resident's number).
+        resident's from the registry. ``phone``: add the masked phone and a
+        resident's full one (``residents.phone``, office-only; "" when the
+        roster gave none).
         """
         data = data or {}
         parsed = parse_subject(subject)
@@ -166,6 +167,7 @@ class Who:
                "household": self.household(house)}
         if phone:
             out["phone_masked"] = person.get("phone_masked") or data.get("phone_masked") or ""
+            out["phone"] = person.get("phone") or ""  # a resident's full number (office-only, for staff to call)
         return out
 
     def _person(self, subject: str | None, kind: str | None, ident: int | None) -> dict:

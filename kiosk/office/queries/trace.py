@@ -2,9 +2,8 @@
 case), with household and phone for staff to call; and the CSV export.
 
 Phones: a visitor's registration carries the phone in full for exactly this
-(kiosk.gate.visitors); a resident's is only masked in the master registry
-(``phone_masked``), so a resident's row has ``phone`` empty and staff call the
-household. Index: ``events_kind_ts`` (one range scan per passage kind, gate filtered in the index).
+(kiosk.gate.visitors); a resident's full number is the master registry's office-only ``residents.phone`` (from the
+roster or the desk's forms; gates never get it), empty when the roster gave none. Index: ``events_kind_ts`` (one range scan per passage kind, gate filtered in the index).
 """
 
 from __future__ import annotations
@@ -40,7 +39,7 @@ def between(store: OfficeStore, master: Registry, gate: str, start: datetime | s
     """``{"gate" {id, name, compound}, "start", "end", "rows" [row …] (oldest first), "truncated"}``.
 
     A row: ``{"gate_id", "seq", "ts", "kind", "direction", "verdict", "temperature_c", "subject", "subject_kind",
-    "name_masked", "household" {id, building, unit, room, label} | None, "phone" (a visitor's, in full; else ""),
+    "name_masked", "household" {id, building, unit, room, label} | None, "phone" (in full: a visitor's, or a resident's when the registry has it; else ""),
     "phone_masked"}``. At most 5000 rows and 7 days; QueryError (zh-CN first) beyond, or for an unknown gate.
     """
     lo_t, hi_t = parse_time(start, "start"), parse_time(end, "end")
@@ -117,7 +116,8 @@ def _row(r: tuple, who: Who) -> dict:
     gate_id, seq, ts, kind, subject, household_id, text, direction, verdict, temperature = r
     data = loads(text)
     person = who.of(subject, household_id, data, phone=True)
-    phone = data.get("phone") if kind == "visitor_registration" and isinstance(data.get("phone"), str) else ""
+    phone = (data.get("phone") if kind == "visitor_registration" and isinstance(data.get("phone"), str)
+             else person["phone"])
     return {"gate_id": gate_id, "seq": seq, "ts": ts, "kind": kind, "direction": direction, "verdict": verdict,
             "temperature_c": temperature, "subject": subject, "subject_kind": person["subject_kind"],
             "name_masked": person["name_masked"], "household": person["household"], "phone": phone,

@@ -64,7 +64,8 @@ def office(tmp_path):
         ("households", {"id": 1, "building": "5", "unit": "1", "room": "101"}),
         ("households", {"id": 2, "building": "5", "unit": "2", "room": "302"}),
         ("residents", {"id": 1, "household_id": 1, "name": "王小山", "phone_masked": "138****5678"}),
-        ("residents", {"id": 2, "household_id": 1, "name": "李梅", "phone_masked": "139****0001"}),
+        ("residents", {"id": 2, "household_id": 1, "name": "李梅", "phone_masked": "139****0001",
+                       "phone": "13900000001"}),
         ("residents", {"id": 3, "household_id": 2, "name": "张伟", "phone_masked": "137****2222"}),
         ("cards", {"id": 1001, "kind": "resident", "subject_id": 1, "valid_from": "2026-01-01", "valid_until": "2026-12-31"}),
         ("cards", {"id": 1002, "kind": "resident", "subject_id": 2, "valid_from": "2025-01-01", "valid_until": "2025-12-31"}),
@@ -263,6 +264,7 @@ def test_contact_trace_and_its_csv(office):
     assert around["case"]["name_masked"] == "张*"
     assert [r["seq"] for r in around["rows"]] == [4, 5]
     assert around["rows"][0]["phone_masked"] == "139****0001" and around["rows"][0]["household"]["label"] == "5-1-101"
+    assert around["rows"][0]["phone"] == "13900000001"  # a resident's full number, office-only, for staff to call
     visitor = trace.between(store, master, "south", ts(19), ts(20))["rows"]
     assert [(r["kind"], r["phone"]) for r in visitor] == [("vehicle", ""), ("visitor_registration", "13900001111")]
     data = trace.to_csv(around["rows"])
