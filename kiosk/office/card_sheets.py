@@ -9,7 +9,8 @@ already has). A resident without a usable card gets a new one through
 ``kiosk.office.admin.issue_registry_card``: one registry version each, as at
 the desk. A lost card is reissued (``reissue=True``): the new card first, then
 the old ones revoked as ``lost``, so that a failure between the two never
-leaves the holder without a valid card.
+leaves the holder without a valid card. A visitor pass's card is printed the
+same way, one card on a sheet (``visitor_face``: its times, its host household).
 
 The PDF is drawn with fpdf2 (pure Python); the Chinese font is Debian's
 fonts-wqy-microhei, embedded as a subset (only the glyphs the cards use), so
@@ -70,6 +71,7 @@ class CardFace:
     valid_until: date
     text: str
     compound: str = ""  # the holder's compound (小区); "" prints the sheet's compound_name
+    kind: str = CardKind.RESIDENT.value  # a visitor's face names the host household and prints times (visitor_face)
 
 
 @dataclass
@@ -262,6 +264,51 @@ def prepare_cards(master: RegistryMaster, key: SigningKey, residents: Sequence[d
     return job
 
 
+class VisitorCardUnavailable(CardSheetError):
+    """A visitor pass that has no QR to show or print; ``code`` says why: ``no_pass``, ``revoked`` or ``ended``."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def visitor_face(master: RegistryMaster, key: SigningKey, pass_id: int, *, tz: ZoneInfo,
+                 now: datetime | None = None) -> CardFace:
+    """The face of a live visitor pass's card: its newest unrevoked card signed again with the office key.
+
+    As a resident's reprint, the QR text is the registry's card row signed with
+    ``key`` (deterministic Ed25519: the very text ``kiosk office visitors add``
+    wrote as PNG). The face's dates are the pass's times in ``tz``, since a
+    pass lasts hours. A revoked or ended pass has no face: VisitorCardUnavailable.
+    """
+    visitor = master.visitor_pass(pass_id)
+    if visitor is None:
+        raise VisitorCardUnavailable("no_pass", f"没有编号为 {pass_id} 的访客通行证 / no visitor pass {pass_id}")
+    now = now or datetime.now(tz)
+    live = master.cards_of(CardKind.VISITOR.value, pass_id, unrevoked=True)
+    if not live:
+        raise VisitorCardUnavailable("revoked", f"访客通行证 {pass_id} 已撤销 / visitor pass {pass_id} is revoked")
+    if visitor.valid_until <= now:
+        raise VisitorCardUnavailable("ended", f"访客通行证 {pass_id} 已过期 / visitor pass {pass_id} has ended")
+    row = max(live, key=lambda r: r["id"])
+    card = Card(CardKind.VISITOR, row["id"], pass_id, date.fromisoformat(row["valid_from"]),
+                date.fromisoformat(row["valid_until"]), key.kid)
+    return CardFace(card.card_id, pass_id, visitor.name, master.household_label_of(visitor.host_household_id),
+                    visitor.valid_from.astimezone(tz), visitor.valid_until.astimezone(tz), encode_card(card, key),
+                    kind=CardKind.VISITOR.value)
+
+
+def _window(face: CardFace) -> str:
+    """The validity line: dates for a resident's card, times for a visitor's (one day: 2026-12-01 09:30–23:59)."""
+    start, end = face.valid_from, face.valid_until
+    if face.kind != CardKind.VISITOR.value or not isinstance(start, datetime) or not isinstance(end, datetime):
+        return f"{start:%Y-%m-%d} 至 {end:%Y-%m-%d}"
+    if start.date() == end.date():
+        return f"{start:%Y-%m-%d %H:%M}–{end:%H:%M}"
+    return f"{start:%Y-%m-%d %H:%M} 至 {end:%m-%d %H:%M}" if start.year == end.year else \
+        f"{start:%Y-%m-%d %H:%M} 至 {end:%Y-%m-%d %H:%M}"
+
+
 def household_of(master: RegistryMaster, label: str) -> dict:
     """A household by label in any of the roster's spellings (5-1-101, 5/1/101, 5号楼1单元101室).
 
@@ -321,7 +368,8 @@ def render_pdf(faces: Iterable[CardFace], *, community_name: str, compound_name:
             _cut_marks(pdf)
         compound = face.compound or compound_name
         compound = "" if compound == community_name else compound  # an office of one compound: its name once
-        subheader = _clip(" ".join(p for p in (compound, "出入证 Entry card") if p))
+        title = "访客通行证 Visitor pass" if face.kind == CardKind.VISITOR.value else "出入证 Entry card"
+        subheader = _clip(" ".join(p for p in (compound, title) if p))
         _draw_card(pdf, face, where, header, subheader, rule, segno.make(face.text, error="q", boost_error=False,
                                                                          micro=False))
     return bytes(pdf.output())
@@ -373,9 +421,10 @@ def _draw_card(pdf, face: CardFace, where: CardPlacement, header: str, subheader
     pdf.set_line_width(0.3)
     pdf.line(x + PAD, y + 11.0, x + CARD_W - PAD, y + 11.0)
     column = where.qr_x - x - PAD - 3.0  # the text column stops short of the QR's quiet zone
-    lines = [("姓名 Name", face.name, 14), ("住户 Household", face.household, 11),
-             ("卡号 Card No.", str(face.card_id), 9),
-             ("有效期 Valid", f"{face.valid_from:%Y-%m-%d} 至 {face.valid_until:%Y-%m-%d}", 7.5)]
+    visitor = face.kind == CardKind.VISITOR.value
+    lines = [("访客 Visitor" if visitor else "姓名 Name", face.name, 14),
+             ("被访户 Host" if visitor else "住户 Household", face.household, 11),
+             ("卡号 Card No.", str(face.card_id), 9), ("有效期 Valid", _window(face), 7.5)]
     top = y + 13.0
     for label, value, size in lines:
         _text(pdf, x + PAD, top, label, 5.5, column, grey=90)

@@ -3,7 +3,8 @@ reset) and visitor passes, reached from the People screen.
 
 ``/people/<kind>/new`` adds, ``/people/<kind>/<id>`` edits, ``/people/<kind>/<id>/remove`` asks, then removes (a
 visitor pass: revokes). ``/people/residents/<id>/move`` and ``/people/volunteers/<id>/pin`` are the move and the
-PIN reset. ``/people/visitors`` lists the visitor passes. Every change is one call of
+PIN reset. ``/people/visitors`` lists the visitor passes; ``/people/visitors/<id>/card`` shows a live pass's QR
+(where adding one lands) and POSTs to ``/people/visitors/<id>/card.pdf`` for the card alone on an A4 sheet. Every change is one call of
 kiosk.office.registry_edit.RegistryEditor (one registry version, one audit entry), as the CLI's; a refused one
 shows its reason (Chinese first) above the form, names the field and stores nothing. Viewers get no forms: every
 route here but the visitor list needs the staff role, checked on the server.
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, abort, current_app, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from web.office.desk_auth import current_user, desk_login_required
@@ -214,6 +216,8 @@ def add(kind: str):
         values.pop("pin", None)  # never sent back into the page
         return _render("registry_form.html", TITLES[kind][0], 400, kind=kind, item=None, fields=FIELDS[kind],
                        values=values, problem=_message(exc), problem_field=exc.field)
+    if kind == "visitors":  # the new pass's QR at once: the visitor photographs it, or staff print it
+        return redirect(url_for("desk_registry.visitor_card", item_id=edit.row["id"], saved=edit.version), 303)
     return redirect(url_for("desk_registry.edit_form", kind=kind, item_id=edit.row["id"], saved=edit.version), 303)
 
 
@@ -339,3 +343,80 @@ def visitors():
 
     shown = [{**p, "host": master.household_label_of(p["host_household_id"]), "state": state(p)} for p in rows]
     return _render("registry_visitors.html", _l("Visitor passes"), rows=shown, tabs=PEOPLE_TABS, tab="visitors")
+
+
+# -- a visitor pass's card: its QR on screen, and one card on an A4 sheet to print ---------------------------------
+
+
+def _visitor_face(item_id: int) -> Any:
+    """The live pass's card face (404 without the pass); None, with the reason's words, when it has no QR."""
+    from kiosk.office.card_sheets import VisitorCardUnavailable, visitor_face
+    from web.office.desk_cards import _Problem, _signing_key
+
+    master = current_app.config["REGISTRY"]
+    if master.visitor_pass(item_id) is None:
+        abort(404)
+    try:
+        return visitor_face(master, _signing_key(), item_id, tz=_tz()), None
+    except _Problem as exc:
+        return None, str(exc)
+    except VisitorCardUnavailable as exc:
+        words = {"revoked": _("This pass has been revoked: it has no QR code"),
+                 "ended": _("This pass has ended: it has no QR code")}
+        return None, words.get(exc.code, _("This pass has no QR code"))
+
+
+def _card_page(item_id: int, face: Any, problem: str | None, status: int) -> Any:
+    import segno
+    from flask import make_response
+
+    item = _current("visitors", item_id)
+    qr = None
+    if face is not None:  # as kiosk.cards.render_qr: level Q; the SVG sized by the page, not its own pixels
+        qr = segno.make(face.text, error="q", boost_error=False, micro=False).svg_inline(
+            scale=4, border=4, dark="#000", light="#fff", omitsize=True)
+    saved = request.args.get("saved", "")
+    html, code = _render("registry_visitor_card.html", _l("Visitor pass"), status, item=item, face=face, qr=qr,
+                         problem=problem, saved=int(saved) if saved.isdigit() and len(saved) < 12 else None)
+    response = make_response(html, code)
+    response.headers["Cache-Control"] = "no-store"  # a valid pass's QR: not for a shared cache
+    return response
+
+
+@desk_registry.get("/people/visitors/<int:item_id>/card")
+@desk_login_required("staff")
+def visitor_card(item_id: int):
+    """A live pass's QR on screen (the visitor photographs it) and the button to print it; a revoked or ended
+    pass: why there is none (409). Changes nothing."""
+    face, problem = _visitor_face(item_id)
+    return _card_page(item_id, face, problem, 200 if face is not None else 409)
+
+
+@desk_registry.post("/people/visitors/<int:item_id>/card.pdf")
+@desk_login_required("staff")
+def visitor_card_pdf(item_id: int):
+    """The pass's card alone on an A4 sheet, as a PDF download (audit registry.visitor_card); 409 without a QR."""
+    from flask import make_response
+
+    from kiosk.office import audit
+    from kiosk.office.card_sheets import CardSheetError, render_pdf
+
+    face, problem = _visitor_face(item_id)
+    if face is None:
+        return _card_page(item_id, None, problem, 409)
+    config = current_app.config["OFFICE_CONFIG"]
+    try:
+        pdf = render_pdf([face], community_name=config.office.name)
+    except CardSheetError:
+        current_app.logger.warning("visitor card: the Chinese font is missing")
+        return _card_page(item_id, face, _("The Chinese font for cards is missing: the administrator installs "
+                                           "Debian's fonts-wqy-microhei"), 500)
+    user = current_user()
+    assert user is not None
+    audit.record(current_app.config["STORE"], user.name, "registry.visitor_card", f"visitor:{item_id}",
+                 {"card": face.card_id, "name": face.name, "host": face.household}, address=request.remote_addr)
+    response = make_response(pdf)
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = f"attachment; filename=visitor-{item_id}-card-{face.card_id}.pdf"
+    response.headers["Cache-Control"] = "no-store"
+    return response
