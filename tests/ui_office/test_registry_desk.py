@@ -102,3 +102,46 @@ def test_a_viewer_sees_no_edit_controls(browser, demo_office):
     response = page.goto(demo_office.url + "/people/residents/1")
     assert response.status == 403
     context.close()
+
+
+def test_staff_add_a_visitor_pass_show_its_qr_and_download_the_card(desk, demo_office, shoot, tmp_path):
+    """The new pass lands on its QR: read off the screen with the gate's decoder, then the PDF downloaded."""
+    from datetime import datetime
+
+    from kiosk import demo
+    from kiosk.cards import CardKind, verify_card
+    from kiosk.office.registry_master import RegistryMaster
+    from sensors.cameras import load_gray
+    from sensors.decoders import make_decoder
+
+    desk.goto(demo_office.url + "/people/visitors")
+    desk.click("#registry-add")
+    desk.wait_for_selector("#registry-form")
+    desk.fill("input[name=name]", "周来访")
+    desk.fill("input[name=host]", "1-1-101")
+    desk.click("#registry-form button[type=submit]")
+    desk.wait_for_selector("#visitor-qr svg")
+    assert desk.locator("#registry-saved").count() == 1
+    box = desk.locator("#visitor-qr").bounding_box()
+    assert box is not None and box["width"] >= 250  # big enough for a phone's camera across the desk
+    desk.locator("#visitor-qr").screenshot(path=str(tmp_path / "qr.png"))
+    [text] = make_decoder("zxing").decode(load_gray(tmp_path / "qr.png"))
+    number = int(desk.inner_text("#visitor-card-number"))
+    with RegistryMaster(demo_office.office_dir / "registry.db") as master:
+        check = master.check_revocation(verify_card(text, master.keyset(), datetime.now(demo.ZoneInfo(demo.TIMEZONE)),
+                                                    demo.TIMEZONE))
+    assert check.valid and check.card is not None, check.reason
+    assert (check.card.kind, check.card.card_id) == (CardKind.VISITOR, number)  # the card the gate will accept
+    shoot(desk, "desk-visitorcard")
+    with desk.expect_download() as caught:
+        desk.click("#visitor-card-print button[type=submit]")
+    saved = tmp_path / caught.value.suggested_filename
+    caught.value.save_as(saved)
+    assert saved.read_bytes().startswith(b"%PDF") and saved.name.endswith(f"-card-{number}.pdf")
+    desk.set_viewport_size(PHONE)
+    desk.reload()
+    desk.wait_for_selector("#visitor-qr svg")
+    _no_sideways_scroll(desk)
+    desk.set_viewport_size(DESK)
+    desk.goto(demo_office.url + "/people/visitors")
+    assert desk.locator("a.visitor-qr-link").count() >= 1
