@@ -42,7 +42,8 @@ def test_a_round_on_the_gates_touchscreen_shows_on_the_desk(browser, desk, demo_
     gate.wait_for_selector("body[data-live='1']")
     gate.click("#go-disinfection")
     gate.wait_for_selector("body[data-screen='disinfection']")
-    assert "请先签到" in gate.inner_text("#d-error")
+    # The screen asks the gate who is on duty when it opens: the words come with that answer, not at once.
+    gate.wait_for_function("document.querySelector('#d-error').textContent.includes('请先签到')")
     for box in ("#d-area", "#d-agent", "#d-save"):  # glove-sized targets
         sizes = gate.eval_on_selector_all(f"{box} button, {box}", "els => els.map(e => e.getBoundingClientRect().height)")
         assert min(sizes) >= 48, (box, sizes)
