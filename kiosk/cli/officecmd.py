@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import getpass
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -391,7 +391,8 @@ def visitors_group() -> None:
 @click.option("--host", required=True, help="The household visited, building-unit-room, e.g. 3-2-501.")
 @click.option("--phone", default="", help="The visitor's phone (stored masked).")
 @click.option("--from", "valid_from", help="Start, ISO date or date-time in the office time zone (default: now).")
-@click.option("--until", "valid_until", help="End, ISO date-time (default: the end of the start day).")
+@click.option("--until", "valid_until",
+              help="End, ISO date-time (default: the end of the start day, and at least 4 hours after the start).")
 @click.option("--reason", default="", help="Why they come (送药, 维修 …).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the card image (default: <data_dir>/cards).")
@@ -406,7 +407,9 @@ def visitors_add(name, config_path, host, phone, valid_from, valid_until, reason
         start = _moment(valid_from, "--from", office_.tz) or datetime.now(office_.tz).replace(second=0, microsecond=0)
         end = _moment(valid_until, "--until", office_.tz)
         if end is None:
-            end = datetime.combine(start.date(), time(23, 59), tzinfo=start.tzinfo)
+            from kiosk.office.admin import default_pass_window
+
+            start, end = default_pass_window(start)
         elif valid_until and "T" not in valid_until and " " not in valid_until:
             end = end + timedelta(days=1, minutes=-1)  # a bare date means the whole of that day
         key, cards_dir = _signing_key(office_), _cards_dir(office_, out)

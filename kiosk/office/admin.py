@@ -307,6 +307,19 @@ def add_volunteer(master: RegistryMaster, name: str, pin: str, *, resident_id: i
     return {k: v for k, v in row.items() if k != "pin_hash"}, version
 
 
+MIN_DEFAULT_PASS = timedelta(hours=4)
+"""A pass made without an end lasts until the end of its day, but never less than this: one made at 23:30 must
+still let the visitor in (it lasts until 03:30), not end before it starts."""
+
+
+def default_pass_window(start: datetime) -> tuple[datetime, datetime]:
+    """The window of a visitor pass given only its start: until 23:59 that day, or ``MIN_DEFAULT_PASS`` after the
+    start when that is later. ``start`` is an aware time in the office's zone."""
+    start = start.replace(second=0, microsecond=0)
+    end_of_day = start.replace(hour=23, minute=59)
+    return start, max(end_of_day, start + MIN_DEFAULT_PASS)
+
+
 def add_visitor_pass(master: RegistryMaster, key: SigningKey, *, name: str, phone: str, host: str,
                      valid_from: datetime, valid_until: datetime, reason: str = "", out_dir: str | Path,
                      now: datetime | None = None) -> tuple[dict, IssuedCard]:

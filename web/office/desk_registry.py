@@ -194,8 +194,10 @@ def new_form(kind: str):
     kind = _kind(kind)
     values = {name: "" for name, *_ in FIELDS[kind]}
     if kind == "visitors":
-        now = datetime.now(_tz()).replace(second=0, microsecond=0)
-        values.update(valid_from=now.strftime("%Y-%m-%dT%H:%M"), valid_until=now.strftime("%Y-%m-%dT23:59"))
+        from kiosk.office.admin import default_pass_window
+
+        start, end = default_pass_window(datetime.now(_tz()))
+        values.update(valid_from=start.strftime("%Y-%m-%dT%H:%M"), valid_until=end.strftime("%Y-%m-%dT%H:%M"))
     for name in ("household", "host"):  # "add a resident to this household" links
         if name in values and request.args.get("household"):
             values[name] = request.args.get("household", "")[:64]

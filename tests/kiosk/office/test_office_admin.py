@@ -166,3 +166,16 @@ def test_a_card_brings_its_key_into_the_registry(tmp_path, master, key):
     before = master.version
     issue_registry_card(master, key, "vehicle", 1, out_dir=tmp_path, tz=TZ, now=NOW)
     assert master.version == before + 1 and master.keyset().kids == [key.kid]
+
+
+def test_a_pass_without_an_end_lasts_the_day_but_at_least_four_hours():
+    """At 23:59 the default end used to be 23:59: the desk refused the form it had filled itself (CI, one night)."""
+    from kiosk.office.admin import default_pass_window
+
+    tz = ZoneInfo("Asia/Shanghai")
+    morning = datetime(2026, 12, 1, 9, 30, 12, tzinfo=tz)
+    assert default_pass_window(morning) == (morning.replace(second=0), datetime(2026, 12, 1, 23, 59, tzinfo=tz))
+    late = datetime(2026, 12, 1, 23, 59, tzinfo=tz)
+    assert default_pass_window(late) == (late, datetime(2026, 12, 2, 3, 59, tzinfo=tz))
+    evening = datetime(2026, 12, 1, 21, 0, tzinfo=tz)
+    assert default_pass_window(evening)[1] == datetime(2026, 12, 2, 1, 0, tzinfo=tz)
