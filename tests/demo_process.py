@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -55,6 +56,10 @@ class DemoProcess:
             self.process.wait(timeout=20)
             return True
         except subprocess.TimeoutExpired:
+            # Still running: ask for every thread's stack (kiosk.cli.run registers SIGUSR1) before the kill, so the
+            # failure says where it hung (see ``output``).
+            self.process.send_signal(signal.SIGUSR1)
+            time.sleep(2)
             self.process.kill()
             self.process.wait()
             return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faulthandler
 import signal
 from collections.abc import Callable
 from pathlib import Path
@@ -47,6 +48,9 @@ def serve_until_signal(process: GateProcess, ready: Callable[[], None]) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    # `kill -USR1 <pid>` prints every thread's stack to stderr (the journal under systemd): how a gate that hangs
+    # (or will not stop) is looked into on a Pi, and what the tests ask of a demo that outlives its SIGTERM.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     try:
         process.start()
         ready()

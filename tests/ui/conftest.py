@@ -29,7 +29,8 @@ class DemoGate(DemoProcess):
     def stop(self) -> bool:
         """SIGTERM, as systemd stops it; the process must close its journal and exit by itself."""
         if not super().stop():
-            raise AssertionError("the gate did not stop within 20 s of SIGTERM")
+            raise AssertionError("the gate did not stop within 20 s of SIGTERM; its last output (with every "
+                                 "thread's stack):\n" + "".join(self.output[-120:]))
         return True
 
 
