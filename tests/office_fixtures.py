@@ -111,3 +111,29 @@ class CuttingProxy:
     def close(self) -> None:
         self._stop.set()
         self._listener.close()
+
+
+def valid_id(seventeen: str) -> str:
+    """A Chinese resident ID number: the 17 digits given plus their check character (GB 11643)."""
+    from kiosk.privacy import _ID_CHECK, _ID_WEIGHTS
+
+    return seventeen + _ID_CHECK[sum(int(d) * w for d, w in zip(seventeen, _ID_WEIGHTS, strict=True)) % 11]
+
+
+def office_folder(tmp_path: Path) -> tuple[Path, Path]:
+    """An office with signing keys and an office.yaml pointing into ``tmp_path``: (tmp_path, the config's path)."""
+    from kiosk.keys import init_keys
+
+    init_keys(tmp_path / "keys")
+    config = tmp_path / "office.yaml"
+    config.write_text(f"office:\n  data_dir: {tmp_path / 'data'}\n  keys_dir: {tmp_path / 'keys'}\n", encoding="utf-8")
+    return tmp_path, config
+
+
+def run_office(config: Path, *args: object, input: str | None = None):
+    """``kiosk office ARGS --config CONFIG`` through click's runner."""
+    from click.testing import CliRunner
+
+    from kiosk.cli.officecmd import office
+
+    return CliRunner().invoke(office, [str(a) for a in args] + ["--config", str(config)], input=input)

@@ -11,8 +11,9 @@ from click.testing import CliRunner
 from kiosk.cards import verify_card
 from kiosk.cli.officecmd import office
 from kiosk.credentials import verify_secret
-from kiosk.keys import init_keys, load_keyset
+from kiosk.keys import load_keyset
 from kiosk.office.registry_master import RegistryMaster
+from tests.office_fixtures import office_folder, run_office
 
 GOOD = [["楼栋", "单元", "房间号", "姓名", "手机号", "身份证号", "车牌号", "民族"],
         ["3", "2", "501", "王小山", "13812345678", "11010519491231002X", "京A12345", "汉"],
@@ -21,14 +22,10 @@ GOOD = [["楼栋", "单元", "房间号", "姓名", "手机号", "身份证号",
 
 @pytest.fixture
 def env(tmp_path):
-    init_keys(tmp_path / "keys")
-    config = tmp_path / "office.yaml"
-    config.write_text(f"office:\n  data_dir: {tmp_path / 'data'}\n  keys_dir: {tmp_path / 'keys'}\n", encoding="utf-8")
-    return tmp_path, config
+    return office_folder(tmp_path)
 
 
-def run(config, *args, input=None):
-    return CliRunner().invoke(office, [str(a) for a in args] + ["--config", str(config)], input=input)
+run = run_office
 
 
 def write(path, rows):

@@ -10,27 +10,18 @@ from click.testing import CliRunner
 
 from kiosk.cli.officecmd import office
 from kiosk.credentials import verify_secret
-from kiosk.keys import init_keys
 from kiosk.office import audit
 from kiosk.office.registry_master import RegistryMaster
 from kiosk.office.store import OfficeStore
-from kiosk.privacy import _ID_CHECK, _ID_WEIGHTS
-
-
-def valid_id(seventeen: str) -> str:
-    return seventeen + _ID_CHECK[sum(int(d) * w for d, w in zip(seventeen, _ID_WEIGHTS, strict=True)) % 11]
+from tests.office_fixtures import office_folder, run_office, valid_id
 
 
 @pytest.fixture
 def env(tmp_path):
-    init_keys(tmp_path / "keys")
-    config = tmp_path / "office.yaml"
-    config.write_text(f"office:\n  data_dir: {tmp_path / 'data'}\n  keys_dir: {tmp_path / 'keys'}\n", encoding="utf-8")
-    return tmp_path, config
+    return office_folder(tmp_path)
 
 
-def run(config, *args, input=None):
-    return CliRunner().invoke(office, [str(a) for a in args] + ["--config", str(config)], input=input)
+run = run_office
 
 
 def registry(tmp_path):

@@ -15,14 +15,13 @@ from kiosk.office import audit
 from kiosk.office.registry_edit import EditError, RegistryEditor
 from kiosk.office.registry_master import RegistryMaster
 from kiosk.office.store import OfficeStore
-from kiosk.privacy import _ID_CHECK, _ID_WEIGHTS, id_number_hash
+from kiosk.privacy import id_number_hash
+from tests.office_fixtures import valid_id
 
 TZ = ZoneInfo("Asia/Shanghai")
 KEY = b"k" * 32
 
 
-def valid_id(seventeen: str) -> str:
-    return seventeen + _ID_CHECK[sum(int(d) * w for d, w in zip(seventeen, _ID_WEIGHTS, strict=True)) % 11]
 
 
 GOOD_ID = valid_id("11010519900307123")
