@@ -21,6 +21,8 @@ class EventKind(str, enum.Enum):
     SENSOR_FAULT = "sensor_fault"  # a part of the gate failed or recovered (data: part, fault, detail)
     PASSAGE_ABANDONED = "passage_abandoned"  # a card was scanned but the person left before a decision
     DISINFECTION = "disinfection"  # the volunteer on duty recorded a disinfection round (data: area, agent, note)
+    GATE_LEAF = "gate_leaf"  # the gate leaf's reed switch settled open or shut (data: state, since, open_s)
+    VISITOR_EXIT = "visitor_exit"  # a visitor inside left (data: the entry's seq and id, how: list or pass)
 
 
 def subject_key(kind: str, subject_id: int) -> str:

@@ -95,6 +95,10 @@ def _history(journal: Journal | None, holder: Holder, now: datetime, outing_days
         return None, ()
     last = None
     event = journal.last_admitted(holder.subject, (EventKind.PASSAGE, EventKind.VEHICLE))
+    if event is not None and holder.kind is CardKind.VISITOR and event.data.get("direction") == "in":
+        left = journal.last_event(holder.subject, (EventKind.VISITOR_EXIT,))  # 离开 tapped on the inside list
+        if left is not None and left.seq > event.seq:
+            return LastPassage("out", datetime.fromisoformat(left.ts), False), ()
     if event is not None and event.data.get("direction") in ("in", "out"):
         alarmed = event.data["direction"] == "out" and journal.alarm_raised_since(holder.subject, "overdue_return", event.seq)
         last = LastPassage(event.data["direction"], datetime.fromisoformat(event.ts), alarmed)

@@ -468,6 +468,23 @@ class JournalReader:
         marks = ", ".join("?" * len(values))
         return self._events(f"ts >= ? AND kind IN ({marks})", (format_ts(since), *values))
 
+    def subject_events_since(self, subject_kind: str, since: datetime, kinds: Iterable[EventKind]) -> list[Event]:
+        """Events of ``kinds`` about any ``subject_kind:…`` subject (e.g. every visitor pass) at or after ``since``,
+        oldest first; a range on the subject index, so a week of residents' passages is never read."""
+        values = _kinds(kinds)
+        marks = ", ".join("?" * len(values))
+        return self._events(f"subject >= ? AND subject < ? AND kind IN ({marks}) AND ts >= ?",
+                            (f"{subject_kind}:", f"{subject_kind};", *values, format_ts(since)))
+
+    def newest_with(self, kind: EventKind, key: str, value: str, since: datetime) -> Event | None:
+        """The newest event of ``kind`` at or after ``since`` whose data's top-level ``key`` equals ``value``
+        (e.g. a visitor's registrations by phone), or None."""
+        if not key.isidentifier():
+            raise ValueError(f"expected a data key, got {key!r}")
+        found = self._events(f"kind = ? AND ts >= ? AND json_extract(data, '$.{key}') = ?",
+                             (kind.value, format_ts(since), value), order="seq DESC", limit=1)
+        return found[0] if found else None
+
     def tail(self, n: int = 10) -> list[Event]:
         """The newest ``n`` events, oldest first."""
         return list(reversed(self._events("1", (), order="seq DESC", limit=n)))
