@@ -3,7 +3,7 @@
 The sync API checks the envelope (seq, id, gate, kind …) of every event; this
 module checks what is inside ``data``, kind by kind, as the gate journals it
 (``kiosk/gate/checkpoint.py``, ``passages.py``, ``shifts.py``, ``ledger.py``,
-``visitors.py``, ``disinfection.py``). An event whose data does not fit is still stored — the
+``visitors.py``, ``disinfection.py``, ``visitors_inside.py``). An event whose data does not fit is still stored — the
 gate's stream goes on in seq order, exactly once — but flagged for staff
 review, and nothing else at the office (alarms, acknowledgements) is changed
 by it.
@@ -121,6 +121,9 @@ class VehicleData(DecisionData):
     readings: list[ReadingData] = Field(default_factory=list, max_length=64)
     passengers: Annotated[int, Field(ge=0, le=100)] | None = None
     driver: Short | None = None
+    passenger_subjects: list[Short] = Field(default_factory=list, max_length=16)  # cards scanned on the vehicle form
+    visit_ref: Short | None = None  # the driver's visitor registration journaled with it carries the same ref
+    supersedes_seq: Id | None = None  # the refused save of the same vehicle this one corrects
 
 
 class VisitorData(DecisionData):
@@ -143,6 +146,7 @@ class VisitorData(DecisionData):
     id_hash: Annotated[str, StringConstraints(max_length=128)] | None = None
     id_masked: Annotated[str, StringConstraints(max_length=32)] | None = None
     readings: list[ReadingData] = Field(default_factory=list, max_length=64)
+    supersedes_seq: Id | None = None  # a handheld follow-up after a visitor's fever names the registration it replaces
 
     @model_validator(mode="after")
     def _few_extras(self) -> VisitorData:
@@ -203,6 +207,30 @@ class DisinfectionData(Data):
     note: Text = ""
 
 
+class GateLeafData(Data):
+    """gate_leaf: the gate leaf's reed switch settled open or shut (kiosk/gate/gate_leaf.py), since when, and how
+    long a closed leaf had been open."""
+
+    state: Literal["open", "closed"]
+    since: Timestamp | None = None
+    open_s: Annotated[int, Field(ge=0, le=10 * 365 * 86400)] | None = None
+
+
+class VisitorExitData(Data):
+    """visitor_exit: a visitor inside left (kiosk/gate/visitors_inside.py) — which entry (its seq and id at its gate,
+    a registration or a pass's passage), when it began, the masked name, the host household, and how the exit was
+    recorded (``list``: the volunteer tapped 离开; ``pass``: the pass was scanned going out)."""
+
+    entry_seq: Id
+    entry_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    entry_gate_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    entry_kind: Literal["registration", "pass"]
+    entry_ts: Timestamp
+    name_masked: Annotated[str, StringConstraints(max_length=64)] = ""
+    host_household_id: Id | None = None
+    method: Literal["list", "pass"]
+
+
 SCHEMAS: dict[str, type[Data]] = {
     "passage": PassageData,
     "passage_abandoned": PassageData,
@@ -215,6 +243,8 @@ SCHEMAS: dict[str, type[Data]] = {
     "shift_sign_out": SignOutData,
     "sensor_fault": SensorFaultData,
     "disinfection": DisinfectionData,
+    "visitor_exit": VisitorExitData,
+    "gate_leaf": GateLeafData,
 }
 
 
