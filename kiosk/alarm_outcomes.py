@@ -19,6 +19,7 @@ OVERDUE_RETURN = "overdue_return"
 SENSOR_FAULT = "sensor_fault"
 UNSTAFFED_GATE = "unstaffed_gate"
 GATE_OFFLINE = "gate_offline"
+GATE_LEFT_OPEN = "gate_left_open"  # the gate leaf open too long (kiosk/gate/gate_leaf.py)
 
 # What a volunteer can say was done about each kind of alarm (the gate's page offers these as one-tap outcomes).
 ACK_OUTCOMES_BY_KIND: dict[str, tuple[str, ...]] = {
@@ -27,13 +28,14 @@ ACK_OUTCOMES_BY_KIND: dict[str, tuple[str, ...]] = {
     UNKNOWN_VISITOR: ("visitor_registered", "turned_back", "reported_to_office"),
     INVALID_CARD: ("identity_checked", "card_kept", "turned_back", "reported_to_office"),
     OVERDUE_RETURN: ("returned", "contacted", "reported_to_office"),
+    GATE_LEFT_OPEN: ("gate_closed", "kept_open_on_purpose", "reported_to_office"),
 }
 ACK_OUTCOMES: tuple[str, ...] = tuple(dict.fromkeys(c for codes in ACK_OUTCOMES_BY_KIND.values() for c in codes))
 # For alarms of kinds the table does not list (a newer gate's, say): these always make sense at a gate.
 ACK_OUTCOMES_ANY = ("reported_to_office", "turned_back")
 # Outcomes a gate records by itself, when the passage answered its own alarm (a handheld reading, a registration),
-# or a volunteer's sign-in ended an unstaffed spell (kiosk/gate/unstaffed.py).
-GATE_SELF_OUTCOMES = ("handheld_normal", "visitor_registered", "volunteer_signed_in")
+# or a volunteer's sign-in ended an unstaffed spell (kiosk/gate/unstaffed.py), or the gate leaf shut (gate_leaf.py).
+GATE_SELF_OUTCOMES = ("handheld_normal", "visitor_registered", "volunteer_signed_in", "gate_closed")
 # Notes the office writes when it closes its own gate_offline alarm (kiosk/office/watch.py, acknowledged_by office:auto).
 OFFICE_AUTO_OUTCOMES = ("back_online", "gate_revoked")
 
@@ -48,6 +50,7 @@ OFFICE_EXTRA_BY_KIND: dict[str, tuple[str, ...]] = {
     SENSOR_FAULT: ("repaired", "contacted"),
     UNSTAFFED_GATE: ("volunteer_arrived", "contacted"),
     GATE_OFFLINE: ("back_online", "repaired", "contacted"),
+    GATE_LEFT_OPEN: ("volunteer_arrived",),
 }
 # For every kind, at the office: 误报 (false alarm) and "handled otherwise, see the note".
 OFFICE_OUTCOMES_ANY = ("false_alarm", "other")

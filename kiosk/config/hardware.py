@@ -1,13 +1,14 @@
-"""Config sections for the gate's hardware: thermometer, camera, QR decoder, USB scanner and GPIO signals.
+"""Config sections for the gate's hardware: thermometer, camera, QR decoder, USB scanner, GPIO signals, gate leaf.
 
 Each driver is chosen here by name; ``--simulate`` is the only way to get the fakes.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from kiosk.config.base import GPIOPin, I2CAddress, Lane, Section
 
@@ -119,3 +120,39 @@ class SignalSettings(Section):
         if self.presence_kind == "ultrasonic" and (self.presence is None or self.presence_trigger is None):
             raise ValueError("expected presence (ECHO) and presence_trigger (TRIG) pins for an ultrasonic sensor")
         return self
+
+
+_CLOCK_TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+
+
+class GateLeafSettings(Section):
+    """A reed switch on the gate leaf (门扇): whether the gate is open, and how long it may stay open.
+
+    Wiring: the switch between the pin and GND, the pin's pull-up on; the magnet on the leaf, the switch on the post.
+    """
+
+    pin: GPIOPin = None
+    """The reed switch's pin; none when no switch is fitted (nothing shown, no alarm)."""
+    open_when_high: bool = True
+    """True for a normally-open reed switch (the magnet closes it when the gate is shut: shut reads low, open high);
+    false for a normally-closed one (it opens when the magnet is near)."""
+    bounce_s: float = Field(0.05, ge=0, le=1.0)
+    """Contact bounce ignored by the GPIO driver."""
+    settle_s: float = Field(2.0, ge=0, le=60)
+    """A change the leaf holds this long is journaled (a leaf swinging in the wind, rattling shut and open, is not
+    one event per rattle)."""
+    open_alarm_after_min: float = Field(10.0, ge=0, le=24 * 60)
+    """Open longer than this by day raises the gate-left-open alarm (once per opening); 0: never."""
+    night_open_alarm_after_min: float = Field(3.0, ge=0, le=24 * 60)
+    """The same at night (usually stricter); 0: never at night."""
+    night_from: str = "22:00"
+    """When the night begins, HH:MM on the gate's clock in the gate's time zone."""
+    night_until: str = "06:00"
+    """When the night ends (the night may span midnight); the same as night_from: no night."""
+
+    @field_validator("night_from", "night_until")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        if not isinstance(value, str) or not _CLOCK_TIME.match(value.strip()):
+            raise ValueError(f"expected a time HH:MM such as 22:00, got {str(value)[:20]!r}")
+        return value.strip()

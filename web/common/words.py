@@ -20,6 +20,7 @@ ALARMS = {
     "sensor_fault": _l("Sensor fault"),
     "unstaffed_gate": _l("Gate without a volunteer"),
     "gate_offline": _l("Gate offline"),
+    "gate_left_open": _l("Gate left open"),
 }
 
 # what was done about an alarm, at the gate or at the office
@@ -44,6 +45,8 @@ ACK_OUTCOMES = {
     "handheld_normal": _l("Handheld reading normal"),
     "repaired": _l("Repaired"),
     "volunteer_arrived": _l("A volunteer arrived"),
+    "gate_closed": _l("Gate shut"),
+    "kept_open_on_purpose": _l("Kept open on purpose (delivery, moving house)"),
     "other": _l("Other (see the note)"),
 }
 
