@@ -291,6 +291,12 @@ class Registry:
         """Every volunteer row, by id."""
         return list(self._db()["volunteers"].rows_where(order_by="id"))
 
+    def names(self) -> list[str]:
+        """Every name the gate holds (residents, visitor passes, volunteers): the hanzi keyboard's candidate order."""
+        return [row["name"] for row in self._db().query(
+            "SELECT name FROM residents UNION ALL SELECT name FROM visitor_passes UNION ALL SELECT name FROM volunteers")
+            if row["name"]]
+
     def households(self) -> list[dict]:
         """Every household row (id, building, unit, room), in building / unit / room order."""
         return list(self._db().query(
