@@ -27,6 +27,7 @@ def create_gate_app(gate: Gate, *, heartbeat_s: float = 15.0, language: str = "z
     from web.common import register_common
     from web.gate.api import api
     from web.gate.disinfection import blueprint as disinfection
+    from web.gate.hanzi import blueprint as hanzi
     from web.gate.ui import ui
     from web.json_api import ApiError, error_response
 
@@ -44,6 +45,7 @@ def create_gate_app(gate: Gate, *, heartbeat_s: float = 15.0, language: str = "z
     register_common(app)  # base.html and the shared modules under /static/common/
     app.register_blueprint(api)
     app.register_blueprint(disinfection)  # /api/v1/disinfection: the volunteer's disinfection rounds
+    app.register_blueprint(hanzi)  # /api/v1/hanzi: the on-screen hanzi keyboard's candidates
     app.register_blueprint(ui)
 
     @app.errorhandler(HTTPException)
