@@ -94,6 +94,39 @@ def mask_name(name: str) -> str:
     return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
+# -- phone numbers: the one rule (the office's roster and desk, the gate's visitor form and its page) ----------
+
+PHONE_SEPARATORS = " -()（）"
+PHONE_MIN_DIGITS = 5
+PHONE_MAX_DIGITS = 15
+# A mainland mobile number starts with 1 and has 11 digits (a landline starts with 0 or 2–9).
+MOBILE_PREFIX = "1"
+MOBILE_DIGITS = 11
+
+
+def normalise_phone(phone: str) -> str:
+    """``138 1234-5678``, ``+86 13812345678`` → ``13812345678``: a phone as stored, digits only (no +86)."""
+    digits = "".join(ch for ch in str(phone) if ch not in PHONE_SEPARATORS)
+    return digits[3:] if digits.startswith("+86") else digits
+
+
+def phone_problem_code(phone: str) -> str | None:
+    """Why ``phone`` is not a phone number: ``"format"`` (not 5–15 digits once separators are gone) or
+    ``"mobile"`` (starts with 1 but is not 11 digits); None when it is one."""
+    digits = normalise_phone(phone)
+    if not (digits.isascii() and digits.isdigit() and PHONE_MIN_DIGITS <= len(digits) <= PHONE_MAX_DIGITS):
+        return "format"
+    if digits.startswith(MOBILE_PREFIX) and len(digits) != MOBILE_DIGITS:
+        return "mobile"
+    return None
+
+
+def phone_rule() -> dict:
+    """The rule as data, for a page that checks a phone before sending it (GET /api/v1/rules on the gate)."""
+    return {"min_digits": PHONE_MIN_DIGITS, "max_digits": PHONE_MAX_DIGITS,
+            "mobile_prefix": MOBILE_PREFIX, "mobile_digits": MOBILE_DIGITS}
+
+
 def id_number_hash(id_number: str, key: bytes) -> str:
     """Keyed hash (HMAC-SHA256, hex) of an ID number: the office can match a repeat visitor, nobody can reverse it.
 

@@ -11,11 +11,13 @@ from kiosk.config.base import GateMode, Section, TimeZoneName
 from kiosk.config.hardware import (
     CameraSettings,
     DecoderSettings,
+    GateLeafSettings,
     ScannerSettings,
     SignalSettings,
     ThermometerSettings,
 )
 from kiosk.config.policy import PolicySettings
+from kiosk.voice.settings import VoiceSettings
 
 _GATE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 
@@ -106,6 +108,25 @@ class DisinfectionSettings(Section):
         return cleaned
 
 
+class VisitorsInsideSettings(Section):
+    """Who is still inside (kiosk/gate/visitors_inside.py): how far back an entry counts, and what a long stay is."""
+
+    days: int = Field(7, ge=1, le=31)
+    """An entry older than this many days is no longer listed (the office follows it up)."""
+    long_stay_h: float = Field(12, gt=0, le=168)
+    """A visitor inside longer than this (or since before midnight) is highlighted on the list."""
+
+
+class VisitorSettings(Section):
+    """The visitor form (外来人员登记): what a registration must carry, and how far back a returning visitor is found."""
+
+    host_required: bool = True
+    """A visitor is registered only with the household they visit (the server refuses without; the page is told)."""
+    known_days: int = Field(90, ge=1, le=3650)
+    """A phone typed on the form finds the visitor's last registration here within this many days (within what the
+    journal still keeps)."""
+
+
 class WebSettings(Section):
     """The touchscreen UI and local API."""
 
@@ -125,8 +146,12 @@ class GateConfig(Section):
     decoder: DecoderSettings = Field(default_factory=DecoderSettings)
     scanner: ScannerSettings = Field(default_factory=ScannerSettings)
     signals: SignalSettings = Field(default_factory=SignalSettings)
+    gate_leaf: GateLeafSettings = Field(default_factory=GateLeafSettings)
     journal: JournalSettings = Field(default_factory=JournalSettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
     alarms: GateAlarmSettings = Field(default_factory=GateAlarmSettings)
     disinfection: DisinfectionSettings = Field(default_factory=DisinfectionSettings)
+    visitors_inside: VisitorsInsideSettings = Field(default_factory=VisitorsInsideSettings)
+    visitors: VisitorSettings = Field(default_factory=VisitorSettings)
+    voice: VoiceSettings = Field(default_factory=VoiceSettings)
     web: WebSettings = Field(default_factory=WebSettings)

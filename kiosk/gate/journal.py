@@ -117,6 +117,10 @@ class JournalStats:
         return dict(self.__dict__)
 
 
+# The kinds a handheld follow-up journals again, naming the event it replaces (supersedes_seq).
+_SUPERSEDING = (EventKind.PASSAGE.value, EventKind.VISITOR_REGISTRATION.value)
+
+
 def format_ts(moment: datetime) -> str:
     """An aware datetime as the journal writes it: UTC, milliseconds, ``Z`` (``2026-11-28T01:30:00.123Z``)."""
     if moment.utcoffset() is None:
@@ -439,12 +443,13 @@ class JournalReader:
         return int(rows[0][0])
 
     def superseded_since(self, since: datetime) -> list[tuple[str, str | None, str | None, int]]:
-        """(kind, verdict, direction, how many) of the passages since ``since`` that a later decision replaced."""
+        """(kind, verdict, direction, how many) of the passages (and visitor registrations) since ``since`` that a
+        later decision replaced (a handheld reading after a fever)."""
         return [tuple(row) for row in self._query(
             "SELECT kind, json_extract(data, '$.verdict'), json_extract(data, '$.direction'), count(*) FROM events"
-            " WHERE ts >= ? AND kind = ? AND seq IN (SELECT json_extract(data, '$.supersedes_seq') FROM events"
-            "   WHERE ts >= ? AND kind = ? AND json_extract(data, '$.supersedes_seq') IS NOT NULL) GROUP BY 1, 2, 3",
-            (format_ts(since), EventKind.PASSAGE.value, format_ts(since), EventKind.PASSAGE.value))]
+            " WHERE ts >= ? AND kind IN (?, ?) AND seq IN (SELECT json_extract(data, '$.supersedes_seq') FROM events"
+            "   WHERE ts >= ? AND kind IN (?, ?) AND json_extract(data, '$.supersedes_seq') IS NOT NULL) GROUP BY 1, 2, 3",
+            (format_ts(since), *_SUPERSEDING, format_ts(since), *_SUPERSEDING))]
 
     def newest(self, kinds: Iterable[EventKind], since: datetime, n: int) -> list[Event]:
         """The newest ``n`` events of ``kinds`` at or after ``since``, newest first."""

@@ -16,6 +16,7 @@ are handed in (real, or the simulated bundle); nothing here imports hardware.
 
 from __future__ import annotations
 
+import dataclasses
 import queue
 import shutil
 import threading
@@ -34,13 +35,15 @@ from kiosk.broadcast import Broadcaster
 from kiosk.config.base import Direction, Lane
 from kiosk.disk import disk_low
 from kiosk.events import Event, EventKind
-from kiosk.exc import KioskError
+from kiosk.exc import KioskError, Refusal
 from kiosk.gate.checkpoint import Checkpoint, Outcome
 from kiosk.gate.direction import DirectionChoice, DirectionSource, Heading, gate_lane
 from kiosk.gate.ledger import GateLedger, local_midnight
 from kiosk.gate.policy import AlarmKind, Prompt, Verdict, overdue_returns
 from kiosk.gate.shifts import ShiftDesk
 from kiosk.gate.unstaffed import UnstaffedWatch
+from kiosk.gate.vehicle_form import VehicleForm, VehicleFormError
+from kiosk.gate.visitor_followup import VisitorFollowUp, follow_up
 from kiosk.gate.visitors import VisitorRegistration
 from kiosk.measurements import Measurement, MeasurementSource
 from kiosk.privacy import mask_name
@@ -56,8 +59,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class GateError(KioskError, ValueError):
-    """A request the gate cannot carry out as asked (nothing waiting for a reading, a bad plate)."""
+class GateError(Refusal):
+    """A request the gate cannot carry out as asked (nothing waiting for a reading, a bad plate).
+
+    ``GateError(code, english, **fields)``: the screen's words for ``code`` are in web/gate/errors.py.
+    """
 
 
 @dataclass
@@ -102,7 +108,7 @@ class PassageWorker(Worker):
         try:
             self.jobs.put_nowait((job, future))
         except queue.Full:
-            future.set_exception(GateError("the gate is busy: scan again"))
+            future.set_exception(GateError("busy", "the gate is busy: scan again"))
         return future
 
     def wake(self) -> None:
@@ -186,6 +192,7 @@ class Gate:
         self._volunteer_id = self.shifts.on_duty()
         # Nobody signed in for alarms.unstaffed_after_s raises the unstaffed-gate alarm (kiosk.gate.unstaffed).
         self.unstaffed = UnstaffedWatch(checkpoint.journal, checkpoint.config.alarms.unstaffed_after_s, clock)
+        self.leaf: Any = None  # the gate leaf's watch (kiosk.gate.gate_leaf.GateLeafWatch) when a reed switch is fitted
         self._lock = threading.RLock()
         self._last: dict | None = None
         self._pending: _Pending | None = None
@@ -194,6 +201,8 @@ class Gate:
         self._published: dict | None = None
         self.worker = PassageWorker(self)
         self._reader: ThreadPoolExecutor | None = None
+        self._visitor_followup: VisitorFollowUp | None = None  # a visitor's fever waiting for a handheld reading
+        self.vehicle_form = VehicleForm(monotonic)  # while open, person cards are the vehicle's people (vehicle_form.py)
 
     @property
     def volunteer_id(self) -> str | None:
@@ -265,10 +274,13 @@ class Gate:
 
     def _add_reading(self, reading: Measurement) -> Outcome:
         pending = self._pending
+        followup = self._visitor_followup
+        if pending is None and followup is not None and followup.deadline > self._monotonic():
+            return self._visitor_reading(followup, reading)  # the visitor on the fever screen
         if pending is None:
-            raise GateError("no passage is waiting for a temperature: scan the card first")
+            raise GateError("nothing_waiting", "no passage is waiting for a temperature: scan the card first")
         if pending.outcome.decision.verdict is Verdict.ASK:
-            raise GateError("say first whether the person goes in or out")
+            raise GateError("direction_first", "say first whether the person goes in or out")
         self._advance(pending, [*pending.readings, reading], pending.heading)
         return self._latest  # type: ignore[return-value]
 
@@ -284,6 +296,10 @@ class Gate:
 
     def _scan(self, text: str | None, direction: Direction | None, manual_c: float | None,
               handheld_c: float | None, lane: Lane) -> Outcome | Future:
+        if text is not None and self.vehicle_form.holds_cards:
+            occupant = self._occupant(text)  # the vehicle form is open: this card is its driver or a passenger
+            if occupant is not None:
+                return occupant
         now = self._monotonic()
         typed = [Measurement(c, None, source, self.clock()) for c, source in
                  ((manual_c, MeasurementSource.MANUAL), (handheld_c, MeasurementSource.HANDHELD_CONTACT)) if c is not None]
@@ -307,6 +323,7 @@ class Gate:
             self.updates.publish([{**seen.shown, "repeat": True}])  # the same decision again; nothing new is journaled
             return seen.outcome
         self._drop_pending(abandon=True)
+        self._visitor_followup = None  # someone new at the gate: a typed reading is theirs, not the visitor's
         heading = self._heading(direction, lane)
         outcome = self._decide(text, typed, heading)
         pending = self._settle(text, heading, typed, outcome, None)
@@ -555,16 +572,89 @@ class Gate:
     # -- vehicles and visitors ------------------------------------------------
 
     def vehicle(self, *, plate: str | None = None, text: str | None = None, disinfected: bool = False,
-                passengers: int = 0, driver: str | None = None, direction: Direction | None = None) -> Outcome:
-        """Decide and journal a vehicle from a typed plate or a scanned vehicle card (never waits for a passage)."""
+                passengers: int = 0, driver: str | None = None, direction: Direction | None = None,
+                visitor: VisitorRegistration | None = None, temperatures: list[float] | None = None,
+                source: str = "manual", supersedes_seq: int | None = None) -> Outcome:
+        """Decide and journal a vehicle from a typed plate or a scanned vehicle card (never waits for a passage).
+
+        Its people are the cards scanned on the open form (``driver`` names the
+        driver among them), checked again now by the walking rules, or a driver
+        registered as a visitor here (``visitor`` with ``temperatures``). Once
+        it passes, the form forgets them. ``supersedes_seq``: the refused save
+        this one corrects (ticked disinfected after 请先给车辆消毒).
+        """
         if not plate and not text:
-            raise GateError("a vehicle needs a plate or a vehicle card")
-        extra = {"passengers": passengers, "driver": driver}
+            raise GateError("vehicle_needs_plate", "a vehicle needs a plate or a vehicle card")
+        if visitor is not None and visitor.id_number and self.id_seal_key is None:
+            raise GateError("no_sealing_key", "this gate has no office sealing key: register the visitor without the ID number")
+        return self._run(lambda: self._vehicle(plate, text, disinfected, passengers, driver, direction, visitor,
+                                               temperatures or [], source, supersedes_seq))
+
+    def _vehicle(self, plate: str | None, text: str | None, disinfected: bool, passengers: int, driver: str | None,
+                 direction: Direction | None, visitor: VisitorRegistration | None, temperatures: list[float],
+                 source: str, supersedes_seq: int | None) -> Outcome:
+        form = self.vehicle_form
+        if visitor is not None:  # a visitor drives: every card scanned on the form rides with them
+            driver, cards, riding = None, list(form.held.values()), list(form.held)
+        else:
+            try:
+                driver, cards, riding = form.occupants(driver)
+            except VehicleFormError as exc:
+                raise GateError(exc.code, str(exc)) from None
+        extra: dict[str, Any] = {"passengers": max(passengers, len(riding)), "driver": driver}
+        if riding:
+            extra["passenger_subjects"] = riding
+        if supersedes_seq is not None:
+            extra["supersedes_seq"] = supersedes_seq
         heading = self._heading(direction, None) if direction is not None or self.lane is not None else Heading()
-        outcome = self.checkpoint.vehicle(self.clock(), plate=plate, text=text, disinfected=disinfected,
+        now = self.clock()
+        kind = MeasurementSource.HANDHELD_CONTACT if source == "handheld_contact" else (
+            MeasurementSource.SENSOR if source == "sensor" else MeasurementSource.MANUAL)
+        registered = (visitor, [Measurement(c, None, kind, now) for c in temperatures], self.id_seal_key) \
+            if visitor is not None else None
+        outcome = self.checkpoint.vehicle(now, plate=plate, text=text, disinfected=disinfected,
                                           direction=heading.direction, direction_source=heading.source,
-                                          volunteer_id=self.volunteer_id, extra=extra)
-        self._act(outcome)
+                                          volunteer_id=self.volunteer_id, extra=extra, occupants=cards,
+                                          visitor=registered)
+        decision = outcome.decision
+        if decision.verdict is Verdict.REMEASURE:
+            return outcome  # the visitor driving needs another reading: nothing journaled, the form asks for it
+        driver_name = mask_name(visitor.name) if visitor is not None else form.names.get(driver or "")
+        self._act(outcome, **({"driver_name": driver_name} if driver_name else {}))
+        if decision.verdict is Verdict.ADMIT:
+            form.close()  # through: the next card is a passage again (the page opens the form afresh)
+        return outcome
+
+    def open_vehicle_form(self, is_open: bool, direction: Direction | None = None, *, fresh: bool = False) -> dict:
+        """The page opened (renewed, ``fresh``: a new vehicle) or closed the vehicle form; returns the lease."""
+        def job() -> dict:
+            if is_open:
+                self.vehicle_form.open(direction, fresh=fresh)
+            else:
+                self.vehicle_form.close()
+            return {"open": self.vehicle_form.holds_cards, "expires_in_s": self.vehicle_form.expires_in_s(),
+                    "held": len(self.vehicle_form.held)}
+        return self._run(job)
+
+    def _occupant(self, text: str) -> Outcome | None:
+        """A card scanned while the vehicle form is open: check it, hold it, show it on the form; journal nothing.
+
+        A vehicle card is not a person: it goes on as a passage of its own (None).
+        """
+        form = self.vehicle_form
+        outcome, occupant = self.checkpoint.occupant(text, self.clock(), form.direction)
+        check = outcome.check
+        if check is not None and check.card is not None and check.card.kind.value == "vehicle":
+            return None
+        decision = outcome.decision
+        role = None
+        if occupant is not None and decision.holder is not None:
+            try:
+                role = form.hold(decision.holder.subject, text, mask_name(decision.holder.name) or "")
+            except VehicleFormError:
+                role = None
+        self.updates.publish([{"type": "driver", "role": role, "seq": [],
+                               **{k: v for k, v in self.screen(outcome).items() if k not in ("type", "seq")}}])
         return outcome
 
     def visitor(self, registration: VisitorRegistration, temperatures: list[float], source: str = "manual",
@@ -578,22 +668,56 @@ class Gate:
             MeasurementSource.SENSOR if source == "sensor" else MeasurementSource.MANUAL)
         readings = [Measurement(c, None, kind, self.clock()) for c in temperatures]
         if registration.id_number and self.id_seal_key is None:
-            raise GateError("this gate has no office sealing key: register the visitor without the ID number")
+            raise GateError("no_sealing_key", "this gate has no office sealing key: register the visitor without the ID number")
+        if direction == "in" and registration.host_household_id is None and self.checkpoint.config.visitors.host_required:
+            raise GateError("host_required", "a visitor is registered with the household they visit",
+                            field="host_household_id")
         now = self.clock()
         resolves = self.ledger.walk_up_alarm(now, alarm_seq, _VISITOR_ALARM_WINDOW) if direction == "in" else None
         outcome = self.checkpoint.visitor(registration, now, readings, self.id_seal_key, direction=direction,
                                           volunteer_id=self.volunteer_id, resolves=resolves)
         if outcome.decision.verdict is not Verdict.REMEASURE:
-            self._act(outcome, kind="visitor", name=mask_name(registration.name),
-                      household=self.checkpoint.registry.household_label_of(registration.host_household_id))
+            self._visitor_decided(registration, readings, outcome, None)
             if resolves is not None:
                 self._publish_status()
         return outcome
 
+    def _visitor_decided(self, registration: VisitorRegistration, readings: list[Measurement], outcome: Outcome,
+                         previous: VisitorFollowUp | None) -> None:
+        """Show a visitor's decision; keep the registration for a handheld reading when one is wanted (a fever)."""
+        followup = follow_up(registration, readings, outcome, self._monotonic() + self.pending_s, previous)
+        self._visitor_followup = followup
+        if followup is not None and self._pending is not None and self._pending.decided:
+            self._run(lambda: self._drop_pending(abandon=False))  # the typed reading is the visitor's now
+        self._act(outcome, kind="visitor", name=mask_name(registration.name),
+                  household=self.checkpoint.registry.household_label_of(registration.host_household_id))
+
+    def _visitor_reading(self, followup: VisitorFollowUp, reading: Measurement) -> Outcome:
+        """A handheld (or typed) reading for the visitor on the fever screen: their registration, decided again."""
+        registration, readings = followup.with_reading(reading)
+        outcome = self.checkpoint.visitor(registration, self.clock(), readings, self.id_seal_key,
+                                          volunteer_id=self.volunteer_id, raised=followup.raised,
+                                          supersedes_seq=followup.registration_seq)
+        if outcome.decision.verdict is Verdict.REMEASURE:  # an untrusted typed reading: still theirs, type again
+            self._visitor_followup = dataclasses.replace(followup, readings=readings)
+            self._act(outcome, kind="visitor", name=mask_name(registration.name))
+        else:
+            self._visitor_decided(registration, readings, outcome, followup)
+        return outcome
+
+    def visitor_exit(self, entry_seq: int) -> Event:
+        """The volunteer on duty taps 离开 for a visitor inside: journal the exit (raises VisitorExitError)."""
+        inside = self.checkpoint.inside
+        event = self._run(lambda: inside.record_exit(entry_seq, self.clock(), self.volunteer_id, "list"))
+        if self.sync is not None:
+            self.sync.poke()
+        self._publish_status()  # the home screen's count
+        return event
+
     def measure_once(self) -> Measurement | None:
         """One thermometer reading of whoever is in front (the visitor form's "measure" button)."""
         if self.thermometer is None:
-            raise GateError("this gate has no thermometer: type the reading")
+            raise GateError("no_thermometer", "this gate has no thermometer: type the reading")
         deadline = time.monotonic() + max(self.presence_wait_s, 0.0)
         while True:
             reading = self.thermometer.measure(require_presence=True)
@@ -694,7 +818,10 @@ class Gate:
             "volunteer": self.shifts.duty(local_midnight(now, gate.timezone)),
             # ISO time nobody has been signed in since, once that raised the unstaffed-gate alarm (the page's banner)
             "unstaffed_since": self.unstaffed.unstaffed_since(),
+            # the gate leaf's reed switch (None: not fitted): open or shut, for how many minutes, alarm raised
+            "gate_leaf": self.leaf.status() if self.leaf is not None else None,
             "open_alarms": self.ledger.open_alarm_count(now),
+            "visitors_inside": checkpoint.inside.count(now),
             "waiting_for_temperature": self._pending is not None and not self._pending.decided
             and self._pending.outcome.decision.verdict is Verdict.REMEASURE,
             "direction": self.directions.to_dict(self.lane),

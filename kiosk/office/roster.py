@@ -28,7 +28,15 @@ from typing import Any
 from kiosk.exc import KioskError
 from kiosk.office.addresses import AddressError, address_of, normalise_parts, parse_address
 from kiosk.office.registry_master import RegistryMaster
-from kiosk.privacy import ID_PROBLEMS, id_number_problem, mask_phone, normalise_id_number, protect_id_number
+from kiosk.privacy import (
+    ID_PROBLEMS,
+    id_number_problem,
+    mask_phone,
+    normalise_id_number,
+    normalise_phone,
+    phone_problem_code,
+    protect_id_number,
+)
 from kiosk.registry import RevocationReason, household_label, normalise_plate
 
 ID_HASH_KEY_FILE = "id-hash.key"
@@ -126,22 +134,16 @@ class ImportSummary:
 
 # -- phone numbers ---------------------------------------------------------------
 
-_PHONE_SEPARATORS = " -()（）"
-
-
-def normalise_phone(phone: str) -> str:
-    """``138 1234-5678``, ``+86 13812345678`` → ``13812345678``: a phone as stored, digits only (no +86)."""
-    digits = "".join(ch for ch in str(phone) if ch not in _PHONE_SEPARATORS)
-    return digits[3:] if digits.startswith("+86") else digits
+# normalise_phone and the rule itself are kiosk.privacy's (one rule for the office and the gate's visitor form).
 
 
 def phone_problem(phone: str) -> str | None:
-    """Why ``phone`` is not a phone number (5 to 15 digits once separators are gone), Chinese first; None when it is.
+    """Why ``phone`` is not a phone number (kiosk.privacy.phone_problem_code: 5 to 15 digits once separators are gone,
+    a mobile 11), Chinese first; None when it is.
 
     The one rule for a phone the office stores (roster import, the desk's and the CLI's registry edits, visitor
     passes)."""
-    digits = normalise_phone(phone)
-    if digits.isascii() and digits.isdigit() and 5 <= len(digits) <= 15:
+    if phone_problem_code(phone) is None:
         return None
     shown = str(phone)[:40]
     return (f"电话“{shown}”不是电话号码，只写数字，如 13812345678 "

@@ -7,17 +7,21 @@ transaction).
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, stream_with_context
+from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
 
 from kiosk.exc import PersonalDataError
+from kiosk.gate import returning_visitors
 from kiosk.gate.ledger import AlarmError
 from kiosk.gate.passages import Gate, GateError
 from kiosk.gate.shifts import ShiftError
 from kiosk.gate.visitors import VisitorReason, VisitorRegistration
-from web.gate import schemas
+from kiosk.privacy import phone_rule
+from web.gate import errors, schemas, vehicle_driver
+from web.gate.visitors_inside import blueprint as visitors_inside
 from web.json_api import ApiError, error_response, parse_body
 
 api = Blueprint("gate_api", __name__, url_prefix="/api/v1")
+api.register_blueprint(visitors_inside)  # /api/v1/visitors/inside: who is still inside, and their exit
 
 
 def _gate() -> Gate:
@@ -32,12 +36,12 @@ def _api_error(exc: ApiError):
 @api.errorhandler(GateError)
 @api.errorhandler(AlarmError)
 def _refused(exc: Exception):
-    return error_response(ApiError(409, str(exc)))
+    return error_response(errors.refusal(exc, 409))  # words in the page's language (web/gate/errors.py)
 
 
 @api.errorhandler(PersonalDataError)
 def _personal_data(exc: Exception):
-    return error_response(ApiError(400, str(exc)))
+    return error_response(errors.refusal(exc, 400))
 
 
 @api.get("/status")
@@ -64,7 +68,10 @@ def direction():
 @api.get("/rules")
 def rules():
     """The rules the page works by (quick outcomes, how long a direction holds, thresholds): one definition, here."""
-    return jsonify({**_gate().rules(), "visitor_reasons": [r.value for r in VisitorReason]})
+    gate = _gate()
+    return jsonify({**gate.rules(), "visitor_reasons": [r.value for r in VisitorReason],
+                    "visitor_form": {"host_required": gate.checkpoint.config.visitors.host_required,
+                                     "phone": phone_rule()}})
 
 
 @api.post("/readings")
@@ -85,9 +92,21 @@ def measure():
 def vehicles():
     """A vehicle's passage from a typed plate or a vehicle card; answers the decision."""
     body = parse_body(schemas.VehicleIn)
-    outcome = _gate().vehicle(plate=body.plate, text=body.text, disinfected=body.disinfected,
-                              passengers=body.passengers, driver=body.driver, direction=body.direction)
-    return jsonify(Gate.screen(outcome))
+    gate = _gate()
+    visitor = vehicle_driver.registration(body, gate)  # a driver registered as a visitor on the form, or None
+    outcome = gate.vehicle(plate=body.plate, text=body.text, disinfected=body.disinfected,
+                           passengers=body.passengers, driver=body.driver, direction=body.direction,
+                           visitor=visitor, temperatures=body.temperatures_c, source=body.source,
+                           supersedes_seq=body.supersedes_seq)
+    return jsonify(vehicle_driver.answer(outcome))
+
+
+@api.post("/vehicle/form")
+def vehicle_form():
+    """The vehicle form is open (a lease the page renews) or closed: while open, a person card is its driver or a
+    passenger, checked and sent as a ``driver`` stream event, and journaled only with the vehicle."""
+    body = parse_body(schemas.VehicleFormIn)
+    return jsonify(_gate().open_vehicle_form(body.open, body.direction, fresh=body.fresh))
 
 
 @api.post("/visitors")
@@ -96,12 +115,26 @@ def visitors():
     body = parse_body(schemas.VisitorIn)
     gate = _gate()
     if body.host_household_id is not None and gate.checkpoint.registry.household(body.host_household_id) is None:
-        raise ApiError(400, f"host_household_id: no household {body.host_household_id} in the registry")
+        raise errors.failure("no_household", 400, f"host_household_id: no household {body.host_household_id} in the registry",
+                             field="host_household_id")
     reason = body.reason.value if body.reason is not None else ""
-    registration = VisitorRegistration(body.name, body.phone, body.coming_from, body.host_household_id, reason,
+    name = returning_visitors.restore_name(gate.checkpoint.journal, body.known_seq, body.phone, body.name)
+    registration = VisitorRegistration(name, body.phone, body.coming_from, body.host_household_id, reason,
                                        body.temperatures_c[-1] if body.temperatures_c else None, body.id_number or None)
     outcome = gate.visitor(registration, body.temperatures_c, body.source, body.direction, alarm_seq=body.alarm_seq)
     return jsonify({**Gate.screen(outcome, kind="visitor")})
+
+
+@api.get("/visitors/known")
+def known_visitor():
+    """A returning visitor by phone (``?phone=`` digits only, ≤ 15): their last registration here, masked, or null."""
+    phone = request.args.get("phone", "")
+    if not (phone.isascii() and phone.isdigit() and len(phone) <= 15):
+        raise errors.failure("phone_digits", 400, "phone: digits only, at most 15", field="phone")
+    gate = _gate()
+    found = returning_visitors.last_registration(gate.checkpoint.journal, phone, gate.clock(),
+                                                 gate.checkpoint.config.visitors.known_days)
+    return jsonify({"visitor": returning_visitors.known_visitor(found, gate.checkpoint.registry) if found else None})
 
 
 @api.get("/households")
@@ -124,10 +157,11 @@ def sign_in():
         return jsonify(_gate().sign_in(body.volunteer_id, body.pin))
     except ShiftError as exc:
         if exc.code == "locked":
-            raise ApiError(423, "too many wrong PINs: locked out", locked_until=exc.locked_until.isoformat() if exc.locked_until else None) from None
+            raise errors.failure("locked", 423, "too many wrong PINs: locked out",
+                                 locked_until=exc.locked_until.isoformat() if exc.locked_until else None) from None
         if exc.code == "wrong_pin":
-            raise ApiError(401, "wrong PIN", tries_left=exc.tries_left) from None
-        raise ApiError(404, str(exc)) from None
+            raise errors.failure("wrong_pin", 401, "wrong PIN", tries_left=exc.tries_left, n=exc.tries_left) from None
+        raise errors.refusal(exc, 404) from None
 
 
 @api.delete("/shift")
@@ -149,7 +183,7 @@ def acknowledge(seq: int):
     """The volunteer on duty acknowledges an alarm with a note (409 if nobody is signed in)."""
     body = parse_body(schemas.AcknowledgeIn)
     if seq > 2**53:
-        raise ApiError(404, f"no alarm with seq {seq} at this gate")
+        raise errors.failure("no_alarm", 404, f"no alarm with seq {seq} at this gate")
     event = _gate().acknowledge(seq, body.note, body.outcome)
     return jsonify({"ok": True, "seq": event.seq})
 
@@ -188,6 +222,13 @@ def simulation_cards():
     return jsonify({"cards": sorted(_simulation().cards)})
 
 
+@api.get("/simulation/voice")
+def simulation_voice():
+    """Simulated hardware only: what the gate said (oldest first, the last 200) and whether the panel muted it."""
+    audio = _simulation().audio
+    return jsonify({"muted": audio.muted, "played": audio.record()} if audio is not None else {"muted": True, "played": []})
+
+
 @api.post("/simulation")
 def simulation():
     """Simulated hardware only: who stands at the thermometer, its cable, and a card held up to the camera."""
@@ -198,6 +239,10 @@ def simulation():
         hardware.thermometer_fault(body.thermometer_fault)
     if "person_c" in given:
         hardware.stand(body.person_c)
+    if "gate_open" in given:
+        hardware.set_leaf(body.gate_open)
+    if "voice_muted" in given and hardware.audio is not None:
+        hardware.audio.muted = body.voice_muted  # the panel's mute: nothing is played (or recorded) while set
     if body.card is not None:
         if body.card not in hardware.cards:
             raise ApiError(404, f"no card image named {body.card}")

@@ -73,7 +73,7 @@ def summary(store: OfficeStore, master: Registry, *, day: date, tz: str = "Asia/
     for gate_id, kind, verdict, direction, bucket, n in db.execute(
             f"SELECT s.gate_id, s.kind, s.verdict, s.direction, substr(s.ts, 1, {width}), COUNT(*) FROM events e"
             " JOIN events s ON s.gate_id = e.gate_id AND s.seq = e.supersedes_seq"
-            " WHERE e.kind = 'passage' AND e.ts >= ? AND e.ts < ? AND e.supersedes_seq IS NOT NULL"
+            " WHERE e.kind IN ('passage', 'visitor_registration') AND e.ts >= ? AND e.ts < ? AND e.supersedes_seq IS NOT NULL"
             " AND s.ts >= ? AND s.ts < ?"
             " GROUP BY s.gate_id, s.kind, s.verdict, s.direction, substr(s.ts, 1, ?)", [start, end, start, end, width]):
         add(gate_id, bucket, kind, verdict, direction, -n)
