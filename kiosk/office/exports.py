@@ -187,16 +187,19 @@ def sheets(store: OfficeStore, master: Registry, first: date, last: date, tz: st
             data = loads(text)
             if data.get("direction") == "out":
                 exits.setdefault(_visitor_key(data), []).append(ts)
-        for ts, gate_id, _seq, household_id, text in q.events(store, ("visitor_registration",), lo, hi,
-                                                               "household_id, data"):
+        # the gate's own record of an entry's exit (visitor_exit: 离开 tapped on the inside list), up to a week on
+        recorded = {(g, loads(text).get("entry_seq")): ts for ts, g, _s, text in q.events(
+            store, ("visitor_exit",), lo, bound(datetime.combine(last + timedelta(days=8), time(), z)), "data")}
+        for ts, gate_id, seq, household_id, text in q.events(store, ("visitor_registration",), lo, hi,
+                                                             "household_id, data"):
             data = loads(text)
             if data.get("direction") == "out":
                 continue
-            out = None
+            out = recorded.get((gate_id, seq))
             pending = exits.get(_visitor_key(data))
             while pending and pending[0] < ts:
                 pending.pop(0)
-            if pending:
+            if pending and out is None:
                 out = pending.pop(0)
             compound, gate = names.gate(gate_id)
             host = data.get("host_household_id") if isinstance(data.get("host_household_id"), int) else household_id
