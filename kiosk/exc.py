@@ -41,5 +41,22 @@ class JournalClosedError(JournalError, RuntimeError):
     """An append was attempted on a closed journal."""
 
 
-class PersonalDataError(KioskError, ValueError):
+class Refusal(KioskError, ValueError):
+    """A request refused on purpose, for a person to read: a stable ``code``, the ``fields`` its words need, English for logs.
+
+    The words a person sees live in the web app's catalog under the code
+    (the gate's: web/gate/errors.py), never here. ``str()`` is the English
+    message (or the code and fields), for the log. ``Refusal("plain English")``
+    (one argument with a space, no code) still works: code ``refused``.
+    """
+
+    def __init__(self, code: str, message: str = "", **fields):
+        if not message and " " in code:
+            code, message = "refused", code
+        super().__init__(message or " ".join([code, *(f"{k}={v!r}" for k, v in fields.items())]))
+        self.code = code
+        self.fields = fields
+
+
+class PersonalDataError(Refusal):
     """An event carried personal data in a form the journal must never store (e.g. a clear ID number)."""

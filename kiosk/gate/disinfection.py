@@ -29,9 +29,9 @@ class NotSignedIn(GateError):
 def _text(value: str, what: str, limit: int, *, required: bool = True) -> str:
     text = " ".join(str(value or "").split())
     if required and not text:
-        raise GateError(f"{what}: 不能为空 / {what} is empty")
+        raise GateError("missing", f"{what} is empty", field=what)
     if len(text) > limit:
-        raise GateError(f"{what}: 最多 {limit} 字 / {what} is longer than {limit} characters")
+        raise GateError("too_long", f"{what} is longer than {limit} characters", field=what, n=limit)
     return text
 
 
@@ -42,7 +42,7 @@ def record_round(gate: Gate, area: str, agent: str, note: str = "") -> Event:
     """
     volunteer = gate.volunteer_id
     if volunteer is None:
-        raise NotSignedIn("请先签到：消杀记录由值班志愿者登记 / sign in first: the volunteer on duty records rounds")
+        raise NotSignedIn("not_signed_in", "sign in first: the volunteer on duty records rounds")
     data = {"area": _text(area, "area", MAX_TEXT), "agent": _text(agent, "agent", MAX_TEXT),
             "note": _text(note, "note", MAX_NOTE, required=False)}
     event = gate.checkpoint.journal.append(EventKind.DISINFECTION, data, volunteer_id=volunteer)

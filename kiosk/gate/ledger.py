@@ -11,7 +11,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from kiosk.events import Event, EventKind, parse_subject
-from kiosk.exc import KioskError
+from kiosk.exc import Refusal
 from kiosk.gate.journal import Journal
 from kiosk.privacy import mask_name
 from kiosk.registry import Registry
@@ -22,8 +22,8 @@ ALARM_KINDS = (EventKind.ALARM_RAISED, EventKind.ALARM_ACKNOWLEDGED)
 ALARM_HORIZON = timedelta(hours=48)
 
 
-class AlarmError(KioskError, ValueError):
-    """An acknowledgement that cannot be recorded (no such open alarm, nobody signed in)."""
+class AlarmError(Refusal):
+    """An acknowledgement that cannot be recorded (no such open alarm, nobody signed in): ``AlarmError(code, english)``."""
 
 
 def local_midnight(now: datetime, timezone: str) -> datetime:
@@ -121,14 +121,14 @@ class GateLedger:
                     outcome: str | None = None) -> Event:
         """Journal that the volunteer on duty has dealt with an alarm (the office sees who, when, the outcome and note)."""
         if not (note or "").strip() and not outcome:
-            raise AlarmError("choose what was done, or write a note")
+            raise AlarmError("ack_needs", "choose what was done, or write a note")
         if volunteer_id is None:
-            raise AlarmError("sign in first: an alarm is acknowledged by the volunteer on duty")
+            raise AlarmError("not_signed_in", "sign in first: an alarm is acknowledged by the volunteer on duty")
         alarm = self.journal.get(alarm_seq)
         if alarm is None or alarm.kind is not EventKind.ALARM_RAISED:
-            raise AlarmError(f"no alarm with seq {alarm_seq} at this gate")
+            raise AlarmError("no_alarm", f"no alarm with seq {alarm_seq} at this gate", seq=alarm_seq)
         if all(a["seq"] != alarm_seq for a in self.open_alarms(now)):
-            raise AlarmError(f"alarm {alarm_seq} is already acknowledged")
+            raise AlarmError("already_acknowledged", f"alarm {alarm_seq} is already acknowledged", seq=alarm_seq)
         return self.journal.append(
             EventKind.ALARM_ACKNOWLEDGED,
             {"alarm_event_id": alarm.id, "alarm_seq": alarm.seq, "kind": alarm.data.get("kind"),

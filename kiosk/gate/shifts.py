@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from kiosk.credentials import verify_secret
 from kiosk.events import Event, EventKind
-from kiosk.exc import KioskError
+from kiosk.exc import Refusal
 from kiosk.gate.journal import EventDraft, Journal, parse_ts
 from kiosk.registry import Registry
 
@@ -22,12 +22,11 @@ MAX_TRIES = 5
 LOCKOUT = timedelta(minutes=5)
 
 
-class ShiftError(KioskError, ValueError):
-    """A sign-in that cannot succeed: unknown volunteer, wrong PIN, or locked out."""
+class ShiftError(Refusal):
+    """A sign-in that cannot succeed: unknown volunteer, wrong PIN, or locked out (codes ``unknown``, ``wrong_pin``, ``locked``)."""
 
     def __init__(self, code: str, message: str, *, tries_left: int | None = None, locked_until: datetime | None = None):
-        super().__init__(message)
-        self.code = code
+        super().__init__(code, message, n=tries_left)
         self.tries_left = tries_left
         self.locked_until = locked_until
 

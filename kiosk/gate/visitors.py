@@ -50,8 +50,8 @@ class VisitorRegistration:
         }
         if self.id_number:
             if not is_valid_id_number(self.id_number):
-                raise PersonalDataError("the ID number's check digit is wrong: ask the visitor to show the card again")
+                raise PersonalDataError("id_check_digit", "the ID number's check digit is wrong: ask the visitor to show the card again")
             if seal_key is None:
-                raise PersonalDataError("this gate has no office sealing key: register the visitor without the ID number")
+                raise PersonalDataError("no_sealing_key", "this gate has no office sealing key: register the visitor without the ID number")
             data.update(seal_for_office(self.id_number, seal_key))
         return data

@@ -66,7 +66,7 @@ def test_a_bad_body_is_a_400_naming_the_field(gate, body, field):
     http.post("/api/v1/shift", json={"volunteer_id": 7, "pin": "2468"})
     seq = rig.journal.last_seq
     answer = http.post("/api/v1/disinfection", json=body)
-    assert answer.status_code == 400 and field in answer.get_json()["error"]
+    assert answer.status_code == 400 and answer.get_json()["field"] == field and answer.get_json()["error"]
     assert rig.journal.last_seq == seq
 
 

@@ -29,7 +29,7 @@ def create_gate_app(gate: Gate, *, heartbeat_s: float = 15.0, language: str = "z
     from web.gate.disinfection import blueprint as disinfection
     from web.gate.hanzi import blueprint as hanzi
     from web.gate.ui import ui
-    from web.json_api import ApiError, error_response
+    from web.json_api import error_response
 
     app = Flask(__name__)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Flask's default provider: Chinese stays readable
@@ -53,13 +53,18 @@ def create_gate_app(gate: Gate, *, heartbeat_s: float = 15.0, language: str = "z
         if not request.path.startswith("/api/"):
             return exc
         response = exc.get_response()
-        response.data = error_response(ApiError(exc.code or 500, exc.description or exc.name)).get_data()
+        from web.gate.errors import failure  # words in the page's language; the English stays as detail
+
+        code = "not_found" if exc.code == 404 else "refused"
+        response.data = error_response(failure(code, exc.code or 500, exc.description or exc.name)).get_data()
         response.content_type = "application/json"
         return response
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         app.logger.exception("unexpected error")
-        return error_response(ApiError(500, "internal error: the gate logged it; the passage was not recorded"))
+        from web.gate.errors import failure
+
+        return error_response(failure("internal", 500, "internal error: the gate logged it; the passage was not recorded"))
 
     return app

@@ -9,13 +9,15 @@ the keyboard for anything else.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from flask import Blueprint, current_app, jsonify
+from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from kiosk.gate.disinfection import NotSignedIn, choices, record_round, today_rounds
 from kiosk.gate.passages import GateError
+from web.gate.errors import refusal
 from web.json_api import ApiError, error_response, parse_body
 
 blueprint = Blueprint("gate_disinfection", __name__, url_prefix="/api/v1")
@@ -27,6 +29,7 @@ class RoundIn(BaseModel):
     """A round the volunteer on duty did: where, with what, and an optional note."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
+    field_labels: ClassVar[dict] = {"area": _l("Area"), "agent": _l("Agent"), "note": _l("Note")}
 
     area: Choice
     """A code from GET /disinfection's ``areas`` or the community's own words."""
@@ -58,9 +61,9 @@ def record():
     try:
         event = record_round(gate, body.area, body.agent, body.note)
     except NotSignedIn as exc:
-        raise ApiError(409, str(exc), code="not_signed_in") from None
+        raise refusal(exc, 409) from None  # words in the page's language, code not_signed_in
     except GateError as exc:
-        raise ApiError(400, str(exc)) from None
+        raise refusal(exc, 400) from None
     return jsonify({"ok": True, "seq": event.seq, "today": today_rounds(gate)}), 201
 
 

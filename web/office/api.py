@@ -55,7 +55,7 @@ def requires(kind: str | None) -> Callable:
     return wrap
 
 
-_body = parse_body
+_body = functools.partial(parse_body, people=False)  # read by gates, not people: English (web/json_api.py)
 
 
 def _query_int(name: str, default: int, *, maximum: int) -> int:
