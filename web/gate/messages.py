@@ -15,11 +15,15 @@ from flask_babel import lazy_gettext as _l
 
 from web.common.words import ACK_OUTCOMES as COMMON_OUTCOMES
 from web.common.words import ALARMS as COMMON_ALARMS
+from web.gate import visitor_words
 
 # prompt code → (title, what to do)
 PROMPTS = {
     "welcome": (_l("Welcome home"), _l("Please go through.")),
     "goodbye": (_l("Have a safe trip"), _l("Please go through and keep your card with you.")),
+    "welcome_visitor": (_l("Welcome"), _l("Please go through.")),
+    "goodbye_visitor": (_l("Goodbye"), _l("Please go through.")),
+    "vehicle_admit": (_l("Vehicle may pass"), _l("Please drive through.")),
     "measure": (_l("Please step up to the thermometer"), _l("Face the sensor, about 3 cm away.")),
     "remeasure_fever": (_l("High reading: measuring again"), _l("Please wait a moment and hold still.")),
     "remeasure_low": (_l("Please come closer"), _l("Reading too low. Remove your hat, step out of the wind and hold still.")),
@@ -35,14 +39,15 @@ PROMPTS = {
     "card_not_yet_valid": (_l("Card not valid yet"), _l("It is valid from {valid_from}. Until then, register the person as a visitor.")),
     "card_lost": (_l("Card reported lost"), _l("This card was reported lost. Keep the card, check the person's ID and call the office.")),
     "card_replaced": (_l("Old card: a new one was issued"), _l("Please use the new card. Keep this one and hand it to the office.")),
-    "card_revoked": (_l("Card no longer in use"), _l("The office has stopped this card (for example, the holder moved out). Keep the card and call the office.")),
+    "card_moved_out": (_l("Card stopped: holder moved out"), _l("The holder no longer lives here. Keep the card, register the person as a visitor if they are visiting, and tell the office.")),
+    "card_revoked": (_l("Card no longer in use"), _l("The office has stopped this card. Keep the card and call the office.")),
     "card_foreign": (_l("Not a card of this community"), _l("This card was issued elsewhere. Register the person as a visitor.")),
     "card_not_in_registry": (_l("Card not in the registry"), _l("The card is genuine but unknown here. Call the office.")),
     "quarantine": (_l("Home quarantine: may not go out"), _l("This household is under a quarantine order. The office has been alerted.")),
     "quarantine_return": (_l("Home quarantine: back home"), _l("Let in. Please go straight home and stay there. The office has been told.")),
     "outing_limit": (_l("Outing limit reached"), _l("This household has used its outings for now. Check with the office.")),
     "visitor_pass_outside_window": (_l("Visitor pass not valid now"), _l("The pass is for another time. Register the visitor again.")),
-    "register_vehicle": (_l("Unknown vehicle"), _l("Record the driver and passengers, and call the office if needed.")),
+    "register_vehicle": (_l("Unknown vehicle"), _l("Scan the driver's card, or register the driver as a visitor.")),
     "disinfect_vehicle": (_l("Disinfect the vehicle"), _l("Spray the vehicle, then record it as disinfected.")),
 }
 
@@ -83,6 +88,12 @@ FAULTS = {
 }
 
 
+def _inside_words() -> dict:
+    from web.gate.visitors_inside import words
+
+    return words()
+
+
 def catalog() -> dict:
     """All of the above in the current request's language, for the page's script."""
     return {
@@ -93,6 +104,8 @@ def catalog() -> dict:
         "outcomes": {k: str(v) for k, v in ACK_OUTCOMES.items()},
         "sources": {k: str(v) for k, v in DIRECTION_SOURCES.items()},
         "visitor_reasons": {k: str(v) for k, v in VISITOR_REASONS.items()},
+        "visitor_form": visitor_words.catalog(),  # the visitor form's checks and returning-visitor offer
+        "inside": _inside_words(),  # the visitors-inside screen (web/gate/visitors_inside.py)
         "ui": {
             "in": gettext("In"), "out": gettext("Out"),
             "tries_left": gettext("Wrong PIN: %(n)s tries left", n="{n}"),
@@ -109,7 +122,9 @@ def catalog() -> dict:
             "no_reading": gettext("Nobody in front of the thermometer"),
             "error": gettext("Could not save"), "nobody_waiting": gettext("Scan the card first"),
             "passengers": gettext("Passengers"), "driver": gettext("Driver"),
+            "vehicle_plate_first": gettext("Type the plate first"),
             "disk_low": gettext("Disk nearly full"),
+            "leaf_open": gettext("Gate open"), "leaf_open_min": gettext("Gate open %(n)s min", n="{n}"),
             "date": gettext("%(y)s-%(m)s-%(d)s", y="{y}", m="{m}", d="{d}"),
             "minutes_seconds": gettext("%(m)s min %(s)s s", m="{m}", s="{s}"),
             "seconds": gettext("%(s)s s", s="{s}"),

@@ -9,7 +9,7 @@ import { current, homeAfter, show } from "./screens.js";
 import { api } from "./state.js";
 import { renderStatus } from "./status_bar.js";
 import { setTemperatureSource } from "./temperature.js";
-import { setDriver } from "./vehicle.js";
+import { onVehicleDecision } from "./vehicle.js";
 import { noteWalkUp } from "./visitor.js";
 import { directionWord, promptText, who } from "./words.js";
 
@@ -46,9 +46,8 @@ export function onDecision(d) {
   const again = lastDecision && d.seq && d.seq.length && String(d.seq) === String(lastDecision.seq);
   lastDecision = d;
   if (again && !["home", "result"].includes(current())) return;
-  if (current() === "vehicle" && d.kind === "person" && d.verdict === "admit" && d.subject) {
-    // The driver's card, scanned while the vehicle form is open: fill it in and stay on the form.
-    setDriver(d.subject, who(d, " "));
+  if (current() === "vehicle" && d.kind === "vehicle" && d.verdict !== "admit") {
+    onVehicleDecision(d);  // a refusal stays on the vehicle form, with the tap that fixes it (vehicle.js)
     return;
   }
   if (d.direction_source === "volunteer" || d.direction_source === "button") {
@@ -59,7 +58,9 @@ export function onDecision(d) {
   if (d.prompt === "fever" && d.verdict === "deny") {
     $("#fever-temperature").textContent = celsius(d.temperature_c);
     $("#fever-who").textContent = [d.kind === "visitor" ? T.ui.visitor : null, d.name, d.household].filter(Boolean).join("  ");
-    feverAlarmSeqs = d.alarm_seqs || (d.seq || []).slice(1);
+    // A visitor's handheld reading that is still a fever raises no second alarm: keep the one the screen acknowledges.
+    const raised = d.alarm_seqs || (d.seq || []).slice(1);
+    if (raised.length || d.kind !== "visitor") feverAlarmSeqs = raised;
     show("fever", { stay: true });
     return;
   }

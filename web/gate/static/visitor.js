@@ -7,10 +7,11 @@ import { $, $$, choice } from "./dom.js";
 import { pickHost } from "./host_picker.js";
 import { openPad } from "./pad.js";
 import { onEnter } from "./screens.js";
-import { api } from "./state.js";
+import { api, state } from "./state.js";
 import { maskId } from "./words.js";
 
-const visitor = { phone: "", id: "", host: null, temps: [], current: null, source: "manual", alarmSeq: null };
+const visitor = { phone: "", id: "", host: null, temps: [], current: null, source: "manual", alarmSeq: null,
+  known: null, knownSeq: null };
 
 // The walk-up (no card) whose unknown-visitor alarm a registration right after it resolves.
 let walkUp = null;
@@ -23,7 +24,71 @@ export function noteWalkUp(alarmSeq) {
 
 $("#v-phone").addEventListener("click", () => openPad("phone", visitor.phone, 15, false, (value) => {
   visitor.phone = value; $("#v-phone").value = value;
+  mark(null);
+  lookUp(value);
 }));
+
+// The phone rule from the server (GET /rules visitor_form.phone; one definition, kiosk/privacy.py): the code of
+// what is wrong with ``phone`` ("missing", "format"), or null.
+function phoneProblem(phone) {
+  const rule = (state.rules && state.rules.visitor_form && state.rules.visitor_form.phone) || null;
+  if (!phone) return "missing";
+  if (!rule) return null;  // rules not heard yet: the server checks anyway
+  if (phone.length < rule.min_digits || phone.length > rule.max_digits) return "format";
+  if (phone.startsWith(rule.mobile_prefix) && phone.length !== rule.mobile_digits) return "format";
+  return null;
+}
+
+// A returning visitor: the last registration here with this phone, offered masked (never the full name).
+async function lookUp(phone) {
+  visitor.known = null;
+  $("#v-known").hidden = true;
+  if (phoneProblem(phone)) {
+    $("#v-error").textContent = T.visitor_form.phone_invalid;
+    mark("#v-phone");
+    return;
+  }
+  const r = await api("GET", "visitors/known?phone=" + encodeURIComponent(phone));
+  if (!r.ok || !r.data.visitor || phone !== visitor.phone) return;
+  const known = r.data.visitor;
+  visitor.known = known;
+  const words = known.coming_from ? T.visitor_form.known : T.visitor_form.known_no_place;
+  $("#v-known-text").textContent = fmt(words, { name: known.name, place: known.coming_from, household: known.household || "—" });
+  $("#v-known").hidden = false;
+}
+
+$("#v-known-fill").addEventListener("click", () => {
+  const known = visitor.known;
+  if (!known) return;
+  visitor.knownSeq = known.seq;
+  $("#v-name").value = known.name;  // masked: the gate registers the full name from the earlier visit
+  $("#v-from").value = known.coming_from || "";
+  if (known.host_household_id !== null) {
+    visitor.host = known.host_household_id;
+    $("#v-host-label").textContent = known.household;
+  }
+  $$("#v-reason button").forEach((b) => b.classList.toggle("on", b.dataset.reason === known.reason));
+  $("#v-known").hidden = true;
+  mark(null);
+});
+
+// Outline the field a problem is about (null: none), from the page's own check or the server's ``field``.
+const FIELD_IDS = { name: "#v-name", phone: "#v-phone", id_number: "#v-id", coming_from: "#v-from",
+  host_household_id: "#v-host", reason: "#v-reason", temperatures_c: "#v-temp" };
+function mark(selector) {
+  $$("#screen-visitor .bad").forEach((e) => e.classList.remove("bad"));
+  if (selector) $(selector).classList.add("bad");
+}
+
+// What the page checks before sending (the server checks again): the words are the server's own sentences.
+function problem(body) {
+  if (!body.name.trim()) return ["#v-name", T.visitor_form.name_missing];
+  const phone = phoneProblem(body.phone);
+  if (phone) return ["#v-phone", phone === "missing" ? T.visitor_form.phone_missing : T.visitor_form.phone_invalid];
+  const form = state.rules && state.rules.visitor_form;
+  if (form && form.host_required && body.host_household_id === null) return ["#v-host", T.visitor_form.host_missing];
+  return null;
+}
 $("#v-id").addEventListener("click", () => openPad("id", visitor.id, 18, true, (value) => {
   visitor.id = value; $("#v-id").value = maskId(value);
 }));
@@ -46,6 +111,7 @@ $("#v-measure").addEventListener("click", async () => {
 
 $("#v-host").addEventListener("click", () => pickHost((id, label) => {
   visitor.host = id;
+  mark(null);
   $("#v-host-label").textContent = label;
 }));
 
@@ -58,8 +124,12 @@ $("#v-save").addEventListener("click", async () => {
     source: visitor.source,
   };
   if (visitor.alarmSeq !== null) body.alarm_seq = visitor.alarmSeq;  // the walk-up's alarm: registering resolves it
+  if (visitor.knownSeq !== null) body.known_seq = visitor.knownSeq;  // a returning visitor: the earlier visit
+  const found = problem(body);
+  if (found) { mark(found[0]); $("#v-error").textContent = found[1]; return; }
   const r = await api("POST", "visitors", body);
-  if (!r.ok) { $("#v-error").textContent = r.data.error; return; }
+  if (!r.ok) { mark(FIELD_IDS[r.data.field] || null); $("#v-error").textContent = r.data.error; return; }
+  mark(null);
   if (r.data.verdict === "remeasure") {
     visitor.temps = temps; visitor.current = null;
     $("#v-temp").textContent = "—";
@@ -79,8 +149,11 @@ function enterVisitor() {
 }
 
 function resetVisitor() {
-  Object.assign(visitor, { phone: "", id: "", host: null, temps: [], current: null, source: "manual", alarmSeq: null });
+  Object.assign(visitor, { phone: "", id: "", host: null, temps: [], current: null, source: "manual", alarmSeq: null,
+    known: null, knownSeq: null });
   $("#v-alarm").hidden = true;
+  $("#v-known").hidden = true;
+  mark(null);
   for (const id of ["#v-name", "#v-phone", "#v-id", "#v-from"]) $(id).value = "";
   $("#v-temp").textContent = "—";
   $("#v-error").textContent = "";
