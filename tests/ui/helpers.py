@@ -48,6 +48,43 @@ def type_keys(page, pad: str, keys: str) -> None:
         page.click(f"{pad} .keypad button[data-key='{key}']")
 
 
+def type_hanzi(page, field: str | None, pairs, *, done: bool = True) -> int:
+    """Type Chinese on the on-screen hanzi keyboard as a volunteer does: tap ``field`` (None: the keyboard is open
+    already), then for each (pinyin, character) tap the letters and the character in the candidate bar (paging with
+    › while it is not there). Returns the taps made, 确定 included when ``done``."""
+    taps = 0
+    if field is not None:
+        page.click(field)
+        taps += 1
+    page.wait_for_selector("#hz-overlay:not([hidden])")
+    for letters, char in pairs:
+        for key in letters:
+            page.click(f"#hz-keys button[data-key='{key}']")
+            taps += 1
+        candidate = page.locator("#hz-list button", has_text=char)
+        for _ in range(5):
+            page.wait_for_selector("#hz-list button, #hz-list .hz-hint")
+            try:
+                candidate.first.wait_for(timeout=2000)
+                break
+            except Exception:  # not on this page of the bar: the next one
+                page.click("#hz-next")
+                taps += 1
+        candidate.first.click()
+        taps += 1
+    if done:
+        page.click("#hz-done")
+        taps += 1
+    return taps
+
+
+def hanzi_pairs(text: str) -> list[tuple[str, str]]:
+    """(pinyin, character) for each character of ``text``, as a volunteer would spell it (ü as v)."""
+    from pypinyin import Style, lazy_pinyin
+
+    return list(zip(lazy_pinyin(text, style=Style.NORMAL, v_to_u=False), text, strict=True))
+
+
 def sign_in(page, pin: str = "2468") -> None:
     page.click("#volunteer-chip")
     page.click("#volunteer-names button:has-text('赵志愿')")
@@ -88,14 +125,14 @@ GREEN = "rgb(11, 122, 51)"  # --ok: the admit green
 
 def fill_visitor_form(page, *, name: str = "孙来访", host: tuple[str, str, str] = ("2", "1", "201")) -> None:
     """The visitor form as a volunteer fills it: name, phone and ID on keypads, where from, host, reason, 36.4 °C."""
-    page.fill("#v-name", name)
+    type_hanzi(page, "#v-name", hanzi_pairs(name))  # the on-screen keyboard: the field is readonly
     page.click("#v-phone")
     type_keys(page, "#pad-overlay", "13800138000")
     page.click("#pad-ok")
     page.click("#v-id")
     type_keys(page, "#pad-overlay", VALID_ID)
     page.click("#pad-ok")
-    page.fill("#v-from", "朝阳区")
+    type_hanzi(page, "#v-from", hanzi_pairs("朝阳区"))
     page.click("#v-host")
     for value in host:
         page.click(f"#host-options button[data-value='{value}']")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import requests
 
 from tests.ui.conftest import PANEL
-from tests.ui.helpers import VALID_ID, api, simulate, type_keys
+from tests.ui.helpers import VALID_ID, api, hanzi_pairs, simulate, type_hanzi, type_keys
 
 
 def test_card_scan_admits_with_the_name_masked(page, demo_gate, shoot):
@@ -89,7 +89,7 @@ def test_thermometer_down_shows_and_a_typed_reading_decides(page, demo_gate):
 def test_visitor_registration(page, demo_gate, shoot):
     page.click("#go-visitor")
     assert page.locator("#v-alarm").is_hidden()  # no walk-up just now: no alarm to close
-    page.fill("#v-name", "孙来访")
+    type_hanzi(page, "#v-name", hanzi_pairs("孙来访"))  # readonly: typed on the on-screen hanzi keyboard
     page.click("#v-phone")
     type_keys(page, "#pad-overlay", "13800138000")
     page.click("#pad-ok")
@@ -97,7 +97,7 @@ def test_visitor_registration(page, demo_gate, shoot):
     type_keys(page, "#pad-overlay", VALID_ID)
     assert page.inner_text("#pad-display") == "110***********002X"  # masked while typed
     page.click("#pad-ok")
-    page.fill("#v-from", "朝阳区")
+    type_hanzi(page, "#v-from", hanzi_pairs("朝阳区"))
     page.click("#v-host")
     page.click("#host-options button[data-value='2']")
     page.click("#host-options button[data-value='1']")

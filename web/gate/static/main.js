@@ -14,6 +14,7 @@ import { renderStatus, startClock } from "./status_bar.js";
 import { setTemperatureSource } from "./temperature.js";
 import "./today.js";
 import "./disinfection.js";
+import "./hanzi_keyboard.js";
 import "./volunteer.js";
 
 // Any [data-go] button goes to its screen; leaving for elsewhere forgets a pending "back to the alarm after
