@@ -290,8 +290,12 @@ def start_office(demo: DemoCommunity, port: int = 0, *, offline_after_s: float |
     return DemoOffice(server, watch), f"http://127.0.0.1:{server.port}"
 
 
-def gate_config(demo: DemoCommunity, office_url: str, port: int = 8080, *, unstaffed_after_s: float = 600.0) -> GateConfig:
-    """The simulated gate that keeps running after the script: its replica and journal, synced with the demo office."""
+def gate_config(demo: DemoCommunity, office_url: str, port: int = 8080, *, unstaffed_after_s: float = 600.0,
+                overrides: dict[str, Any] | None = None) -> GateConfig:
+    """The simulated gate that keeps running after the script: its replica and journal, synced with the demo office.
+
+    ``overrides`` sets dotted keys (``{"gate_leaf.night_from": "00:00"}``), as ``kiosk demo --gate-set`` does.
+    """
     from kiosk.office.personal_data import sealing_public_text
     from kiosk.provisioning import write_provisioning
 
@@ -300,13 +304,27 @@ def gate_config(demo: DemoCommunity, office_url: str, port: int = 8080, *, unsta
     write_provisioning(provisioning, gate_id=NORTH.id, office_url=office_url, token=demo.gate_token,
                        keyset=load_keyset(demo.keys_dir / "keyset.json"),
                        id_sealing_key=sealing_public_text(demo.office_dir))
-    return GateConfig.model_validate({
+    settings: dict[str, Any] = {
         "gate": {"id": NORTH.id, "name": NORTH.name, "timezone": TIMEZONE, "data_dir": str(demo.registry_path.parent)},
         "camera": {"source": "replay"},
         "sync": {"provisioning_file": str(provisioning), "interval_s": 5, "heartbeat_s": 10},
         "web": {"port": port},
         "alarms": {"unstaffed_after_s": unstaffed_after_s},
-    })
+        "gate_leaf": {"pin": DEMO_LEAF_PIN},  # a (simulated) reed switch on the gate leaf: the panel swings it
+    }
+    for key, value in (overrides or {}).items():
+        *path, last = key.split(".")
+        section = settings
+        for part in path:
+            section = section.setdefault(part, {})
+            if not isinstance(section, dict):
+                raise ValueError(f"{key}: {part} is not a section")
+        section[last] = value
+    return GateConfig.model_validate(settings)
+
+
+# The demo gate's reed switch pin (a mock pin; clear of the signals' defaults 17, 27, 22).
+DEMO_LEAF_PIN = 5
 
 
 def checkpoint_config(demo: DemoCommunity, gate: DemoGate) -> GateConfig:

@@ -85,3 +85,34 @@ def drive_leaf(pin_factory: Any, settings: GateLeafSettings, is_open: bool) -> N
         pin.drive_high()
     else:
         pin.drive_low()
+
+
+def probe_gate_leaf(settings: GateLeafSettings, pin_factory: Any = None) -> Any:
+    """``kiosk doctor``'s line for the reed switch: the pin can be claimed and what it reads (None: not fitted).
+
+    An open reading is a warning, not a failure: the gate may be open, but a
+    switch that is not wired (or not reached by its magnet) reads open too.
+    """
+    import warnings
+
+    from gpiozero.exc import PinFactoryFallback
+
+    from kiosk.doctor import fail, ok, warn
+
+    name = "gate leaf"
+    if settings.pin is None:
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PinFactoryFallback)
+            leaf = GateLeaf(settings, pin_factory)
+    except GateLeafError as exc:
+        return fail(name, str(exc), "stop the other program using the pin (a second kiosk?) or choose another "
+                                    "gate_leaf.pin; on a Pi without GPIO access: sudo apt install python3-lgpio")
+    with leaf:
+        level = "high" if leaf.pin_high else "low"
+        if leaf.is_open:
+            return warn(name, f"reed switch on pin {settings.pin}: reads open (pin {level})",
+                        f"if the gate is shut: check the switch is wired between pin {settings.pin} and GND and its "
+                        "magnet is within about 1 cm, or set gate_leaf.open_when_high for the other kind of switch")
+        return ok(name, f"reed switch on pin {settings.pin}: reads shut (pin {level})")

@@ -26,7 +26,11 @@ VERDICT_MARK = {"admit": "✔ admit", "deny": "✘ deny", "refer": "➜ refer", 
               help="With --serve: seconds of silence before the office raises a gate-offline alarm.")
 @click.option("--unstaffed-after", "unstaffed_after_s", default=600.0, show_default=True, type=click.FloatRange(0, 86400),
               help="With --serve: seconds with nobody signed in before the north gate raises an unstaffed alarm.")
-def demo(directory: Path, serve: bool, port: int, gate_port: int, offline_after_s: float, unstaffed_after_s: float) -> None:
+@click.option("--gate-set", "gate_set", multiple=True, metavar="KEY=VALUE",
+              help="With --serve: a setting of the north gate's config, e.g. gate_leaf.night_open_alarm_after_min=0.1 "
+                   "(repeatable; the value is read as YAML).")
+def demo(directory: Path, serve: bool, port: int, gate_port: int, offline_after_s: float, unstaffed_after_s: float,
+         gate_set: tuple[str, ...] = ()) -> None:
     """Seed a demo community at an office with two gates and a few days of history, run scripted passages, sync.
 
     With --serve, the office (and its desk) keeps running, the simulated north gate (touchscreen page, local API)
@@ -35,6 +39,7 @@ def demo(directory: Path, serve: bool, port: int, gate_port: int, offline_after_
     from kiosk import demo as demo_lib
     from kiosk import demo_history
 
+    overrides = _gate_settings(gate_set)
     tz = ZoneInfo(demo_lib.TIMEZONE)
     now = datetime.now(tz)
     started = time.perf_counter()
@@ -86,7 +91,12 @@ def demo(directory: Path, serve: bool, port: int, gate_port: int, offline_after_
 
     with clean_errors():
         try:
-            gate = GateProcess(demo_lib.gate_config(community, url, gate_port, unstaffed_after_s=unstaffed_after_s), simulate=True, cards_dir=community.cards_dir)
+            config = demo_lib.gate_config(community, url, gate_port, unstaffed_after_s=unstaffed_after_s, overrides=overrides)
+        except ValueError as exc:  # a --gate-set the config refuses (pydantic's ValidationError is a ValueError)
+            office.close()
+            fail(f"--gate-set: {exc}")
+        try:
+            gate = GateProcess(config, simulate=True, cards_dir=community.cards_dir)
         except (ListenError, OSError) as exc:
             office.close()
             fail(f"{exc} (choose another port with --gate-port)")
@@ -107,3 +117,23 @@ def demo(directory: Path, serve: bool, port: int, gate_port: int, offline_after_
     finally:
         south.close()
         office.close()
+
+
+def _gate_settings(pairs: tuple[str, ...]) -> dict:
+    """``KEY=VALUE`` pairs (the value read as YAML: numbers, true/false, "22:00") as dotted keys and values."""
+    from io import StringIO
+
+    from ruamel.yaml import YAML, YAMLError
+
+    settings = {}
+    for pair in pairs[:50]:
+        key, sep, text = pair.partition("=")
+        if not sep or not key.strip() or len(pair) > 500:
+            fail(f"--gate-set {pair[:60]!r}: expected KEY=VALUE, e.g. gate_leaf.night_from=00:00")
+        try:
+            value = YAML(typ="safe").load(StringIO(text)) if text.strip() else None
+        except YAMLError:
+            value = text
+        # "00:00" unquoted is a sexagesimal number in YAML 1.1; ruamel reads YAML 1.2, where it stays a string.
+        settings[key.strip()] = value
+    return settings

@@ -32,6 +32,10 @@ def run_checks(config, *, simulate: bool = False, hardware=None) -> list:
         checks += diagnostics.probe_decoders()
         factory = hardware.pin_factory if hardware is not None else None
         checks.append(doctor.guarded("GPIO pins", lambda: diagnostics.probe_gpio(config.signals, factory)))
+        if config.gate_leaf.pin is not None:  # only when a reed switch is fitted
+            from sensors.gate_leaf import probe_gate_leaf
+
+            checks.append(doctor.guarded("gate leaf", lambda: probe_gate_leaf(config.gate_leaf, factory)))
         checks.append(doctor.guarded("data folder", lambda: doctor.check_data_dir(config.gate.data_dir)))
         checks.append(doctor.guarded("clock", doctor.check_clock))
         checks.append(doctor.guarded("office link", lambda: doctor.check_office(config.sync.office_url)))
@@ -47,7 +51,7 @@ def run_checks(config, *, simulate: bool = False, hardware=None) -> list:
 @click.option("--simulate", is_flag=True, help="Check against the simulated hardware (fake thermometer, replay camera, mock pins).")
 @click.option("--json", "as_json", is_flag=True, help='Print {"ok": …, "checks": [{name, status, detail, hint}, …]}.')
 def doctor(config_path: str, simulate: bool, as_json: bool) -> None:
-    """Check the thermometer, camera, decoders, GPIO pins, data folder, clock and office link; exit 1 on any failure."""
+    """Check the thermometer, camera, decoders, GPIO pins, gate leaf, data folder, clock and office link; exit 1 on any failure."""
     from kiosk.doctor import exit_code
 
     with clean_errors():

@@ -115,8 +115,9 @@ class GateLeafWatch:
     """
 
     def __init__(self, journal: Journal, settings: GateLeafSettings, timezone: str,
-                 clock: Callable[[], datetime]):
+                 clock: Callable[[], datetime], on_duty: Callable[[], str | None] = lambda: None):
         self.journal = journal
+        self.on_duty = on_duty  # the volunteer on duty goes on what is journaled (the office sees who was at the gate)
         self.settings = settings
         self.timezone = timezone
         self.clock = clock
@@ -178,13 +179,13 @@ class GateLeafWatch:
                 alarm, leaf.alarm = leaf.alarm, None
                 journaled.append(self.journal.append(EventKind.ALARM_ACKNOWLEDGED, {
                     "alarm_event_id": alarm.id, "alarm_seq": alarm.seq, "kind": GATE_LEFT_OPEN,
-                    "outcome": CLOSED_OUTCOME, "note": "", "by": "gate"}))
+                    "outcome": CLOSED_OUTCOME, "note": "", "by": "gate"}, volunteer_id=self.on_duty()))
             elif action == "raise" and leaf.open_since is not None and after is not None:
                 leaf.alarmed = True
                 leaf.alarm = self.journal.append(EventKind.ALARM_RAISED, {
                     "kind": GATE_LEFT_OPEN, "reason": REASON, "subject": None,
                     "detail": {"since": format_ts(leaf.open_since), "after_s": round(after.total_seconds()),
-                               "night": night}})
+                               "night": night}}, volunteer_id=self.on_duty())
                 journaled.append(leaf.alarm)
             return journaled
 
@@ -193,12 +194,13 @@ class GateLeafWatch:
         assert leaf.raw_since is not None
         if leaf.raw_open:
             leaf.settled_open, leaf.open_since, leaf.closed_since, leaf.alarmed = True, leaf.raw_since, None, False
-            return self.journal.append(EventKind.GATE_LEAF, {"state": "open", "since": format_ts(leaf.raw_since)})
+            return self.journal.append(EventKind.GATE_LEAF, {"state": "open", "since": format_ts(leaf.raw_since)},
+                                       volunteer_id=self.on_duty())
         data: dict = {"state": "closed", "since": format_ts(leaf.raw_since)}
         if leaf.open_since is not None:
             data["open_s"] = round(max(0.0, (leaf.raw_since - leaf.open_since).total_seconds()))
         leaf.settled_open, leaf.open_since, leaf.closed_since, leaf.alarmed = False, None, leaf.raw_since, False
-        return self.journal.append(EventKind.GATE_LEAF, data)
+        return self.journal.append(EventKind.GATE_LEAF, data, volunteer_id=self.on_duty())
 
     def status(self) -> dict:
         """``{"open", "since", "minutes", "alarm", "night"}`` for the top bar and the heartbeat.
@@ -216,3 +218,16 @@ class GateLeafWatch:
         _after, night = alarm_after(self.settings, now, self.timezone)
         return {"open": state, "since": format_ts(since) if since is not None else None, "minutes": minutes,
                 "alarm": leaf.alarm is not None, "night": night}
+
+
+def sweep(gate) -> list[Event]:
+    """One check of ``gate.leaf`` (a timer calls this every second): a raised alarm sounds and reaches the office
+    at once, and the page hears of any change; returns what was journaled."""
+    journaled = gate.leaf.check() if gate.leaf is not None else []
+    if journaled:
+        if gate.signals is not None and any(e.kind is EventKind.ALARM_RAISED for e in journaled):
+            gate.signals.alarm(GATE_LEFT_OPEN)
+        if gate.sync is not None:
+            gate.sync.poke()
+    gate.publish_status_if_changed()
+    return journaled

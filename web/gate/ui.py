@@ -28,7 +28,8 @@ def page():
         "gate.html", gate=gate.checkpoint.config.gate, language=language, catalog=catalog(),
         provinces=PROVINCES, plate_keys=PLATE_KEYS, simulated=simulation is not None,
         visitor_reasons=[(r.value, VISITOR_REASONS[r.value]) for r in VisitorReason],
-        sim_cards=sorted(simulation.cards) if simulation is not None else [])
+        sim_cards=sorted(simulation.cards) if simulation is not None else [],
+        sim_leaf=getattr(simulation, "leaf", None) is not None)
 
 
 @ui.get("/lang/<code>")

@@ -52,6 +52,8 @@ def catalog() -> dict:
             "last_heard": gettext("Last heard"), "backlog": gettext("Waiting to sync"),
             "clock": gettext("Clock"), "clock_ok": gettext("Right"),
             "clock_off": gettext("Off by %(s)s s", s="{s}"), "faults": gettext("Faults"),
+            "leaf": gettext("Gate leaf"), "leaf_shut": gettext("Shut"),
+            "leaf_open": gettext("Open for %(n)s min", n="{n}"),
             "updated_at": gettext("Updated %(time)s", time="{time}"),
             "date": gettext("%(y)s-%(m)s-%(d)s", y="{y}", m="{m}", d="{d}"),
             "short_date": gettext("%(m)s/%(d)s", m="{m}", d="{d}"),

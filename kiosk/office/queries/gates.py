@@ -29,7 +29,8 @@ def overview(store: OfficeStore, *, now: datetime, offline_after_s: float = 120,
     later; None: never heard from), "last_heartbeat", "last_event_at", "last_seq", "backlog", "clock_offset_s",
     "clock_off", "software_version", "sensors" (the heartbeat's), "faults" [{part, fault, detail, since}] (parts
     whose latest sensor_fault is a fault), "on_duty" {volunteer_id, name, since} | None, "last_shift"
-    {kind, volunteer_id, at} | None, "today" {in, out}}``. ``now`` must be aware; ``master`` names volunteers.
+    {kind, volunteer_id, at} | None, "today" {in, out}, "gate_leaf" {open, minutes, alarm} | None (the reed switch
+    as the last heartbeat told it; None: none fitted)}``. ``now`` must be aware; ``master`` names volunteers.
     """
     if now.tzinfo is None:
         raise QueryError("now 须带时区 / now must carry its time zone offset")
@@ -53,6 +54,7 @@ def overview(store: OfficeStore, *, now: datetime, offline_after_s: float = 120,
             "clock_off": gate["clock_off"], "software_version": gate["software_version"], "sensors": gate["sensors"],
             "faults": _faults(store, gate_id), "on_duty": on_duty, "last_shift": last_shift,
             "today": today.get(gate_id, {"in": 0, "out": 0}),
+            "gate_leaf": _leaf(gate["sensors"], parse_ts(gate["last_heartbeat"]), now),
         })
     return out
 
@@ -66,6 +68,19 @@ def set_gate_compound(store: OfficeStore, gate_id: str, compound: str | None) ->
     with store.writing() as db:
         if db.execute("UPDATE gates SET compound = ? WHERE id = ?", [compound, gate_id]).rowcount == 0:
             raise OfficeStoreError(f"没有门岗 {str(gate_id)[:40]!r} / no such gate: see `kiosk office gates`")
+
+
+def _leaf(sensors: Any, beat_at: datetime | None, now: datetime) -> dict | None:
+    """The gate leaf as the last heartbeat told it; an open leaf's minutes go on counting since that heartbeat
+    (by the office's clock, so a gate's clock being off does not matter)."""
+    leaf = sensors.get("gate_leaf") if isinstance(sensors, dict) else None
+    if not isinstance(leaf, dict) or not isinstance(leaf.get("open"), bool):
+        return None
+    minutes = leaf.get("minutes")
+    minutes = minutes if isinstance(minutes, int) and not isinstance(minutes, bool) and minutes >= 0 else 0
+    if leaf["open"] and beat_at is not None:
+        minutes += int(max(0.0, (now - beat_at).total_seconds()) // 60)
+    return {"open": leaf["open"], "minutes": minutes, "alarm": leaf.get("alarm") is True}
 
 
 def _today_counts(store: OfficeStore, day: date, tz: str) -> dict[str, dict[str, int]]:

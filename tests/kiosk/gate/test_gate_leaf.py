@@ -336,3 +336,70 @@ def test_the_settings_refuse_a_bad_time():
     with pytest.raises(ValidationError, match="HH:MM"):
         GateLeafSettings(night_from="25:00")
     assert GateLeafSettings(night_until=" 07:30 ").night_until == "07:30"
+
+
+def test_the_volunteer_on_duty_goes_on_what_is_journaled(tmp_path):
+    clock = Clock(DAY)
+    with Journal(tmp_path / "journal.db", "north", clock=clock) as journal:
+        on_duty: list[str | None] = ["7"]
+        watch = GateLeafWatch(journal, SETTINGS, TZ, clock, on_duty=lambda: on_duty[0])
+        journaled = _open_for(watch, clock, 601)
+        assert [e.volunteer_id for e in journaled] == ["7", "7"]
+        on_duty[0] = None
+        watch.observe(False)
+        clock.advance(3)
+        assert [e.volunteer_id for e in watch.check()] == [None, None]
+
+
+# -- kiosk doctor ------------------------------------------------------------------
+
+def test_doctor_reads_the_switch_when_one_is_fitted():
+    from gpiozero.pins.mock import MockFactory, MockPin
+
+    from kiosk.doctor import Status
+    from sensors.gate_leaf import probe_gate_leaf
+
+    class WiredPin(MockPin):
+        """A mock pin a closed contact holds low whatever the pull-up (gpiozero's mock lets the pull win)."""
+
+        held_low = False
+
+        def _set_pull(self, value):
+            super()._set_pull(value)
+            if self.held_low:
+                self.drive_low()
+
+    factory = MockFactory(pin_class=WiredPin)
+    settings = GateLeafSettings(pin=5)
+    assert probe_gate_leaf(GateLeafSettings(), factory) is None  # not fitted: no line
+    check = probe_gate_leaf(settings, factory)  # nothing pulls the pin down: open, or not wired
+    assert check.status is Status.WARN and "reads open (pin high)" in check.detail and "GND" in check.hint
+    factory.pin(5).held_low = True  # the magnet closes the normally-open switch: the gate is shut
+    check = probe_gate_leaf(settings, factory)
+    assert check.status is Status.OK and check.detail == "reed switch on pin 5: reads shut (pin low)"
+    from gpiozero import Button
+
+    with Button(5, pin_factory=factory):  # a second kiosk holds the pin
+        check = probe_gate_leaf(settings, factory)
+    assert check.status is Status.FAIL and "pin 5" in check.detail and "another" in check.hint
+    factory.close()
+
+
+def test_the_doctor_command_lists_the_gate_leaf_only_when_configured(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from kiosk.cli import main
+
+    def run(extra: str) -> dict:
+        path = tmp_path / "config.yaml"
+        path.write_text(f"gate: {{id: g, data_dir: {tmp_path / 'data'}}}\ncamera: {{source: replay}}\n{extra}",
+                        encoding="utf-8")
+        result = CliRunner().invoke(main, ["doctor", "--simulate", "--config", str(path), "--json"])
+        assert "Traceback" not in result.output
+        return {c["name"]: c for c in json.loads(result.output)["checks"]}
+
+    assert "gate leaf" not in run("")
+    leaf = run("gate_leaf: {pin: 5}\n")["gate leaf"]
+    assert leaf["status"] == "warn" and leaf["detail"].startswith("reed switch on pin 5")

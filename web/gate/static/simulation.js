@@ -2,6 +2,7 @@
 // the thermometer, unplug it. Absent from a real gate's page, and then this module does nothing.
 import { $, choice } from "./dom.js";
 import { api } from "./state.js";
+import "./voice_sim.js"; // the panel's mute toggle and the caption of what the gate said
 
 const sim = $("#sim-panel");
 if (sim) {
@@ -19,5 +20,11 @@ if (sim) {
     const on = event.currentTarget.getAttribute("aria-pressed") !== "true";
     event.currentTarget.setAttribute("aria-pressed", String(on));
     api("POST", "simulation", { thermometer_fault: on });
+  });
+  const leaf = $("#sim-leaf");  // only when the gate has a (simulated) reed switch on its leaf
+  if (leaf) leaf.addEventListener("click", () => {
+    const open = leaf.getAttribute("aria-pressed") !== "true";
+    leaf.setAttribute("aria-pressed", String(open));
+    api("POST", "simulation", { gate_open: open });
   });
 }

@@ -5,6 +5,7 @@ import { T } from "/static/common/catalog.js";
 import { duration, el, fmt } from "/static/common/format.js";
 import { setDirection } from "./direction.js";
 import { $ } from "./dom.js";
+import { leafChip } from "./gate_leaf.js";
 import { state } from "./state.js";
 
 function chip(good, text) {
@@ -21,6 +22,8 @@ function renderChips(s) {
   if (s.thermometer) chips.push(chip(s.thermometer.ok, s.thermometer.ok ? T.ui.thermometer : T.ui.thermometer_fault));
   if (s.camera) chips.push(chip(s.camera.state !== "error", s.camera.state !== "error" ? T.ui.camera : T.ui.camera_fault));
   if (diskLow(s)) chips.push(chip(false, T.ui.disk_low));
+  const leaf = leafChip(s);  // the gate leaf open (gate_leaf.js)
+  if (leaf) chips.push(leaf);
   // Faults first: when the bar is short of room (a volunteer signed in), the chips that do not fit drop out whole,
   // and those are the ✔ ones.
   const rank = (c) => (c.classList.contains("bad") ? 0 : c.classList.contains("neutral") ? 1 : 2);

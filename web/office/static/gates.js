@@ -36,7 +36,16 @@ function card(gate) {
       el("dt", { text: T.ui.last_heard }), el("dd", { text: lastHeard(gate) }),
       el("dt", { text: T.ui.backlog }), el("dd", { text: gate.backlog == null ? "—" : String(gate.backlog) }),
       el("dt", { text: T.ui.clock }), el("dd", { class: gate.clock_off ? "tag bad" : "", text: clock }),
-      faults ? [el("dt", { text: T.ui.faults }), el("dd", { class: "tag warn", text: faults })] : null));
+      faults ? [el("dt", { text: T.ui.faults }), el("dd", { class: "tag warn", text: faults })] : null,
+      leafRow(gate.gate_leaf)));
+}
+
+// The gate leaf's reed switch, when the gate has one: 门开着 N 分钟 (red once its alarm is raised) or 已关.
+function leafRow(leaf) {
+  if (!leaf) return null;
+  const words = leaf.open ? fmt(T.ui.leaf_open, { n: leaf.minutes ?? 0 }) : T.ui.leaf_shut;
+  return [el("dt", { text: T.ui.leaf }),
+    el("dd", { class: leaf.open ? (leaf.alarm ? "tag bad" : "tag warn") : "", "data-leaf": leaf.open ? "open" : "shut", text: words })];
 }
 
 async function load() {
