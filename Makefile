@@ -9,7 +9,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # libzbar0: pyzbar's decoder library; fonts-wqy-microhei: Chinese text on the touchscreen.
-SYSTEM_PACKAGES := libzbar0 fonts-wqy-microhei
+# espeak-ng: renders the spoken prompts (kiosk voice render); alsa-utils: aplay plays them.
+SYSTEM_PACKAGES := libzbar0 fonts-wqy-microhei espeak-ng alsa-utils
 # chromium: the browser the UI tests drive (Playwright with executable_path; no browser download).
 # poppler-utils: pdftoppm, pdfinfo, pdffonts, pdftotext, with which the tests read printed cards' PDFs back.
 TEST_PACKAGES := chromium poppler-utils

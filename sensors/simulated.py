@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.config.gate import GateConfig
+from sensors.audio import FakeAudio
 from sensors.cameras import ReplaySource, qr_array
 from sensors.decoders import make_decoder
 from sensors.signals import GateSignals, simulated_signals
@@ -33,6 +34,10 @@ class SimulatedHardware:
     decoder: Any
     pin_factory: Any
     signals: GateSignals | None = None
+    audio: Any = None
+    """The fake loudspeaker (sensors.audio.FakeAudio): what the gate said, for tests and the panel's mute."""
+    leaf: Any = None
+    """The gate leaf's reed switch (sensors.gate_leaf.GateLeaf) on a mock pin, when gate_leaf.pin is set."""
     cards: dict[str, Path] = field(default_factory=dict)
     """Card images the simulation panel can hold up to the camera, by name (file stem)."""
     _closers: list = field(default_factory=list)
@@ -69,6 +74,14 @@ class SimulatedHardware:
             self.fake_thermometer.disconnect()
         else:
             self.fake_thermometer.reconnect()
+
+    def set_leaf(self, is_open: bool) -> None:
+        """Swing the gate leaf open (True) or shut (False): the mock pin changes as the reed switch would."""
+        if self.leaf is None:
+            return
+        from sensors.gate_leaf import drive_leaf
+
+        drive_leaf(self.pin_factory, self.leaf.settings, is_open)
 
     def close(self) -> None:
         """Close every simulated device; idempotent."""
@@ -110,9 +123,16 @@ def simulated_hardware(config: GateConfig, replay_dir: str | Path | None = None,
     # PWM-capable mock pins, so a tonal buzzer works as on the Pi's hardware PWM pins.
     factory = MockFactory(pin_class=RecentStatesPin)
     outputs = simulated_signals(config.signals, factory) if signals else None
-    hardware = SimulatedHardware(thermometer, fake, camera, folder, make_decoder(config.decoder.engine), factory, outputs)
+    hardware = SimulatedHardware(thermometer, fake, camera, folder, make_decoder(config.decoder.engine), factory, outputs,
+                                 audio=FakeAudio())
     if outputs is not None:
         hardware._closers.append(outputs.close)
+    if signals and config.gate_leaf.pin is not None:
+        from sensors.gate_leaf import GateLeaf
+
+        hardware.leaf = GateLeaf(config.gate_leaf, factory)
+        hardware.set_leaf(False)  # the demo's gate starts shut (an untouched pulled-up pin would read open)
+        hardware._closers.append(hardware.leaf.close)
     hardware._closers.append(factory.close)
     if own_folder:
         hardware._closers.append(lambda: shutil.rmtree(folder, ignore_errors=True))

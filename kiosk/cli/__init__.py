@@ -27,6 +27,7 @@ COMMANDS = {
     "doctor": "kiosk.cli.doctor:doctor",
     "office": "kiosk.cli.officecmd:office",
     "run": "kiosk.cli.run:run",
+    "voice": "kiosk.cli.voice:voice",
 }
 
 

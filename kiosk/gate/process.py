@@ -69,6 +69,19 @@ def _unstaffed_every_s(after_s: float) -> float:
     return min(10.0, max(0.5, after_s / 10))
 
 
+def _gate_leaf(config, simulation, closers: list) -> Any:
+    """The gate leaf's reed switch when ``gate_leaf.pin`` is set: the simulated bundle's, or one on the Pi's pins."""
+    if config.gate_leaf.pin is None:
+        return None
+    if simulation is not None:
+        return simulation.leaf
+    from sensors.gate_leaf import GateLeaf
+
+    leaf = GateLeaf(config.gate_leaf)
+    closers.append(leaf.close)
+    return leaf
+
+
 class ListenError(OSError):
     """The web app's port cannot be bound (in use, or not allowed)."""
 
@@ -104,6 +117,7 @@ class GateProcess:
         self.sync: Any = None
         self.monitor: Any = None
         self._timers: list[Every] = []
+        self.voice: Any = None  # kiosk.gate.voice_prompts.GateVoice, when voice.enabled
         try:
             if simulate:
                 from sensors.simulated import simulated_hardware
@@ -118,6 +132,7 @@ class GateProcess:
                 thermometer, self.camera, self.decoder, signals = _real_hardware(config)
                 self._closers += [d.close for d in (thermometer, self.camera, signals) if d is not None]
             self.thermometer = thermometer
+            self.leaf = _gate_leaf(config, self.simulation, self._closers)  # the reed switch, when fitted
             checkpoint = Checkpoint(config, self.registry, self.journal,
                                     gate_keyset(self.registry, config.sync.provisioning_file))
             if config.sync.provisioning_file:
@@ -133,6 +148,12 @@ class GateProcess:
             self.gate = Gate(checkpoint, thermometer=thermometer, signals=signals, sync=self.sync,
                              presence_wait_s=settings.step_up_wait_s, remeasure_pause_s=1.0, pending_s=settings.pending_s,
                              id_seal_key=_id_seal_key(config, data))
+            if self.leaf is not None:
+                from kiosk.gate.gate_leaf import GateLeafWatch
+
+                gate = self.gate
+                gate.leaf = GateLeafWatch(self.journal, config.gate_leaf, config.gate.timezone, gate.clock,
+                                          on_duty=lambda: gate.volunteer_id)
             app = create_gate_app(self.gate, language=config.web.language, simulation=self.simulation)
             try:
                 # Six threads for requests; the pages' event streams live on the server's event loop and hold none.
@@ -152,7 +173,8 @@ class GateProcess:
     def _sensor_states(self) -> dict:
         """What the heartbeat tells the office about the devices."""
         status = self.gate.status()
-        return {"thermometer": status["thermometer"], "camera": status["camera"], "faults": status["faults"]}
+        return {"thermometer": status["thermometer"], "camera": status["camera"], "faults": status["faults"],
+                "gate_leaf": status.get("gate_leaf")}
 
     def start(self) -> GateProcess:
         """Start the scanner, the thermometer monitor, sync and the timers (the web server runs in ``serve``)."""
@@ -188,15 +210,27 @@ class GateProcess:
         if self.sync is not None:
             self.sync.start()
         gate.start()
+        from kiosk.gate.voice_prompts import start_voice
+
+        # The gate speaks from its updates, on threads of its own (a fake output in simulation).
+        self.voice = start_voice(self.config, gate, getattr(self.simulation, "audio", None))
         signals = self.gate.signals
         if signals is not None and hasattr(signals, "on_direction"):
             signals.on_direction(lambda direction: gate.choose_direction(direction, "button"))
+
+        if self.leaf is not None and gate.leaf is not None:
+            from kiosk.gate.gate_leaf import sweep as sweep_leaf
+
+            gate.leaf.observe(self.leaf.is_open)
+            self.leaf.on_change(gate.leaf.observe)
+            # Settled changes journaled and the gate-left-open alarm raised within a second (the chip counts minutes).
+            self._timers.append(Every("gate-leaf", lambda: sweep_leaf(gate), 1.0).start())
 
         def check_disk() -> None:
             free = shutil.disk_usage(self.journal.path.parent).free
             gate.report_fault("disk", "low" if disk_low(free) else None, f"{free // 2**20} MB free")
 
-        self._timers = [
+        self._timers += [
             Every("retention", lambda: self.journal.purge(self.config.journal.retention_days), 3600.0).start(),
             Every("disk", check_disk, 60.0).start(),
             # The office link, backlog and a passing thermometer fault change without a passage: the page hears within 1 s.
@@ -223,6 +257,8 @@ class GateProcess:
             self.scanner.stop()
         if self.usb_scanner is not None:
             self.usb_scanner.close()
+        if self.voice is not None:
+            self.voice.close()
         gate = getattr(self, "gate", None)
         if gate is not None:
             gate.close()
