@@ -40,6 +40,9 @@ class Prompt(str, enum.Enum):
     QUARANTINE_RETURN = "quarantine_return"  # admitted home under a quarantine order: go home, the office is told
     ASK_DIRECTION = "ask_direction"  # 进还是出? the direction decides this passage and nobody has said it
     GOODBYE = "goodbye"  # admitted, going out
+    WELCOME_VISITOR = "welcome_visitor"  # a visitor admitted (registered, or with a visitor pass): not 欢迎回家
+    GOODBYE_VISITOR = "goodbye_visitor"  # a visitor going out
+    VEHICLE_ADMIT = "vehicle_admit"  # a vehicle admitted, in or out
     MEASURE = "measure"  # step up to the thermometer
     REMEASURE_FEVER = "remeasure_fever"  # high reading: wait a moment, measure again
     REMEASURE_LOW = "remeasure_low"  # implausibly low: move closer / out of the wind
@@ -55,7 +58,8 @@ class Prompt(str, enum.Enum):
     CARD_FOREIGN = "card_foreign"  # signed by a key this community does not use
     CARD_LOST = "card_lost"  # reported lost (挂失)
     CARD_REPLACED = "card_replaced"  # a newer card was issued to the holder
-    CARD_REVOKED = "card_revoked"  # withdrawn for another reason (moved out, …)
+    CARD_MOVED_OUT = "card_moved_out"  # the holder moved out of the community
+    CARD_REVOKED = "card_revoked"  # withdrawn for another reason
     CARD_NOT_IN_REGISTRY = "card_not_in_registry"
     QUARANTINE = "quarantine"
     OUTING_LIMIT = "outing_limit"
@@ -330,7 +334,7 @@ _CARD_PROMPT = {
     Reason.CARD_UNKNOWN_KEY: Prompt.CARD_FOREIGN,
 }
 # Only a reported loss is 挂失; a replaced card or a holder who moved out is told so.
-_REVOCATION_PROMPT = {"lost": Prompt.CARD_LOST, "replaced": Prompt.CARD_REPLACED}
+_REVOCATION_PROMPT = {"lost": Prompt.CARD_LOST, "replaced": Prompt.CARD_REPLACED, "moved_out": Prompt.CARD_MOVED_OUT}
 
 
 def _card_problem(check: CardCheck, facts: Facts, direction: Direction | None,
@@ -446,7 +450,10 @@ def decide(passage: Passage, s: PolicySettings) -> Decision:
         reasons.append(Reason.TEMPERATURE_NOT_REQUIRED)
 
     alarms: list[Alarm] = []
-    prompt = Prompt.WELCOME if direction == "in" else Prompt.GOODBYE
+    if card.kind is CardKind.VISITOR:  # a visitor pass: 欢迎回家 is for residents
+        prompt = Prompt.WELCOME_VISITOR if direction == "in" else Prompt.GOODBYE_VISITOR
+    else:
+        prompt = Prompt.WELCOME if direction == "in" else Prompt.GOODBYE
     if direction == "in" and quarantine is not None:
         # Back home under an order: let them in (home is where they must be), and tell the office they were out.
         alarms.append(Alarm(AlarmKind.QUARANTINE_BREACH, Reason.QUARANTINE_RETURN, holder.subject,
@@ -517,7 +524,7 @@ def decide_vehicle(passage: VehiclePassage, s: PolicySettings) -> Decision:
     if direction == "in" and s.require_vehicle_disinfection and not passage.disinfected:
         return Decision(Verdict.REFER, direction, Prompt.DISINFECT_VEHICLE, (*reasons, Reason.VEHICLE_NOT_DISINFECTED),
                         direction_source=source, **common)
-    prompt = Prompt.WELCOME if direction == "in" else Prompt.GOODBYE
+    prompt = Prompt.VEHICLE_ADMIT
     return Decision(Verdict.ADMIT, direction, prompt, reasons, direction_source=source, **common)
 
 
@@ -546,5 +553,5 @@ def decide_visitor(readings: Iterable[Measurement], s: PolicySettings, *, direct
             alarm = Alarm(AlarmKind.FEVER, Reason.FEVER, None, {"temperature_c": temperature, "visitor": True})
             return Decision(Verdict.DENY, direction, Prompt.FEVER, (*reasons, Reason.FEVER), (alarm,), temperature_c=temperature, **common)
         reasons.append(assessment.reason)
-    prompt = Prompt.WELCOME if direction == "in" else Prompt.GOODBYE
+    prompt = Prompt.WELCOME_VISITOR if direction == "in" else Prompt.GOODBYE_VISITOR
     return Decision(Verdict.ADMIT, direction, prompt, tuple(reasons), temperature_c=temperature, **common)

@@ -112,8 +112,8 @@ CASES = [
      Verdict.DENY, Prompt.CARD_LOST, [Reason.CARD_REVOKED], [AlarmKind.INVALID_CARD]),
     ("card replaced by a newer one", valid(), replace(KNOWN, revoked=True, revocation_reason="replaced"), [ir(36.5)], None, S,
      Verdict.DENY, Prompt.CARD_REPLACED, [Reason.CARD_REVOKED], [AlarmKind.INVALID_CARD]),
-    ("holder moved out: withdrawn, not lost", valid(), replace(KNOWN, revoked=True, revocation_reason="moved_out"), [ir(36.5)], None, S,
-     Verdict.DENY, Prompt.CARD_REVOKED, [Reason.CARD_REVOKED], [AlarmKind.INVALID_CARD]),
+    ("holder moved out: said so, not lost", valid(), replace(KNOWN, revoked=True, revocation_reason="moved_out"), [ir(36.5)], None, S,
+     Verdict.DENY, Prompt.CARD_MOVED_OUT, [Reason.CARD_REVOKED], [AlarmKind.INVALID_CARD]),
     ("revoked card (registry)", valid(), replace(KNOWN, revoked=True), [ir(36.5)], None, S,
      Verdict.DENY, Prompt.CARD_REVOKED, [Reason.CARD_REVOKED], [AlarmKind.INVALID_CARD]),
     ("revoked card (verifier said so)", rejected(Rejection.REVOKED), KNOWN, [ir(36.5)], "in", S,
@@ -164,14 +164,14 @@ CASES = [
     ("outing rule: back in time → no alarm", valid(), replace(KNOWN, last_passage=WENT_OUT), [ir(36.6)], "in", OUTINGS,
      Verdict.ADMIT, Prompt.WELCOME, [Reason.TEMPERATURE_NORMAL], []),
     ("visitor pass inside its window", valid(CardKind.VISITOR, 44), Facts(holder=VISITOR, card_known=True, visitor_pass=PASS), [ir(36.6)], "in", S,
-     Verdict.ADMIT, Prompt.WELCOME, [Reason.VISITOR_PASS_VALID], []),
+     Verdict.ADMIT, Prompt.WELCOME_VISITOR, [Reason.VISITOR_PASS_VALID], []),  # not 欢迎回家
     ("visitor pass outside its window", valid(CardKind.VISITOR, 44),
      Facts(holder=VISITOR, card_known=True, visitor_pass=replace(PASS, valid_from=NOW + timedelta(hours=2))), [ir(36.6)], "in", S,
      Verdict.DENY, Prompt.VISITOR_PASS_OUTSIDE_WINDOW, [Reason.VISITOR_PASS_OUTSIDE_WINDOW], []),
     ("visitor leaving after the window may still leave", valid(CardKind.VISITOR, 44),
      Facts(holder=VISITOR, card_known=True, visitor_pass=replace(PASS, valid_until=NOW - timedelta(minutes=5)),
            last_passage=LastPassage("in", NOW - timedelta(hours=4))), [], "out", S,
-     Verdict.ADMIT, Prompt.GOODBYE, [], []),
+     Verdict.ADMIT, Prompt.GOODBYE_VISITOR, [], []),
     ("visitor pass outside its window, exit only inferred: ask", valid(CardKind.VISITOR, 44),
      Facts(holder=VISITOR, card_known=True, visitor_pass=replace(PASS, valid_until=NOW - timedelta(minutes=5)),
            last_passage=LastPassage("in", NOW - timedelta(hours=4))), [], None, S,
@@ -240,15 +240,15 @@ def test_a_guess_never_releases_a_quarantined_resident():
 VEHICLE = Holder(CardKind.VEHICLE, 5, "", 7, plate="京A12345")
 
 VEHICLE_CASES = [
-    ("known plate entering, disinfected", None, Facts(holder=VEHICLE), True, "in", Verdict.ADMIT, Prompt.WELCOME),
+    ("known plate entering, disinfected", None, Facts(holder=VEHICLE), True, "in", Verdict.ADMIT, Prompt.VEHICLE_ADMIT),
     ("known plate entering, not disinfected", None, Facts(holder=VEHICLE), False, "in", Verdict.REFER, Prompt.DISINFECT_VEHICLE),
-    ("known plate leaving needs no disinfection", None, Facts(holder=VEHICLE, last_passage=LastPassage("in", NOW)), False, "out", Verdict.ADMIT, Prompt.GOODBYE),
+    ("known plate leaving needs no disinfection", None, Facts(holder=VEHICLE, last_passage=LastPassage("in", NOW)), False, "out", Verdict.ADMIT, Prompt.VEHICLE_ADMIT),
     ("leaving only inferred, not disinfected: ask", None, Facts(holder=VEHICLE, last_passage=LastPassage("in", NOW)), False, None, Verdict.ASK, Prompt.ASK_DIRECTION),
     ("no direction at all: ask", None, Facts(holder=VEHICLE), True, None, Verdict.ASK, Prompt.ASK_DIRECTION),
     ("unknown plate", None, Facts(plate="津B99999"), True, None, Verdict.REFER, Prompt.REGISTER_VEHICLE),
-    ("vehicle card", valid(CardKind.VEHICLE, 5), Facts(holder=VEHICLE, card_known=True), True, "in", Verdict.ADMIT, Prompt.WELCOME),
+    ("vehicle card", valid(CardKind.VEHICLE, 5), Facts(holder=VEHICLE, card_known=True), True, "in", Verdict.ADMIT, Prompt.VEHICLE_ADMIT),
     ("forged vehicle card", rejected(Rejection.BAD_SIGNATURE), Facts(), True, None, Verdict.DENY, Prompt.CARD_REJECTED),
-    ("volunteer marks it leaving", None, Facts(holder=VEHICLE), False, "out", Verdict.ADMIT, Prompt.GOODBYE),
+    ("volunteer marks it leaving", None, Facts(holder=VEHICLE), False, "out", Verdict.ADMIT, Prompt.VEHICLE_ADMIT),
 ]
 
 
