@@ -12,7 +12,9 @@ import "./simulation.js";
 import { api, loadRules, state } from "./state.js";
 import { renderStatus, startClock } from "./status_bar.js";
 import { setTemperatureSource } from "./temperature.js";
+import { onDriver } from "./vehicle.js";
 import "./today.js";
+import { renderInsideCount } from "./inside.js";
 import "./disinfection.js";
 import "./hanzi_keyboard.js";
 import "./volunteer.js";
@@ -31,6 +33,7 @@ async function onConnected() {
   const r = await api("GET", "status");
   if (!r.ok) return;
   renderStatus(r.data);
+  renderInsideCount(r.data);
   // (Re)connected: show what the gate is doing now — asking for a direction, or nothing any more.
   const passage = r.data.passage;
   const screen = current();
@@ -41,7 +44,9 @@ async function onConnected() {
 startClock();
 loadRules();
 renderDirection();
-connect("/api/v1/stream", { decision: onDecision, measuring: onMeasuring, abandoned: onAbandoned, status: renderStatus },
+connect("/api/v1/stream", { decision: onDecision, measuring: onMeasuring, abandoned: onAbandoned,
+  status: (s) => { renderStatus(s); renderInsideCount(s); },
+  driver: onDriver },
   onConnected);
 // For the browser tests and a look from the console: the screens and what feeds them.
 Object.assign(window, { show, showAsk, setDirection, onDecision, onMeasuring, renderStatus });
