@@ -11,7 +11,7 @@ the Chinese here is for the CLI and exports, which speak Chinese only.
 from __future__ import annotations
 
 AREAS: dict[str, str] = {
-    "gate": "门岗及出入口",
+    "gate": "卡口及出入口",
     "stairwells": "楼道",
     "lifts": "电梯",
     "bins": "垃圾站",

@@ -48,7 +48,7 @@ def test_add_then_today_counts_it_with_a_gates_round(env):
     assert row["compound"] == "东苑" and row["recorded_by"].startswith("cli:")
     shown = run(config, "today")
     assert shown.exit_code == 0 and "东苑: 2/2  已完成" in shown.output
-    assert "楼道  含氯消毒液  保洁 张师傅  (办公室)" in shown.output and "门岗及出入口  75%酒精" in shown.output
+    assert "楼道  含氯消毒液  保洁 张师傅  (办公室)" in shown.output and "卡口及出入口  75%酒精" in shown.output
     as_json = json.loads(run(config, "today", "--json").output)
     [east] = as_json["compounds"]
     assert (east["rounds"], east["done"]) == (2, True)

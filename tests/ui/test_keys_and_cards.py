@@ -92,7 +92,7 @@ def assert_never_untrusted(page) -> None:
     decisions = decisions_sent(page)
     assert not [d for d in decisions if d["prompt"] in KEY_REFUSALS], decisions
     titles = {s["title"] for s in screens_shown(page)}
-    assert not {"非本社区出入证", "出入证损坏或伪造", "登记册中无此证"} & titles, titles
+    assert not {"非本社区出入证", "出入证损坏或伪造", "名册中没有此出入证"} & titles, titles
 
 
 def test_a_key_rotated_at_the_office_reaches_the_running_gate(page, demo_gate, office, shoot):
@@ -145,7 +145,7 @@ def test_a_replacement_card_refuses_the_old_one_as_replaced(page, demo_gate, off
     simulate(page, card="wang-li")
     page.wait_for_selector("body[data-screen='result'] #result.deny")
     title, todo = page.inner_text("#result-title"), page.inner_text("#result-todo")
-    assert title == "此卡已换新", (title, todo)
+    assert title == "旧出入证：已补发新证", (title, todo)
     assert "请使用新卡" in todo, todo
     assert "挂失" not in title + todo, (title, todo)
     assert page.inner_text("#result-name") == "王*"

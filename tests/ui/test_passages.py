@@ -203,7 +203,7 @@ def test_refused_cards_say_why_in_plain_words(page, demo_gate, shoot):
     shoot(page, "result-card-expired")
     page.click("#result-ok")
     simulate(page, card="zhang-wei-old")  # reported lost (挂失) by 张伟
-    page.wait_for_selector("#result-title:has-text('此卡已挂失')")
+    page.wait_for_selector("#result-title:has-text('出入证已挂失')")
     assert "收回" in page.inner_text("#result-todo")
 
 
@@ -232,7 +232,7 @@ def test_acknowledging_an_alarm_takes_three_taps_with_the_form_in_view(page, dem
     shoot(page, "alarms")
     page.click("#ack-save")  # tap 3: confirm
     page.wait_for_selector("#toast:not([hidden])")
-    assert "已确认处理" in page.inner_text("#toast") and "已送留观区" in page.inner_text("#toast")
+    assert "已处理" in page.inner_text("#toast") and "已送留观区" in page.inner_text("#toast")
     page.wait_for_selector(f"#alarm-list li[data-seq='{seq}']", state="detached")
     shoot(page, "alarm-acknowledged")
     assert int(seq) not in [a["seq"] for a in api(demo_gate, "alarms")]

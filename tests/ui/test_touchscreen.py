@@ -41,7 +41,7 @@ def test_fever_is_remeasured_alarmed_and_acknowledged(page, demo_gate, shoot):
     assert "发热" in page.inner_text("#ack-title") and "王*山" in page.inner_text("#ack-title")
     page.click("#ack-outcomes button:has-text('已送留观区')")
     page.click("#ack-save")
-    page.wait_for_selector("#ack-error:has-text('请先签到：报警须由值班志愿者确认')")  # nobody on duty yet
+    page.wait_for_selector("#ack-error:has-text('请先签到：报警由值班志愿者处理')")  # nobody on duty yet
 
     page.click("#ack-sign-in")  # signing in from the dialog comes back to the same alarm
     page.click("#volunteer-names button:has-text('赵志愿')")

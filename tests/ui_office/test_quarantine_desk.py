@@ -78,7 +78,7 @@ def test_a_fever_check_raises_the_alarm_banner_on_every_page(desk, demo_office, 
     form.locator("input[name=temperature]").fill("38.2")
     form.locator("button[type=submit]").click()
     desk.wait_for_selector("#q-saved")
-    assert "发热警报" in desk.locator("#q-saved").inner_text()
+    assert "发热报警" in desk.locator("#q-saved").inner_text()
     assert "38.2 °C" in desk.locator(f"#person-{LIU} .q-fever").inner_text()
 
     watcher.wait_for_function("document.getElementById('alarm-banner-text').textContent.includes('居家隔离')",

@@ -44,7 +44,7 @@ def test_today_per_compound_with_the_gates_round_and_a_round_recorded_at_the_des
     page = browser.get(desk.url + "/disinfection")
     assert page.status_code == 200 and "消杀" in page.text
     assert re.search(r'data-compound="东苑" data-done="0"', page.text) and "已消杀 1 次，应 2 次" in page.text
-    assert "缺 2 次" in page.text and "门岗及出入口" in page.text and "赵志愿" in page.text and "北门" in page.text
+    assert "缺 2 次" in page.text and "卡口及出入口" in page.text and "赵志愿" in page.text and "北门" in page.text
     assert 'id="disinfection-form"' in page.text and _rows(page.text) == 1
     local = now.astimezone(Z).strftime("%Y-%m-%dT%H:%M")
     done = browser.post(desk.url + "/disinfection", allow_redirects=False, data={
