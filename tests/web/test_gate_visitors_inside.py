@@ -46,7 +46,7 @@ def test_the_list_the_exit_and_refusals_in_words(served):
 
     signed_out = http.post(url + f"visitors/inside/{entry}/exit", json={})
     assert signed_out.status_code == 409 and signed_out.json()["code"] == "not_signed_in"
-    assert signed_out.json()["error"] == "请先签到：访客离开由值守志愿者登记。"
+    assert signed_out.json()["error"].startswith("请先签到：访客离开由")  # the page's language (zh-CN first)
     assert http.post(url + "shift", json={"volunteer_id": 7, "pin": "2468"}).status_code == 200
     done = http.post(url + f"visitors/inside/{entry}/exit", json={})
     assert done.status_code == 201 and done.json()["count"] == 0
