@@ -247,11 +247,18 @@ class CandidateIndex:
             if gb2312_level(ch) is None:
                 for s in self.base.name_readings(ch, surname=ch in surnames):
                     self._extra[s].append(_Reading(ch, 3, 0))
+        self._orders: dict[tuple[str, Slot], list[tuple[tuple, str]]] = {}
         self._cache: dict[tuple[str, Slot], tuple[str, tuple[str, ...]]] = {}
         self._cache_lock = threading.Lock()
 
     def _syllable_order(self, syllable: str, slot: Slot) -> list[tuple[tuple, str]]:
         """(sort key, character) for one syllable, best first; keys compare across syllables (see ``lookup``)."""
+        found = self._orders.get((syllable, slot))
+        if found is None:  # at most 4 slots × ~410 syllables: kept, so a one-letter prefix sorts each only once
+            found = self._orders[(syllable, slot)] = self._sort_syllable(syllable, slot)
+        return found
+
+    def _sort_syllable(self, syllable: str, slot: Slot) -> list[tuple[tuple, str]]:
         tiers = self._tiers[slot]
         base = self.base
 
