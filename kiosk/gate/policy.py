@@ -106,6 +106,9 @@ class Reason(str, enum.Enum):
     VEHICLE_NOT_DISINFECTED = "vehicle_not_disinfected"
     DIRECTION_OVERRIDDEN = "direction_overridden"
     VISITOR_REGISTERED = "visitor_registered"
+    OCCUPANT_REFUSED = "occupant_refused"  # the vehicle's driver or a scanned passenger may not pass (their reasons follow)
+    DRIVER_CHECKED = "driver_checked"  # the driver's card was scanned on the vehicle form and passes
+    DRIVER_VISITOR = "driver_visitor"  # the driver was registered as a visitor on the vehicle form
 
 
 class AlarmKind(str, enum.Enum):
@@ -117,6 +120,7 @@ class AlarmKind(str, enum.Enum):
     QUARANTINE_BREACH = "quarantine_breach"
     OVERDUE_RETURN = "overdue_return"
     UNSTAFFED_GATE = "unstaffed_gate"  # nobody signed in at the gate for alarms.unstaffed_after_s (kiosk.gate.unstaffed)
+    GATE_LEFT_OPEN = "gate_left_open"  # the gate leaf open longer than gate_leaf.*_alarm_after_min (kiosk.gate.gate_leaf)
     GATE_OFFLINE = "gate_offline"  # raised by the office, never by a gate: the gate went silent (kiosk.office.watch)
 
 
@@ -197,6 +201,16 @@ class VehiclePassage:
     disinfected: bool = False
     direction: Direction | None = None  # the volunteer's choice on the vehicle form, or the lane
     direction_source: DirectionSource | None = None
+    occupants: tuple[Occupant, ...] = ()  # cards scanned on the vehicle form: the driver first, then passengers
+    visitor_driver: Decision | None = None  # a driver registered as a visitor on the form: ``decide_visitor``'s answer
+
+
+@dataclass(frozen=True)
+class Occupant:
+    """Someone in a vehicle whose person card was scanned on the vehicle form (the driver, or a passenger)."""
+
+    check: CardCheck
+    facts: Facts
 
 
 # -- direction ----------------------------------------------------------------
@@ -515,17 +529,46 @@ def decide_vehicle(passage: VehiclePassage, s: PolicySettings) -> Decision:
     plate = holder.plate if holder is not None else facts.plate
     common: dict[str, Any] = dict(holder=holder, vehicle=True, plate=plate, disinfected=passage.disinfected)
     overridden = (Reason.DIRECTION_OVERRIDDEN,) if given else ()
-    if holder is None:
+    driven = bool(passage.occupants) or passage.visitor_driver is not None
+    if holder is None and not driven:
         return Decision(Verdict.REFER, passage.direction, Prompt.REGISTER_VEHICLE, (Reason.VEHICLE_UNKNOWN, *overridden),
                         direction_source=passage.direction_source, **common)
-    reasons = (Reason.VEHICLE_KNOWN, *overridden)
+    # An unknown vehicle whose driver is known (a resident's card, or registered as a visitor) is decided by its driver.
+    reasons = (Reason.VEHICLE_KNOWN if holder is not None else Reason.VEHICLE_UNKNOWN, *overridden)
     if direction is None or (not given and s.require_vehicle_disinfection and not passage.disinfected):
         return _ask(holder, reasons, vehicle=True, plate=plate, disinfected=passage.disinfected)
+    people = [decide_occupant(o, passage.now, direction, source, s) for o in passage.occupants]
+    if passage.visitor_driver is not None:
+        people.insert(0, passage.visitor_driver)
+    for person in people:
+        if person.verdict is not Verdict.ADMIT:  # the same rule as walking: a quarantined driver going out is refused
+            return replace(person, reasons=(*reasons, Reason.OCCUPANT_REFUSED, *person.reasons), direction=direction,
+                           direction_source=source, **common)
+    if passage.occupants:
+        reasons = (*reasons, Reason.DRIVER_CHECKED)
+    if passage.visitor_driver is not None:
+        reasons = (*reasons, Reason.DRIVER_VISITOR)
     if direction == "in" and s.require_vehicle_disinfection and not passage.disinfected:
         return Decision(Verdict.REFER, direction, Prompt.DISINFECT_VEHICLE, (*reasons, Reason.VEHICLE_NOT_DISINFECTED),
                         direction_source=source, **common)
     prompt = Prompt.VEHICLE_ADMIT
-    return Decision(Verdict.ADMIT, direction, prompt, reasons, direction_source=source, **common)
+    # Admitted people may still raise alarms (home under a quarantine order, back late): the vehicle carries them.
+    alarms = tuple(a for person in people for a in person.alarms)
+    if any(person.prompt is Prompt.QUARANTINE_RETURN for person in people):
+        prompt = Prompt.QUARANTINE_RETURN
+    return Decision(Verdict.ADMIT, direction, prompt, reasons, alarms, direction_source=source, **common)
+
+
+def decide_occupant(occupant: Occupant, now: datetime, direction: Direction | None,
+                    source: DirectionSource | None, s: PolicySettings) -> Decision:
+    """Decide a person in a vehicle by the walking rules (``decide``), in the vehicle's direction.
+
+    One definition: card checks, revocation, quarantine, the outing rule and a
+    visitor pass's window are the walking passage's. Only the temperature is
+    not asked for here: the vehicle form takes none for a resident's card.
+    """
+    return decide(Passage(occupant.check, occupant.facts, now, (), direction, source),
+                  s.model_copy(update={"measure_on": []}))
 
 
 # -- registered visitors -------------------------------------------------------
