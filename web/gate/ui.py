@@ -29,7 +29,8 @@ def page():
         provinces=PROVINCES, plate_keys=PLATE_KEYS, simulated=simulation is not None,
         visitor_reasons=[(r.value, VISITOR_REASONS[r.value]) for r in VisitorReason],
         sim_cards=sorted(simulation.cards) if simulation is not None else [],
-        sim_leaf=getattr(simulation, "leaf", None) is not None)
+        # the simulated gate leaf, when there is one: the panel's toggle starts as the switch is (None: no switch)
+        sim_leaf=simulation.leaf.is_open if getattr(simulation, "leaf", None) is not None else None)
 
 
 @ui.get("/lang/<code>")
