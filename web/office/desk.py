@@ -38,6 +38,7 @@ NAV_TAIL = [("desk.audit_log", _l("Audit log"), "admin")]
 # ``NAV`` (entries like the ones above, shown between the core pages and NAV_TAIL). Adding a screen is one line here.
 PARTS = [
     "web.office.desk_registry",  # /people/<kind>/new|<id>: add, edit, move, remove registry rows (staff)
+    "web.office.desk_visitors",  # /visitors/inside: visitors inside now across the gates (viewer)
     "web.office.desk_quarantine",  # /quarantine: home-quarantine list, checks per deadline, extend and lift (staff)
     "web.office.desk_screening",  # /screening: door-to-door screening coverage, the missing list, marking (staff)
     "web.office.desk_disinfection",  # /disinfection: the disinfection log per compound and day (staff record)
