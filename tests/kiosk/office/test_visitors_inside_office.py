@@ -99,12 +99,10 @@ def test_the_visitor_ledger_export_gives_the_recorded_exit_time(office):
     assert exit_event == ("visitor_exit",)
 
 
-def test_the_desk_page_lists_them_over_http(tmp_path, monkeypatch):
-    """/visitors/inside on web.serving (the desk's PARTS line added as the lead will): masked names, long stays."""
-    import web.office.desk as desk_module
+def test_the_desk_page_lists_them_over_http(tmp_path):
+    """/visitors/inside on web.serving: masked names, long stays."""
     from tests.web.test_desk_auth import Desk
 
-    monkeypatch.setattr(desk_module, "PARTS", [*desk_module.PARTS, "web.office.desk_visitors"])
     (tmp_path / "gate").mkdir()
     rig = make_rig(tmp_path / "gate", start=False)
     desk = Desk(tmp_path / "desk")
