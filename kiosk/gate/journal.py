@@ -118,7 +118,8 @@ class JournalStats:
 
 
 # The kinds a handheld follow-up journals again, naming the event it replaces (supersedes_seq).
-_SUPERSEDING = (EventKind.PASSAGE.value, EventKind.VISITOR_REGISTRATION.value)
+_SUPERSEDING = (EventKind.PASSAGE.value, EventKind.VISITOR_REGISTRATION.value, EventKind.VEHICLE.value)
+_SUPERSEDING_MARKS = ", ".join("?" * len(_SUPERSEDING))  # a vehicle saved again once disinfected supersedes its refusal
 
 
 def format_ts(moment: datetime) -> str:
@@ -447,8 +448,9 @@ class JournalReader:
         later decision replaced (a handheld reading after a fever)."""
         return [tuple(row) for row in self._query(
             "SELECT kind, json_extract(data, '$.verdict'), json_extract(data, '$.direction'), count(*) FROM events"
-            " WHERE ts >= ? AND kind IN (?, ?) AND seq IN (SELECT json_extract(data, '$.supersedes_seq') FROM events"
-            "   WHERE ts >= ? AND kind IN (?, ?) AND json_extract(data, '$.supersedes_seq') IS NOT NULL) GROUP BY 1, 2, 3",
+            f" WHERE ts >= ? AND kind IN ({_SUPERSEDING_MARKS}) AND seq IN (SELECT json_extract(data, '$.supersedes_seq')"
+            f"   FROM events WHERE ts >= ? AND kind IN ({_SUPERSEDING_MARKS})"
+            "   AND json_extract(data, '$.supersedes_seq') IS NOT NULL) GROUP BY 1, 2, 3",
             (format_ts(since), *_SUPERSEDING, format_ts(since), *_SUPERSEDING))]
 
     def newest(self, kinds: Iterable[EventKind], since: datetime, n: int) -> list[Event]:

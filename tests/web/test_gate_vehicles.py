@@ -120,6 +120,8 @@ def test_refused_for_disinfection_then_fixed_in_one_save(rig, http, stream):
     event = rig.journal.latest((EventKind.VEHICLE,))
     assert event.data["supersedes_seq"] == refused["vehicle_seq"] and event.data["driver"] == "resident:1"
     assert data_problem("vehicle", event.data) is None
+    counts = http.get("/api/v1/today").get_json()["counts"]
+    assert counts["vehicles"] == 1 and counts["refused"] == 0  # one vehicle, once: the refusal was corrected
 
 
 def test_unknown_vehicle_with_a_visitor_driver_in_one_save(rig, http):
