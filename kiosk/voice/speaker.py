@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -67,6 +67,7 @@ class Speaker(Worker):
         self.dropped = 0  # utterances replaced or gone stale (for tests and a look from the console)
         self._prepare = prepare
         self._queue: list[Utterance] = []
+        self._warned: set[str] = set()
         self._playing: Utterance | None = None
         self._lock = threading.Lock()
 
@@ -154,8 +155,10 @@ class Speaker(Worker):
                 if prompt.tone is not None:
                     self.audio.play(f"tone:{prompt.tone}", self.library.get(f"tone:{prompt.tone}"), volume)
                 self.audio.play(name, self.library.get(name), volume)
-            except Exception as exc:  # a missing file or a busy device: say so in the log, go on with the next
-                log.warning("voice: %s not played: %s", name, exc)
+            except Exception as exc:  # a missing file or a busy device: say so in the log (once a name), go on
+                if name not in self._warned:
+                    self._warned.add(name)
+                    log.warning("voice: %s not played: %s", name, exc)
 
     def close(self) -> bool:
         """Stop the prompt playing now and the worker."""
@@ -165,8 +168,3 @@ class Speaker(Worker):
         self.audio.close()
         return stopped
 
-
-def enabled_names(settings: VoiceSettings, names: Iterable[str]) -> list[str]:
-    """The ``names`` the settings let play, in order."""
-    allowed = set(settings.prompts)
-    return [n for n in names if n in allowed]
