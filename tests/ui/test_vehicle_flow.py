@@ -137,3 +137,36 @@ def test_vehicle_screen_fits_in_both_languages(page, demo_gate, shoot):
         assert scroll[0] <= scroll[1] and scroll[2] <= scroll[3], (language, scroll)
         shoot(page, f"gate-vehicle-{language}")
         page.click("#screen-vehicle .back")
+
+
+def test_a_visitor_driving_in_with_a_fever_gets_the_fever_screen(page, demo_gate):
+    page.click("[data-go='vehicle']")
+    page.wait_for_selector("body[data-screen='vehicle']")
+    type_plate(page, "津B99999")
+    page.click("#disinfected")
+    page.click("#vehicle-save")
+    page.wait_for_selector("#vehicle-outcome:not([hidden])")
+    page.click("#vehicle-save")  # 登记司机为访客
+    page.fill("#vd-name", "周来访")
+    page.click("#vd-phone")
+    type_keys(page, "#pad-overlay", "13800138000")
+    page.click("#pad-ok")
+    page.click("#vd-host")
+    for value in ("2", "1", "201"):
+        page.click(f"#host-options button[data-value='{value}']")
+    page.click("#vehicle-save")  # no temperature yet: asked for, nothing journaled
+    page.wait_for_selector("#vehicle-error:has-text('请给司机测温')")
+    for reading in ("386", "387"):
+        page.click("#vd-type")
+        type_keys(page, "#pad-overlay", reading[:2])
+        page.click("#pad-overlay .keypad button[data-key='X']")
+        type_keys(page, "#pad-overlay", reading[2])
+        page.click("#pad-ok")
+        page.click("#vehicle-save")
+        if reading == "386":
+            page.wait_for_selector("#vehicle-error:has-text('复测')")
+    page.wait_for_selector("body[data-screen='fever']")
+    assert "38.7" in page.inner_text("#fever-temperature")
+    assert "周*访" in page.inner_text("#fever-who") and "津B99999" in page.inner_text("#fever-who")
+    fever = [a for a in api(demo_gate, "alarms") if a["kind"] == "fever" and a["detail"].get("visitor")]
+    assert len(fever) == 1

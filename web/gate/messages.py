@@ -124,6 +124,7 @@ def catalog() -> dict:
             "error": gettext("Could not save"), "nobody_waiting": gettext("Scan the card first"),
             "passengers": gettext("Passengers"), "driver": gettext("Driver"),
             "vehicle_plate_first": gettext("Type the plate first"),
+            "vehicle_measure_driver": gettext("Measure the driver's temperature, or type it"),
             "disk_low": gettext("Disk nearly full"),
             "leaf_open": gettext("Gate open"), "leaf_open_min": gettext("Gate open %(n)s min", n="{n}"),
             "date": gettext("%(y)s-%(m)s-%(d)s", y="{y}", m="{m}", d="{d}"),

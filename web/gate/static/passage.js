@@ -46,7 +46,7 @@ export function onDecision(d) {
   const again = lastDecision && d.seq && d.seq.length && String(d.seq) === String(lastDecision.seq);
   lastDecision = d;
   if (again && !["home", "result"].includes(current())) return;
-  if (current() === "vehicle" && d.kind === "vehicle" && d.verdict !== "admit") {
+  if (current() === "vehicle" && d.kind === "vehicle" && d.verdict !== "admit" && d.prompt !== "fever") {
     onVehicleDecision(d);  // a refusal stays on the vehicle form, with the tap that fixes it (vehicle.js)
     return;
   }
@@ -57,7 +57,8 @@ export function onDecision(d) {
   if (d.verdict === "remeasure") { onMeasuring(d); return; }
   if (d.prompt === "fever" && d.verdict === "deny") {
     $("#fever-temperature").textContent = celsius(d.temperature_c);
-    $("#fever-who").textContent = [d.kind === "visitor" ? T.ui.visitor : null, d.name, d.household].filter(Boolean).join("  ");
+    $("#fever-who").textContent = [d.kind === "visitor" ? T.ui.visitor : null, d.name || d.driver_name, d.plate, d.household]
+      .filter(Boolean).join("  ");  // a vehicle's driver: who drives, and the plate
     // A visitor's handheld reading that is still a fever raises no second alarm: keep the one the screen acknowledges.
     const raised = d.alarm_seqs || (d.seq || []).slice(1);
     if (raised.length || d.kind !== "visitor") feverAlarmSeqs = raised;

@@ -119,10 +119,12 @@ async function save() {
   if (r.data.verdict === "remeasure") {  // the visitor driving needs one more reading
     vehicle.temps = body.temperatures_c || []; vehicle.reading = null;
     $("#vd-temp").textContent = "—";
-    $("#vehicle-error").textContent = T.ui.measure_again + "（" + (T.prompts[r.data.prompt] || [""])[0] + "）";
+    $("#vehicle-error").textContent = vehicle.temps.length
+      ? T.ui.measure_again + "（" + (T.prompts[r.data.prompt] || [""])[0] + "）" : T.ui.vehicle_measure_driver;
     return;
   }
-  if (r.data.verdict === "admit") { reset(); return; }  // the stream's decision shows the result screen
+  // Through, or a driver with a fever: the stream's decision shows the result or the fever screen (its alarm).
+  if (r.data.verdict === "admit" || r.data.prompt === "fever") { reset(); return; }
   vehicle.refused = { ...r.data, name: r.data.driver_name || r.data.name };
   if (r.data.prompt !== "register_vehicle") vehicle.visitorMode = false;
   render();
