@@ -24,13 +24,13 @@ def page():
     locale = str(get_locale())
     language = next((code for code, loc in LANGUAGES.items() if loc == locale), "zh-CN")
     simulation = current_app.config.get("SIMULATION")
+    leaf = getattr(simulation, "leaf", None)  # the simulated gate leaf's reed switch, when there is one
     return render_template(
         "gate.html", gate=gate.checkpoint.config.gate, language=language, catalog=catalog(),
         provinces=PROVINCES, plate_keys=PLATE_KEYS, simulated=simulation is not None,
         visitor_reasons=[(r.value, VISITOR_REASONS[r.value]) for r in VisitorReason],
         sim_cards=sorted(simulation.cards) if simulation is not None else [],
-        # the simulated gate leaf, when there is one: the panel's toggle starts as the switch is (None: no switch)
-        sim_leaf=simulation.leaf.is_open if getattr(simulation, "leaf", None) is not None else None)
+        sim_leaf=leaf.is_open if leaf is not None else None)  # the panel's toggle starts as the switch is
 
 
 @ui.get("/lang/<code>")
