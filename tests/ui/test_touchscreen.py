@@ -77,7 +77,7 @@ def test_thermometer_down_shows_and_a_typed_reading_decides(page, demo_gate):
     assert "测温仪故障" in page.inner_text("#chips")
     simulate(page, card="wang-xiaoshan")
     page.wait_for_selector("body[data-screen='result'] #result.refer")  # three faulty readings: measure by hand
-    assert page.inner_text("#result-title") == "志愿者：请手动测温"
+    assert page.inner_text("#result-title") == "志愿者：请用体温计测量"
     page.click("#result-handheld")
     type_keys(page, "#screen-temperature", "36.6")
     page.click("#temp-save")

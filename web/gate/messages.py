@@ -115,7 +115,6 @@ def catalog() -> dict:
             "thermometer": gettext("Thermometer"), "thermometer_fault": gettext("Thermometer fault"),
             "camera": gettext("Camera"), "camera_fault": gettext("Camera fault"),
             "sign_in": gettext("Sign in"), "hours": gettext("%(h)s h on duty", h="{h}"),
-            "hours_short": gettext("%(h)s h", h="{h}"),  # the top bar's volunteer chip
             "no_alarms": gettext("No open alarms"), "acknowledge": gettext("Acknowledge"),
             "sign_in_first": gettext("Sign in first: alarms are acknowledged by the volunteer on duty"),
             "visitor": gettext("Visitor"), "vehicle": gettext("Vehicle"),

@@ -8,8 +8,21 @@ import { $ } from "./dom.js";
 import { leafChip } from "./gate_leaf.js";
 import { state } from "./state.js";
 
-function chip(good, text) {
-  return el("span", { class: "chip " + (good === null ? "neutral" : good ? "good" : "bad") }, good === false ? "✖ " : good ? "✔ " : "", text);
+// A sensor or link chip. At 800×480 with a volunteer signed in the bar has room for icons, not words: a part that
+// works is its icon and a ✔ (the word in title/aria-label), a faulty one is red with its word ("测温仪故障");
+// ``short`` replaces the word on the chip (the backlog: its icon and the count).
+function chip(good, text, icon, short) {
+  const svgNS = "http://www.w3.org/2000/svg";
+  const svg = icon ? document.createElementNS(svgNS, "svg") : null;
+  if (svg) {
+    const use = document.createElementNS(svgNS, "use");
+    use.setAttribute("href", "#" + icon);
+    svg.append(use);
+  }
+  const quiet = good === true && svg !== null;
+  return el("span", { class: "chip " + (good === null ? "neutral" : good ? "good" : "bad") + (quiet ? " icon-only" : ""),
+                      title: text, "aria-label": text, "data-part": icon || null },
+            svg, good === true ? "✔" : "", quiet ? null : el("span", { class: "chip-word" }, short ?? text));
 }
 
 // GET /status sends the disk's figures; the stream's status events only whether it is low.
@@ -17,11 +30,11 @@ const diskLow = (s) => (s.disk ? !!s.disk.low : !!s.disk_low);
 
 function renderChips(s) {
   const chips = [];
-  if (s.office) chips.push(chip(s.office.online, s.office.online ? T.ui.office : T.ui.office_offline));
-  if (s.journal && s.journal.backlog > 0) chips.push(chip(null, fmt(T.ui.backlog, { n: s.journal.backlog })));
-  if (s.thermometer) chips.push(chip(s.thermometer.ok, s.thermometer.ok ? T.ui.thermometer : T.ui.thermometer_fault));
-  if (s.camera) chips.push(chip(s.camera.state !== "error", s.camera.state !== "error" ? T.ui.camera : T.ui.camera_fault));
-  if (diskLow(s)) chips.push(chip(false, T.ui.disk_low));
+  if (s.office) chips.push(chip(s.office.online, s.office.online ? T.ui.office : T.ui.office_offline, "i-office"));
+  if (s.journal && s.journal.backlog > 0) chips.push(chip(null, fmt(T.ui.backlog, { n: s.journal.backlog }), "i-sync", String(s.journal.backlog)));
+  if (s.thermometer) chips.push(chip(s.thermometer.ok, s.thermometer.ok ? T.ui.thermometer : T.ui.thermometer_fault, "i-temp"));
+  if (s.camera) chips.push(chip(s.camera.state !== "error", s.camera.state !== "error" ? T.ui.camera : T.ui.camera_fault, "i-camera"));
+  if (diskLow(s)) chips.push(chip(false, T.ui.disk_low, "i-warn"));
   const leaf = leafChip(s);  // the gate leaf open (gate_leaf.js)
   if (leaf) chips.push(leaf);
   // Faults first: when the bar is short of room (a volunteer signed in), the chips that do not fit drop out whole,
@@ -64,7 +77,10 @@ export function renderStatus(s) {
   unstaffedSince = s.unstaffed_since ? Math.min(Date.now(), isNaN(since) ? Date.now() : since) : null;
   renderUnstaffed();
   const volunteer = s.volunteer;
-  $("#volunteer-label").textContent = volunteer ? `${volunteer.name} · ${fmt(T.ui.hours, { h: volunteer.hours.toFixed(1) })}` : T.ui.sign_in;
+  // The name only: at 800×480 the bar has no room for "已值班 2.5 小时" beside a fault; the hours are the chip's
+  // title and on the volunteer screen.
+  $("#volunteer-label").textContent = volunteer ? volunteer.name : T.ui.sign_in;
+  $("#volunteer-chip").title = volunteer ? fmt(T.ui.hours, { h: volunteer.hours.toFixed(1) }) : "";
   $("#volunteer-chip").classList.toggle("on", !!volunteer);
   const badge = $("#alarm-badge");
   badge.hidden = !s.open_alarms;
