@@ -426,6 +426,36 @@ def visitors_add(name, config_path, host, phone, valid_from, valid_until, reason
                    f"card {issued.card.card_id}: {issued.image}")
 
 
+@visitors_group.command("inside")
+@_CONFIG
+@click.option("--gate", "gate_id", help="Only this gate's visitors (its id).")
+@_JSON
+def visitors_inside(config_path: str, gate_id: str | None, as_json: bool) -> None:
+    """Visitors inside now across the gates (entered, no exit recorded), longest inside first; names masked."""
+    from kiosk.office.queries.visitors_inside import inside_now
+    from kiosk.office.store import OfficeStore
+
+    with clean_errors():
+        office_ = _open(config_path)
+        store = OfficeStore(office_.data_dir / "office.db")
+        try:
+            rows = inside_now(store, office_.master, datetime.now(office_.tz), office_.config.office.timezone,
+                              gate_id=gate_id)
+        finally:
+            store.close()
+            office_.master.close()
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        click.echo("没有在场访客 / nobody inside")
+    for row in rows:
+        hours, rest = divmod(int(row["inside_s"]), 3600)
+        where = (row["household"] or {}).get("label") or "-"
+        mark = "  长时间 / long" if row["long"] else ""
+        click.echo(f"{row['gate']['id']:<10} {row['name'] or '-':<6} {where:<10} {hours} h {rest // 60:02d} min{mark}")
+
+
 # -- personal data ------------------------------------------------------------------------
 
 

@@ -90,3 +90,18 @@ def test_cards_reissue_from_the_cli_against_the_demo(demo_dir, tmp_path):
         check = master.check_revocation(verify_card(text, master.keyset(), datetime.now(tz), tz))
         assert check.valid and check.card.card_id == job["issued"][0] and check.card.subject_id == 2
         assert master.revocation(1002)["reason"] == "lost"
+
+
+def test_visitors_inside_from_the_cli_against_the_demo(demo_dir):
+    """``kiosk office visitors inside``: the demo's visitor still inside, masked, the long stay marked; --gate filters."""
+    import json
+
+    listed = office(demo_dir, "visitors", "inside", "--json")
+    assert listed.exit_code == 0, listed.output
+    rows = json.loads(listed.output)
+    assert rows and all("*" in (row["name"] or "*") for row in rows)
+    assert rows == sorted(rows, key=lambda r: -r["inside_s"])
+    text = office(demo_dir, "visitors", "inside")
+    assert text.exit_code == 0 and rows[0]["gate"]["id"] in text.output
+    nobody = office(demo_dir, "visitors", "inside", "--gate", "no-such-gate")
+    assert nobody.exit_code == 0 and "nobody inside" in nobody.output
