@@ -77,7 +77,7 @@ def test_a_body_that_is_not_json_is_answered_in_words(gate):
     assert broken.status_code == 400 and broken.get_json()["code"] == "invalid_json"
 
 
-@pytest.mark.parametrize("language, words", [("zh-CN", "请先扫码"), ("en", "Scan the card first")])
+@pytest.mark.parametrize("language, words", [("zh-CN", "请先扫出入证"), ("en", "Scan the card first")])
 def test_a_refusal_from_the_gate_has_a_code_its_words_and_english_for_the_log(gate, language, words):
     _, app = gate
     answer = client(app, language).post("/api/v1/readings", json={"celsius": 36.5})
@@ -127,10 +127,28 @@ def test_every_field_a_volunteer_fills_in_has_a_label_in_chinese(gate):
     from web.common.problems import label
 
     _, app = gate
-    internal = {"source", "alarm_seq", "hold", "known_seq"}  # set by the page, never typed
+    internal = {"source", "alarm_seq", "hold", "known_seq", "supersedes_seq"}  # set by the page, never typed
     with app.test_request_context(), force_locale("zh_Hans_CN"):
         for model in (schemas.VisitorIn, schemas.VehicleIn, schemas.ReadingIn, schemas.SignInIn, schemas.AcknowledgeIn,
                       schemas.ScanIn, schemas.DirectionIn):
             for field in set(model.model_fields) - internal:
                 words = label(model, field)
                 assert re.search(r"[\u4e00-\u9fff]", words), f"{model.__name__}.{field}: no label ({words!r})"
+
+
+@pytest.mark.parametrize("language, words", [("zh-CN", "请先选择处理结果"), ("en", "Choose what was done first")])
+def test_the_desk_answers_an_alarm_handling_without_an_outcome_in_the_desks_language(tmp_path, language, words):
+    from tests.web.test_desk_auth import Desk
+
+    desk = Desk(tmp_path)
+    try:
+        browser, token = desk.signed_in("li")
+        browser.cookies.set("lang", language)
+        answer = browser.post(desk.url + "/desk/api/alarms/north-1/handle", json={"note": "x"},
+                              headers={"X-CSRF-Token": token})
+        assert answer.status_code == 400 and answer.json() == {"error": words, "code": "outcome_missing"}
+        long = browser.get(desk.url + "/desk/api/alarms", params={"kind": "k" * 41})
+        assert long.status_code == 400 and "kind" in long.json()["error"]
+        assert ("请刷新页面" if language == "zh-CN" else "reload the page") in long.json()["error"]
+    finally:
+        desk.close()

@@ -2,7 +2,8 @@
 
 Each route reads and bounds its arguments, calls one query of
 kiosk.office.queries (or the handling of an alarm) and answers JSON; a refusal
-is ``{"error": "中文 (English)"}`` with a 4xx. State changes need a staff role
+is ``{"error": words, "code": code}`` with a 4xx, the words in the desk's language (a refusal from
+kiosk/office still comes as its own "中文 / English" text). State changes need a staff role
 and the CSRF token (checked by web.office.desk_auth for every unsafe request)
 and are written to the audit log.
 """
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
+from flask_babel import gettext
 
 from kiosk.office.store import OfficeStoreError
 from web.office.desk_auth import current_user, desk_login_required
@@ -24,8 +26,8 @@ LOUD = ("fever", "quarantine_breach", "invalid_card")
 MAX_TOKEN = 200
 
 
-def _problem(message: str, status: int = 400):
-    response = jsonify({"error": message})
+def _problem(message: str, status: int = 400, code: str = "refused"):
+    response = jsonify({"error": message, "code": code})
     response.status_code = status
     return response
 
@@ -35,7 +37,7 @@ def _arg(name: str, maximum: int = MAX_TOKEN) -> str | None:
     if value is None or value == "":
         return None
     if len(value) > maximum:
-        raise OfficeStoreError(f"参数 {name} 太长 / {name} is longer than {maximum} characters")
+        raise OfficeStoreError(gettext("The address asks for too much (%(name)s): please reload the page.", name=name))
     return value
 
 
@@ -93,9 +95,9 @@ def handle(event_id: str):
 
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("outcome"), str) or not isinstance(body.get("note", ""), str):
-        return _problem("请选择处理结果 / send {\"outcome\": code, \"note\": text}")
+        return _problem(gettext("Choose what was done first"), code="outcome_missing")
     if len(event_id) > MAX_TOKEN:
-        return _problem("没有这条警报 / no such alarm", 404)
+        return _problem(gettext("There is no such alarm: please reload the page."), 404, "no_alarm")
     user = current_user()
     assert user is not None  # desk_login_required
     store = current_app.config["STORE"]
