@@ -222,12 +222,13 @@ class GateLeafWatch:
 
 def sweep(gate) -> list[Event]:
     """One check of ``gate.leaf`` (a timer calls this every second): a raised alarm sounds and reaches the office
-    at once, and the page hears of any change; returns what was journaled."""
+    at once, and the page hears of the change; returns what was journaled. (The minutes counting up reach the page
+    through the gate's own status timer.)"""
     journaled = gate.leaf.check() if gate.leaf is not None else []
     if journaled:
         if gate.signals is not None and any(e.kind is EventKind.ALARM_RAISED for e in journaled):
             gate.signals.alarm(GATE_LEFT_OPEN)
         if gate.sync is not None:
             gate.sync.poke()
-    gate.publish_status_if_changed()
+        gate.publish_status_if_changed()
     return journaled

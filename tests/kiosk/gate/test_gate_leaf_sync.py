@@ -4,6 +4,7 @@ and nothing the watch journals is flagged."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
@@ -116,3 +117,28 @@ def test_the_office_ignores_a_malformed_leaf_in_a_heartbeat(office):
                            ({"open": True, "minutes": True, "alarm": "yes"}, opened)):
         office.store.heartbeat("odd", {"gate_clock": datetime.now(UTC).isoformat(), "sensors": {"gate_leaf": leaf}})
         assert {g["id"]: g for g in overview(office.store, now=datetime.now(UTC))}["odd"]["gate_leaf"] == expected
+
+
+def test_the_alarm_sounds_on_the_gates_buzzer_once(station):
+    from kiosk.config.hardware import SignalSettings
+    from sensors.signals import simulated_signals
+
+    gate, clock = station.gate, station.clock
+    gate.signals = simulated_signals(SignalSettings())
+    try:
+        buzzer = gate.signals.buzzer.pin
+        gate.leaf.observe(True)
+        clock.advance(3)
+        sweep(gate)  # the opening: journaled, no sound
+        quiet = len(buzzer.states)
+        clock.advance(10 * 60)
+        assert [e.kind.value for e in sweep(gate)] == ["alarm_raised"]
+        time.sleep(2.8)  # the general alarm pattern: four beeps of 0.3 s, 0.3 s apart
+        sounded = len(buzzer.states)
+        assert sounded >= quiet + 8
+        clock.advance(60)
+        assert sweep(gate) == []
+        time.sleep(0.7)
+        assert len(buzzer.states) == sounded  # once: the next sweeps sound nothing
+    finally:
+        gate.signals.close()
