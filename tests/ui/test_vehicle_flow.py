@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from kiosk.events import EventKind
 from kiosk.gate.journal import JournalReader
-from tests.ui.helpers import api, simulate, type_keys
+from tests.ui.helpers import api, hanzi_pairs, simulate, type_hanzi, type_keys
 
 
 def type_plate(page, plate: str) -> None:
@@ -87,7 +87,7 @@ def test_unknown_plate_registers_the_driver_as_a_visitor_in_one_flow(page, demo_
     page.click("#vehicle-save")  # nothing filled in: the field is named, in Chinese
     page.wait_for_selector("#vehicle-error:not(:empty)")
     assert "司机姓名" in page.inner_text("#vehicle-error")
-    page.fill("#vd-name", "孙来访")
+    type_hanzi(page, "#vd-name", hanzi_pairs("孙来访"))  # the on-screen hanzi keyboard (the field is readonly)
     page.click("#vd-phone")
     type_keys(page, "#pad-overlay", "13800138000")
     page.click("#pad-ok")
@@ -147,7 +147,7 @@ def test_a_visitor_driving_in_with_a_fever_gets_the_fever_screen(page, demo_gate
     page.click("#vehicle-save")
     page.wait_for_selector("#vehicle-outcome:not([hidden])")
     page.click("#vehicle-save")  # 登记司机为访客
-    page.fill("#vd-name", "周来访")
+    type_hanzi(page, "#vd-name", hanzi_pairs("周来访"))
     page.click("#vd-phone")
     type_keys(page, "#pad-overlay", "13800138000")
     page.click("#pad-ok")
