@@ -69,11 +69,12 @@ def summary(store: OfficeStore, master: Registry, *, day: date, tz: str = "Asia/
                 f"SELECT gate_id, kind, verdict, direction, COUNT(*) FROM events WHERE kind IN ({kinds})"
                 " AND ts >= ? AND ts < ? GROUP BY gate_id, kind, verdict, direction", [hour_start, hour_end]):
             add_hour(gate_id, hour, kind, verdict, direction, n)
-    # a decision a handheld follow-up replaced (that day) counts no more: the follow-up is the person's passage
+    # a decision a handheld follow-up replaced (that day) counts no more: the follow-up is the person's passage;
+    # likewise a vehicle refused (not disinfected) and saved again: the corrected save is the vehicle's passage
     for gate_id, kind, verdict, direction, bucket, n in db.execute(
             f"SELECT s.gate_id, s.kind, s.verdict, s.direction, substr(s.ts, 1, {width}), COUNT(*) FROM events e"
             " JOIN events s ON s.gate_id = e.gate_id AND s.seq = e.supersedes_seq"
-            " WHERE e.kind IN ('passage', 'visitor_registration') AND e.ts >= ? AND e.ts < ? AND e.supersedes_seq IS NOT NULL"
+            " WHERE e.kind IN ('passage', 'visitor_registration', 'vehicle') AND e.ts >= ? AND e.ts < ? AND e.supersedes_seq IS NOT NULL"
             " AND s.ts >= ? AND s.ts < ?"
             " GROUP BY s.gate_id, s.kind, s.verdict, s.direction, substr(s.ts, 1, ?)", [start, end, start, end, width]):
         add(gate_id, bucket, kind, verdict, direction, -n)

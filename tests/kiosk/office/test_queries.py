@@ -216,6 +216,19 @@ def test_today_counts_per_compound_gate_and_hour_across_shanghai_midnight(office
     assert today.summary(store, master, day=DAY - timedelta(days=1), tz="UTC")["totals"]["out"] == 2
 
 
+def test_a_vehicle_saved_again_once_disinfected_counts_once_and_no_refusal(office):
+    """The gate's one-tap fix journals the vehicle again naming its refusal (supersedes_seq): the office counts one."""
+    store, master, _ = office
+    gate = Gate(store, "north")
+    refused = {**passage(1, "out", verdict="deny"), "vehicle": True, "plate": "京A12345", "passengers": 0,
+               "prompt": "disinfect_vehicle", "reasons": ["not_disinfected"]}
+    first = gate.send("vehicle", refused, ts(17, 0), subject="resident:1", household=1)
+    gate.send("vehicle", {**passage(1, "out"), "vehicle": True, "plate": "京A12345", "passengers": 0,
+                          "supersedes_seq": first["seq"]}, ts(17, 1), subject="resident:1", household=1)
+    totals = today.summary(store, master, day=DAY, tz="Asia/Shanghai")["totals"]
+    assert totals["vehicles"] == 1 and totals["refused"] == 0
+
+
 def test_ledger_filters_and_pages_with_a_cursor_that_cannot_be_forged(office):
     store, master, tmp = office
     seed(store, tmp)
