@@ -221,8 +221,13 @@ export function closeHanzi() {
   if (input) input.dispatchEvent(new Event("change", { bubbles: true }));
 }
 
+// Every such field is the keyboard's alone: no system keyboard over it, even where a template forgot to say so.
+function claim(input) { input.readOnly = true; input.inputMode = "none"; }
+document.querySelectorAll('input[data-keyboard="hanzi"]').forEach(claim);
+
 document.addEventListener("click", (event) => {
   const input = event.target.closest?.('input[data-keyboard="hanzi"]');
+  if (input) claim(input);
   if (input && !input.disabled) openHanzi(input);
 });
 
