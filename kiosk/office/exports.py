@@ -53,16 +53,17 @@ PROGRESS_EVERY = 5000  # rows between two progress calls
 # -- words (zh-CN, as the desk shows them) ------------------------------------------------------------
 
 DIRECTIONS = {"in": "进", "out": "出"}
-VERDICTS = {"admit": "放行", "deny": "拒绝通行", "refer": "需志愿者处理", "remeasure": "测温中", "ask": "询问进出方向"}
+VERDICTS = {"admit": "放行", "deny": "未放行", "refer": "需志愿者处理", "remeasure": "测温中", "ask": "询问进出方向"}
 REASONS = {"visiting_family": "探亲", "delivery": "送货", "repairs": "维修", "other": "其他"}
 OUTCOMES = {
-    "remeasured_normal": "复测正常", "sent_to_observation": "已带到留观区", "called_doctor": "已叫社区医生",
+    "remeasured_normal": "已复测正常", "sent_to_observation": "已送留观区", "called_doctor": "已联系社区医生",
     "sent_to_clinic": "已送发热门诊", "turned_back": "已劝返", "escorted_home": "已陪同回家",
-    "reported_to_office": "已报社区", "visitor_registered": "已登记访客", "identity_checked": "已核实身份",
-    "card_kept": "已收卡交社区", "returned": "已返回", "contacted": "已联系居民", "home_observation": "已居家观察",
+    "reported_to_office": "已报社区办公室", "visitor_registered": "访客已登记", "identity_checked": "已核实身份",
+    "card_kept": "已收回出入证", "returned": "已返回小区", "contacted": "已联系居民", "home_observation": "已居家观察",
     "false_alarm": "误报", "volunteer_signed_in": "志愿者已签到", "back_online": "卡口已恢复在线",
-    "gate_revoked": "卡口已停用", "handheld_normal": "手持测温正常", "repaired": "已修复",
-    "volunteer_arrived": "志愿者已到岗", "other": "其他（见备注）",
+    "gate_revoked": "卡口已停用", "handheld_normal": "体温计复测正常", "repaired": "已修复",
+    "volunteer_arrived": "志愿者已到岗", "gate_closed": "大门已关", "kept_open_on_purpose": "有意开着（送货、搬家等）",
+    "other": "其他（见备注）",
 }
 SUBJECT_KINDS = {"resident": "居民", "visitor": "访客", "volunteer": "志愿者", "vehicle": "车辆"}
 

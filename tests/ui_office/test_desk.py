@@ -55,7 +55,7 @@ def test_a_fever_at_the_gate_is_on_the_alarm_page_within_2_s_with_a_banner_and_s
     shown_after = time.monotonic() - journaled
     assert shown_after <= 2.0, shown_after
     banner = desk.locator("#alarm-banner")
-    assert banner.is_visible() and "体温异常" in banner.inner_text() and "北门" in banner.inner_text()
+    assert banner.is_visible() and "发热" in banner.inner_text() and "北门" in banner.inner_text()
     desk.wait_for_function("Number(document.body.dataset.beeped || 0) >= 1", timeout=2000)
     shoot(desk, "desk-fever-banner")
 
@@ -64,7 +64,7 @@ def test_a_fever_at_the_gate_is_on_the_alarm_page_within_2_s_with_a_banner_and_s
     desk.wait_for_selector("#alarm-banner:not([hidden])")
     desk.click("#alarm-banner-go")
     card = desk.locator(f"#alarm-list article[data-event-id='{event_id}']")
-    assert "王*" in card.inner_text() and "38.6" in card.inner_text() and "拒绝通行" in card.inner_text()
+    assert "王*" in card.inner_text() and "38.6" in card.inner_text() and "未放行" in card.inner_text()
 
     # handled: an outcome and a note; the card turns handled, the audit log has it
     card.locator("button[data-outcome='sent_to_clinic']").click()

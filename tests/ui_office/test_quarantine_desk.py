@@ -84,7 +84,7 @@ def test_a_fever_check_raises_the_alarm_banner_on_every_page(desk, demo_office, 
     watcher.wait_for_function("document.getElementById('alarm-banner-text').textContent.includes('居家隔离')",
                               timeout=5000)
     text = watcher.locator("#alarm-banner-text").inner_text()
-    assert "体温异常" in text and "居家隔离 1-2-301" in text
+    assert "发热" in text and "居家隔离 1-2-301" in text
     card = watcher.locator("#alarm-list article[data-kind='fever']", has_text="居家隔离 1-2-301")
     card.wait_for(timeout=5000)
     assert "刘*" in card.inner_text() and "1-2-301" in card.inner_text() and "38.2" in card.inner_text()

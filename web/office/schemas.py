@@ -166,6 +166,10 @@ class FlaggedList(Body):
 
 
 class Error(Body):
-    """Every error answer: what went wrong, in words."""
+    """Every error answer: what went wrong, in words, and a stable code (web/json_api.py; a 400 names the field)."""
 
     error: str
+    code: str | None = None
+    field: str | None = None
+    problems: list[dict] | None = None
+    detail: str | None = None

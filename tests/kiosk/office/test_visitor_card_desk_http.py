@@ -91,10 +91,10 @@ def test_a_revoked_or_ended_pass_has_no_qr(desk):
                            allow_redirects=False)
     assert revoked.status_code == 303
     page = browser.get(desk.url + f"/people/visitors/{pass_id}/card")
-    assert page.status_code == 409 and _problem(page.text) == "这张通行证已撤销，没有二维码"
+    assert page.status_code == 409 and _problem(page.text) == "这张通行证已停用，没有二维码"
     assert "<svg" not in page.text and 'id="visitor-card-print"' not in page.text
     pdf = browser.post(desk.url + f"/people/visitors/{pass_id}/card.pdf", data={"csrf_token": csrf})
-    assert pdf.status_code == 409 and _problem(pdf.text) == "这张通行证已撤销，没有二维码"
+    assert pdf.status_code == 409 and _problem(pdf.text) == "这张通行证已停用，没有二维码"
     assert f'href="/people/visitors/{pass_id}/card"' not in browser.get(desk.url + "/people/visitors").text
 
     other, *_ = _add_pass(desk, browser, csrf, name="过期访客")
