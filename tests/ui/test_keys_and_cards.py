@@ -146,7 +146,7 @@ def test_a_replacement_card_refuses_the_old_one_as_replaced(page, demo_gate, off
     page.wait_for_selector("body[data-screen='result'] #result.deny")
     title, todo = page.inner_text("#result-title"), page.inner_text("#result-todo")
     assert title == "旧出入证：已补发新证", (title, todo)
-    assert "请使用新卡" in todo, todo
+    assert "请使用新证" in todo, todo
     assert "挂失" not in title + todo, (title, todo)
     assert page.inner_text("#result-name") == "王*"
     shoot(page, "result-card-replaced")

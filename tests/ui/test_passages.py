@@ -104,7 +104,7 @@ def test_a_quarantined_resident_coming_home_is_let_in_in_amber(page, demo_gate, 
     page.wait_for_selector("body[data-screen='ask']")
     page.click("#ask-in")
     page.wait_for_selector("body[data-screen='result'] #result.caution")
-    assert page.inner_text("#result-title") == "居家隔离人员回家"
+    assert page.inner_text("#result-title") == "居家隔离人员返家"
     assert "请直接回家隔离" in page.inner_text("#result-todo") and "已通知" in page.inner_text("#result-todo")
     assert page.inner_text("#result-direction") == "进"
     background = page.evaluate("getComputedStyle(document.querySelector('#result')).backgroundColor")
