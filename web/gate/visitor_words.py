@@ -22,4 +22,7 @@ def catalog() -> dict:
                          household="{household}"),
         "known_no_place": gettext("Last visit: %(name)s (to %(household)s)", name="{name}", household="{household}"),
         "handheld_hint": gettext("Visitor with a fever: type the handheld reading"),
+        # saved before any temperature was taken, or the gate asks for another reading (the prompt's title says why)
+        "temp_missing": gettext("Take the visitor's temperature first: tap Measure, or Type a handheld reading."),
+        "measure_again": gettext("Measure again and enter the new reading (%(why)s).", why="{why}"),
     }

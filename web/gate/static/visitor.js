@@ -133,7 +133,8 @@ $("#v-save").addEventListener("click", async () => {
   if (r.data.verdict === "remeasure") {
     visitor.temps = temps; visitor.current = null;
     $("#v-temp").textContent = "—";
-    $("#v-error").textContent = T.ui.measure_again + " (" + (T.prompts[r.data.prompt] || [""])[0] + ")";
+    $("#v-error").textContent = temps.length === 0 ? T.visitor_form.temp_missing
+      : fmt(T.visitor_form.measure_again, { why: (T.prompts[r.data.prompt] || [""])[0] });
     return;
   }
   if (visitor.alarmSeq !== null && walkUp && walkUp.seq === visitor.alarmSeq) walkUp = null;
