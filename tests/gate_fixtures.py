@@ -52,6 +52,13 @@ class Rig:
     registry: Registry
     journal: Journal
 
+    def close(self) -> None:
+        """Stop the gate's workers, then close the hardware, the journal and the registry (in that order)."""
+        self.gate.close()
+        self.hardware.close()
+        self.journal.close()
+        self.registry.close()
+
     def stand(self, celsius: float | None) -> None:
         """Someone steps in front of the thermometer (None: they step away)."""
         self.hardware.stand(celsius)
@@ -96,10 +103,7 @@ def rig(tmp_path):
     """A started gate (passage worker running) over the small community, closed afterwards."""
     made = make_rig(tmp_path)
     yield made
-    made.gate.close()
-    made.hardware.close()
-    made.journal.close()
-    made.registry.close()
+    made.close()
 
 
 @pytest.fixture
@@ -115,7 +119,4 @@ def rig_factory(tmp_path):
 
     yield build
     for r in made:
-        r.gate.close()
-        r.hardware.close()
-        r.journal.close()
-        r.registry.close()
+        r.close()

@@ -21,10 +21,7 @@ def gate(tmp_path):
     rig = make_rig(tmp_path, start=False)
     app = create_gate_app(rig.gate, simulation=rig.hardware)
     yield rig, app
-    rig.gate.close()
-    rig.hardware.close()
-    rig.journal.close()
-    rig.registry.close()
+    rig.close()
 
 
 def client(app, language):

@@ -33,10 +33,7 @@ def gate(tmp_path):
     sync = Poked()
     rig = make_rig(tmp_path, quarantine=False, sync=sync)
     yield rig.gate, rig.hardware, sync
-    rig.gate.close()
-    rig.hardware.close()
-    rig.journal.close()
-    rig.registry.close()
+    rig.close()
 
 
 def forehead(hardware, celsius):

@@ -16,10 +16,7 @@ def gate(tmp_path):
     rig = make_rig(tmp_path, start=False)
     http = create_gate_app(rig.gate, simulation=rig.hardware).test_client()
     yield rig, http
-    rig.gate.close()
-    rig.hardware.close()
-    rig.journal.close()
-    rig.registry.close()
+    rig.close()
 
 
 def test_nobody_signed_in_records_nothing(gate):
@@ -78,7 +75,4 @@ def test_the_touchscreen_offers_the_configured_buttons(tmp_path):
         assert 'id="screen-disinfection"' in html and 'data-value="5号楼大堂">5号楼大堂<' in html
         assert 'data-value="gate">' in html and 'data-go="disinfection"' in html
     finally:
-        rig.gate.close()
-        rig.hardware.close()
-        rig.journal.close()
-        rig.registry.close()
+        rig.close()

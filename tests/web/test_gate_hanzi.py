@@ -12,10 +12,7 @@ from web.gate import create_gate_app
 def http(tmp_path):
     rig = make_rig(tmp_path, start=False)
     yield create_gate_app(rig.gate).test_client()
-    rig.gate.close()
-    rig.hardware.close()
-    rig.journal.close()
-    rig.registry.close()
+    rig.close()
 
 
 def test_candidates_for_a_syllable_with_the_rosters_surname_first(http):

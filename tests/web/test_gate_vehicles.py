@@ -17,10 +17,7 @@ from web.gate import create_gate_app
 def rig(tmp_path):
     rig = make_rig(tmp_path, quarantine=True)  # resident 2 (household 2) is under a home-quarantine order
     yield rig
-    rig.gate.close()
-    rig.hardware.close()
-    rig.journal.close()
-    rig.registry.close()
+    rig.close()
 
 
 @pytest.fixture

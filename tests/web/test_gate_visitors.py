@@ -17,10 +17,7 @@ BODY = {"name": "孙来访", "phone": "13800138000", "coming_from": "朝阳区",
 def rig(tmp_path):
     rig = make_rig(tmp_path, quarantine=False)
     yield rig
-    rig.gate.close()
-    rig.hardware.close()
-    rig.journal.close()
-    rig.registry.close()
+    rig.close()
 
 
 @pytest.fixture
@@ -78,10 +75,7 @@ def test_without_the_rule_a_visitor_needs_no_host(tmp_path):
         no_host = {k: v for k, v in BODY.items() if k != "host_household_id"}
         assert http.post("/api/v1/visitors", json=no_host).status_code == 200
     finally:
-        rig.gate.close()
-        rig.hardware.close()
-        rig.journal.close()
-        rig.registry.close()
+        rig.close()
 
 
 @pytest.mark.parametrize("change, field, words", [

@@ -28,10 +28,7 @@ def served(tmp_path):
     yield f"http://127.0.0.1:{server.port}/api/v1/", http, rig
     server.close()
     thread.join(timeout=10)
-    rig.gate.close()
-    rig.hardware.close()
-    rig.journal.close()
-    rig.registry.close()
+    rig.close()
 
 
 def test_the_list_the_exit_and_refusals_in_words(served):

@@ -325,7 +325,4 @@ def test_the_gates_page_streams_do_not_stall_scans(tmp_path):
         close_all(streams)
         server.close()
         thread.join(timeout=10)
-        rig.gate.close()
-        rig.hardware.close()
-        rig.journal.close()
-        rig.registry.close()
+        rig.close()
