@@ -147,3 +147,18 @@ def test_a_new_card_takes_the_typed_reading_from_the_visitor(http, rig):
     answer = http.post("/api/v1/readings", json={"celsius": 36.7, "source": "handheld_contact"}).get_json()
     assert answer.get("kind") == "person"
     assert rig.journal.latest((EventKind.VISITOR_REGISTRATION,)).data.get("supersedes_seq") is None
+
+
+def test_where_visitors_came_from_lately_is_offered_commonest_first(http):
+    """GET /visitors/places: the keyboard's one-tap words for 来自何处 — commonest first, ties the most recent,
+    spaces tidied, empty places left out, at most six."""
+    assert http.get("/api/v1/visitors/places").get_json() == {"places": []}
+
+    def came_from(*places: str) -> list[str]:
+        for place in places:
+            answer = http.post("/api/v1/visitors", json={**BODY, "coming_from": place})
+            assert answer.status_code == 200, answer.get_json()
+        return http.get("/api/v1/visitors/places").get_json()["places"]
+
+    assert came_from("顺丰  快递", "通州", " 朝阳区 ", "", "朝阳区", "通州", "朝阳区") == ["朝阳区", "通州", "顺丰 快递"]
+    assert came_from("a", "b", "c", "d") == ["朝阳区", "通州", "d", "c", "b", "a"]  # six: the oldest single drops

@@ -137,6 +137,15 @@ def known_visitor():
     return jsonify({"visitor": returning_visitors.known_visitor(found, gate.checkpoint.registry) if found else None})
 
 
+@api.get("/visitors/places")
+def visitor_places():
+    """Where this gate's visitors came from lately, commonest first (the keyboard's one-tap words for 来自何处)."""
+    gate = _gate()
+    places = returning_visitors.recent_places(gate.checkpoint.journal, gate.clock(),
+                                              gate.checkpoint.config.visitors.known_days)
+    return jsonify({"places": places})
+
+
 @api.get("/households")
 def households():
     """Every household, for the host picker (building → unit → room)."""

@@ -3,7 +3,9 @@
 // (GET /api/v1/hanzi, debounced, stale requests cancelled, pages cached) and a tap appends the character; ⌫ deletes
 // a pending letter, or with none pending the last character; "123 ABC" types digits and Latin letters as they are
 // (3号楼, a company's name). An input with data-hanzi="name" asks for the surname order for its first character and
-// the given-name order after it. Words come from the template (part_hanzi_keyboard.html), in the page's language.
+// the given-name order after it. An input with data-suggest="URL" offers whole words from that URL
+// (``{"places": [...]}``: where this gate's visitors came from lately) while the field is empty: one tap instead of
+// a word spelt in pinyin. Words come from the template (part_hanzi_keyboard.html), in the page's language.
 import { $ } from "./dom.js";
 
 const MAX_PINYIN = 8;   // as the server accepts (kiosk/gate/hanzi_candidates.py MAX_LETTERS)
@@ -12,6 +14,7 @@ const overlay = $("#hz-overlay");
 const kb = {
   input: null, text: "", pinyin: "", page: 0, latin: false, max: 40,
   matched: "", candidates: [], more: false, pending: null, timer: null, controller: null, failed: false,
+  words: [],
 };
 const cache = new Map(); // "slot|pinyin|page" → the server's answer (the same letters are typed again and again)
 
@@ -138,6 +141,7 @@ function render() {
   const list = $("#hz-list");
   $("#hz-prev").disabled = kb.page === 0 || !kb.pinyin;
   $("#hz-next").disabled = !kb.more || !kb.pinyin;
+  if (!kb.pinyin && kb.words.length && !kb.text.trim()) { renderWords(); return; }
   if (!kb.pinyin) { hint("empty"); return; }
   if (kb.failed) { hint("failed"); return; }
   if (kb.pending && !kb.candidates.length) { list.replaceChildren(); return; } // the answer is on its way
@@ -148,6 +152,29 @@ function render() {
     button.dataset.index = i;
     return button;
   }));
+}
+
+function renderWords() {
+  $("#hz-list").replaceChildren(...kb.words.map((w) => {
+    const button = document.createElement("button");
+    button.className = "hz-word";
+    button.textContent = w;
+    button.dataset.word = w;
+    return button;
+  }));
+}
+
+async function fetchWords(input) {
+  // Best effort: without an answer the bar shows its usual hint, and typing works as ever.
+  try {
+    const response = await fetch(input.dataset.suggest, { headers: { Accept: "application/json" } });
+    const answer = response.ok ? await response.json() : { places: [] };
+    if (kb.input !== input) return; // closed, or another field opened meanwhile
+    kb.words = (answer.places || []).filter((w) => typeof w === "string" && w).slice(0, 6);
+    render();
+  } catch (e) {
+    kb.words = []; // offline page or the gate restarting: no suggestions, nothing else changes
+  }
 }
 
 function show(answer) {
@@ -203,6 +230,8 @@ export function openHanzi(input) {
   kb.latin = false;
   kb.max = input.maxLength > 0 ? input.maxLength : 40;
   $("#hz-label").textContent = labelOf(input);
+  kb.words = [];
+  if (input.dataset.suggest) fetchWords(input);
   buildKeys();
   sync();
   ask();
@@ -236,6 +265,8 @@ $("#hz-keys").addEventListener("click", (event) => {
   if (button) onKey(button.dataset.key);
 });
 $("#hz-list").addEventListener("click", (event) => {
+  const word = event.target.closest("button[data-word]");
+  if (word) { if (append(word.dataset.word)) changed(); return; }
   const button = event.target.closest("button[data-index]");
   if (button) pick(Number(button.dataset.index));
 });
