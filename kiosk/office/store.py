@@ -140,8 +140,21 @@ class OfficeStore:
         """This thread's connection in one transaction, writes serialised with ingest's."""
         with self._write_lock:
             db = self._db()
-            with db.atomic():
+            if db.conn.in_transaction:  # nested: a savepoint inside the caller's transaction
+                with db.atomic():
+                    yield db
+                return
+            # IMMEDIATE takes the write lock before the first read. A deferred transaction that reads, then writes
+            # after another process (the CLI beside the server) committed, is refused at once with "database is
+            # locked" (a stale snapshot: SQLite skips the busy timeout), however long the timeout is.
+            db.execute("BEGIN IMMEDIATE")
+            try:
                 yield db
+            except BaseException:
+                if db.conn.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
 
     def close(self) -> None:
         """Close this thread's connection."""
