@@ -116,11 +116,17 @@ class WebServer:
         self._closed = threading.Event()
 
     def run(self) -> None:
-        """Serve until closed."""
+        """Serve until closed; then give what is still running a bounded time to end (SETTLE_S)."""
         if self._closed.is_set():
             return
-        with asyncio.Runner(loop_factory=_Loop) as runner:
-            runner.run(self._serve())
+        loop = _Loop()
+        try:
+            loop.run_until_complete(self._serve())
+        finally:
+            try:
+                _settle(loop, SETTLE_S)
+            finally:
+                loop.close()
 
     async def _serve(self) -> None:
         from hypercorn.app_wrappers import ASGIWrapper
@@ -172,6 +178,33 @@ def _listen(host: str, port: int) -> socket.socket:
         sock.close()
         raise
     return sock
+
+
+SETTLE_S = 5.0  # after serving ends, how long the connections still open get to finish once cancelled
+
+
+def _settle(loop: asyncio.AbstractEventLoop, timeout_s: float) -> None:
+    """Cancel every task still on ``loop`` and wait at most ``timeout_s`` for them.
+
+    asyncio.Runner waits for cancelled tasks without a bound; a task that does not end (a connection handler
+    caught in its own cleanup) then kept a stopped gate from exiting until systemd killed it, and a test saw "did
+    not stop within 20 s of SIGTERM". A task still running after the bound is logged with its stack and left
+    behind: the process is stopping, and its journal is closed after this returns.
+    """
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        _, stuck = loop.run_until_complete(asyncio.wait(pending, timeout=timeout_s))
+        for task in stuck:
+            stack = io.StringIO()
+            task.print_stack(file=stack)
+            log.warning("a server task did not end within %.0f s of stopping; left behind:\n%s", timeout_s,
+                        stack.getvalue())
+    for task in pending:
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            log.debug("a server task ended with %r while stopping", task.exception())
+    loop.run_until_complete(loop.shutdown_asyncgens())
 
 
 class _Loop(asyncio.SelectorEventLoop):
