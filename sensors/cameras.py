@@ -42,6 +42,12 @@ PICAMERA2_HINT = (
     "(python3 -m venv --system-site-packages .venv) so it can see picamera2"
 )
 
+WEBCAM_HINT = "pip install '.[webcam]'"
+"""How to get OpenCV for a USB webcam: the project's ``webcam`` extra (opencv-python-headless), run in the checkout."""
+
+DEFAULT_CHOOSE_FROM = 4
+"""A live camera lets the scan loop choose the sharpest of this many successive frames (see sensors.scanning)."""
+
 
 class CameraError(KioskError, OSError):
     """A camera could not be opened or stopped delivering frames; the message says what to check."""
@@ -76,6 +82,12 @@ class _SourceBase:
     closed = False
     exhausted = False
     """True once a finite source (a replay without loop or watch, a video file) has delivered its last frame."""
+    choose_from = 1
+    """How many successive frames the scan loop may choose the sharpest from (1: decode every frame, in order).
+
+    Live cameras deliver frames whether or not anyone decodes them, so the scan loop reads them on a thread of
+    its own and decodes the sharpest that arrived since the last decode; a replay's or a video file's frames are
+    each decoded, in order, as tests and the demo expect."""
 
     def __enter__(self):
         return self
@@ -418,15 +430,22 @@ class USBCameraSource(_SourceBase):
         height: int = 480,
         fps: float = 30,
         *,
+        choose_from: int = DEFAULT_CHOOSE_FROM,
         timeout_s: float = 2.0,
     ) -> None:
         try:
             import cv2
         except ImportError as exc:
-            raise CameraError(f"OpenCV is not installed ({exc}): pip install opencv-python-headless") from exc
+            # OpenCV is an optional extra: only a gate with a USB webcam installs it (a Pi camera never needs it)
+            raise CameraError(
+                f"USB 摄像头需要 OpenCV，请在程序目录运行 {WEBCAM_HINT} / a USB webcam (camera.source: usb) needs "
+                f"OpenCV, which is not installed ({exc}): run {WEBCAM_HINT} in the checkout "
+                "(or pip install opencv-python-headless)"
+            ) from exc
         self._cv2 = cv2
         self.device = device if isinstance(device, int) else os.fspath(device)
         self.is_file = not isinstance(device, int)
+        self.choose_from = 1 if self.is_file else choose_from  # a video file's frames are each decoded, in order
         if isinstance(self.device, str):  # self.is_file
             if not Path(self.device).exists():
                 raise CameraError(f"video file {self.device} does not exist")
@@ -484,16 +503,101 @@ class USBCameraSource(_SourceBase):
 
 # --- Raspberry Pi camera (picamera2) ------------------------------------------------------
 
+DEFAULT_EXPOSURE_US = 6000
+"""The Pi camera's shutter time at a gate: a card moved at 0.5 m/s travels 3 mm in 6 ms, about one module."""
+
+FOCUS_MODES = ("continuous", "fixed")
+
+# libcamera's enum values (control_ids_core.yaml), used where the libcamera module lacks the enum class
+_ENUM_FALLBACK = {
+    ("AeExposureModeEnum", "Normal"): 0, ("AeExposureModeEnum", "Short"): 1, ("AeExposureModeEnum", "Long"): 2,
+    ("ExposureTimeModeEnum", "Manual"): 1, ("AnalogueGainModeEnum", "Manual"): 1,
+    ("AfModeEnum", "Manual"): 0, ("AfModeEnum", "Continuous"): 2, ("AfSpeedEnum", "Fast"): 1,
+}
+
+
+def pi_camera_controls(
+    available: Iterable[str],
+    *,
+    fps: float = 30,
+    exposure_us: int = DEFAULT_EXPOSURE_US,
+    analogue_gain: float | None = None,
+    exposure_mode: str = "short",
+    focus: str = "continuous",
+    focus_distance_m: float = 0.3,
+    enums: object | None = None,
+) -> tuple[dict[str, object], list[str]]:
+    """The libcamera controls for a gate camera, and the names of those the camera does not have.
+
+    - ``exposure_us`` > 0 fixes the shutter time (``ExposureTime``, with ``ExposureTimeMode`` manual on libcamera
+      0.5+) so a moving card is not streaked; auto-exposure keeps the picture bright by raising the analogue gain
+      (noisier, but noise costs a decoder far less than a streak). ``analogue_gain`` fixes the gain too (both
+      manual: nothing adapts to the light any more). ``exposure_us`` 0 leaves the shutter to auto-exposure in
+      ``exposure_mode`` (``AeExposureMode``: short, normal or long).
+    - ``focus`` on a camera with a motorised lens (Camera Module 3): ``continuous`` autofocus, fast; or ``fixed``
+      at ``focus_distance_m`` (``AfMode`` manual, ``LensPosition`` = 1 / distance in dioptres). A fixed-focus
+      camera has no ``AfMode``: its focus ring is set by hand.
+    - ``FrameRate`` (picamera2 turns it into ``FrameDurationLimits``) is always set.
+
+    ``available`` is the camera's ``camera_controls`` (picamera2 refuses a control the camera does not
+    advertise); ``enums`` is libcamera's ``controls`` module (its enum classes), ints when None.
+    """
+    if exposure_mode not in ("short", "normal", "long"):
+        raise ValueError(f"exposure_mode: expected short, normal or long, got {exposure_mode!r}")
+    if focus not in FOCUS_MODES:
+        raise ValueError(f"focus: expected one of {', '.join(FOCUS_MODES)}, got {focus!r}")
+    if exposure_us < 0 or (exposure_us and exposure_us > 1_000_000 / fps):
+        raise ValueError(f"exposure_us: expected 0 (auto) or a shutter time within one frame at {fps:g} fps, got {exposure_us}")
+
+    def enum(kind: str, name: str) -> object:
+        return getattr(getattr(enums, kind, None), name, _ENUM_FALLBACK[(kind, name)])
+
+    wanted: dict[str, object] = {}
+    if exposure_us:
+        wanted["ExposureTimeMode"] = enum("ExposureTimeModeEnum", "Manual")  # libcamera 0.5+: ExposureTime applies
+        wanted["ExposureTime"] = int(exposure_us)
+        if analogue_gain is not None:
+            wanted["AnalogueGainMode"] = enum("AnalogueGainModeEnum", "Manual")
+            wanted["AnalogueGain"] = float(analogue_gain)
+    else:
+        wanted["AeExposureMode"] = enum("AeExposureModeEnum", exposure_mode.capitalize())
+        if analogue_gain is not None:
+            wanted["AnalogueGainMode"] = enum("AnalogueGainModeEnum", "Manual")
+            wanted["AnalogueGain"] = float(analogue_gain)
+    if focus == "continuous":
+        wanted["AfMode"] = enum("AfModeEnum", "Continuous")
+        wanted["AfSpeed"] = enum("AfSpeedEnum", "Fast")
+    else:
+        wanted["AfMode"] = enum("AfModeEnum", "Manual")
+        wanted["LensPosition"] = round(1.0 / focus_distance_m, 3)
+    names = set(available)
+    if "AfMode" not in names:
+        # A fixed-focus camera: no lens to drive, and nothing to report — its focus ring is set by hand
+        for key in ("AfMode", "AfSpeed", "LensPosition"):
+            wanted.pop(key, None)
+    controls: dict[str, object] = {"FrameRate": float(fps)}
+    skipped = []
+    for key, value in wanted.items():
+        if key in names:
+            controls[key] = value
+        elif key not in ("ExposureTimeMode", "AnalogueGainMode"):  # absent before libcamera 0.5: not needed there
+            skipped.append(key)
+    return controls, skipped
+
 
 class PiCameraSource(_SourceBase):
     """A Raspberry Pi camera through picamera2, greyscale from the Y plane of a YUV420 "lores" stream.
 
     The lores stream is produced by the ISP at the requested size alongside the
     main stream, so greyscale frames cost no conversion in Python: the first
-    ``height`` rows of the YUV420 buffer are the luminance. Cameras with a
-    motorised lens (Camera Module 3) are put in continuous autofocus, fast
-    mode; fixed-focus ones are left alone. ``camera_num`` picks the camera on
-    boards with two. Each read waits up to ``timeout_s`` for the next frame.
+    ``height`` rows of the YUV420 buffer are the luminance. The camera is set
+    up for a gate (see :func:`pi_camera_controls`): a short fixed shutter time
+    with the gain left to auto-exposure, and on a Camera Module 3 continuous
+    autofocus (or a fixed focus distance); the controls go in the camera
+    configuration, so the very first frame has them. ``controls`` says what
+    was asked of the camera, ``skipped_controls`` what it does not support.
+    ``camera_num`` picks the camera on boards with two. Each read waits up to
+    ``timeout_s`` for the next frame.
 
     picamera2 comes from apt, not pip: when it is missing this raises
     :class:`CameraError` with the fix — there is no fallback to another source.
@@ -506,7 +610,12 @@ class PiCameraSource(_SourceBase):
         fps: float = 30,
         *,
         camera_num: int = 0,
-        autofocus: bool = True,
+        exposure_us: int = DEFAULT_EXPOSURE_US,
+        analogue_gain: float | None = None,
+        exposure_mode: str = "short",
+        focus: str = "continuous",
+        focus_distance_m: float = 0.3,
+        choose_from: int = DEFAULT_CHOOSE_FROM,
         timeout_s: float = 2.0,
     ) -> None:
         try:
@@ -516,6 +625,7 @@ class PiCameraSource(_SourceBase):
         # YUV420 needs even dimensions
         self.width, self.height = width - width % 2, height - height % 2
         self.timeout_s = timeout_s
+        self.choose_from = choose_from
         self.autofocus = False
         try:
             camera = Picamera2(camera_num)
@@ -526,25 +636,30 @@ class PiCameraSource(_SourceBase):
             ) from exc
         self._camera = camera
         try:
+            try:
+                from libcamera import controls as enums
+            except ImportError:  # picamera2 without its libcamera bindings cannot run anyway; ints are libcamera's values
+                enums = None
+            self.controls, self.skipped_controls = pi_camera_controls(
+                camera.camera_controls, fps=fps, exposure_us=exposure_us, analogue_gain=analogue_gain,
+                exposure_mode=exposure_mode, focus=focus, focus_distance_m=focus_distance_m, enums=enums,
+            )
+            if self.skipped_controls:
+                log.warning("Raspberry Pi camera #%s does not support %s: left at its defaults", camera_num,
+                            ", ".join(self.skipped_controls))
             size = (self.width, self.height)
             config = camera.create_video_configuration(
                 main={"size": size, "format": "YUV420"},
                 lores={"size": size, "format": "YUV420"},
-                controls={"FrameRate": float(fps)},
+                controls=dict(self.controls),
                 buffer_count=4,
                 # Wait for the next frame rather than hand out a queued older one: a fresh picture is what counts
                 queue=False,
             )
             camera.configure(config)
             camera.start()
-            if autofocus and "AfMode" in camera.camera_controls:
-                from libcamera import controls
-
-                af = {"AfMode": controls.AfModeEnum.Continuous}
-                if "AfSpeed" in camera.camera_controls:
-                    af["AfSpeed"] = controls.AfSpeedEnum.Fast
-                camera.set_controls(af)
-                self.autofocus = True
+            self.autofocus = self.controls.get("AfMode") == getattr(
+                getattr(enums, "AfModeEnum", None), "Continuous", _ENUM_FALLBACK[("AfModeEnum", "Continuous")])
         except Exception as exc:
             self._release()
             raise CameraError(f"Raspberry Pi camera #{camera_num} could not start at {width}×{height}@{fps}: {exc}") from exc
@@ -561,6 +676,11 @@ class PiCameraSource(_SourceBase):
             raise CameraError(f"Raspberry Pi camera failed: {exc}") from exc
         # The array is (height × 3/2, stride): Y rows first, then U and V; rows may be padded
         return np.ascontiguousarray(yuv[: self.height, : self.width])
+
+    def metadata(self) -> dict:
+        """The camera's report on its latest frame (ExposureTime, AnalogueGain, LensPosition, …): for tuning."""
+        self._check_open()
+        return dict(self._camera.capture_metadata())
 
     def close(self) -> None:
         """Stop and release the camera; safe to call twice."""
@@ -582,6 +702,9 @@ class PiCameraSource(_SourceBase):
 def open_camera(settings: CameraSettings) -> FrameSource | None:
     """Open the frame source ``settings.source`` names; None for ``none`` (a gate with a USB scanner only).
 
+    The Pi camera gets the gate's exposure and focus settings (``exposure_us``, ``analogue_gain``,
+    ``exposure_mode``, ``focus``, ``focus_distance_m``); live cameras carry ``choose_from`` for the scan loop.
+
     ``replay`` reads ``settings.replay_path``: a folder is watched (each image
     dropped in after the start is delivered once), a single file is looped at
     ``fps`` (a card held in front of the camera); frames are sized
@@ -590,9 +713,14 @@ def open_camera(settings: CameraSettings) -> FrameSource | None:
     """
     size = (settings.width, settings.height)
     if settings.source == "picamera2":
-        return PiCameraSource(settings.width, settings.height, settings.fps)
+        return PiCameraSource(
+            settings.width, settings.height, settings.fps, exposure_us=settings.exposure_us,
+            analogue_gain=settings.analogue_gain, exposure_mode=settings.exposure_mode, focus=settings.focus,
+            focus_distance_m=settings.focus_distance_m, choose_from=settings.choose_from,
+        )
     if settings.source == "usb":
-        return USBCameraSource(settings.usb_device, settings.width, settings.height, settings.fps)
+        return USBCameraSource(settings.usb_device, settings.width, settings.height, settings.fps,
+                               choose_from=settings.choose_from)
     if settings.source == "replay":
         if not settings.replay_path:
             raise CameraError("camera.replay_path is required when camera.source is replay")

@@ -66,6 +66,29 @@ class CameraSettings(Section):
     """A folder or image file for ``replay``."""
     lane: Lane = None
     """``in`` or ``out`` when this camera serves one lane of a gate with separate lanes; none for both ways."""
+    exposure_us: int = Field(6000, ge=0, le=100_000)
+    """Pi camera: shutter time in µs, short so a moving card is not streaked (the gain rises to keep the picture
+    bright); 0 leaves it to auto-exposure in ``exposure_mode``. Must fit in one frame (≤ 1 000 000 / fps)."""
+    analogue_gain: float | None = Field(None, ge=1.0, le=64.0)
+    """Pi camera: a fixed sensor gain; none lets auto-exposure choose it (the usual choice)."""
+    exposure_mode: Literal["short", "normal", "long"] = "short"
+    """Pi camera: auto-exposure's preference when ``exposure_us`` is 0 (``AeExposureMode``)."""
+    focus: Literal["continuous", "fixed"] = "continuous"
+    """Pi camera with a motorised lens (Camera Module 3): continuous autofocus, or fixed at ``focus_distance_m``."""
+    focus_distance_m: float = Field(0.3, ge=0.08, le=10.0)
+    """Where the lens focuses when ``focus`` is fixed (where people hold their cards)."""
+    choose_from: int = Field(4, ge=1, le=8)
+    """Live cameras: the scan loop decodes the sharpest of the last this-many frames that arrived since its last
+    decode (1: just the next frame)."""
+
+    @model_validator(mode="after")
+    def _exposure_within_a_frame(self) -> CameraSettings:
+        if self.exposure_us > 1_000_000 / self.fps:
+            raise ValueError(
+                f"exposure_us {self.exposure_us} is longer than one frame at {self.fps} fps "
+                f"(at most {1_000_000 // self.fps}); lower it or the frame rate"
+            )
+        return self
 
 
 class DecoderSettings(Section):

@@ -19,6 +19,7 @@ from kiosk.config.hardware import CameraSettings
 from kiosk.exc import KioskError
 from sensors.cameras import (
     PICAMERA2_HINT,
+    WEBCAM_HINT,
     CameraError,
     FrameSource,
     ImageFileError,
@@ -29,6 +30,7 @@ from sensors.cameras import (
     list_images,
     load_gray,
     open_camera,
+    pi_camera_controls,
     qr_array,
 )
 from sensors.decoders import make_decoder
@@ -334,9 +336,53 @@ def test_usb_source_errors(tmp_path):
 
 
 def test_usb_source_without_opencv(monkeypatch):
-    monkeypatch.setitem(sys.modules, "cv2", None)
-    with pytest.raises(CameraError, match="pip install opencv-python-headless"):
+    monkeypatch.setitem(sys.modules, "cv2", None)  # as on a gate installed without the webcam extra
+    with pytest.raises(CameraError) as caught:
         USBCameraSource(0)
+    message = str(caught.value)
+    assert message.startswith("USB 摄像头需要 OpenCV")  # Chinese first, then English
+    assert "camera.source: usb" in message and "pip install '.[webcam]'" in message and WEBCAM_HINT in message
+    assert "opencv-python-headless" in message
+
+
+def test_doctor_names_the_webcam_extra_when_opencv_is_missing(monkeypatch):
+    from sensors.diagnostics import probe_camera
+
+    monkeypatch.setitem(sys.modules, "cv2", None)
+    check = probe_camera(lambda: open_camera(CameraSettings(source="usb")))
+    assert check.status.value == "fail" and "pip install '.[webcam]'" in check.detail and "OpenCV" in check.detail
+
+
+def test_a_gate_without_opencv_never_imports_it(tmp_path):
+    # The Pi camera (picamera2 faked as above) and the replay camera, read by the scan loop and the default
+    # decoder in a process where OpenCV cannot be imported at all
+    import subprocess
+
+    card = save(tmp_path / "card.png", qr_array(CARD))
+    code = f"""
+import sys
+sys.modules["cv2"] = None  # import cv2 raises ImportError, as when opencv is not installed
+import types
+from tests.sensors import test_cameras as t
+picamera2 = types.ModuleType("picamera2"); picamera2.Picamera2 = t.StubPicamera2
+libcamera = types.ModuleType("libcamera"); libcamera.controls = t.libcamera_controls_module()
+sys.modules.update(picamera2=picamera2, libcamera=libcamera)
+from kiosk.config.hardware import CameraSettings
+from sensors.cameras import open_camera
+from sensors.decoders import make_decoder
+from sensors.scanning import Scanner
+pi = open_camera(CameraSettings(source="picamera2"))
+assert pi.read().shape == (480, 640)
+pi.close()
+replay = open_camera(CameraSettings(source="replay", replay_path={str(card)!r}, fps=100))
+with Scanner(replay, make_decoder(), repeat_after_s=60) as scanner:
+    scan = scanner.get(timeout=10)
+print(scan.text, "cv2" in sys.modules and sys.modules["cv2"] is not None)
+"""
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == [CARD, "False"]
 
 
 # --- Raspberry Pi camera ----------------------------------------------------------------------
@@ -365,14 +411,34 @@ def test_importing_cameras_does_not_import_camera_libraries():
     assert out.strip() == "[]"
 
 
+# What a Camera Module 3 (imx708) advertises on libcamera 0.5+, as picamera2's camera_controls: name → (min, max, default)
+IMX708_CONTROLS = {
+    "AeEnable": (False, True, True), "AeExposureMode": (0, 3, 0), "AeConstraintMode": (0, 3, 0),
+    "ExposureTime": (26, 220417486, 20000), "ExposureTimeMode": (0, 1, 0),
+    "AnalogueGain": (1.12, 16.0, 1.0), "AnalogueGainMode": (0, 1, 0),
+    "FrameDurationLimits": (33333, 120000, 33333),
+    "AfMode": (0, 2, 0), "AfSpeed": (0, 1, 0), "AfRange": (0, 2, 0), "LensPosition": (0.0, 15.0, 1.0),
+}
+# A Camera Module 2 (imx219) on an older libcamera: a fixed-focus lens, no ExposureTimeMode / AnalogueGainMode
+IMX219_OLD_CONTROLS = {
+    "AeEnable": (False, True, True), "AeExposureMode": (0, 3, 0), "ExposureTime": (75, 11766829, None),
+    "AnalogueGain": (1.0, 10.666, None), "FrameDurationLimits": (33333, 120000, 33333),
+}
+
+
 class StubPicamera2:
-    """Stands in for picamera2.Picamera2 at its own interface: YUV420 lores arrays with padded rows."""
+    """Stands in for picamera2.Picamera2 at its own interface: YUV420 lores arrays with padded rows.
+
+    Like picamera2, ``configure`` refuses a control the camera does not advertise (``FrameRate`` is picamera2's
+    own, turned into FrameDurationLimits), and ``capture_metadata`` reports what the configuration asked for.
+    """
 
     instances: ClassVar[list[StubPicamera2]] = []
+    advertised: ClassVar[dict] = IMX708_CONTROLS
 
     def __init__(self, camera_num=0):
         self.camera_num = camera_num
-        self.camera_controls = {"AfMode": (0, 2, 0), "AfSpeed": (0, 1, 0), "FrameRate": (1, 120, 30)}
+        self.camera_controls = dict(self.advertised)
         self.calls: list[str] = []
         self.controls: dict = {}
         self.config = None
@@ -383,13 +449,20 @@ class StubPicamera2:
         return kwargs
 
     def configure(self, config):
+        for name in config.get("controls", {}):
+            if name != "FrameRate" and name not in self.camera_controls:
+                raise RuntimeError(f"Control {name} is not advertised by libcamera")
         self.config = config
+        self.controls.update(config.get("controls", {}))
 
     def start(self):
         self.calls.append("start")
 
     def set_controls(self, controls):
         self.controls.update(controls)
+
+    def capture_metadata(self):
+        return {"ExposureTime": self.controls.get("ExposureTime", 20000), "AnalogueGain": 3.5}
 
     def capture_array(self, name="main", wait=None):
         assert name == "lores" and wait is False
@@ -411,15 +484,35 @@ class StubPicamera2:
         self.calls.append("close")
 
 
+class Enum(int):
+    """A libcamera enum member: an int with a name, so a test can tell the enum was used."""
+
+    def __new__(cls, value, name):
+        member = super().__new__(cls, value)
+        member.label = name
+        return member
+
+
+def libcamera_controls_module():
+    names = {
+        "AfModeEnum": {"Manual": 0, "Auto": 1, "Continuous": 2}, "AfSpeedEnum": {"Normal": 0, "Fast": 1},
+        "AeExposureModeEnum": {"Normal": 0, "Short": 1, "Long": 2, "Custom": 3},
+        "ExposureTimeModeEnum": {"Auto": 0, "Manual": 1}, "AnalogueGainModeEnum": {"Auto": 0, "Manual": 1},
+    }
+    return types.SimpleNamespace(**{
+        kind: types.SimpleNamespace(**{name: Enum(value, f"{kind}.{name}") for name, value in members.items()})
+        for kind, members in names.items()
+    })
+
+
 @pytest.fixture
 def stub_picamera2(monkeypatch):
     StubPicamera2.instances.clear()
+    monkeypatch.setattr(StubPicamera2, "advertised", IMX708_CONTROLS)
     picamera2 = types.ModuleType("picamera2")
     picamera2.Picamera2 = StubPicamera2
     libcamera = types.ModuleType("libcamera")
-    libcamera.controls = types.SimpleNamespace(
-        AfModeEnum=types.SimpleNamespace(Continuous=2), AfSpeedEnum=types.SimpleNamespace(Fast=1)
-    )
+    libcamera.controls = libcamera_controls_module()
     monkeypatch.setitem(sys.modules, "picamera2", picamera2)
     monkeypatch.setitem(sys.modules, "libcamera", libcamera)
     return StubPicamera2
@@ -429,8 +522,8 @@ def test_picamera_source_takes_the_y_plane_of_lores(stub_picamera2):
     with PiCameraSource(640, 480, 30) as camera:
         stub = stub_picamera2.instances[0]
         assert stub.config["lores"] == {"size": (640, 480), "format": "YUV420"}
-        assert stub.config["controls"]["FrameRate"] == 30
-        assert stub.controls == {"AfMode": 2, "AfSpeed": 1} and camera.autofocus
+        assert stub.config["queue"] is False
+        assert camera.autofocus and camera.choose_from == 4
         frame = camera.read()
         assert frame.shape == (480, 640) and frame.flags.c_contiguous
         assert (frame[0] == np.arange(640, dtype=np.uint8)).all()
@@ -442,16 +535,84 @@ def test_picamera_source_takes_the_y_plane_of_lores(stub_picamera2):
     assert stub.calls == ["start", "stop", "close"]
 
 
-def test_picamera_fixed_focus_is_left_alone(stub_picamera2):
-    class FixedFocus(StubPicamera2):
-        def __init__(self, camera_num=0):
-            super().__init__(camera_num)
-            self.camera_controls = {"FrameRate": (1, 120, 30)}
-
-    sys.modules["picamera2"].Picamera2 = FixedFocus
-    camera = PiCameraSource(320, 241)
-    assert not camera.autofocus and camera.read().shape == (240, 320)
+def test_picamera_gate_controls_go_into_the_configuration(stub_picamera2):
+    # Camera Module 3 on libcamera 0.5+: a 6 ms shutter (manual), gain left to auto-exposure, continuous AF, 30 fps
+    camera = PiCameraSource(640, 480, 30)
+    stub = stub_picamera2.instances[0]
+    controls = stub.config["controls"]
+    assert controls == {"FrameRate": 30.0, "ExposureTimeMode": 1, "ExposureTime": 6000, "AfMode": 2, "AfSpeed": 1}
+    # libcamera's enum members, as picamera2's manual writes them (controls.AfModeEnum.Continuous, …)
+    assert controls["AfMode"].label == "AfModeEnum.Continuous" and controls["AfSpeed"].label == "AfSpeedEnum.Fast"
+    assert controls["ExposureTimeMode"].label == "ExposureTimeModeEnum.Manual"
+    assert "AnalogueGain" not in controls and "AnalogueGainMode" not in controls  # auto-exposure raises the gain
+    assert "AeExposureMode" not in controls  # moot with a fixed shutter
+    assert stub.controls == controls and camera.controls == controls and camera.skipped_controls == []
+    assert camera.metadata()["ExposureTime"] == 6000
     camera.close()
+
+
+def test_picamera_fixed_gain_fixed_focus(stub_picamera2):
+    camera = PiCameraSource(640, 480, 30, exposure_us=4000, analogue_gain=8, focus="fixed", focus_distance_m=0.25)
+    controls = stub_picamera2.instances[0].config["controls"]
+    assert controls == {"FrameRate": 30.0, "ExposureTimeMode": 1, "ExposureTime": 4000, "AnalogueGainMode": 1,
+                        "AnalogueGain": 8.0, "AfMode": 0, "LensPosition": 4.0}  # 1 / 0.25 m = 4 dioptres
+    assert controls["AfMode"].label == "AfModeEnum.Manual"
+    assert not camera.autofocus
+    camera.close()
+
+
+def test_picamera_auto_exposure_prefers_short(stub_picamera2):
+    camera = PiCameraSource(640, 480, 25, exposure_us=0)
+    controls = stub_picamera2.instances[0].config["controls"]
+    assert controls == {"FrameRate": 25.0, "AeExposureMode": 1, "AfMode": 2, "AfSpeed": 1}
+    assert controls["AeExposureMode"].label == "AeExposureModeEnum.Short"
+    camera.close()
+
+
+def test_picamera_older_libcamera_and_a_fixed_focus_lens(stub_picamera2, caplog):
+    # imx219 on libcamera < 0.5: ExposureTime alone fixes the shutter there; no lens to drive, nothing to warn about
+    stub_picamera2.advertised = IMX219_OLD_CONTROLS
+    camera = PiCameraSource(320, 241)
+    assert stub_picamera2.instances[0].config["controls"] == {"FrameRate": 30.0, "ExposureTime": 6000}
+    assert not camera.autofocus and camera.skipped_controls == [] and not caplog.records
+    assert camera.read().shape == (240, 320)
+    camera.close()
+
+
+def test_picamera_missing_controls_are_skipped_and_said(stub_picamera2, caplog):
+    stub_picamera2.advertised = {"FrameDurationLimits": (33333, 120000, 33333), "AfMode": (0, 2, 0)}
+    camera = PiCameraSource(analogue_gain=2.0)
+    assert camera.controls == {"FrameRate": 30.0, "AfMode": 2}
+    assert camera.skipped_controls == ["ExposureTime", "AnalogueGain", "AfSpeed"]
+    assert "does not support ExposureTime, AnalogueGain, AfSpeed" in caplog.text
+    camera.close()
+
+
+def test_pi_camera_controls_without_libcamera_enums_are_its_numbers():
+    controls, skipped = pi_camera_controls(IMX708_CONTROLS, exposure_us=0, exposure_mode="long", focus="fixed",
+                                           focus_distance_m=0.5)
+    assert controls == {"FrameRate": 30.0, "AeExposureMode": 2, "AfMode": 0, "LensPosition": 2.0} and skipped == []
+    assert type(controls["AfMode"]) is int
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"exposure_us": 40_000, "fps": 30}, "within one frame at 30 fps"),
+        ({"exposure_us": -1}, "exposure_us"),
+        ({"focus": "auto"}, "focus: expected one of continuous, fixed"),
+        ({"exposure_mode": "sport"}, "short, normal or long"),
+    ],
+)
+def test_pi_camera_controls_refuse_nonsense(options, message):
+    with pytest.raises(ValueError, match=message):
+        pi_camera_controls(IMX708_CONTROLS, **options)
+
+
+def test_picamera_bad_settings_are_a_camera_error_and_release_it(stub_picamera2):
+    with pytest.raises(CameraError, match="could not start.*within one frame"):
+        PiCameraSource(fps=60, exposure_us=20_000)
+    assert stub_picamera2.instances[0].calls == ["stop", "close"]
 
 
 def test_picamera_absent_camera(stub_picamera2):
@@ -479,6 +640,41 @@ def test_open_camera_replay(tmp_path):
     assert open_camera(CameraSettings(source="none")) is None
     with pytest.raises(CameraError, match="replay_path is required"):
         open_camera(CameraSettings(source="replay"))
+
+
+def test_open_camera_gives_the_pi_camera_the_gate_settings(stub_picamera2):
+    settings = CameraSettings(source="picamera2", fps=25, exposure_us=5000, analogue_gain=6.0, focus="fixed",
+                              focus_distance_m=0.4, choose_from=3)
+    camera = open_camera(settings)
+    assert stub_picamera2.instances[0].config["controls"] == {
+        "FrameRate": 25.0, "ExposureTimeMode": 1, "ExposureTime": 5000, "AnalogueGainMode": 1, "AnalogueGain": 6.0,
+        "AfMode": 0, "LensPosition": 2.5,
+    }
+    assert camera.choose_from == 3
+    camera.close()
+
+
+def test_camera_settings_defaults_and_limits():
+    from pydantic import ValidationError
+
+    settings = CameraSettings()
+    assert (settings.exposure_us, settings.analogue_gain, settings.exposure_mode) == (6000, None, "short")
+    assert (settings.focus, settings.focus_distance_m, settings.choose_from) == ("continuous", 0.3, 4)
+    assert CameraSettings(fps=120, exposure_us=8000).exposure_us == 8000
+    with pytest.raises(ValidationError, match="longer than one frame at 120 fps"):
+        CameraSettings(fps=120, exposure_us=9000)
+    for bad in ({"exposure_us": -5}, {"analogue_gain": 0.5}, {"focus": "auto"}, {"focus_distance_m": 0},
+                {"choose_from": 0}, {"choose_from": 50}, {"exposure_mode": "sport"}):
+        with pytest.raises(ValidationError):
+            CameraSettings(**bad)
+
+
+def test_replay_and_video_files_are_decoded_frame_by_frame(tmp_path):
+    # Only live cameras let the scan loop choose among frames; a replay's or a video file's frames all count
+    assert ReplaySource.from_frames([shade(0)]).choose_from == 1
+    video = write_video(tmp_path / "clip.avi", [shade(30, (480, 640))])
+    with USBCameraSource(video, choose_from=4) as camera:
+        assert camera.choose_from == 1
 
 
 def test_open_camera_usb_error():
