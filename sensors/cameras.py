@@ -190,6 +190,35 @@ def qr_array(
     return np.ascontiguousarray(np.repeat(np.repeat(image, module_px, axis=0), module_px, axis=1))
 
 
+def streaked(gray: np.ndarray, length_px: float) -> np.ndarray:
+    """``gray`` as a camera sees it when it moves ``length_px`` pixels sideways during the exposure.
+
+    Each pixel is the mean of a horizontal run of ``length_px`` pixels (a box
+    point-spread function; a fractional length weights the run's ends), the
+    picture's edges repeated outwards. A length of 1 or less returns a copy.
+    For replays and benchmarks of cards held up by a moving hand.
+    """
+    frame = np.asarray(gray)
+    if frame.dtype != np.uint8 or frame.ndim != 2:
+        raise ValueError(f"streaked: expected a greyscale uint8 frame, got {frame.dtype} {frame.shape}")
+    if length_px <= 1:
+        return frame.copy()
+    whole = int(np.ceil(length_px))
+    if whole % 2 == 0:
+        whole += 1  # an odd run keeps the picture where it was
+    kernel = np.ones(whole, dtype=np.float64)
+    edge = (whole - length_px) / 2  # the part of each end pixel outside the run
+    kernel[0] -= edge
+    kernel[-1] -= edge
+    kernel /= kernel.sum()
+    reach = whole // 2
+    padded = np.pad(frame.astype(np.float64), ((0, 0), (reach, reach)), mode="edge")
+    out = np.zeros(frame.shape, dtype=np.float64)
+    for offset, weight in enumerate(kernel):
+        out += weight * padded[:, offset : offset + frame.shape[1]]
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
 def _natural_key(path: Path) -> list[object]:
     # "card2.png" before "card10.png", as a person numbering files expects
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]

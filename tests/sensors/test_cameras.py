@@ -32,6 +32,7 @@ from sensors.cameras import (
     open_camera,
     pi_camera_controls,
     qr_array,
+    streaked,
 )
 from sensors.decoders import make_decoder
 
@@ -113,6 +114,20 @@ def test_fit_frame():
     assert frame[0, 0] == 250 and frame[240, 320] == 10
     big = fit_frame(shade(7, (1000, 3000)), (640, 480))
     assert big.shape == (480, 640) and big[240, 320] == 7
+
+
+def test_streaked_smears_sideways_only():
+    bar = np.full((20, 40), 255, dtype=np.uint8)
+    bar[:, 20] = 0  # one dark column
+    smeared = streaked(bar, 5)
+    assert smeared.shape == bar.shape and smeared.dtype == np.uint8
+    assert (smeared[:, 18:23] == 204).all() and (smeared[:, :17] == 255).all()  # 255 × 4/5, over 5 columns
+    assert (smeared[0] == smeared[-1]).all()  # nothing vertical
+    assert (streaked(bar, 1) == bar).all() and streaked(bar, 1) is not bar
+    half = streaked(bar, 2.0)  # a run of 3 with half-weight ends: the column spreads by half a pixel each side
+    assert half[0, 20] == 128 and half[0, 19] == half[0, 21] == 191
+    with pytest.raises(ValueError):
+        streaked(bar.astype(np.float32), 3)
 
 
 def test_list_images_natural_order(tmp_path):
