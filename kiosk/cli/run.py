@@ -10,7 +10,8 @@ from pathlib import Path
 import click
 
 from kiosk.cli.common import clean_errors, fail
-from kiosk.gate.process import GateProcess, ListenError, limit_malloc_arenas
+from kiosk.gate.process import GateProcess, ListenError
+from kiosk.memory import install_debug_dump, limit_malloc_arenas
 
 
 @click.command()
@@ -26,6 +27,7 @@ def run(config_path: str, simulate: bool, replay_dir: Path | None, cards_dir: Pa
     from kiosk.config import load_gate_config
 
     limit_malloc_arenas()
+    install_debug_dump()  # only with KIOSK_MEMORY_DUMP set (bench/gate_memory_bench.py --profile)
     with clean_errors():
         config = load_gate_config(config_path)
         try:

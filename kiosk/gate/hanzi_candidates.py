@@ -21,7 +21,8 @@ reading) comes after every usual one. Only GB2312 characters are offered from (3
 of common use) before level 2, so no rare or traditional variant comes first; a roster name's character outside
 GB2312 is still offered, from (1).
 
-The base (pypinyin's data scanned once, well under a second here) is built lazily and cached for the process;
+The base (pypinyin's data scanned once, in a child process so the gate keeps only the result; about a second
+here) is built lazily and cached for the process;
 the roster overlay is cheap and rebuilt by ``CandidateSource`` when the registry's version changes.
 """
 
@@ -29,11 +30,16 @@ from __future__ import annotations
 
 import enum
 import functools
+import logging
+import os
 import re
+import subprocess
+import sys
 import threading
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +51,8 @@ MAX_PAGE_SIZE = 30
 MAX_PAGES = 50
 """A page beyond this is refused: nobody pages 50 times, and it bounds the work of one request."""
 RARE_READING_SHARE = 0.2
+
+log = logging.getLogger(__name__)
 
 DATA_FILE = Path(__file__).parent / "data" / "common_name_chars.txt"
 _PINYIN_RE = re.compile(rf"[a-z]{{1,{MAX_LETTERS}}}")
@@ -139,47 +147,127 @@ class _Reading:
     weight: int  # words of pypinyin's phrase dictionary in which the character is read so
 
 
+def scan_pypinyin() -> dict[str, dict]:
+    """pypinyin's data reduced to what the index keeps, as JSON-able dicts (``readings``, ``usual``, ``by_syllable``).
+
+    The scan holds pypinyin's whole phrase dictionary (about 55 MB of Python objects) while it runs, and freed
+    objects leave the process's heap fragmented: done in the gate itself it left ~45 MB behind for good. So
+    ``base()`` runs it in a child process (``python -m kiosk.gate.hanzi_candidates``) and keeps only the result.
+    """
+    from pypinyin.phrases_dict import phrases_dict
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    counts: Counter[tuple[str, str]] = Counter()
+    for phrase, readings in phrases_dict.items():
+        for char, options in zip(phrase, readings, strict=False):
+            if options:
+                counts[(char, toneless(options[0]))] += 1
+    every: dict[str, list[str]] = {}
+    usual_of: dict[str, list[str]] = {}
+    by_syllable: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
+    for code, listed in pinyin_dict.items():
+        char = chr(code)
+        syllables = list(dict.fromkeys(toneless(r) for r in listed.split(",") if r))
+        syllables = [s for s in syllables if s.isascii() and s.isalpha()]
+        if not syllables:
+            continue
+        total = sum(counts[(char, s)] for s in syllables)
+        usual = [s for i, s in enumerate(syllables)
+                 if i == 0 or (counts[(char, s)] > 0 and counts[(char, s)] >= RARE_READING_SHARE * total)]
+        every[char] = syllables
+        usual_of[char] = usual
+        level = gb2312_level(char)
+        if level is None:
+            continue
+        for s in syllables:
+            band = (level - 1) if s in usual else 2
+            by_syllable[s].append((char, band, counts[(char, s)]))
+    return {"readings": every, "usual": usual_of, "by_syllable": dict(by_syllable)}
+
+
+def _scan_lines(scanned: dict[str, dict]) -> Iterable[str]:
+    """The scan as lines (what the child writes): ``R char readings usual`` and ``S syllable char band weight``."""
+    usual = scanned["usual"]
+    for char, listed in scanned["readings"].items():
+        yield f"R {char} {','.join(listed)} {','.join(usual[char])}\n"
+    for syllable, entries in scanned["by_syllable"].items():
+        for char, band, weight in entries:
+            yield f"S {syllable} {char} {band} {weight}\n"
+
+
+def _scan_in_child(timeout_s: float = 120.0) -> dict[str, dict] | None:
+    """``scan_pypinyin()`` in a child Python (None if that fails: the caller scans in-process).
+
+    Read line by line as the child writes them: each line's text is freed before the next is read, so what stays
+    is laid out compactly (parsing one big JSON text here left ~20 MB of fragmented heap behind).
+    """
+    root = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
+    readings: dict[str, tuple[str, ...]] = {}
+    usual: dict[str, frozenset[str]] = {}
+    by_syllable: dict[str, list[_Reading]] = defaultdict(list)
+    tuples: dict[str, tuple[str, ...]] = {}
+    sets: dict[str, frozenset[str]] = {}
+    try:
+        with subprocess.Popen([sys.executable, "-m", "kiosk.gate.hanzi_candidates"], stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True,
+                              encoding="utf-8") as child:
+            timer = threading.Timer(timeout_s, child.kill)
+            timer.start()
+            try:
+                assert child.stdout is not None
+                for line in child.stdout:
+                    kind, *fields = line.split()
+                    if kind == "R":
+                        char, every, common = fields
+                        # Equal lists shared: a few thousand distinct ones among ~42,000 characters.
+                        readings[char] = tuples.get(every) or tuples.setdefault(every, tuple(every.split(",")))
+                        usual[char] = sets.get(common) or sets.setdefault(common, frozenset(common.split(",")))
+                    else:
+                        syllable, char, band, weight = fields
+                        by_syllable[syllable].append(_Reading(sys.intern(char), int(band), int(weight)))
+            finally:
+                timer.cancel()
+        if child.returncode != 0:
+            raise subprocess.CalledProcessError(child.returncode, child.args)
+    except (OSError, subprocess.SubprocessError, ValueError) as exc:
+        log.warning("hanzi index: scanning pypinyin in a child process failed (%s); scanning here", exc)
+        return None
+    return {"readings": readings, "usual": usual, "by_syllable": dict(by_syllable)}
+
+
+def _compact(scanned: dict[str, dict]) -> dict[str, dict]:
+    """``scan_pypinyin()``'s lists as the index keeps them (tuples, frozensets, _Reading), equal ones shared."""
+    tuples: dict[tuple[str, ...], tuple[str, ...]] = {}
+    sets: dict[frozenset[str], frozenset[str]] = {}
+    return {
+        "readings": {char: tuples.setdefault(tuple(v), tuple(v)) for char, v in scanned["readings"].items()},
+        "usual": {char: sets.setdefault(frozenset(v), frozenset(v)) for char, v in scanned["usual"].items()},
+        "by_syllable": {s: [_Reading(*entry) for entry in v] for s, v in scanned["by_syllable"].items()},
+    }
+
+
 class _Base:
-    """pypinyin's data scanned once: every syllable, its GB2312 characters, each character's usual readings."""
+    """pypinyin's data scanned once: every syllable, its GB2312 characters, each character's usual readings.
 
-    def __init__(self) -> None:
-        from pypinyin.phrases_dict import phrases_dict
-        from pypinyin.pinyin_dict import pinyin_dict
+    ``scanned`` is the scan as ``_compact`` gives it (by default read from a child process); the index keeps
+    about 5 MB of it.
+    """
 
-        counts: Counter[tuple[str, str]] = Counter()
-        for phrase, readings in phrases_dict.items():
-            for char, options in zip(phrase, readings, strict=False):
-                if options:
-                    counts[(char, toneless(options[0]))] += 1
-        self.readings: dict[str, list[str]] = {}  # character → its toneless readings, dictionary order
-        self.usual: dict[str, set[str]] = {}      # character → the readings that are not rare
-        by_syllable: dict[str, list[_Reading]] = defaultdict(list)
-        for code, listed in pinyin_dict.items():
-            char = chr(code)
-            syllables = list(dict.fromkeys(toneless(r) for r in listed.split(",") if r))
-            syllables = [s for s in syllables if s.isascii() and s.isalpha()]
-            if not syllables:
-                continue
-            total = sum(counts[(char, s)] for s in syllables)
-            usual = {s for i, s in enumerate(syllables)
-                     if i == 0 or (counts[(char, s)] > 0 and counts[(char, s)] >= RARE_READING_SHARE * total)}
-            self.readings[char] = syllables
-            self.usual[char] = usual
-            level = gb2312_level(char)
-            if level is None:
-                continue
-            for s in syllables:
-                band = (level - 1) if s in usual else 2
-                by_syllable[s].append(_Reading(char, band, counts[(char, s)]))
-        self.by_syllable = dict(by_syllable)
+    def __init__(self, scanned: dict[str, dict] | None = None) -> None:
+        if scanned is None:
+            scanned = _scan_in_child() or _compact(scan_pypinyin())
+        self.readings: dict[str, tuple[str, ...]] = scanned["readings"]  # character → toneless readings, in order
+        self.usual: dict[str, frozenset[str]] = scanned["usual"]  # character → the readings that are not rare
+        self.by_syllable: dict[str, list[_Reading]] = scanned["by_syllable"]
         self.syllables = sorted(self.by_syllable)
         self.names = load_name_chars()
 
-    def name_readings(self, char: str, *, surname: bool) -> set[str]:
+    def name_readings(self, char: str, *, surname: bool) -> AbstractSet[str]:
         """The syllables a name character is put first under: its usual readings, or a surname's own reading."""
         if surname and char in self.names.surname_readings:
             return {self.names.surname_readings[char]}  # 曾 as a surname is zeng, never ceng
-        return self.usual.get(char, set())
+        return self.usual.get(char, frozenset())
 
 
 _base_lock = threading.Lock()
@@ -338,3 +426,9 @@ class CandidateSource:
                 self._index = CandidateIndex(self._names())
                 self._built_for = version
             return self._index
+
+
+if __name__ == "__main__":
+    # The child of _scan_in_child: the scan's result on stdout.
+    sys.stdout.reconfigure(encoding="utf-8")  # type: ignore[union-attr]
+    sys.stdout.writelines(_scan_lines(scan_pypinyin()))

@@ -25,22 +25,6 @@ def _real_hardware(config):
     return thermometer, open_camera(config.camera), make_decoder(config.decoder.engine), GateSignals(config.signals)
 
 
-def limit_malloc_arenas(arenas: int = 2) -> None:
-    """Cap glibc's per-thread malloc arenas (as MALLOC_ARENA_MAX does): a many-threaded server otherwise
-    holds freed memory in one arena per thread and its RSS creeps up. Call before threads start; no-op off glibc."""
-    import ctypes
-    import ctypes.util
-
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name) if name else None
-        mallopt = libc.mallopt if libc is not None else None
-    except (OSError, AttributeError):
-        return
-    if mallopt is not None:
-        mallopt(-8, arenas)  # M_ARENA_MAX
-
-
 def _id_seal_key(config, data: Path) -> Any:
     """The office's sealing public key from the provisioning file (None without one: visitors then register
     without an ID number). An older file's ID-hash key is removed from it here, at the gate's start, and so is

@@ -1,0 +1,135 @@
+"""kiosk/memory.py: glibc's arena cap and trim, the SIGUSR2 memory dump; the hanzi index's scan kept out of the gate."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+from kiosk import memory
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def python(code: str, env: dict[str, str] | None = None, **kwargs) -> subprocess.CompletedProcess:
+    """Run code in a fresh interpreter (what a gate process starts as), from the repository."""
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, cwd=REPO,
+                          env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})}, timeout=120, **kwargs)
+
+
+ARENAS = """
+    import ctypes, threading
+    from kiosk import memory
+    if {cap}:
+        assert memory.limit_malloc_arenas(2)
+    libc = ctypes.CDLL("libc.so.6")
+    libc.malloc.restype = ctypes.c_void_p
+    libc.free.argtypes = [ctypes.c_void_p]
+    go = threading.Barrier(8)
+    def work():
+        go.wait()  # all at once, so each would want an arena of its own
+        blocks = [libc.malloc(200) for _ in range(2000)]
+        go.wait()
+        for b in blocks:
+            libc.free(b)
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads: t.start()
+    for t in threads: t.join()
+    libc.malloc_stats()  # one "Arena N:" paragraph per arena, on stderr
+"""
+
+
+def test_arena_cap_holds_a_busy_threaded_process_to_two_arenas():
+    capped = python(ARENAS.format(cap=True))
+    free = python(ARENAS.format(cap=False))
+    assert capped.returncode == 0, capped.stderr
+    assert free.returncode == 0, free.stderr
+    assert capped.stderr.count("Arena ") <= 2
+    assert free.stderr.count("Arena ") > 2  # the setting is what made the difference
+
+
+def test_trim_gives_freed_heap_back():
+    done = python("""
+        from kiosk import memory
+        before = memory.rss_kb()
+        junk = [bytearray(100) for _ in range(300_000)]  # ~50 MB of small blocks from malloc's main heap
+        high = memory.rss_kb()
+        del junk
+        memory.trim_malloc()
+        print(before, high, memory.rss_kb())
+    """)
+    before, high, after = map(int, done.stdout.split())
+    assert high - before > 30_000
+    assert after - before < (high - before) / 2
+
+
+def test_rss_of_this_process_and_of_no_process():
+    assert memory.rss_kb() > 1000
+    assert memory.rss_kb(2**22 + 7) == 0  # above pid_max's ceiling: no such process
+
+
+def test_debug_dump_only_when_asked():
+    before = signal.getsignal(signal.SIGUSR2)
+    assert memory.install_debug_dump({}) is None
+    assert signal.getsignal(signal.SIGUSR2) is before  # no handler installed, nothing traced
+
+
+def test_sigusr2_dumps_modules_threads_and_a_tracemalloc_snapshot(tmp_path):
+    child = subprocess.Popen(
+        [sys.executable, "-c", "from kiosk import memory; memory.install_debug_dump(); import time; "
+         "print('ready', flush=True); time.sleep(60)"],
+        cwd=REPO, stdout=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO), "KIOSK_MEMORY_DUMP": str(tmp_path), "KIOSK_TRACEMALLOC": "5"})
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "ready\n"
+        child.send_signal(signal.SIGUSR2)
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "dump-1.json").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        facts = json.loads((tmp_path / "dump-1.json").read_text(encoding="utf-8"))
+    finally:
+        child.kill()
+        child.wait()
+    assert facts["rss_kb"] > 1000
+    assert "kiosk.memory" in facts["modules"] and "MainThread" in facts["threads"]
+    import tracemalloc
+
+    snapshot = tracemalloc.Snapshot.load(str(tmp_path / "dump-1.tracemalloc"))
+    assert snapshot.traceback_limit == 5
+
+
+def test_hanzi_index_keeps_pypinyin_out_of_the_process():
+    # pypinyin's phrase dictionary is ~55 MB of objects: the scan runs in a child and only its result comes back.
+    done = python("""
+        import sys
+        from kiosk.gate import hanzi_candidates as hc
+        base = hc.base()
+        print("pypinyin" in sys.modules, len(base.readings), hc.CandidateIndex(["张伟"]).page("zh").candidates[0])
+    """)
+    assert done.returncode == 0, done.stderr
+    loaded, characters, first = done.stdout.split()
+    assert loaded == "False" and int(characters) > 40_000 and first == "张"
+
+
+def test_hanzi_scan_in_a_child_equals_the_scan_in_process():
+    from kiosk.gate import hanzi_candidates as hc
+
+    here = hc._compact(hc.scan_pypinyin())
+    child = hc._scan_in_child()
+    assert child is not None
+    assert child["readings"] == here["readings"] and child["usual"] == here["usual"]
+    assert child["by_syllable"] == here["by_syllable"]
+
+
+def test_hanzi_scan_falls_back_to_the_process_when_the_child_fails(monkeypatch):
+    from kiosk.gate import hanzi_candidates as hc
+
+    monkeypatch.setattr(hc.sys, "executable", "/nonexistent/python")
+    assert hc._scan_in_child() is None
+    base = hc._Base()
+    assert "张" in base.usual and "zhang" in base.usual["张"]
