@@ -46,8 +46,15 @@ from sensors.scanning import Scanner
 REPO = Path(__file__).resolve().parent.parent
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 FRAME = (640, 480)
-BAR_FRAME_MS = 3.0
-BAR_FPS = 30.0
+BAR_FRAME_MS = 3.0  # any 640×480 frame, median (DESIGN.md)
+BAR_NO_CODE_MS = 1.0  # a 640×480 frame without a code, median (issue 14)
+BAR_HEAVY_BLUR = 0.90  # share of the heavy-defocus synthetic cards read (issue 14)
+BAR_FPS = 30.0  # scan loop on one core of a Raspberry Pi 4
+# The corpus read rate must never drop: the default decoder's figure before issue 14 (run of 2026-11-28)
+CORPUS_READ_BEFORE = 130
+# How much slower one Cortex-A72 core of a Pi 4 (1.5–1.8 GHz) runs this NumPy/zxing-cpp code than one core
+# of the development machine: a conservative factor, see the note the report prints.
+PI4_SLOWDOWN = 6.0
 
 
 def default_corpus() -> Path:
@@ -164,8 +171,8 @@ def painted_out(samples: Sequence[Sample]) -> list[Sample]:
     enlarged by a quarter, in the photo's median grey; photos where something
     is still found are left out.
     """
-    import cv2
     import zxingcpp
+    from PIL import Image, ImageDraw
 
     def found(gray):
         return zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormat.QRCode, return_errors=True)
@@ -183,49 +190,141 @@ def painted_out(samples: Sequence[Sample]) -> list[Sample]:
             )
             centre = corners.mean(axis=0)
             corners = (corners - centre) * 1.25 + centre
-            cv2.fillConvexPoly(gray, corners.round().astype(np.int32), int(np.median(sample.gray)))
+            canvas = Image.fromarray(gray)
+            ImageDraw.Draw(canvas).polygon([tuple(c) for c in corners.round().tolist()], fill=int(np.median(sample.gray)))
+            gray = np.array(canvas)
         if not found(gray):
             out.append(Sample(sample.name, fit_frame(gray, FRAME), ""))
     return out
 
 
 CARD_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
-SYNTHETIC_MODULE_PX = (1.5, 2.0, 2.5, 3.0)
-SYNTHETIC_BLUR = (0.0, 0.8, 1.2, 1.6)
+CARDS_PER_DISTORTION = 40
+SYNTHETIC_SEED = 7
 
 
-def synthetic_cards(per_cell: int = 6, seed: int = 7) -> list[Sample]:
+@dataclass(frozen=True)
+class Distortion:
+    """One family of synthetic cards: module size, turn and blur drawn from these ranges."""
+
+    name: str
+    module_px: tuple[float, float]
+    blur: str  # "none", "gauss", "disc" (defocus) or "motion"
+    size: tuple[float, float] = (0.0, 0.0)  # σ, disc radius or streak length, px
+    max_ratio: float | None = None  # blur size ≤ this × module size (None: no limit)
+    min_ratio: float | None = None  # blur size > this × module size
+    turn: tuple[float, float] = (0.0, 30.0)  # |angle| range, degrees
+    heavy: bool = False  # counts towards the ≥ 90 % heavy-blur bar
+
+
+# Heavy defocus is drawn where the blur still leaves the module pattern some contrast (disc radius ≤ 0.85
+# module, Gaussian σ ≤ 0.65 module); past that — "defocus beyond" — the blur's transfer function is
+# near zero at the module frequency and sensor noise covers what is left.
+DISTORTIONS = (
+    Distortion("sharp", (2.0, 4.0), "none"),
+    Distortion("light blur (Gaussian σ 0.8–1.6)", (2.0, 3.0), "gauss", (0.8, 1.6)),
+    Distortion("small (1.5–2 px/module, σ ≤ 0.8)", (1.5, 2.0), "gauss", (0.0, 0.8)),
+    Distortion("turned 30–45° (σ 0.8)", (2.5, 3.5), "gauss", (0.8, 0.8), turn=(30.0, 45.0)),
+    Distortion("heavy defocus, disc r 2–3", (2.5, 4.0), "disc", (2.0, 3.0), max_ratio=0.85, heavy=True),
+    Distortion("heavy defocus, Gaussian σ 1.6–2.3", (2.5, 4.0), "gauss", (1.6, 2.3), max_ratio=0.65, heavy=True),
+    Distortion("defocus beyond (disc r 2.5–3 > 0.85 module)", (2.5, 3.5), "disc", (2.5, 3.0), min_ratio=0.85),
+    Distortion("motion streak 5–9 px, any angle", (2.5, 4.0), "motion", (5.0, 9.0)),
+    Distortion("motion streak 3–5 px, any angle", (2.5, 4.0), "motion", (3.0, 5.0)),
+)
+
+
+def _render_code(dark: np.ndarray, module_px: float, angle: float, centre: tuple[float, float]) -> np.ndarray:
+    """A QR matrix (True = dark, quiet zone included) printed grey on grey in a 640×480 float frame.
+
+    Each frame pixel is the mean of 4 × 4 point samples of the turned, scaled
+    matrix (area sampling, as a sensor integrates light): dark modules 50, light
+    203, the surrounding card/background 90 — paper under a lamp, not black on white.
+    """
+    width, height = FRAME
+    n = dark.shape[0]
+    oversample = 4
+    reach = n * module_px * 0.75 + 2
+    x0, x1 = int(max(0, centre[0] - reach)), int(min(width, centre[0] + reach))
+    y0, y1 = int(max(0, centre[1] - reach)), int(min(height, centre[1] + reach))
+    xs = (np.arange(x0 * oversample, x1 * oversample) + 0.5) / oversample - centre[0]
+    ys = (np.arange(y0 * oversample, y1 * oversample) + 0.5) / oversample - centre[1]
+    gx, gy = np.meshgrid(xs, ys)
+    cos, sin = np.cos(np.radians(angle)), np.sin(np.radians(angle))
+    u = (cos * gx + sin * gy) / module_px + n / 2
+    v = (-sin * gx + cos * gy) / module_px + n / 2
+    inside = (u >= 0) & (u < n) & (v >= 0) & (v < n)
+    modules = dark[np.clip(v.astype(int), 0, n - 1), np.clip(u.astype(int), 0, n - 1)]
+    samples = np.where(inside, np.where(modules, 50.0, 203.0), 90.0)
+    frame = np.full((height, width), 90.0)
+    frame[y0:y1, x0:x1] = samples.reshape(y1 - y0, oversample, x1 - x0, oversample).mean(axis=(1, 3))
+    return frame
+
+
+def motion_kernel(length: float, angle: float) -> np.ndarray:
+    """A straight motion streak of ``length`` px at ``angle`` degrees, anti-aliased, summing to 1."""
+    reach = int(np.ceil(length / 2)) + 1
+    kernel = np.zeros((2 * reach + 1, 2 * reach + 1))
+    steps = np.linspace(-length / 2, length / 2, int(length * 32) + 1)
+    xs = steps * np.cos(np.radians(angle)) + reach
+    ys = -steps * np.sin(np.radians(angle)) + reach
+    x0, y0 = np.floor(xs).astype(int), np.floor(ys).astype(int)
+    fx, fy = xs - x0, ys - y0
+    for dx, dy, weight in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)), (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):
+        np.add.at(kernel, (np.clip(y0 + dy, 0, 2 * reach), np.clip(x0 + dx, 0, 2 * reach)), weight)
+    return kernel / kernel.sum()
+
+
+def convolve(frame: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """``frame`` blurred by ``kernel`` (FFT, edges extended), same size."""
+    ky, kx = kernel.shape[0] // 2, kernel.shape[1] // 2
+    padded = np.pad(frame, ((ky, ky), (kx, kx)), mode="edge")
+    spectrum = np.fft.rfft2(padded) * np.fft.rfft2(kernel, s=padded.shape)
+    blurred = np.fft.irfft2(spectrum, s=padded.shape)
+    return blurred[2 * ky : 2 * ky + frame.shape[0], 2 * kx : 2 * kx + frame.shape[1]]
+
+
+def _blur_size(rng: np.random.Generator, distortion: Distortion, module_px: float) -> float:
+    low, high = distortion.size
+    if distortion.max_ratio is not None:
+        high = min(high, distortion.max_ratio * module_px)
+    if distortion.min_ratio is not None:
+        low = max(low, distortion.min_ratio * module_px)
+    return float(rng.uniform(low, max(low, high)))
+
+
+def synthetic_cards(per_distortion: int = CARDS_PER_DISTORTION, seed: int = SYNTHETIC_SEED) -> list[Sample]:
     """Entry-card QR codes as a gate camera might see them, in 640×480 frames, for what the corpus lacks.
 
     Card-like texts ("GK1:" + 119 QR-alphanumeric characters, error level Q:
-    version 7, 45 modules) at 1.5–3 pixels per module (a card 30–60 cm from a
-    640×480 camera), Gaussian blur σ 0–1.6 px (focus, motion), turned ±30°,
-    placed off-centre, printed grey on grey (paper under a lamp), sensor noise σ 6;
-    every third one light-on-dark. ``per_cell`` cards for each size × blur; fixed seed.
+    version 7, 45 modules), ``per_distortion`` cards for each of ``DISTORTIONS``:
+    module size, blur (Gaussian, defocus disc, motion streak at any angle) and turn
+    drawn from its ranges; placed off-centre, printed grey on grey, sensor
+    noise σ 6; every third one light-on-dark. NumPy only; fixed seed. The
+    sample's name starts with its distortion's name.
     """
-    import cv2
-
     from sensors.cameras import qr_array
+    from sensors.image_ops import disc_kernel, gaussian_kernel
 
     rng = np.random.default_rng(seed)
     out = []
-    for module_px in SYNTHETIC_MODULE_PX:
-        for blur in SYNTHETIC_BLUR:
-            for k in range(per_cell):
-                text = "GK1:" + "".join(rng.choice(list(CARD_ALPHABET), 119))
-                sharp = qr_array(text, module_px=8, inverted=k % 3 == 0).astype(np.float32)
-                side = round(sharp.shape[0] * module_px / 8)
-                code = cv2.resize(sharp, (side, side), interpolation=cv2.INTER_AREA) * 0.6 + 50
-                centre = (FRAME[0] / 2 + rng.uniform(-120, 120), FRAME[1] / 2 + rng.uniform(-80, 80))
-                turn = cv2.getRotationMatrix2D((side / 2, side / 2), rng.uniform(-30, 30), 1.0)
-                turn[:, 2] += (centre[0] - side / 2, centre[1] - side / 2)
-                mask = cv2.warpAffine(np.ones((side, side), np.float32), turn, FRAME)
-                frame = 90 * (1 - mask) + cv2.warpAffine(code, turn, FRAME)
-                if blur:
-                    frame = cv2.GaussianBlur(frame, (0, 0), blur)
-                frame = frame + rng.normal(0, 6, frame.shape)
-                gray = np.clip(frame, 0, 255).astype(np.uint8)
-                out.append(Sample(f"synthetic/{module_px}px-blur{blur}-{k}", gray, text))
+    for distortion in DISTORTIONS:
+        for k in range(per_distortion):
+            text = "GK1:" + "".join(rng.choice(list(CARD_ALPHABET), 119))
+            dark = (qr_array(text, module_px=1) < 128) != (k % 3 == 0)
+            module_px = float(rng.uniform(*distortion.module_px))
+            angle = float(rng.uniform(*distortion.turn)) * rng.choice((-1, 1))
+            centre = (FRAME[0] / 2 + rng.uniform(-120, 120), FRAME[1] / 2 + rng.uniform(-80, 80))
+            frame = _render_code(dark, module_px, angle, centre)
+            size = _blur_size(rng, distortion, module_px) if distortion.blur != "none" else 0.0
+            if distortion.blur == "gauss" and size > 0:
+                frame = convolve(frame, gaussian_kernel(size))
+            elif distortion.blur == "disc":
+                frame = convolve(frame, disc_kernel(size))
+            elif distortion.blur == "motion":
+                frame = convolve(frame, motion_kernel(size, float(rng.uniform(0, 180))))
+            frame = frame + rng.normal(0, 6, frame.shape)
+            gray = np.clip(frame, 0, 255).astype(np.uint8)
+            out.append(Sample(f"{distortion.name}/{module_px:.2f}px-{distortion.blur}{size:.2f}-{k}", gray, text))
     return out
 
 
@@ -297,7 +396,7 @@ def run(corpus: Path, repeats: int, seconds: float, cpu: int | None) -> str:
     lines.append(f"Measured {report.today()} on {report.machine_description()}.")
     lines.append(
         f"zxing-cpp {_version('zxing-cpp')}, pyzbar {_version('pyzbar')} (libzbar0), "
-        f"OpenCV {_version('opencv-python-headless')}, numpy {_version('numpy')}."
+        f"numpy {_version('numpy')}, Pillow {_version('pillow')} (no OpenCV in the decoder)."
     )
     lines.append(
         f"Rerun: `.venv/bin/python bench/qr_corpus_bench.py` (about {{elapsed}} s; corpus `{corpus_label(corpus)}`, "
@@ -334,71 +433,118 @@ def run(corpus: Path, repeats: int, seconds: float, cpu: int | None) -> str:
     # What each retry adds: the default chain grown one retry at a time, then the optional zoom
     print("measuring the retries one by one …", file=sys.stderr)
     synthetic = synthetic_cards()
+    kinds = [d.name for d in DISTORTIONS]
+    heavy_kinds = {d.name for d in DISTORTIONS if d.heavy}
+    heavy_total = sum(1 for s in synthetic if s.name.split("/")[0] in heavy_kinds)
     lines.append("")
     lines.append("### RobustDecoder retries, added one at a time")
     lines.append("")
     lines.append(
-        "Each retry runs only on a frame where everything before it found nothing, so on frames without a code "
-        "every retry in the chain runs: its cost there is the price of the retry."
+        "Each retry runs only on a frame where everything before it found nothing. `sharpen` and `deblur` run "
+        "only where part of the frame looks like a code (contrast in every 16-px tile of a square), on that crop: "
+        "on most frames without a code they cost only that test."
     )
     lines.append("")
     lines.append(
-        f"Synthetic cards: {len(synthetic)} generated entry-card codes in 640×480 frames, small, blurred, turned and "
-        "off-centre (see `synthetic_cards` in the script) — the gate's own case, which the corpus photos barely cover."
+        f"Synthetic cards: {len(synthetic)} generated entry-card codes in 640×480 frames ({CARDS_PER_DISTORTION} "
+        f"per distortion, seed {SYNTHETIC_SEED}; see `synthetic_cards` and `DISTORTIONS` in the script) — the gate's "
+        "own case, which the corpus photos barely cover. Heavy blur = the two heavy-defocus rows below."
     )
     lines.append("")
     lines.append(
         "| passes | corpus read | rescued by the last pass | corpus frames read | synthetic cards read | "
-        "no-code frames median ms | blank ms | noise ms |"
+        "heavy blur read | no-code frames median ms | blank ms | noise ms |"
     )
-    lines.append("|---|---:|---|---:|---:|---:|---:|---:|")
+    lines.append("|---|---:|---|---:|---:|---:|---:|---:|---:|")
     chains = [tuple(DEFAULT_RETRIES[:n]) for n in range(len(DEFAULT_RETRIES) + 1)]
     chains += [tuple(DEFAULT_RETRIES) + tuple(r for r in RETRIES if r not in DEFAULT_RETRIES)]
     previous_read: set[str] = set()
     previous_frames: set[str] = set()
+    by_kind: dict[tuple[str, ...], dict[str, int]] = {}
+    wrong_cards = 0
     for chain in chains:
         decoder = RobustDecoder(retries=chain)
         images = measure(decoder.decode, samples, 1)
         with_code = measure(decoder.decode, frames, 1)
         cards = measure(decoder.decode, synthetic, 1)
         without = measure(decoder.decode, empty, max(1, repeats // 2))
+        by_kind[chain] = {kind: sum(1 for n in cards.read if n.split("/")[0] == kind) for kind in kinds}
+        heavy_read = sum(by_kind[chain][k] for k in heavy_kinds)
         rescued = sorted(images.read - previous_read) if chain else []
         rescued_frames = len(with_code.read - previous_frames) if chain else 0
         label = " → ".join(("primary",) + chain)
         if chain == tuple(DEFAULT_RETRIES):
             label = f"**{label}** (default)"
+            wrong_cards = len(cards.wrong)
         rescued_text = ", ".join(f"`{n}`" for n in rescued) or "—"
         if chain:
             rescued_text += f"; frames +{rescued_frames}"
         lines.append(
             f"| {label} | {_pct(len(images.read), total)} | {rescued_text} | {_pct(len(with_code.read), total)} | "
-            f"{_pct(len(cards.read), len(synthetic))} | {without.median:.2f} | {time_frame(decoder.decode, blank, 20):.2f} | {time_frame(decoder.decode, noise, 5):.2f} |"
+            f"{_pct(len(cards.read), len(synthetic))} | {_pct(heavy_read, heavy_total)} | {without.median:.2f} | "
+            f"{time_frame(decoder.decode, blank, 20):.2f} | {time_frame(decoder.decode, noise, 5):.2f} |"
         )
         previous_read, previous_frames = images.read, with_code.read
 
-    print("measuring the scan loop …", file=sys.stderr)
+    lines.append("")
+    lines.append("### Synthetic cards read, per distortion")
+    lines.append("")
+    lines.append(
+        "Module sizes, blur sizes and turns are drawn uniformly from the ranges named; every card is off-centre, "
+        "grey on grey, with sensor noise σ 6, a third of them light-on-dark. Heavy defocus keeps the blur at most "
+        "0.85 module (disc radius) or 0.65 module (Gaussian σ); the \"beyond\" row goes past that, where the blur "
+        "leaves almost no contrast at the module frequency."
+    )
+    lines.append("")
+    header = ["distortion"] + [" → ".join(("primary",) + c) if c else "primary" for c in chains]
+    header = [h.replace("primary → global-histogram → half-scale", "… half-scale") for h in header]
+    lines.append("| " + " | ".join(header) + " |")
+    lines.append("|---|" + "---:|" * len(chains))
+    for kind in kinds:
+        cells = [_pct(by_kind[c][kind], CARDS_PER_DISTORTION) for c in chains]
+        mark = " (heavy blur)" if kind in heavy_kinds else ""
+        lines.append(f"| {kind}{mark} | " + " | ".join(cells) + " |")
+
+    # The bar figures, three runs each for their spread
+    print("measuring no-code frames and the scan loop, 3 runs …", file=sys.stderr)
+    default = RobustDecoder()
+    raw = ZXingDecoder()
+    no_code_runs = [measure(default.decode, empty, max(1, repeats // 2)).median for _ in range(3)]
+    raw_no_code_runs = [measure(raw.decode, empty, max(1, repeats // 2)).median for _ in range(3)]
     cpu = cpu if cpu is not None else _pick_cpu()
-    loop_empty = scan_loop_fps([s.gray for s in empty] + [blank], seconds, cpu)
+    loop_empty_runs = [scan_loop_fps([s.gray for s in empty] + [blank], seconds, cpu) for _ in range(3)]
+    loop_empty = statistics.median(loop_empty_runs)
     loop_cards = scan_loop_fps([s.gray for s in frames], seconds, cpu)
+    loop_blur = scan_loop_fps([s.gray for s in synthetic], seconds, cpu)
     loop_noise = scan_loop_fps([noise], seconds / 2, cpu)
     lines.append("")
     lines.append("### Scan loop")
     lines.append("")
     lines.append(
         f"`Scanner` + `RobustDecoder` over a looping `ReplaySource` of 640×480 frames (in memory, unpaced), "
-        f"process pinned to CPU {cpu}, {seconds:g} s per stream:"
+        f"process pinned to CPU {cpu}, {seconds:g} s per stream; the Pi 4 column divides by {PI4_SLOWDOWN:g} (see notes):"
     )
     lines.append("")
-    lines.append("| stream | frames/s |")
-    lines.append("|---|---:|")
-    lines.append(f"| no-code frames + blank (a gate with nobody at it) | {loop_empty:,.0f} |")
-    lines.append(f"| corpus frames (a card in every frame) | {loop_cards:,.0f} |")
-    lines.append(f"| random pixels (worst case) | {loop_noise:,.0f} |")
+    lines.append("| stream | frames/s here | Pi 4 estimate |")
+    lines.append("|---|---:|---:|")
+    lines.append(
+        f"| no-code frames + blank (a gate with nobody at it), median of 3 ({_spread(loop_empty_runs, '{:,.0f}')}) | "
+        f"{loop_empty:,.0f} | {loop_empty / PI4_SLOWDOWN:,.0f} |"
+    )
+    lines.append(f"| corpus frames (a card in every frame) | {loop_cards:,.0f} | {loop_cards / PI4_SLOWDOWN:,.0f} |")
+    lines.append(
+        f"| synthetic cards (every distortion, many unreadable: the costliest realistic case) | "
+        f"{loop_blur:,.0f} | {loop_blur / PI4_SLOWDOWN:,.0f} |"
+    )
+    lines.append(f"| random pixels (worst case) | {loop_noise:,.0f} | {loop_noise / PI4_SLOWDOWN:,.0f} |")
 
-    # Verdicts against the bars of DESIGN.md
+    # Verdicts against the bars of DESIGN.md and issue 14
     robust_frames = per_frame[robust_name]
     zbar_share = len(zbar_raw.read) / total
     worst_median = max(robust_frames[0].median, robust_frames[1].median, robust_frames[2])
+    no_code = statistics.median(no_code_runs)
+    heavy_read = sum(by_kind[tuple(DEFAULT_RETRIES)][k] for k in heavy_kinds)
+    slowest = min(loop_empty, loop_cards, loop_blur) / PI4_SLOWDOWN
     lines.append("")
     lines.append("### Against the bars")
     lines.append("")
@@ -408,8 +554,21 @@ def run(corpus: Path, repeats: int, seconds: float, cpu: int | None) -> str:
         f"every image the call reads is read too: **{'yes' if baseline.read <= robust.read else 'NO: ' + ', '.join(sorted(baseline.read - robust.read))}**."
     )
     lines.append(
+        f"- Corpus read rate never drops: {len(robust.read)} read (before issue 14: {CORPUS_READ_BEFORE}), "
+        f"{len(robust.wrong)} wrong texts — **{'meets' if len(robust.read) >= CORPUS_READ_BEFORE and not robust.wrong else 'MISSES'}**."
+    )
+    lines.append(
         f"- Well above pyzbar ({100 * zbar_share:.1f} %): {100 * len(robust.read) / total:.1f} % — "
         f"**{'meets' if len(robust.read) / total >= zbar_share + 0.1 else 'MISSES'}** (read as ≥ 10 points above)."
+    )
+    lines.append(
+        f"- ≥ {100 * BAR_HEAVY_BLUR:.0f} % of the heavy-blur synthetic cards: {_pct(heavy_read, heavy_total)}, "
+        f"{wrong_cards} wrong texts on all synthetic cards — **{'meets' if heavy_read >= BAR_HEAVY_BLUR * heavy_total and not wrong_cards else 'MISSES'}**."
+    )
+    lines.append(
+        f"- ≤ {BAR_NO_CODE_MS:g} ms median per 640×480 frame without a code: {no_code:.2f} ms, median of 3 runs "
+        f"({_spread(no_code_runs, '{:.2f}')}; one zxing-cpp pass in the same runs: {statistics.median(raw_no_code_runs):.2f} ms, "
+        f"{_spread(raw_no_code_runs, '{:.2f}')}) — **{'meets' if no_code <= BAR_NO_CODE_MS else 'MISSES'}**."
     )
     lines.append(
         f"- ≤ {BAR_FRAME_MS:g} ms median per 640×480 frame: {robust_frames[0].median:.2f} ms with a code, "
@@ -417,9 +576,9 @@ def run(corpus: Path, repeats: int, seconds: float, cpu: int | None) -> str:
         f"**{'meets' if worst_median <= BAR_FRAME_MS else 'MISSES'}**."
     )
     lines.append(
-        f"- Scan loop ≥ {BAR_FPS:g} frames/s on one core: {min(loop_empty, loop_cards):,.0f} frames/s (slowest of the "
-        f"realistic streams) — **{'meets' if min(loop_empty, loop_cards) >= BAR_FPS else 'MISSES'}**; "
-        f"even random pixels run at {loop_noise:,.0f} frames/s."
+        f"- Scan loop ≥ {BAR_FPS:g} frames/s on one core of a Pi 4: {slowest:,.0f} frames/s estimated (slowest of the "
+        f"realistic streams, {min(loop_empty, loop_cards, loop_blur):,.0f} here ÷ {PI4_SLOWDOWN:g}) — "
+        f"**{'meets' if slowest >= BAR_FPS else 'MISSES'}**; even random pixels: {loop_noise / PI4_SLOWDOWN:,.0f} frames/s."
     )
 
     # Notes computed from the figures, so they stay true when rerun
@@ -439,8 +598,25 @@ def run(corpus: Path, repeats: int, seconds: float, cpu: int | None) -> str:
         "characters, a backslash as `¥`), and of a code nested in another it reads the outer one."
     )
     lines.append(f"- Not read by the default decoder: {', '.join(f'`{n}`' for n in never) or 'none'}.")
-    lines.append("- Figures are one run on a shared virtual machine; timings move by ±20 % between runs.")
+    lines.append(
+        "- Motion streaks of 5–9 px are mostly not read: a streak as long as two modules erases the module pattern "
+        "along its direction, and undoing it needs the streak's length and angle, which the decoder does not know. "
+        "At a gate they are prevented at the camera: a short exposure (docs/qr.md)."
+    )
+    lines.append(
+        f"- Pi 4 estimate: one Cortex-A72 core at 1.5–1.8 GHz runs this code (NumPy array passes and zxing-cpp, "
+        f"both memory-bound C loops) several times slower than one core here; the table divides by {PI4_SLOWDOWN:g}, "
+        "the top of the 4–6× range usually seen for such code, so the estimate errs low. Measure on a Pi to replace it."
+    )
+    lines.append(
+        "- Figures are from a shared virtual machine busy with other work (several benchmark and test runs at "
+        "once, serialised only for timed benchmarks); timings move by ±20 % between runs."
+    )
     return "\n".join(lines).replace("{elapsed}", f"{time.perf_counter() - started:.0f}")
+
+
+def _spread(values: Sequence[float], fmt: str) -> str:
+    return "spread " + fmt.format(min(values)) + "–" + fmt.format(max(values))
 
 
 def corpus_label(corpus: Path) -> str:

@@ -4,8 +4,9 @@
 - :class:`ZBarDecoder` — pyzbar (libzbar0), QR only, inverted codes by a second pass.
 - :class:`RobustDecoder` — the gate's default: the zxing-cpp pass, then, only on a
   frame where it found nothing, a few cheap retries (another binariser, a half-scale
-  copy, a sharpened copy) chosen by measuring on the QR photo corpus (docs/qr.md,
-  ``bench/qr_corpus_bench.py``).
+  copy), then, only where part of the frame looks like a code, a sharpened and a
+  deconvolved crop — chosen by measuring on the QR photo corpus and blurred
+  synthetic cards (docs/qr.md, ``bench/qr_corpus_bench.py``). NumPy only, no OpenCV.
 
 ``make_decoder(engine)`` maps the config value ``decoder.engine`` to one of them:
 ``"zxing"`` → RobustDecoder, ``"zxing-raw"`` → ZXingDecoder, ``"zbar"`` → ZBarDecoder.
@@ -24,6 +25,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from kiosk.exc import KioskError
+from sensors import image_ops
 
 
 class DecoderError(KioskError, ValueError):
@@ -175,15 +177,28 @@ class ZBarDecoder:
 
 
 # The retries RobustDecoder knows, cheapest first. Each one is measured by
-# bench/qr_corpus_bench.py; docs/qr.md has the figures behind the default set.
-RETRIES = ("global-histogram", "half-scale", "sharpen", "zoom")
-DEFAULT_RETRIES = ("global-histogram", "half-scale", "sharpen")
+# bench/qr_corpus_bench.py; docs/qr.md and docs/benchmarks.md have the figures behind the default set.
+RETRIES = ("global-histogram", "half-scale", "sharpen", "deblur", "zoom")
+DEFAULT_RETRIES = ("global-histogram", "half-scale", "sharpen", "deblur")
 
 # Unsharp mask used by "sharpen": blur radius and strength, chosen on blurred
-# synthetic cards (1.5–3 px per module, Gaussian blur σ 0.8–1.5), where it reads
-# about a quarter more than the plain pass; larger radii start to hurt.
+# synthetic cards (1.5–3 px per module, Gaussian blur σ 0.8–1.5); stronger
+# amounts amplify sensor noise (σ 6) past what the binariser copes with.
 SHARPEN_SIGMA = 2.0
 SHARPEN_AMOUNT = 1.5
+# "deblur": Wiener deconvolution by these point-spread functions, one after the other
+# until one reads — (shape, size in px, noise-to-signal ratio): Gaussians of σ 1.4–2.6
+# and defocus discs of radius 2.5 and 3.2, lightest first. The noise-to-signal ratio
+# trades ringing against amplified noise; each was chosen on the synthetic cards
+# (bench/qr_corpus_bench.py), where every entry rescues cards the others miss.
+DEBLUR_FILTERS: tuple[tuple[str, float, float], ...] = (
+    ("gauss", 1.4, 0.01),
+    ("gauss", 1.8, 0.01),
+    ("disc", 2.5, 0.03),
+    ("gauss", 2.2, 0.01),
+    ("gauss", 2.6, 0.01),
+    ("disc", 3.2, 0.03),
+)
 # "zoom" only on frames up to this size: beyond it codes already have pixels to spare
 # and a 2× upscale costs more than it can win.
 ZOOM_MAX_PIXELS = 1_000_000
@@ -192,8 +207,35 @@ ZOOM_SHARPEN_SIGMA = 3.0
 ZOOM_SHARPEN_AMOUNT = 2.0
 
 
+class _Attempt:
+    """One frame being decoded: copies the retries share, each made at most once."""
+
+    def __init__(self, frame: np.ndarray) -> None:
+        self.frame = frame
+        self._half: np.ndarray | None = None
+        self._looked = False
+        self._spectrum: image_ops.Spectrum | None = None
+
+    @property
+    def half(self) -> np.ndarray:
+        """The 2×2-averaged copy."""
+        if self._half is None:
+            self._half = image_ops.half_scale(self.frame)
+        return self._half
+
+    def crop(self) -> image_ops.Spectrum | None:
+        """The code-like part of the frame, transformed once for every filter that follows; None if there is none."""
+        if not self._looked:
+            self._looked = True
+            region = image_ops.code_like_region(self.half)
+            if region is not None:
+                top, left, bottom, right = region
+                self._spectrum = image_ops.Spectrum(self.frame[top:bottom, left:right])
+        return self._spectrum
+
+
 class RobustDecoder:
-    """The gate's default decoder: zxing-cpp, then cheap retries on frames where it found nothing.
+    """The gate's default decoder: zxing-cpp, then retries on frames where it found nothing.
 
     The first pass is :class:`ZXingDecoder` with zxing-cpp's defaults (LocalAverage
     binariser, rotation, inversion, downscaling), so this decoder reads every
@@ -209,16 +251,20 @@ class RobustDecoder:
       removes print halftone, JPEG noise and texture inside modules of codes
       that are large in the frame (zxing-cpp's own downscaling only starts
       above 500 px and uses its default binariser).
-    - ``sharpen``: an unsharp-masked copy, LocalAverage. Out-of-focus and
-      motion-blurred small codes — a card moving towards a fixed-focus camera.
+    - ``sharpen`` and ``deblur`` run only on the part of the frame that looks
+      like a code (:func:`sensors.image_ops.code_like_region`: contrast in every
+      16-px tile of a square), so a frame without one — nearly every frame —
+      skips them for the price of that test. ``sharpen`` unsharp-masks the crop
+      (light blur, small codes); ``deblur`` deconvolves it (Wiener) by defocus
+      discs of a few radii in turn: a card out of focus, nearer than the fixed
+      focus of the camera. Both filter one Fourier transform of the crop.
     - ``zoom`` (not in the default set): the centre half of the frame upscaled
       2× and sharpened, for cards held far from the camera (≈1.5 px per module).
-      It reads more such cards but costs about as much as the other three
-      together on every frame without a code.
+      It costs more than the others together on every frame without a code.
 
     ``retries`` picks and orders them (names from ``RETRIES``); ``()`` makes
-    this a plain ZXingDecoder. OpenCV (``opencv-python-headless``) does the
-    image operations; it is imported here, not at module import.
+    this a plain ZXingDecoder. The image operations are NumPy and Pillow
+    (:mod:`sensors.image_ops`); OpenCV is not needed.
     """
 
     name = "zxing"
@@ -230,15 +276,9 @@ class RobustDecoder:
         self.retries = tuple(retries)
         self._primary = ZXingDecoder()
         self._global = ZXingDecoder(binarizer="global")
-        if self.retries:
-            try:
-                import cv2
-            except ImportError as exc:
-                raise DecoderError(
-                    f"OpenCV is needed for the decoder's retries ({exc}): pip install opencv-python-headless"
-                ) from exc
-            self._cv2 = cv2
-        self._stages: list[tuple[str, Callable[[np.ndarray], list[str]]]] = [("primary", self._primary._decode)]
+        make_kernel = {"gauss": image_ops.gaussian_kernel, "disc": image_ops.disc_kernel}
+        self._deblur_kernels = [(make_kernel[shape](size), nsr) for shape, size, nsr in DEBLUR_FILTERS]
+        self._stages: list[tuple[str, Callable[[_Attempt], list[str]]]] = [("primary", self._retry_primary)]
         self._stages += [(name, getattr(self, "_retry_" + name.replace("-", "_"))) for name in self.retries]
 
     def decode(self, gray: np.ndarray) -> list[str]:
@@ -254,37 +294,49 @@ class RobustDecoder:
         frame = check_frame(gray)
         if frame is None:
             return [], None
-        for stage, attempt in self._stages:
-            texts = attempt(frame)
+        attempt = _Attempt(frame)
+        for stage, retry in self._stages:
+            texts = retry(attempt)
             if texts:
                 return texts, stage
         return [], None
 
-    def _retry_global_histogram(self, frame: np.ndarray) -> list[str]:
-        return self._global._decode(frame)
+    def _retry_primary(self, attempt: _Attempt) -> list[str]:
+        return self._primary._decode(attempt.frame)
 
-    def _retry_half_scale(self, frame: np.ndarray) -> list[str]:
-        height, width = frame.shape
-        if min(height, width) // 2 < MIN_SIDE:
+    def _retry_global_histogram(self, attempt: _Attempt) -> list[str]:
+        return self._global._decode(attempt.frame)
+
+    def _retry_half_scale(self, attempt: _Attempt) -> list[str]:
+        if min(attempt.frame.shape) // 2 < MIN_SIDE:
             return []
-        half = self._cv2.resize(frame, (width // 2, height // 2), interpolation=self._cv2.INTER_AREA)
-        return self._global._decode(half)
+        return self._global._decode(attempt.half)
 
-    def _retry_sharpen(self, frame: np.ndarray) -> list[str]:
-        return self._primary._decode(_unsharp(self._cv2, frame, SHARPEN_SIGMA, SHARPEN_AMOUNT), try_downscale=False)
+    def _retry_sharpen(self, attempt: _Attempt) -> list[str]:
+        spectrum = attempt.crop()
+        if spectrum is None:
+            return []
+        return self._primary._decode(spectrum.unsharp(SHARPEN_SIGMA, SHARPEN_AMOUNT), try_downscale=False)
 
-    def _retry_zoom(self, frame: np.ndarray) -> list[str]:
+    def _retry_deblur(self, attempt: _Attempt) -> list[str]:
+        spectrum = attempt.crop()
+        if spectrum is None:
+            return []
+        for kernel, noise_to_signal in self._deblur_kernels:
+            texts = self._primary._decode(spectrum.wiener(kernel, noise_to_signal), try_downscale=False)
+            if texts:
+                return texts
+        return []
+
+    def _retry_zoom(self, attempt: _Attempt) -> list[str]:
+        frame = attempt.frame
         height, width = frame.shape
         if height * width > ZOOM_MAX_PIXELS or min(height, width) < 2 * MIN_SIDE:
             return []
         centre = frame[height // 4 : height // 4 + height // 2, width // 4 : width // 4 + width // 2]
-        zoomed = self._cv2.resize(centre, None, fx=2, fy=2, interpolation=self._cv2.INTER_LINEAR)
-        return self._primary._decode(_unsharp(self._cv2, zoomed, ZOOM_SHARPEN_SIGMA, ZOOM_SHARPEN_AMOUNT), try_downscale=False)
-
-
-def _unsharp(cv2, frame: np.ndarray, sigma: float, amount: float) -> np.ndarray:
-    blurred = cv2.GaussianBlur(frame, (0, 0), sigma)
-    return cv2.addWeighted(frame, 1.0 + amount, blurred, -amount, 0)
+        zoomed = image_ops.upscale2(centre)
+        sharpened = image_ops.Spectrum(zoomed).unsharp(ZOOM_SHARPEN_SIGMA, ZOOM_SHARPEN_AMOUNT)
+        return self._primary._decode(sharpened, try_downscale=False)
 
 
 def make_decoder(engine: str = "zxing") -> Decoder:

@@ -54,3 +54,146 @@ def sharpness(gray: np.ndarray) -> float:
     laplacian = small[:-2, 1:-1] + small[2:, 1:-1] + small[1:-1, :-2] + small[1:-1, 2:] - 4 * small[1:-1, 1:-1]
     # The block sums are 4× the means, so the variance is 16× that of the averaged copy's Laplacian
     return float(laplacian.var()) / 16.0
+
+
+def block_contrast(gray: np.ndarray, block: int = 8) -> np.ndarray:
+    """Standard deviation of each ``block`` × ``block`` tile (float32, one value per whole tile)."""
+    height, width = gray.shape
+    rows, cols = height // block, width // block
+    values = gray[: rows * block, : cols * block].astype(np.float32)
+    # Sum down each tile's rows first, then across: both reductions run over contiguous memory
+    # (a reshape to (rows, block, cols, block) reduced over axes 1 and 3 is several times slower)
+    sums = values.reshape(rows, block, cols * block).sum(axis=1).reshape(rows, cols, block).sum(axis=2)
+    squares = np.square(values).reshape(rows, block, cols * block).sum(axis=1).reshape(rows, cols, block).sum(axis=2)
+    count = block * block
+    return np.sqrt(np.maximum(squares * count - np.square(sums), 0.0)) / count
+
+
+def box_mean(values: np.ndarray, size: int) -> np.ndarray:
+    """Mean over every ``size`` × ``size`` window that fits (a 'valid' box filter, via a summed-area table)."""
+    table = np.zeros((values.shape[0] + 1, values.shape[1] + 1), dtype=np.float64)
+    table[1:, 1:] = values.cumsum(axis=0).cumsum(axis=1)
+    sums = table[size:, size:] - table[:-size, size:] - table[size:, :-size] + table[:-size, :-size]
+    return (sums / (size * size)).astype(np.float32)
+
+
+def disc_kernel(radius: float) -> np.ndarray:
+    """A defocus point-spread function: a uniform disc of ``radius`` pixels, anti-aliased, summing to 1."""
+    reach = int(np.ceil(radius)) + 1
+    oversample = 8
+    steps = (np.arange((2 * reach + 1) * oversample) + 0.5) / oversample - (reach + 0.5)
+    xs, ys = np.meshgrid(steps, steps)
+    inside = (xs * xs + ys * ys <= radius * radius).astype(np.float64)
+    kernel = inside.reshape(2 * reach + 1, oversample, 2 * reach + 1, oversample).mean(axis=(1, 3))
+    return kernel / kernel.sum()
+
+
+def gaussian_kernel(sigma: float) -> np.ndarray:
+    """A 2-D Gaussian point-spread function of ``sigma`` pixels (±3 σ), summing to 1."""
+    reach = max(1, int(np.ceil(3 * sigma)))
+    line = np.exp(-np.square(np.arange(-reach, reach + 1)) / (2 * sigma * sigma))
+    kernel = np.outer(line, line)
+    return kernel / kernel.sum()
+
+
+class Spectrum:
+    """One crop's Fourier transform, to filter it several ways for the price of one forward FFT.
+
+    :meth:`wiener` undoes a known blur (the point-spread function) with a
+    noise-to-signal ratio keeping noise from exploding where the blur removed
+    everything; :meth:`unsharp` is an unsharp mask (the image plus ``amount``
+    times its detail above a Gaussian of ``sigma``). The crop is taken with
+    its mean removed, and the result clipped back to ``uint8``.
+    """
+
+    def __init__(self, crop: np.ndarray) -> None:
+        values = crop.astype(np.float32)
+        self.shape = values.shape
+        self.mean = float(values.mean())
+        self._spectrum = np.fft.rfft2(values - self.mean)
+
+    def _transfer(self, kernel: np.ndarray) -> np.ndarray:
+        # The kernel centred on pixel (0, 0), wrapped around, so filtering does not shift the image
+        padded = np.zeros(self.shape, dtype=np.float64)
+        reach_y, reach_x = kernel.shape[0] // 2, kernel.shape[1] // 2
+        padded[: kernel.shape[0], : kernel.shape[1]] = kernel
+        padded = np.roll(padded, (-reach_y, -reach_x), axis=(0, 1))
+        return np.fft.rfft2(padded)
+
+    def _back(self, spectrum: np.ndarray) -> np.ndarray:
+        values = np.fft.irfft2(spectrum, s=self.shape) + self.mean
+        return np.clip(values, 0, 255).astype(np.uint8)
+
+    def wiener(self, kernel: np.ndarray, noise_to_signal: float) -> np.ndarray:
+        """The crop deconvolved by ``kernel`` (Wiener filter with a constant ``noise_to_signal``)."""
+        transfer = self._transfer(kernel)
+        return self._back(self._spectrum * np.conj(transfer) / (np.square(np.abs(transfer)) + noise_to_signal))
+
+    def unsharp(self, sigma: float, amount: float) -> np.ndarray:
+        """The crop unsharp-masked: itself plus ``amount`` × (itself − its Gaussian blur of ``sigma``)."""
+        transfer = self._transfer(gaussian_kernel(sigma))
+        return self._back(self._spectrum * (1.0 + amount - amount * transfer))
+
+
+def _window_min(values: np.ndarray, size: int) -> np.ndarray:
+    # Minimum over every size × size window that fits, separably (rows, then columns)
+    rows = values[: values.shape[0] - size + 1].copy()
+    for step in range(1, size):
+        np.minimum(rows, values[step : values.shape[0] - size + 1 + step], out=rows)
+    out = rows[:, : rows.shape[1] - size + 1].copy()
+    for step in range(1, size):
+        np.minimum(out, rows[:, step : rows.shape[1] - size + 1 + step], out=out)
+    return out
+
+
+# Tiles of a quarter-scale copy: 4 px there, 16 px in the frame. A window of 4 × 4 tiles (64 px in the
+# frame) fits inside the smallest card code (45 modules × 2.5 px ≈ 112 px) anywhere near its middle.
+_TILE = 4
+_WINDOW = 4
+_TILE_PX = 16  # a tile's side in the frame
+
+
+def code_like_region(half: np.ndarray, min_contrast: float = 10.0) -> tuple[int, int, int, int] | None:
+    """Where a QR code may be in a frame, from its 2×2-averaged copy ``half``: (top, left, bottom, right) in the frame.
+
+    A QR code is contrast everywhere over a square: every 16-px tile inside it
+    holds module edges, even under heavy blur, while in an ordinary scene
+    contrast comes in edges and patches. So the test is the smallest tile
+    standard deviation over a 4 × 4-tile window: a window where every tile
+    exceeds ``min_contrast`` grey levels is code-like. The region is the box
+    round the code-like windows near the best one, with a margin for the
+    quiet zone; None when no window qualifies (most frames without a code).
+    The tiles are measured on a further 2×2-averaged copy (a quarter of the
+    frame): the blurred code keeps its contrast there, and it is 4× less work.
+    About 0.15 ms for the half of a 640×480 frame.
+    """
+    if min(half.shape) < 2 * _TILE * _WINDOW:
+        return None
+    tiles = block_contrast(half_scale(half), _TILE)
+    if min(tiles.shape) < _WINDOW:
+        return None
+    windows = _window_min(tiles, _WINDOW)
+    best = float(windows.max())
+    if best < min_contrast:
+        return None
+    by, bx = np.unravel_index(int(windows.argmax()), windows.shape)
+    ys, xs = np.nonzero(windows >= max(min_contrast, 0.5 * best))
+    # Only windows within a card's reach of the best one (9 tiles = 144 px in the frame)
+    near = (np.abs(ys - by) <= 9) & (np.abs(xs - bx) <= 9)
+    ys, xs = ys[near], xs[near]
+    scale = _TILE_PX
+    margin = 2 * scale
+    top = int(ys.min()) * scale - margin
+    left = int(xs.min()) * scale - margin
+    bottom = (int(ys.max()) + _WINDOW) * scale + margin
+    right = (int(xs.max()) + _WINDOW) * scale + margin
+    height, width = 2 * half.shape[0], 2 * half.shape[1]
+    return max(0, top), max(0, left), min(height, bottom), min(width, right)
+
+
+def upscale2(gray: np.ndarray) -> np.ndarray:
+    """The frame at twice its size, bilinear (Pillow's C resize)."""
+    from PIL import Image
+
+    height, width = gray.shape
+    return np.asarray(Image.fromarray(gray).resize((2 * width, 2 * height), Image.Resampling.BILINEAR))

@@ -3,6 +3,7 @@ no crash on any array, and the default decoder reading at least what zxing-cpp's
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from sensors.decoders import (
     DEFAULT_RETRIES,
     ENGINES,
     MAX_PIXELS,
+    RETRIES,
     Decoder,
     DecoderError,
     RobustDecoder,
@@ -26,6 +28,7 @@ from sensors.decoders import (
     check_frame,
     make_decoder,
 )
+from sensors.image_ops import disc_kernel, gaussian_kernel
 
 REPO = Path(__file__).resolve().parents[2]
 # A card-like text: versioned prefix + Base45-style body, all QR-alphanumeric (version 7 at level Q)
@@ -208,19 +211,84 @@ def test_robust_decoder_options(card):
     assert RobustDecoder(retries=("zoom",)).decode(np.full((480, 640), 9, np.uint8)) == []
 
 
-def test_sharpen_retry_reads_a_blurred_card_the_first_pass_misses():
-    import cv2
+def _card_frame(module_px: int, *, at: tuple[int, int] = (150, 250), inverted: bool = False) -> np.ndarray:
+    # The card code printed grey on grey (dark 50, light 203) in a 640×480 frame of grey 90, as float
+    code = qr_array(CARD, module_px=module_px, inverted=inverted).astype(np.float64) * 0.6 + 50
+    frame = np.full((480, 640), 90.0)
+    frame[at[0] : at[0] + code.shape[0], at[1] : at[1] + code.shape[1]] = code
+    return frame
 
-    # 2.5 px per module, out of focus: the kind of frame the sharpen retry is there for
-    code = qr_array(CARD, module_px=8).astype(np.float32)
-    side = round(code.shape[0] * 2.5 / 8)
-    small = cv2.resize(code, (side, side), interpolation=cv2.INTER_AREA) * 0.6 + 50
-    frame = np.full((480, 640), 90, np.float32)
-    frame[150 : 150 + side, 250 : 250 + side] = small
-    frame = cv2.GaussianBlur(frame, (0, 0), 1.2)
-    frame = np.clip(frame + np.random.default_rng(5).normal(0, 4, frame.shape), 0, 255).astype(np.uint8)
+
+def _blurred(frame: np.ndarray, kernel: np.ndarray, noise: float, seed: int) -> np.ndarray:
+    # Convolution by FFT (edges extended), then sensor noise: NumPy only, as the decoder
+    ky, kx = kernel.shape[0] // 2, kernel.shape[1] // 2
+    padded = np.pad(frame, ((ky, ky), (kx, kx)), mode="edge")
+    blurred = np.fft.irfft2(np.fft.rfft2(padded) * np.fft.rfft2(kernel, s=padded.shape), s=padded.shape)
+    blurred = blurred[2 * ky : 2 * ky + frame.shape[0], 2 * kx : 2 * kx + frame.shape[1]]
+    return np.clip(blurred + np.random.default_rng(seed).normal(0, noise, frame.shape), 0, 255).astype(np.uint8)
+
+
+def test_sharpen_retry_reads_a_blurred_card_the_first_pass_misses():
+    # 2 px per module, lightly out of focus: the kind of frame the sharpen retry is there for
+    frame = _blurred(_card_frame(2), gaussian_kernel(0.9), noise=5, seed=5)
     assert ZXingDecoder().decode(frame) == []
+    assert RobustDecoder(retries=DEFAULT_RETRIES[:2]).decode(frame) == []
     assert RobustDecoder().decode_with_stage(frame) == ([CARD], "sharpen")
+
+
+@pytest.mark.parametrize(
+    ("kernel", "inverted"),
+    [(disc_kernel(2.8), False), (disc_kernel(2.8), True), (gaussian_kernel(2.0), False)],
+    ids=["disc-2.8px", "disc-2.8px-inverted", "gauss-2px"],
+)
+def test_deblur_retry_reads_a_heavily_defocused_card(kernel, inverted):
+    # 3 px per module under a defocus disc of radius 2.8 px (or a Gaussian of σ 2): nothing else reads it
+    frame = _blurred(_card_frame(3, inverted=inverted), kernel, noise=6, seed=7)
+    assert ZXingDecoder().decode(frame) == []
+    assert RobustDecoder(retries=("global-histogram", "half-scale", "sharpen")).decode(frame) == []
+    assert RobustDecoder().decode_with_stage(frame) == ([CARD], "deblur")
+
+
+def test_deblur_finds_the_card_anywhere_in_the_frame():
+    frame = _blurred(_card_frame(3, at=(300, 430)), disc_kernel(2.8), noise=6, seed=8)
+    assert RobustDecoder().decode(frame) == [CARD]
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        np.full((480, 640), 128, np.uint8),
+        np.random.default_rng(1).integers(0, 256, (480, 640), dtype=np.uint8),
+        # A checkerboard of 16-px squares: contrast in every tile, so the code-like test fires, yet no code
+        np.kron((np.indices((30, 40)).sum(axis=0) % 2 * 160 + 40).astype(np.uint8), np.ones((16, 16), np.uint8)),
+        _blurred(np.full((480, 640), 90.0), disc_kernel(2.5), noise=6, seed=3),
+    ],
+    ids=["blank", "noise", "checkerboard", "blurred-noise"],
+)
+def test_frames_without_a_code_read_nothing(frame):
+    decoder = RobustDecoder(retries=RETRIES)
+    assert decoder.decode_with_stage(frame) == ([], None)
+
+
+def test_decoding_never_imports_opencv():
+    # The gate installs OpenCV only for USB webcams: the decoder, retries included, must not need it
+    script = (
+        "import sys, numpy as np\n"
+        "from sensors.cameras import qr_array\n"
+        "from sensors.decoders import RETRIES, RobustDecoder, make_decoder\n"
+        "from sensors.image_ops import sharpness\n"
+        "frame = np.full((480, 640), 90, np.uint8)\n"
+        "frame[100:300, 100:300] = np.kron(np.indices((25, 25)).sum(axis=0) % 2 * 150 + 50, np.ones((8, 8))).astype(np.uint8)\n"
+        "decoder = RobustDecoder(retries=RETRIES)\n"
+        "assert decoder.decode(frame) == []\n"
+        "assert decoder.decode(qr_array('GK1:TEST', module_px=3)) == ['GK1:TEST']\n"
+        "assert make_decoder('zxing').decode(np.zeros((64, 64), np.uint8)) == []\n"
+        "sharpness(frame)\n"
+        "print(sorted(m for m in sys.modules if m == 'cv2' or m.startswith('cv2.')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
 
 
 # --- the corpus ---------------------------------------------------------------------------
