@@ -60,6 +60,38 @@ def trim_malloc() -> bool:
     return bool(libc is not None and libc.malloc_trim(0))
 
 
+TRIM_EVERY_S = 10.0  # the gate's malloc_trim timer; KIOSK_MALLOC_TRIM_S overrides it (0: off), for the bench
+
+
+def trim_every_s(environ: dict[str, str] | os._Environ[str] = os.environ) -> float:
+    """How often the gate gives freed heap back (``KIOSK_MALLOC_TRIM_S``, default 10 s; 0 or less: never)."""
+    text = environ.get("KIOSK_MALLOC_TRIM_S", "")
+    try:
+        return float(text) if text else TRIM_EVERY_S
+    except ValueError:
+        return TRIM_EVERY_S
+
+
+def malloc_arenas() -> int:
+    """How many malloc arenas glibc has made in this process (from ``malloc_info``; 0 off glibc)."""
+    libc = _libc()
+    if libc is None or not hasattr(libc, "malloc_info"):
+        return 0
+    import tempfile
+
+    libc.fopen.restype = ctypes.c_void_p
+    libc.fopen.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+    libc.fclose.argtypes = [ctypes.c_void_p]
+    libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
+    with tempfile.NamedTemporaryFile(suffix=".xml") as report:
+        stream = libc.fopen(report.name.encode(), b"w")
+        if not stream:
+            return 0
+        libc.malloc_info(0, stream)
+        libc.fclose(stream)
+        return Path(report.name).read_text(encoding="utf-8", errors="replace").count("<heap nr=")
+
+
 def rss_kb(pid: int | str = "self") -> int:
     """Resident set size of a process in KiB (0 where /proc is missing)."""
     try:
@@ -75,7 +107,7 @@ def install_debug_dump(environ: dict[str, str] | os._Environ[str] = os.environ) 
     """When KIOSK_MEMORY_DUMP names a folder, make SIGUSR2 dump into it (and start tracemalloc if asked).
 
     Returns the folder, or None when not asked for. Each dump N writes
-    ``dump-N.json`` (RSS, thread names, module names) and, under tracemalloc,
+    ``dump-N.json`` (RSS, malloc arenas, thread names, module names) and, under tracemalloc,
     ``dump-N.tracemalloc`` (a pickled snapshot).
     """
     folder = environ.get("KIOSK_MEMORY_DUMP")
@@ -99,7 +131,7 @@ def install_debug_dump(environ: dict[str, str] | os._Environ[str] = os.environ) 
                 import tracemalloc
 
                 tracemalloc.take_snapshot().dump(str(target / f"dump-{n}.tracemalloc"))
-            facts = {"rss_kb": rss_kb(), "threads": sorted(t.name for t in threading.enumerate()),
+            facts = {"rss_kb": rss_kb(), "arenas": malloc_arenas(), "threads": sorted(t.name for t in threading.enumerate()),
                      "modules": sorted(sys.modules)}
             tmp = target / f"dump-{n}.json.tmp"
             tmp.write_text(json.dumps(facts), encoding="utf-8")

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from kiosk.memory import trim_every_s, trim_malloc
 from kiosk.workers import Every
 
 
@@ -224,6 +225,10 @@ class GateProcess:
             # Nobody signed in for alarms.unstaffed_after_s: the unstaffed-gate alarm, once per spell (0: never).
             Every("unstaffed", gate.sweep_unstaffed, _unstaffed_every_s(self.config.alarms.unstaffed_after_s)).start(),
         ]
+        if trim_every_s() > 0:
+            # Frames and decoder buffers come and go many times a second; glibc keeps what they freed in its heaps
+            # (tens of MB, differently each run) unless told to give it back. A trim costs about a millisecond.
+            self._timers.append(Every("malloc-trim", trim_malloc, trim_every_s()).start())
         return self
 
     def serve(self) -> None:

@@ -133,3 +133,41 @@ def test_hanzi_scan_falls_back_to_the_process_when_the_child_fails(monkeypatch):
     assert hc._scan_in_child() is None
     base = hc._Base()
     assert "张" in base.usual and "zhang" in base.usual["张"]
+
+
+def test_trim_interval_from_the_environment():
+    assert memory.trim_every_s({}) == memory.TRIM_EVERY_S
+    assert memory.trim_every_s({"KIOSK_MALLOC_TRIM_S": "0"}) == 0
+    assert memory.trim_every_s({"KIOSK_MALLOC_TRIM_S": "2.5"}) == 2.5
+    assert memory.trim_every_s({"KIOSK_MALLOC_TRIM_S": "often"}) == memory.TRIM_EVERY_S  # a typo keeps the default
+
+
+def test_running_gate_caps_arenas_trims_and_keeps_pypinyin_out(tmp_path):
+    # What `kiosk run` sets up for its memory, seen from inside a running simulated gate (~20 threads).
+    from tests.office_fixtures import free_port
+
+    data, dumps, port = tmp_path / "data", tmp_path / "dumps", free_port()
+    config = tmp_path / "config.yaml"
+    config.write_text(f"gate: {{id: north, name: 北门, data_dir: {data}}}\nweb: {{port: {port}}}\n", encoding="utf-8")
+    gate = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "run", "--simulate", "--config", str(config)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+                            env={**os.environ, "PYTHONPATH": str(REPO), "KIOSK_MEMORY_DUMP": str(dumps)})
+    try:
+        assert gate.stdout is not None and "ready on" in gate.stdout.readline()
+        facts: dict = {}
+        deadline = time.monotonic() + 60
+        for n in range(1, 200):  # until the hanzi warm-up (a thread at start) has finished
+            gate.send_signal(signal.SIGUSR2)
+            while not (dumps / f"dump-{n}.json").exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            facts = json.loads((dumps / f"dump-{n}.json").read_text(encoding="utf-8"))
+            if "hanzi-warm-up" not in facts["threads"] or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+    finally:
+        gate.send_signal(signal.SIGTERM)
+        gate.communicate(timeout=30)
+    assert "hanzi-warm-up" not in facts["threads"]
+    assert len(facts["threads"]) > 10 and "malloc-trim" in facts["threads"]
+    assert 1 <= facts["arenas"] <= 2
+    assert "pypinyin" not in facts["modules"] and "kiosk.gate.hanzi_candidates" in facts["modules"]
