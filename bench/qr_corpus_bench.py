@@ -260,20 +260,6 @@ def _render_code(dark: np.ndarray, module_px: float, angle: float, centre: tuple
     return frame
 
 
-def motion_kernel(length: float, angle: float) -> np.ndarray:
-    """A straight motion streak of ``length`` px at ``angle`` degrees, anti-aliased, summing to 1."""
-    reach = int(np.ceil(length / 2)) + 1
-    kernel = np.zeros((2 * reach + 1, 2 * reach + 1))
-    steps = np.linspace(-length / 2, length / 2, int(length * 32) + 1)
-    xs = steps * np.cos(np.radians(angle)) + reach
-    ys = -steps * np.sin(np.radians(angle)) + reach
-    x0, y0 = np.floor(xs).astype(int), np.floor(ys).astype(int)
-    fx, fy = xs - x0, ys - y0
-    for dx, dy, weight in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)), (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):
-        np.add.at(kernel, (np.clip(y0 + dy, 0, 2 * reach), np.clip(x0 + dx, 0, 2 * reach)), weight)
-    return kernel / kernel.sum()
-
-
 def convolve(frame: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     """``frame`` blurred by ``kernel`` (FFT, edges extended), same size."""
     ky, kx = kernel.shape[0] // 2, kernel.shape[1] // 2
@@ -303,7 +289,7 @@ def synthetic_cards(per_distortion: int = CARDS_PER_DISTORTION, seed: int = SYNT
     sample's name starts with its distortion's name.
     """
     from sensors.cameras import qr_array
-    from sensors.image_ops import disc_kernel, gaussian_kernel
+    from sensors.image_ops import disc_kernel, gaussian_kernel, motion_kernel
 
     rng = np.random.default_rng(seed)
     out = []
@@ -600,8 +586,8 @@ def run(corpus: Path, repeats: int, seconds: float, cpu: int | None) -> str:
     lines.append(f"- Not read by the default decoder: {', '.join(f'`{n}`' for n in never) or 'none'}.")
     lines.append(
         "- Motion streaks of 5–9 px are mostly not read: a streak as long as two modules erases the module pattern "
-        "along its direction, and undoing it needs the streak's length and angle, which the decoder does not know. "
-        "At a gate they are prevented at the camera: a short exposure (docs/qr.md)."
+        "along its direction, and `destreak` must guess its length and angle from the blurred crop (the cepstrum), "
+        "which works for a part of them. At a gate streaks are prevented at the camera: a short exposure (docs/qr.md)."
     )
     lines.append(
         f"- Pi 4 estimate: one Cortex-A72 core at 1.5–1.8 GHz runs this code (NumPy array passes and zxing-cpp, "

@@ -178,8 +178,8 @@ class ZBarDecoder:
 
 # The retries RobustDecoder knows, cheapest first. Each one is measured by
 # bench/qr_corpus_bench.py; docs/qr.md and docs/benchmarks.md have the figures behind the default set.
-RETRIES = ("global-histogram", "half-scale", "sharpen", "deblur", "zoom")
-DEFAULT_RETRIES = ("global-histogram", "half-scale", "sharpen", "deblur")
+RETRIES = ("global-histogram", "half-scale", "sharpen", "deblur", "destreak", "zoom")
+DEFAULT_RETRIES = ("global-histogram", "half-scale", "sharpen", "deblur", "destreak")
 
 # Unsharp mask used by "sharpen": blur radius and strength, chosen on blurred
 # synthetic cards (1.5–3 px per module, Gaussian blur σ 0.8–1.5); stronger
@@ -199,6 +199,10 @@ DEBLUR_FILTERS: tuple[tuple[str, float, float], ...] = (
     ("gauss", 2.6, 0.01),
     ("disc", 3.2, 0.03),
 )
+# "destreak": the streak length guessed from the cepstrum comes out about half a pixel short
+# (its minimum sits on whole pixels, the streak's ends are anti-aliased); noise-to-signal as for deblur.
+DESTREAK_LENGTH_BIAS = 0.5
+DESTREAK_NOISE_TO_SIGNAL = 0.01
 # "zoom" only on frames up to this size: beyond it codes already have pixels to spare
 # and a 2× upscale costs more than it can win.
 ZOOM_MAX_PIXELS = 1_000_000
@@ -258,6 +262,10 @@ class RobustDecoder:
       (light blur, small codes); ``deblur`` deconvolves it (Wiener) by defocus
       discs of a few radii in turn: a card out of focus, nearer than the fixed
       focus of the camera. Both filter one Fourier transform of the crop.
+    - ``destreak``: a motion streak's length and angle guessed from the crop's
+      cepstrum (:func:`sensors.image_ops.streak_estimate`), then undone the same
+      way. It reads some cards moving across the view; a short exposure at the
+      camera prevents the streak in the first place.
     - ``zoom`` (not in the default set): the centre half of the frame upscaled
       2× and sharpened, for cards held far from the camera (≈1.5 px per module).
       It costs more than the others together on every frame without a code.
@@ -327,6 +335,14 @@ class RobustDecoder:
             if texts:
                 return texts
         return []
+
+    def _retry_destreak(self, attempt: _Attempt) -> list[str]:
+        spectrum = attempt.crop()
+        if spectrum is None:
+            return []
+        length, angle = image_ops.streak_estimate(spectrum)
+        kernel = image_ops.motion_kernel(length + DESTREAK_LENGTH_BIAS, angle)
+        return self._primary._decode(spectrum.wiener(kernel, DESTREAK_NOISE_TO_SIGNAL), try_downscale=False)
 
     def _retry_zoom(self, attempt: _Attempt) -> list[str]:
         frame = attempt.frame

@@ -112,6 +112,11 @@ class Spectrum:
         self.mean = float(values.mean())
         self._spectrum = np.fft.rfft2(values - self.mean)
 
+    @property
+    def values(self) -> np.ndarray:
+        """The (half-plane, ``rfft2``) Fourier transform of the crop less its mean."""
+        return self._spectrum
+
     def _transfer(self, kernel: np.ndarray) -> np.ndarray:
         # The kernel centred on pixel (0, 0), wrapped around, so filtering does not shift the image
         padded = np.zeros(self.shape, dtype=np.float64)
@@ -197,3 +202,40 @@ def upscale2(gray: np.ndarray) -> np.ndarray:
 
     height, width = gray.shape
     return np.asarray(Image.fromarray(gray).resize((2 * width, 2 * height), Image.Resampling.BILINEAR))
+
+
+def motion_kernel(length: float, angle: float) -> np.ndarray:
+    """A straight motion streak of ``length`` px at ``angle`` degrees (counter-clockwise from +x), anti-aliased, summing to 1."""
+    reach = int(np.ceil(length / 2)) + 1
+    kernel = np.zeros((2 * reach + 1, 2 * reach + 1))
+    steps = np.linspace(-length / 2, length / 2, int(length * 32) + 1)
+    xs = steps * np.cos(np.radians(angle)) + reach
+    ys = -steps * np.sin(np.radians(angle)) + reach
+    x0, y0 = np.floor(xs).astype(int), np.floor(ys).astype(int)
+    fx, fy = xs - x0, ys - y0
+    # Each point of the streak shares its weight among the four pixels round it (bilinear)
+    for dx, dy, weight in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)), (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):
+        np.add.at(kernel, (np.clip(y0 + dy, 0, 2 * reach), np.clip(x0 + dx, 0, 2 * reach)), weight)
+    return kernel / kernel.sum()
+
+
+def streak_estimate(spectrum: Spectrum, shortest: float = 4.5, longest: float = 10.0) -> tuple[float, float]:
+    """The length (px) and angle (degrees) of the motion streak that most likely blurred a crop.
+
+    A streak of length L multiplies the image's spectrum by a sinc with zeros
+    every 1/L along its direction; in the cepstrum (the inverse transform of
+    the log magnitude) those periodic zeros become a deep minimum at the
+    offset (L cos θ, L sin θ). This looks for it between ``shortest`` and
+    ``longest`` px. It is a guess: the caller tries the matching Wiener filter
+    and keeps the result only if a code reads.
+    """
+    height, width = spectrum.shape
+    cepstrum = np.fft.irfft2(np.log(np.abs(spectrum.values) + 1e-3), s=spectrum.shape)
+    dy = np.fft.fftfreq(height, 1.0 / height)[:, None]
+    dx = np.fft.fftfreq(width, 1.0 / width)[None, :]
+    distance = np.hypot(dy, dx)
+    # Half the plane suffices (the cepstrum of a real image is symmetric)
+    allowed = (distance >= shortest) & (distance <= longest) & (dy >= 0)
+    index = np.unravel_index(int(np.argmin(np.where(allowed, cepstrum, np.inf))), cepstrum.shape)
+    offset_y, offset_x = float(dy[index[0], 0]), float(dx[0, index[1]])
+    return float(np.hypot(offset_x, offset_y)), float(np.degrees(np.arctan2(-offset_y, offset_x)) % 180.0)

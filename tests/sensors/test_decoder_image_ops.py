@@ -13,7 +13,9 @@ from sensors.image_ops import (
     disc_kernel,
     gaussian_kernel,
     half_scale,
+    motion_kernel,
     sharpness,
+    streak_estimate,
     upscale2,
 )
 
@@ -104,8 +106,18 @@ def test_unsharp_keeps_flat_areas_and_steepens_edges():
     assert abs(int(sharpened[32, 16]) - 60) <= 3  # flat part unchanged (away from edges and wrap-around)
 
 
+@pytest.mark.parametrize(("length", "angle"), [(6.0, 0.0), (8.0, 90.0), (7.0, 45.0)])
+def test_streak_estimate_finds_a_streak_on_random_texture(length, angle):
+    rng = np.random.default_rng(6)
+    image = rng.integers(40, 216, (64, 64)).repeat(3, axis=0).repeat(3, axis=1).astype(np.float64)
+    blurred = np.clip(_convolve(image, motion_kernel(length, angle)), 0, 255).astype(np.uint8)
+    found_length, found_angle = streak_estimate(Spectrum(blurred))
+    assert abs(found_length - length) <= 1.0
+    assert min(abs(found_angle - angle), 180 - abs(found_angle - angle)) <= 10
+
+
 def test_kernels_sum_to_one_and_are_symmetric():
-    for kernel in (disc_kernel(1.8), disc_kernel(3.2), gaussian_kernel(0.7), gaussian_kernel(2.6)):
+    for kernel in (disc_kernel(1.8), disc_kernel(3.2), gaussian_kernel(0.7), gaussian_kernel(2.6), motion_kernel(7, 30)):
         assert kernel.sum() == pytest.approx(1.0)
         assert np.allclose(kernel, kernel[::-1, ::-1])
         assert kernel.shape[0] % 2 == 1

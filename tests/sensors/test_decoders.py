@@ -28,7 +28,7 @@ from sensors.decoders import (
     check_frame,
     make_decoder,
 )
-from sensors.image_ops import disc_kernel, gaussian_kernel
+from sensors.image_ops import disc_kernel, gaussian_kernel, motion_kernel
 
 REPO = Path(__file__).resolve().parents[2]
 # A card-like text: versioned prefix + Base45-style body, all QR-alphanumeric (version 7 at level Q)
@@ -247,6 +247,14 @@ def test_deblur_retry_reads_a_heavily_defocused_card(kernel, inverted):
     assert ZXingDecoder().decode(frame) == []
     assert RobustDecoder(retries=("global-histogram", "half-scale", "sharpen")).decode(frame) == []
     assert RobustDecoder().decode_with_stage(frame) == ([CARD], "deblur")
+
+
+@pytest.mark.parametrize(("length", "angle"), [(7, 60), (8, 30), (7, 90)])
+def test_destreak_retry_reads_a_card_moving_across_the_view(length, angle):
+    # 4 px per module under a 7–8 px motion streak: the streak's length and angle are guessed, then undone
+    frame = _blurred(_card_frame(4), motion_kernel(length, angle), noise=6, seed=9)
+    assert RobustDecoder(retries=DEFAULT_RETRIES[:-1]).decode(frame) == []
+    assert RobustDecoder().decode_with_stage(frame) == ([CARD], "destreak")
 
 
 def test_deblur_finds_the_card_anywhere_in_the_frame():
