@@ -1,0 +1,223 @@
+"""Batched appends: what lands on disk is byte for byte what the journal always stored, all of a batch or none.
+
+The golden rows below were captured from the journal before its batched path was
+rewritten for speed (wave 14): a fixed clock and a fixed stream of random bytes
+(where ids come from) must give exactly these stored rows, so journals written
+before and after read back alike.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from kiosk.events import Event, EventKind
+from kiosk.exc import JournalError, PersonalDataError
+from kiosk.gate.journal import EventDraft, Journal
+
+T0 = datetime(2026, 11, 28, 1, 30, 0, 123456, tzinfo=UTC)
+GATE = "north-gate"
+ROW_SQL = "SELECT seq, id, ts, gate_id, volunteer_id, kind, subject, household_id, data FROM events ORDER BY seq"
+
+
+def stored_rows(path) -> list[tuple]:
+    with sqlite3.connect(path) as conn:
+        return conn.execute(ROW_SQL).fetchall()
+
+
+@pytest.fixture
+def path(tmp_path):
+    return tmp_path / "journal.db"
+
+
+@pytest.fixture
+def fixed_random(monkeypatch) -> None:
+    """os.urandom reads from one deterministic stream: 00 01 02 … ff 00 01 …, however the bytes are asked for."""
+    stream: Iterator[int] = itertools.cycle(range(256))
+
+    def urandom(n: int) -> bytes:
+        return bytes(itertools.islice(stream, n))
+
+    monkeypatch.setattr(os, "urandom", urandom)
+
+
+# A draft using every column and every kind of JSON value: Chinese text, nesting, a tuple, floats, a str enum,
+# an int key, None, booleans, an empty list, quotes and control characters that JSON escapes.
+RICH_DATA: dict[Any, Any] = {
+    "name": "张三",
+    "verdict": "admit",
+    "direction": EventKind.PASSAGE,
+    "temperature": 36.5,
+    "ambient": -0.0,
+    "readings": (36.5, 1e21, 0.1),
+    "reasons": [],
+    "nested": {"a": [1, {"b": None}], "ok": True, "no": False},
+    7: "int key",
+    "note": 'say "hi"\n\ttab \\ back',
+}
+
+GOLDEN = [
+    (1, "000102030405460788090a0b0c0d0e0f", "2026-11-28T01:30:00.123Z", GATE, "v7", "passage", "resident:12", 3,
+     '{"name": "张三", "verdict": "admit", "direction": "passage", "temperature": 36.5, "ambient": -0.0, '
+     '"readings": [36.5, 1e+21, 0.1], "reasons": [], "nested": {"a": [1, {"b": null}], "ok": true, "no": false}, '
+     '"7": "int key", "note": "say \\"hi\\"\\n\\ttab \\\\ back"}'),
+    (2, "101112131415461798191a1b1c1d1e1f", "2026-11-28T01:30:00.123Z", GATE, None, "measurement", None, None,
+     "{}"),
+    (3, "2021222324254627a8292a2b2c2d2e2f", "2026-11-28T01:30:00.123Z", GATE, None, "alarm_raised", "visitor:9",
+     None, '{"level": 2}'),
+]
+
+
+def golden_drafts() -> list[EventDraft]:
+    return [
+        EventDraft(EventKind.PASSAGE, RICH_DATA, "v7", "resident:12", 3),
+        EventDraft(EventKind.MEASUREMENT),
+        EventDraft("alarm_raised", {"level": 2}, subject="visitor:9"),
+    ]
+
+
+def test_a_batch_stores_the_golden_rows(path, fixed_random):
+    with Journal(path, GATE, clock=lambda: T0) as journal:
+        events = journal.append_many(golden_drafts())
+    assert stored_rows(path) == GOLDEN
+    assert [e.id for e in events] == [row[1] for row in GOLDEN]
+
+
+def test_single_appends_store_the_golden_rows(path, fixed_random):
+    with Journal(path, GATE, clock=lambda: T0) as journal:
+        for draft in golden_drafts():
+            journal.append(draft.kind, draft.data, volunteer_id=draft.volunteer_id, subject=draft.subject,
+                           household_id=draft.household_id)
+    assert stored_rows(path) == GOLDEN
+
+
+def test_ids_are_random_version_4_uuids(path):
+    with Journal(path, GATE) as journal:
+        events = journal.append_many([EventDraft(EventKind.PASSAGE)] * 500)
+    ids = [e.id for e in events]
+    assert len(set(ids)) == 500
+    assert all(len(i) == 32 and i == i.lower() and i[12] == "4" and i[16] in "89ab" for i in ids)
+    assert all(int(i, 16) >= 0 for i in ids)
+
+
+def test_every_field_round_trips(path):
+    clock_now = datetime(2026, 11, 28, 9, 30, 1, 999999, tzinfo=timezone(timedelta(hours=8)))
+    with Journal(path, GATE, clock=lambda: clock_now) as journal:
+        (returned,) = journal.append_many([EventDraft(EventKind.PASSAGE, RICH_DATA, "v7", "resident:12", 3)])
+        read = journal.get(returned.seq)
+        assert read == returned
+        assert isinstance(returned, Event) and returned.kind is EventKind.PASSAGE
+        assert (returned.seq, returned.ts, returned.gate_id) == (1, "2026-11-28T01:30:01.999Z", GATE)
+        assert (returned.volunteer_id, returned.subject, returned.household_id) == ("v7", "resident:12", 3)
+        # The data reads back as JSON gives it: the tuple a list, the int key a string, the enum its value
+        assert returned.data == {
+            "name": "张三", "verdict": "admit", "direction": "passage", "temperature": 36.5, "ambient": -0.0,
+            "readings": [36.5, 1e21, 0.1], "reasons": [], "nested": {"a": [1, {"b": None}], "ok": True, "no": False},
+            "7": "int key", "note": 'say "hi"\n\ttab \\ back',
+        }
+        assert type(returned.data["direction"]) is str and type(returned.data["readings"]) is list
+        assert returned.data == read.data and returned.to_dict() == read.to_dict()
+
+
+def test_the_returned_data_is_a_copy_the_caller_cannot_change(path):
+    data = {"reasons": ["fever"], "n": 1}
+    with Journal(path, GATE) as journal:
+        (event,) = journal.append_many([EventDraft(EventKind.PASSAGE, data)])
+        data["reasons"].append("changed")
+        data["n"] = 2
+        assert event.data == {"reasons": ["fever"], "n": 1} == journal.get(1).data
+
+
+class FrozenMapping:
+    """A Mapping that is not a dict: the journal takes any Mapping as data."""
+
+    def __init__(self, items: dict):
+        self._items = items
+
+    def __getitem__(self, key):
+        return self._items[key]
+
+    def __iter__(self):
+        return iter(self._items)
+
+    def __len__(self):
+        return len(self._items)
+
+    def keys(self):
+        return self._items.keys()
+
+
+def test_a_mapping_that_is_not_a_dict_is_stored_as_its_items(path):
+    from collections.abc import Mapping
+
+    Mapping.register(FrozenMapping)
+    with Journal(path, GATE) as journal:
+        (event,) = journal.append_many([EventDraft(EventKind.PASSAGE, FrozenMapping({"a": 1}))])
+        assert event.data == {"a": 1} == journal.get(1).data
+
+
+BAD_DRAFTS = [
+    pytest.param(EventDraft(EventKind.PASSAGE, {"v": {"id_number": "110101199003071234"}}), PersonalDataError,
+                 "data.v.id_number", id="clear id number"),
+    pytest.param(EventDraft(EventKind.PASSAGE, {"v": [{"ID_Card_Number ": "1"}]}), PersonalDataError,
+                 r"data.v\[0\].ID_Card_Number", id="clear id card number in a list"),
+    pytest.param(EventDraft(EventKind.PASSAGE, {"x": object()}), JournalError, "not JSON", id="not JSON"),
+    pytest.param(EventDraft(EventKind.PASSAGE, {"t": float("inf")}), JournalError, "not JSON", id="infinity"),
+    pytest.param(EventDraft(EventKind.PASSAGE, ["a"]), JournalError, "must be a dict", id="a list as data"),
+    pytest.param(EventDraft("teleport", {}), JournalError, "unknown event kind", id="unknown kind"),
+    pytest.param(EventDraft(EventKind.PASSAGE, {}, volunteer_id=7), JournalError, "volunteer_id", id="volunteer"),
+    pytest.param(EventDraft(EventKind.PASSAGE, {}, subject=b"x"), JournalError, "subject", id="subject"),
+    pytest.param(EventDraft(EventKind.PASSAGE, {}, household_id=False), JournalError, "household_id", id="bool"),
+    pytest.param(EventDraft(EventKind.PASSAGE, {}, household_id=2.0), JournalError, "household_id", id="float"),
+]
+
+
+@pytest.mark.parametrize(("bad", "error", "message"), BAD_DRAFTS)
+@pytest.mark.parametrize("where", [0, 500, 999])
+def test_one_bad_draft_anywhere_in_a_batch_stores_nothing(path, bad, error, message, where):
+    with Journal(path, GATE) as journal:
+        journal.append(EventKind.PASSAGE, {"first": True})
+        before = stored_rows(path)
+        drafts = [EventDraft(EventKind.PASSAGE, {"i": i}, "v1", f"resident:{i}", i) for i in range(1000)]
+        drafts[where] = bad
+        with pytest.raises(error, match=message) as info:
+            journal.append_many(drafts)
+        if error is JournalError:
+            assert not isinstance(info.value, PersonalDataError)
+        assert "110101199003071234" not in str(info.value)
+        assert stored_rows(path) == before and journal.last_seq == 1
+        assert journal.append(EventKind.PASSAGE, {}).seq == 2
+
+
+def test_the_first_bad_draft_is_the_one_reported(path):
+    with Journal(path, GATE) as journal:
+        drafts = [EventDraft(EventKind.PASSAGE, {"i": 1}), EventDraft("teleport"),
+                  EventDraft(EventKind.PASSAGE, {"id_number": "1"})]
+        with pytest.raises(JournalError, match="unknown event kind"):
+            journal.append_many(drafts)
+        assert journal.count() == 0
+
+
+def test_seqs_are_consecutive_across_append_and_append_many(path):
+    with Journal(path, GATE) as journal:
+        seqs: list[int] = []
+        for size in (1, 3, 0, 1000, 1, 7):
+            if size == 1:
+                seqs.append(journal.append(EventKind.PASSAGE, {"size": size}).seq)
+            else:
+                seqs.extend(e.seq for e in journal.append_many([EventDraft(EventKind.MEASUREMENT, {})] * size))
+        assert seqs == list(range(1, 1 + 1 + 3 + 1000 + 1 + 7))
+        assert [row[0] for row in stored_rows(path)] == seqs
+        assert journal.last_seq == seqs[-1]
+
+
+def test_a_generator_of_drafts_is_taken_once(path):
+    with Journal(path, GATE) as journal:
+        events = journal.append_many(EventDraft(EventKind.PASSAGE, {"i": i}) for i in range(5))
+        assert [(e.seq, e.data) for e in events] == [(i + 1, {"i": i}) for i in range(5)]
