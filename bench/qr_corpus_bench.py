@@ -223,7 +223,7 @@ class Distortion:
 DISTORTIONS = (
     Distortion("sharp", (2.0, 4.0), "none"),
     Distortion("light blur (Gaussian σ 0.8–1.6)", (2.0, 3.0), "gauss", (0.8, 1.6)),
-    Distortion("small (1.5–2 px/module, σ ≤ 0.8)", (1.5, 2.0), "gauss", (0.0, 0.8)),
+    Distortion("small (1.5–2 px per module, σ ≤ 0.8)", (1.5, 2.0), "gauss", (0.0, 0.8)),
     Distortion("turned 30–45° (σ 0.8)", (2.5, 3.5), "gauss", (0.8, 0.8), turn=(30.0, 45.0)),
     Distortion("heavy defocus, disc r 2–3", (2.5, 4.0), "disc", (2.0, 3.0), max_ratio=0.85, heavy=True),
     Distortion("heavy defocus, Gaussian σ 1.6–2.3", (2.5, 4.0), "gauss", (1.6, 2.3), max_ratio=0.65, heavy=True),
@@ -294,6 +294,7 @@ def synthetic_cards(per_distortion: int = CARDS_PER_DISTORTION, seed: int = SYNT
     rng = np.random.default_rng(seed)
     out = []
     for distortion in DISTORTIONS:
+        assert "/" not in distortion.name, "the sample name's part before '/' is the distortion"
         for k in range(per_distortion):
             text = "GK1:" + "".join(rng.choice(list(CARD_ALPHABET), 119))
             dark = (qr_array(text, module_px=1) < 128) != (k % 3 == 0)

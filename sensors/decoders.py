@@ -192,13 +192,16 @@ SHARPEN_AMOUNT = 1.5
 # trades ringing against amplified noise; each was chosen on the synthetic cards
 # (bench/qr_corpus_bench.py), where every entry rescues cards the others miss.
 DEBLUR_FILTERS: tuple[tuple[str, float, float], ...] = (
-    ("gauss", 1.4, 0.01),
     ("gauss", 1.8, 0.01),
-    ("disc", 2.5, 0.03),
+    ("gauss", 1.4, 0.01),
     ("gauss", 2.2, 0.01),
+    ("disc", 2.5, 0.03),
     ("gauss", 2.6, 0.01),
     ("disc", 3.2, 0.03),
 )
+# The sharpen and deblur crop's side (px): a 45-module card code at 4 px per module with its quiet zone
+# is 212 px; a power of two keeps the transforms fast.
+CROP = 256
 # "destreak": the streak length guessed from the cepstrum comes out about half a pixel short
 # (its minimum sits on whole pixels, the streak's ends are anti-aliased); noise-to-signal as for deblur.
 DESTREAK_LENGTH_BIAS = 0.5
@@ -228,13 +231,22 @@ class _Attempt:
         return self._half
 
     def crop(self) -> image_ops.Spectrum | None:
-        """The code-like part of the frame, transformed once for every filter that follows; None if there is none."""
+        """The code-like part of the frame, transformed once for every filter that follows; None if there is none.
+
+        The crop is always ``CROP`` px a side (less only in a smaller frame), round
+        the middle of the code-like region: one size, so the filters' transfer
+        functions are computed once per decoder, not once per frame.
+        """
         if not self._looked:
             self._looked = True
             region = image_ops.code_like_region(self.half)
             if region is not None:
                 top, left, bottom, right = region
-                self._spectrum = image_ops.Spectrum(self.frame[top:bottom, left:right])
+                height, width = self.frame.shape
+                side_y, side_x = min(CROP, height), min(CROP, width)
+                top = min(max(0, (top + bottom - side_y) // 2), height - side_y)
+                left = min(max(0, (left + right - side_x) // 2), width - side_x)
+                self._spectrum = image_ops.Spectrum(self.frame[top : top + side_y, left : left + side_x])
         return self._spectrum
 
 
@@ -286,6 +298,9 @@ class RobustDecoder:
         self._global = ZXingDecoder(binarizer="global")
         make_kernel = {"gauss": image_ops.gaussian_kernel, "disc": image_ops.disc_kernel}
         self._deblur_kernels = [(make_kernel[shape](size), nsr) for shape, size, nsr in DEBLUR_FILTERS]
+        # Transfer functions by (filter, crop shape): crops are CROP × CROP but in smaller frames, so this
+        # stays a handful of entries (bounded anyway); about 0.25 MB each at 256 × 256
+        self._transfers: dict[tuple[str, int, tuple[int, int]], np.ndarray] = {}
         self._stages: list[tuple[str, Callable[[_Attempt], list[str]]]] = [("primary", self._retry_primary)]
         self._stages += [(name, getattr(self, "_retry_" + name.replace("-", "_"))) for name in self.retries]
 
@@ -324,17 +339,33 @@ class RobustDecoder:
         spectrum = attempt.crop()
         if spectrum is None:
             return []
-        return self._primary._decode(spectrum.unsharp(SHARPEN_SIGMA, SHARPEN_AMOUNT), try_downscale=False)
+        transfer = self._transfer("sharpen", 0, spectrum.shape)
+        return self._primary._decode(spectrum.filtered(transfer), try_downscale=False)
 
     def _retry_deblur(self, attempt: _Attempt) -> list[str]:
         spectrum = attempt.crop()
         if spectrum is None:
             return []
-        for kernel, noise_to_signal in self._deblur_kernels:
-            texts = self._primary._decode(spectrum.wiener(kernel, noise_to_signal), try_downscale=False)
+        for index in range(len(self._deblur_kernels)):
+            transfer = self._transfer("deblur", index, spectrum.shape)
+            texts = self._primary._decode(spectrum.filtered(transfer), try_downscale=False)
             if texts:
                 return texts
         return []
+
+    def _transfer(self, name: str, index: int, shape: tuple[int, int]) -> np.ndarray:
+        key = (name, index, shape)
+        cached = self._transfers.get(key)
+        if cached is None:
+            if name == "sharpen":
+                cached = image_ops.unsharp_transfer(SHARPEN_SIGMA, SHARPEN_AMOUNT, shape)
+            else:
+                kernel, noise_to_signal = self._deblur_kernels[index]
+                cached = image_ops.wiener_transfer(kernel, noise_to_signal, shape)
+            if len(self._transfers) >= 64:  # odd frame sizes one after another: start afresh
+                self._transfers.clear()
+            self._transfers[key] = cached
+        return cached
 
     def _retry_destreak(self, attempt: _Attempt) -> list[str]:
         spectrum = attempt.crop()

@@ -108,36 +108,47 @@ class Spectrum:
 
     def __init__(self, crop: np.ndarray) -> None:
         values = crop.astype(np.float32)
-        self.shape = values.shape
+        self.shape: tuple[int, int] = (int(values.shape[0]), int(values.shape[1]))
         self.mean = float(values.mean())
-        self._spectrum = np.fft.rfft2(values - self.mean)
+        self._spectrum = np.fft.rfft2(values - self.mean).astype(np.complex64)
 
     @property
     def values(self) -> np.ndarray:
         """The (half-plane, ``rfft2``) Fourier transform of the crop less its mean."""
         return self._spectrum
 
-    def _transfer(self, kernel: np.ndarray) -> np.ndarray:
-        # The kernel centred on pixel (0, 0), wrapped around, so filtering does not shift the image
-        padded = np.zeros(self.shape, dtype=np.float64)
-        reach_y, reach_x = kernel.shape[0] // 2, kernel.shape[1] // 2
-        padded[: kernel.shape[0], : kernel.shape[1]] = kernel
-        padded = np.roll(padded, (-reach_y, -reach_x), axis=(0, 1))
-        return np.fft.rfft2(padded)
-
-    def _back(self, spectrum: np.ndarray) -> np.ndarray:
-        values = np.fft.irfft2(spectrum, s=self.shape) + self.mean
+    def filtered(self, transfer: np.ndarray) -> np.ndarray:
+        """The crop multiplied in frequency by ``transfer`` (from :func:`wiener_transfer` or
+        :func:`unsharp_transfer` for this crop's shape), back as ``uint8``."""
+        values = np.fft.irfft2(self._spectrum * transfer, s=self.shape) + self.mean
         return np.clip(values, 0, 255).astype(np.uint8)
 
     def wiener(self, kernel: np.ndarray, noise_to_signal: float) -> np.ndarray:
         """The crop deconvolved by ``kernel`` (Wiener filter with a constant ``noise_to_signal``)."""
-        transfer = self._transfer(kernel)
-        return self._back(self._spectrum * np.conj(transfer) / (np.square(np.abs(transfer)) + noise_to_signal))
+        return self.filtered(wiener_transfer(kernel, noise_to_signal, self.shape))
 
     def unsharp(self, sigma: float, amount: float) -> np.ndarray:
         """The crop unsharp-masked: itself plus ``amount`` × (itself − its Gaussian blur of ``sigma``)."""
-        transfer = self._transfer(gaussian_kernel(sigma))
-        return self._back(self._spectrum * (1.0 + amount - amount * transfer))
+        return self.filtered(unsharp_transfer(sigma, amount, self.shape))
+
+
+def kernel_transfer(kernel: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """The ``rfft2`` of ``kernel`` centred on pixel (0, 0) of an image of ``shape``, so filtering does not shift it."""
+    padded = np.zeros(shape, dtype=np.float64)
+    reach_y, reach_x = kernel.shape[0] // 2, kernel.shape[1] // 2
+    padded[: kernel.shape[0], : kernel.shape[1]] = kernel
+    return np.fft.rfft2(np.roll(padded, (-reach_y, -reach_x), axis=(0, 1)))
+
+
+def wiener_transfer(kernel: np.ndarray, noise_to_signal: float, shape: tuple[int, int]) -> np.ndarray:
+    """The Wiener filter undoing ``kernel`` for images of ``shape``: conj(K) / (|K|² + noise_to_signal)."""
+    transfer = kernel_transfer(kernel, shape)
+    return (np.conj(transfer) / (np.square(np.abs(transfer)) + noise_to_signal)).astype(np.complex64)
+
+
+def unsharp_transfer(sigma: float, amount: float, shape: tuple[int, int]) -> np.ndarray:
+    """An unsharp mask in frequency for images of ``shape``: 1 + amount × (1 − Gaussian(σ))."""
+    return (1.0 + amount - amount * kernel_transfer(gaussian_kernel(sigma), shape)).astype(np.complex64)
 
 
 def _window_min(values: np.ndarray, size: int) -> np.ndarray:
@@ -156,6 +167,10 @@ def _window_min(values: np.ndarray, size: int) -> np.ndarray:
 _TILE = 4
 _WINDOW = 4
 _TILE_PX = 16  # a tile's side in the frame
+# A crop to filter is at most this many pixels a side (a 45-module code at 4 px is 180 px, 212 with its
+# quiet zone), and a frame where more than this share of the windows look code-like has texture everywhere.
+MAX_CROP = 256
+MAX_CODE_LIKE_SHARE = 0.4
 
 
 def code_like_region(half: np.ndarray, min_contrast: float = 10.0) -> tuple[int, int, int, int] | None:
@@ -167,7 +182,9 @@ def code_like_region(half: np.ndarray, min_contrast: float = 10.0) -> tuple[int,
     standard deviation over a 4 × 4-tile window: a window where every tile
     exceeds ``min_contrast`` grey levels is code-like. The region is the box
     round the code-like windows near the best one, with a margin for the
-    quiet zone; None when no window qualifies (most frames without a code).
+    quiet zone, at most ``MAX_CROP`` px a side; None when no window qualifies
+    (most frames without a code) or when so many do that the frame is texture
+    all over (``MAX_CODE_LIKE_SHARE``).
     The tiles are measured on a further 2×2-averaged copy (a quarter of the
     frame): the blurred code keeps its contrast there, and it is 4× less work.
     About 0.15 ms for the half of a 640×480 frame.
@@ -181,8 +198,12 @@ def code_like_region(half: np.ndarray, min_contrast: float = 10.0) -> tuple[int,
     best = float(windows.max())
     if best < min_contrast:
         return None
+    qualifying = windows >= max(min_contrast, 0.5 * best)
+    if qualifying.mean() > MAX_CODE_LIKE_SHARE:
+        # Texture everywhere (foliage, gravel, sensor noise at high gain): not one card's code
+        return None
     by, bx = np.unravel_index(int(windows.argmax()), windows.shape)
-    ys, xs = np.nonzero(windows >= max(min_contrast, 0.5 * best))
+    ys, xs = np.nonzero(qualifying)
     # Only windows within a card's reach of the best one (9 tiles = 144 px in the frame)
     near = (np.abs(ys - by) <= 9) & (np.abs(xs - bx) <= 9)
     ys, xs = ys[near], xs[near]
@@ -192,8 +213,20 @@ def code_like_region(half: np.ndarray, min_contrast: float = 10.0) -> tuple[int,
     left = int(xs.min()) * scale - margin
     bottom = (int(ys.max()) + _WINDOW) * scale + margin
     right = (int(xs.max()) + _WINDOW) * scale + margin
+    # At most MAX_CROP px a side, round the centroid of the windows (inside a code every window
+    # qualifies, so the centroid leans to it rather than to texture beside it): a code needing the
+    # retries is small (45 modules at ≤ 4 px plus its quiet zone), and the filters' cost grows with the crop
+    centre_y = int((ys.mean() + _WINDOW / 2) * scale)
+    centre_x = int((xs.mean() + _WINDOW / 2) * scale)
+    if bottom - top > MAX_CROP:
+        top = max(top, min(centre_y - MAX_CROP // 2, bottom - MAX_CROP))
+        bottom = top + MAX_CROP
+    if right - left > MAX_CROP:
+        left = max(left, min(centre_x - MAX_CROP // 2, right - MAX_CROP))
+        right = left + MAX_CROP
     height, width = 2 * half.shape[0], 2 * half.shape[1]
-    return max(0, top), max(0, left), min(height, bottom), min(width, right)
+    top, left = max(0, top), max(0, left)
+    return top, left, min(height, bottom), min(width, right)
 
 
 def upscale2(gray: np.ndarray) -> np.ndarray:
