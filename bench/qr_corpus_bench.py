@@ -591,9 +591,10 @@ def run(corpus: Path, repeats: int, seconds: float, cpu: int | None) -> str:
         "which works for a part of them. At a gate streaks are prevented at the camera: a short exposure (docs/qr.md)."
     )
     lines.append(
-        f"- Pi 4 estimate: one Cortex-A72 core at 1.5–1.8 GHz runs this code (NumPy array passes and zxing-cpp, "
-        f"both memory-bound C loops) several times slower than one core here; the table divides by {PI4_SLOWDOWN:g}, "
-        "the top of the 4–6× range usually seen for such code, so the estimate errs low. Measure on a Pi to replace it."
+        f"- Pi 4 estimate: an assumed factor, not a measurement (there is no Pi here, and no published comparison "
+        f"of this code was found): one Cortex-A72 core at 1.5–1.8 GHz, with far less cache and memory bandwidth, is "
+        f"taken as 4–6× slower than one core here for NumPy array passes and zxing-cpp; the table divides by "
+        f"{PI4_SLOWDOWN:g}, the slow end, so the estimate errs low. Run this script on a Pi to replace it."
     )
     lines.append(
         "- Figures are from a shared virtual machine busy with other work (several benchmark and test runs at "
