@@ -9,6 +9,8 @@ of the office desk has something to show.
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import threading
 from dataclasses import dataclass, field
@@ -106,6 +108,12 @@ class DemoCommunity:
         return self.directory / gate.folder
 
 
+def _community(directory: Path) -> DemoCommunity:
+    """The demo's folders under ``directory`` (nothing read or made yet)."""
+    return DemoCommunity(directory, directory / "keys", directory / NORTH.folder / "registry.db",
+                         directory / NORTH.folder / "journal.db", directory / "cards", directory / "office")
+
+
 def _prepare(directory: Path) -> None:
     # Only ever wipe a folder this demo made itself: re-running starts from scratch, so nothing is seeded twice.
     if directory.exists() and any(directory.iterdir()):
@@ -127,8 +135,7 @@ def seed(directory: Path, now: datetime) -> DemoCommunity:
     now = now.astimezone(ZoneInfo(TIMEZONE))
     today = now.date()
     _prepare(directory)
-    demo = DemoCommunity(directory, directory / "keys", directory / NORTH.folder / "registry.db",
-                         directory / NORTH.folder / "journal.db", directory / "cards", directory / "office")
+    demo = _community(directory)
     for gate in GATES:
         demo.gate_dir(gate).mkdir()
     with RegistryMaster(demo.office_dir / "registry.db") as master:
@@ -231,6 +238,93 @@ def write_office_config(demo: DemoCommunity) -> Path:
     return path
 
 
+# What a finished demo folder keeps beside its databases: what the demo otherwise holds only in memory (the cards'
+# QR texts, the gates' sync tokens, the desk user's API token) and when it was seeded, so a copy of it can serve.
+COMMUNITY_FILE = "community.json"
+# A copy serves the history as of its folder's seeding: an hour at most (the visitor pass covers 8 h from then; the
+# history's "today" ends 10 min before it), as if the demo had been running that long.
+MAX_PREPARED_AGE = timedelta(hours=1)
+
+
+def save_community(demo: DemoCommunity, seeded_at: datetime) -> Path:
+    """Write DIR/community.json once the folder is complete (seeded, history and script run): ``copy_prepared`` needs it.
+
+    The tokens are the demo's own (the desk's is printed by ``kiosk demo`` anyway); the file is the owner's only.
+    """
+    path = demo.directory / COMMUNITY_FILE
+    record = {"seeded_at": seeded_at.isoformat(), "cards": demo.cards,
+              "resident_cards": {str(k): v for k, v in demo.resident_cards.items()},
+              "gate_tokens": demo.gate_tokens, "staff_token": demo.staff_token}
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        json.dump(record, out, ensure_ascii=False, indent=1)
+    return path
+
+
+class PreparedFolderError(ValueError):
+    """``--copy-from`` names a folder a copy cannot start from (not a finished demo folder, or too old)."""
+
+
+def load_community(directory: Path) -> tuple[DemoCommunity, datetime]:
+    """A finished demo folder's community (paths, cards, tokens) and when it was seeded; PreparedFolderError if not one."""
+    directory = Path(directory)
+    path = directory / COMMUNITY_FILE
+    if not (directory / MARKER).is_file() or not path.is_file():
+        raise PreparedFolderError(f"{directory} is not a finished demo folder (made by `kiosk demo --dir {directory}`)")
+    try:
+        if path.stat().st_size > 1_000_000:
+            raise ValueError("too large")
+        record = json.loads(path.read_text(encoding="utf-8"))
+        demo = _community(directory)
+        demo.cards = {str(k): str(v) for k, v in record["cards"].items()}
+        demo.resident_cards = {int(k): str(v) for k, v in record["resident_cards"].items()}
+        demo.gate_tokens = {str(k): str(v) for k, v in record["gate_tokens"].items()}
+        demo.staff_token = str(record["staff_token"])
+        seeded_at = datetime.fromisoformat(record["seeded_at"])
+        if seeded_at.tzinfo is None or set(demo.gate_tokens) != {gate.id for gate in GATES}:
+            raise ValueError("incomplete")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise PreparedFolderError(f"{path} cannot be read ({exc}); make the folder again with kiosk demo") from None
+    return demo, seeded_at
+
+
+def copy_prepared(source: Path, directory: Path, now: datetime,
+                  max_age: timedelta = MAX_PREPARED_AGE) -> tuple[DemoCommunity, datetime]:
+    """Make ``directory`` a copy of the finished demo folder ``source`` instead of seeding it; returns it and its seeding.
+
+    Seconds instead of seeding the keys, cards and history anew (the browser tests start a demo per test). The copy
+    is the source as it was: its history ends where the source's did, so ``source`` must be at most ``max_age``
+    old and not be running (its databases are copied as files). ``directory`` is wiped first, as ``seed`` does.
+    """
+    source, directory = Path(source), Path(directory)
+    if source.resolve() == directory.resolve():
+        raise PreparedFolderError("--copy-from must be another folder than --dir")
+    _, seeded_at = load_community(source)
+    age = now - seeded_at
+    if age > max_age or age < -timedelta(minutes=1):
+        raise PreparedFolderError(f"{source} was seeded at {seeded_at:%Y-%m-%d %H:%M}, more than "
+                                  f"{max_age.total_seconds() / 60:g} min ago: its history is out of date; "
+                                  f"make it again with kiosk demo --dir {source}")
+    _prepare(directory)
+    shutil.copytree(source, directory, dirs_exist_ok=True, ignore=shutil.ignore_patterns("replay", "provisioning.json"))
+    demo, _ = load_community(directory)
+    write_office_config(demo)  # its paths are the copy's
+    return demo, seeded_at
+
+
+def heartbeat_gates(demo: DemoCommunity, office_url: str) -> None:
+    """Each gate tells the office it is alive, as after the history's sync (a copied folder's last were earlier)."""
+    for gate in GATES:
+        gate_dir = demo.gate_dir(gate)
+        with Registry(gate_dir / "registry.db") as registry, Journal(gate_dir / "journal.db", gate.id) as journal:
+            client = SyncClient(journal, registry, office_url=office_url, token=demo.gate_tokens[gate.id])
+            try:
+                client.heartbeat_once()
+            finally:
+                client.close()
+
+
 def seed_followup(store: OfficeStore, master: RegistryMaster, today: date, tz: str) -> None:
     """The follow-up modules' demo data: home-quarantine checks, a screening round, disinfection rounds."""
     from kiosk.office import disinfection, quarantine, screening
@@ -266,10 +360,13 @@ class DemoOffice:
         self.server.close()
 
 
-def start_office(demo: DemoCommunity, port: int = 0, *, offline_after_s: float | None = None) -> tuple[DemoOffice, str]:
+def start_office(demo: DemoCommunity, port: int = 0, *, offline_after_s: float | None = None,
+                 heartbeats: bool = False) -> tuple[DemoOffice, str]:
     """Serve the demo office on 127.0.0.1 in a background thread; returns the office and its URL.
 
     ``offline_after_s``: also watch for silent gates, as ``kiosk office serve`` does (the gate-offline alarm).
+    ``heartbeats``: the gates heartbeat once before the watch's first look (a copied folder's gates were last
+    heard when it was made; without them the watch would find them silent for that long).
     """
     from kiosk.config.office import OfficeConfig
     from kiosk.office.watch import start_offline_watch
@@ -284,6 +381,12 @@ def start_office(demo: DemoCommunity, port: int = 0, *, offline_after_s: float |
     app = create_app(store, RegistryMaster(demo.office_dir / "registry.db"), config=config)
     server = Server(app, "127.0.0.1", port, threads=8)
     threading.Thread(target=server.run, name="demo-office", daemon=True).start()
+    if heartbeats:
+        try:
+            heartbeat_gates(demo, f"http://127.0.0.1:{server.port}")
+        except BaseException:
+            server.close()
+            raise
     watch = None
     if offline_after_s:  # the desk's gates screen and the watch use the same threshold
         watch = start_offline_watch(store, config.alarms, app.config["BROADCASTER"].publish)

@@ -12,6 +12,15 @@ from tests.gate_fixtures import rig, rig_factory  # noqa: F401  (shared fixtures
 REPO = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(scope="session", autouse=True)
+def prepared_demo(tmp_path_factory):
+    """The session's finished demo folder that each browser test's ``kiosk demo --serve`` copies (made lazily, on
+    the first demo: a session without browser tests never makes it)."""
+    from tests.demo_process import use_prepared
+
+    return use_prepared(tmp_path_factory.mktemp("prepared-demo"))
+
+
 @pytest.fixture
 def repo() -> Path:
     """The repository root (for the example config files)."""

@@ -19,6 +19,9 @@ VERDICT_MARK = {"admit": "✔ admit", "deny": "✘ deny", "refer": "➜ refer", 
 @click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-data"),
               show_default=True, help="Folder for the demo community (recreated on each run, so nothing is seeded twice).")
 @click.option("--serve/--no-serve", default=False, help="Keep the demo office running until Ctrl-C.")
+@click.option("--copy-from", "prepared", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="Start from a copy of a demo folder made within the hour by `kiosk demo --dir` (and not running) "
+                   "instead of seeding anew: a quick start, with that folder's history (the browser tests use it).")
 @click.option("--port", default=0, type=click.IntRange(0, 65535), help="Office port (default: any free port).")
 @click.option("--gate-port", default=8080, show_default=True, type=click.IntRange(0, 65535),
               help="With --serve: the simulated gate's touchscreen page (0: any free port).")
@@ -30,7 +33,7 @@ VERDICT_MARK = {"admit": "✔ admit", "deny": "✘ deny", "refer": "➜ refer", 
               help="With --serve: a setting of the north gate's config, e.g. gate_leaf.night_open_alarm_after_min=0.1 "
                    "(repeatable; the value is read as YAML).")
 def demo(directory: Path, serve: bool, port: int, gate_port: int, offline_after_s: float, unstaffed_after_s: float,
-         gate_set: tuple[str, ...] = ()) -> None:
+         gate_set: tuple[str, ...] = (), prepared: Path | None = None) -> None:
     """Seed a demo community at an office with two gates and a few days of history, run scripted passages, sync.
 
     With --serve, the office (and its desk) keeps running, the simulated north gate (touchscreen page, local API)
@@ -43,29 +46,42 @@ def demo(directory: Path, serve: bool, port: int, gate_port: int, offline_after_
     tz = ZoneInfo(demo_lib.TIMEZONE)
     now = datetime.now(tz)
     started = time.perf_counter()
+    seeded_at = now
     with clean_errors():
         try:
-            community = demo_lib.seed(directory, now)
-        except FileExistsError as exc:
+            if prepared is None:
+                community = demo_lib.seed(directory, now)
+            else:
+                community, seeded_at = demo_lib.copy_prepared(prepared, directory, now)
+        except (FileExistsError, demo_lib.PreparedFolderError) as exc:
             fail(str(exc))
         try:
-            office, url = demo_lib.start_office(community, port, offline_after_s=offline_after_s if serve else None)
+            office, url = demo_lib.start_office(community, port, offline_after_s=offline_after_s if serve else None,
+                                                heartbeats=prepared is not None)
         except OSError as exc:
             fail(f"cannot start the demo office on port {port}: {exc.strerror or exc}")
-        try:
-            history = demo_history.seed_history(community, now, url)
-            outcomes = demo_lib.run(community, demo_lib.checkpoint_config(community, demo_lib.NORTH), now, url)
-        except BaseException:
-            office.close()
-            raise
+        history: dict[str, int] = {}
+        outcomes: list = []
+        if prepared is None:
+            try:
+                history = demo_history.seed_history(community, now, url)
+                outcomes = demo_lib.run(community, demo_lib.checkpoint_config(community, demo_lib.NORTH), now, url)
+                demo_lib.save_community(community, now)  # the folder is complete: `--copy-from` may start from it
+            except BaseException:
+                office.close()
+                raise
     seconds = time.perf_counter() - started
 
     click.echo(f"Demo community in {directory}/ — cards as PNG in {community.cards_dir}/, "
                f"volunteers 赵志愿 ({demo_lib.NORTH.name}) and 钱志愿 ({demo_lib.SOUTH.name}), PIN {demo_lib.VOLUNTEER_PIN}")
     names = {gate.id: gate.name for gate in demo_lib.GATES}
-    click.echo(f"History of the last {demo_history.DAYS_BACK} days and today, synced to the office: "
-               + ", ".join(f"{names[gate_id]} {n} events" for gate_id, n in history.items())
-               + f" (seeded in {seconds:.1f} s)\n")
+    if prepared is None:
+        click.echo(f"History of the last {demo_history.DAYS_BACK} days and today, synced to the office: "
+                   + ", ".join(f"{names[gate_id]} {n} events" for gate_id, n in history.items())
+                   + f" (seeded in {seconds:.1f} s)\n")
+    else:
+        click.echo(f"Copied from {prepared}/, seeded at {seeded_at:%H:%M:%S} with its history and scripted passages"
+                   f" (copied in {seconds:.1f} s)\n")
     for label, outcome in outcomes:
         decision = outcome.decision
         who = mask_name(decision.holder.name) if decision.holder and decision.holder.name else (decision.plate or "—")

@@ -42,6 +42,7 @@ from collections.abc import Callable, Iterable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 MAX_LETTERS = 8
 """The longest pinyin accepted: the longest syllable (zhuang, shuang) plus a little, never a whole sentence."""
@@ -195,45 +196,163 @@ def _scan_lines(scanned: dict[str, dict]) -> Iterable[str]:
             yield f"S {syllable} {char} {band} {weight}\n"
 
 
-def _scan_in_child(timeout_s: float = 120.0) -> dict[str, dict] | None:
-    """``scan_pypinyin()`` in a child Python (None if that fails: the caller scans in-process).
+def _parse_scan(lines: Iterable[str]) -> dict[str, dict]:
+    """The scan's lines (``_scan_lines``) back as the index keeps them; equal lists shared. ValueError if malformed.
 
-    Read line by line as the child writes them: each line's text is freed before the next is read, so what stays
-    is laid out compactly (parsing one big JSON text here left ~20 MB of fragmented heap behind).
+    Read line by line: each line's text is freed before the next is read, so what stays is laid out compactly
+    (parsing one big JSON text here left ~20 MB of fragmented heap behind).
     """
-    root = str(Path(__file__).resolve().parents[2])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
     readings: dict[str, tuple[str, ...]] = {}
     usual: dict[str, frozenset[str]] = {}
     by_syllable: dict[str, list[_Reading]] = defaultdict(list)
     tuples: dict[str, tuple[str, ...]] = {}
     sets: dict[str, frozenset[str]] = {}
-    try:
-        with subprocess.Popen([sys.executable, "-m", "kiosk.gate.hanzi_candidates"], stdin=subprocess.DEVNULL,
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True,
-                              encoding="utf-8") as child:
-            timer = threading.Timer(timeout_s, child.kill)
-            timer.start()
-            try:
-                assert child.stdout is not None
-                for line in child.stdout:
-                    kind, *fields = line.split()
-                    if kind == "R":
-                        char, every, common = fields
-                        # Equal lists shared: a few thousand distinct ones among ~42,000 characters.
-                        readings[char] = tuples.get(every) or tuples.setdefault(every, tuple(every.split(",")))
-                        usual[char] = sets.get(common) or sets.setdefault(common, frozenset(common.split(",")))
-                    else:
-                        syllable, char, band, weight = fields
-                        by_syllable[syllable].append(_Reading(sys.intern(char), int(band), int(weight)))
-            finally:
-                timer.cancel()
-        if child.returncode != 0:
-            raise subprocess.CalledProcessError(child.returncode, child.args)
-    except (OSError, subprocess.SubprocessError, ValueError) as exc:
-        log.warning("hanzi index: scanning pypinyin in a child process failed (%s); scanning here", exc)
-        return None
+    for line in lines:
+        kind, *fields = line.split()
+        if kind == "R":
+            char, every, common = fields
+            # Equal lists shared: a few thousand distinct ones among ~42,000 characters.
+            readings[char] = tuples.get(every) or tuples.setdefault(every, tuple(every.split(",")))
+            usual[char] = sets.get(common) or sets.setdefault(common, frozenset(common.split(",")))
+        elif kind == "S":
+            syllable, char, band, weight = fields
+            by_syllable[syllable].append(_Reading(sys.intern(char), int(band), int(weight)))
+        else:
+            raise ValueError(f"unexpected line kind {kind!r}")
     return {"readings": readings, "usual": usual, "by_syllable": dict(by_syllable)}
+
+
+def _scan_in_child(timeout_s: float = 120.0, *, save_to: Path | None = None) -> dict[str, dict] | None:
+    """``scan_pypinyin()`` in a child Python (None if that fails: the caller scans in-process).
+
+    ``save_to``: also keep the child's lines there (``CACHE_ENV``), written whole or not at all.
+    """
+    root = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
+    with _SavedScan(save_to) as saving:
+        try:
+            with subprocess.Popen([sys.executable, "-m", "kiosk.gate.hanzi_candidates"], stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True,
+                                  encoding="utf-8") as child:
+                timer = threading.Timer(timeout_s, child.kill)
+                timer.start()
+                try:
+                    assert child.stdout is not None
+                    scanned = _parse_scan(saving.tee(child.stdout))
+                finally:
+                    timer.cancel()
+            if child.returncode != 0:
+                raise subprocess.CalledProcessError(child.returncode, child.args)
+        except (OSError, subprocess.SubprocessError, ValueError) as exc:
+            log.warning("hanzi index: scanning pypinyin in a child process failed (%s); scanning here", exc)
+            return None
+        saving.commit()
+    return scanned
+
+
+CACHE_ENV = "KIOSK_HANZI_CACHE_DIR"
+"""A folder in which the scan's result is kept between processes (unset: every process scans, in a child).
+
+The browser tests set it: each test starts a gate, and each gate's warm-up would otherwise spend a second of CPU
+scanning pypinyin again beside the page being tested. The file is named by pypinyin's version and this module's
+text, so a changed scan or a new pypinyin never reads an old one."""
+MAX_CACHE_BYTES = 20 * 2**20  # the scan is ~0.8 MB; a bigger file is not one of ours
+
+
+def _cache_path() -> Path | None:
+    folder = os.environ.get(CACHE_ENV)
+    if not folder:
+        return None
+    import hashlib
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        pypinyin = version("pypinyin")
+        code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+    except (OSError, PackageNotFoundError):
+        return None
+    return Path(folder) / f"hanzi-scan-{pypinyin}-{code}.txt"
+
+
+class _SavedScan:
+    """The scan's lines written to ``path`` as they stream by, with an ``E <count>`` end line; ``commit()`` puts
+    the file in place (a reader sees all of it or nothing); without it, or when writing fails, nothing is kept."""
+
+    def __init__(self, path: Path | None):
+        self.path, self.count = path, 0
+        self.out: TextIO | None = None
+        self.temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp") if path else None
+
+    def __enter__(self) -> _SavedScan:
+        if self.path is not None and self.temporary is not None:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.out = self.temporary.open("w", encoding="utf-8")
+            except OSError as exc:  # a cache only: the index is built all the same
+                log.warning("hanzi index: cannot keep the scan in %s (%s)", self.path, exc)
+        return self
+
+    def tee(self, lines: Iterable[str]) -> Iterable[str]:
+        """``lines``, each also written to the file."""
+        for line in lines:
+            if self.out is not None:
+                try:
+                    self.out.write(line)
+                except OSError:
+                    self._drop()
+            self.count += 1
+            yield line
+
+    def commit(self) -> None:
+        """Finish the file and move it into place."""
+        if self.out is None or self.path is None or self.temporary is None:
+            return
+        try:
+            self.out.write(f"E {self.count}\n")
+            self.out.close()
+            os.replace(self.temporary, self.path)
+        except OSError as exc:
+            log.warning("hanzi index: cannot keep the scan in %s (%s)", self.path, exc)
+        self._drop()
+
+    def _drop(self) -> None:
+        if self.out is not None:
+            self.out.close()
+            self.out = None
+        if self.temporary is not None:
+            self.temporary.unlink(missing_ok=True)
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._drop()
+
+
+def _read_saved_scan(path: Path) -> dict[str, dict] | None:
+    """A scan kept by ``_SavedScan``; None when missing, too large, cut short or malformed (then scanned anew)."""
+    try:
+        if path.stat().st_size > MAX_CACHE_BYTES:
+            return None
+        with path.open(encoding="utf-8") as lines:
+            counted = 0
+            end: list[int] = []
+
+            def body() -> Iterable[str]:
+                nonlocal counted
+                for line in lines:
+                    if line.startswith("E "):
+                        end.append(int(line[2:]))
+                        return
+                    counted += 1
+                    yield line
+
+            scanned = _parse_scan(body())
+        if end != [counted] or not scanned["readings"]:
+            raise ValueError("cut short")
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        log.warning("hanzi index: the kept scan %s is unusable (%s); scanning anew", path, exc)
+        return None
+    return scanned
 
 
 def _compact(scanned: dict[str, dict]) -> dict[str, dict]:
@@ -256,7 +375,9 @@ class _Base:
 
     def __init__(self, scanned: dict[str, dict] | None = None) -> None:
         if scanned is None:
-            scanned = _scan_in_child() or _compact(scan_pypinyin())
+            cache = _cache_path()
+            scanned = ((_read_saved_scan(cache) if cache else None) or _scan_in_child(save_to=cache)
+                       or _compact(scan_pypinyin()))
         self.readings: dict[str, tuple[str, ...]] = scanned["readings"]  # character → toneless readings, in order
         self.usual: dict[str, frozenset[str]] = scanned["usual"]  # character → the readings that are not rare
         self.by_syllable: dict[str, list[_Reading]] = scanned["by_syllable"]

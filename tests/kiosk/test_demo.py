@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -183,3 +183,115 @@ def test_visitor_pass_covers_the_demo_at_any_hour(tmp_path, hour):
     community, outcomes, sent, _ = _community(tmp_path, now)
     assert outcomes["visitor 陈来访 with a pre-registered pass"].decision.verdict is Verdict.ADMIT
     assert sent[demo.NORTH.id] > 0 and sent[demo.SOUTH.id] > 0
+
+
+# -- starting from a prepared folder (`kiosk demo --copy-from`, what the browser tests' demos do) -----------------
+
+def _aged(source: Path, folder: Path, hours: float) -> Path:
+    """A copy of a finished demo folder that says it was seeded ``hours`` earlier."""
+    import json
+    import shutil
+
+    shutil.copytree(source, folder)
+    record_path = folder / demo.COMMUNITY_FILE
+    record = json.loads(record_path.read_text(encoding="utf-8"))
+    record["seeded_at"] = (datetime.fromisoformat(record["seeded_at"]) - timedelta(hours=hours)).isoformat()
+    record_path.write_text(json.dumps(record), encoding="utf-8")
+    return folder
+
+
+def test_a_copy_of_a_prepared_folder_is_its_own_and_its_gates_are_heard_afresh(tmp_path):
+    from kiosk.office.watch import OfflineWatch
+    from tests.demo_process import prepared_folder
+
+    prepared = prepared_folder()
+    now = datetime.now(ZONE)
+    copy, seeded_at = demo.copy_prepared(prepared, tmp_path / "copy", now)
+    original, _ = demo.load_community(prepared)
+    assert seeded_at <= now and (copy.cards, copy.gate_tokens, copy.staff_token) == (
+        original.cards, original.gate_tokens, original.staff_token)
+    assert copy.resident_cards == original.resident_cards and set(copy.resident_cards) == set(demo.RESIDENT_CARD_IDS)
+    # its office.yaml names the copy's folders, so `kiosk office … --config` works on the copy
+    config = demo.office_config_path(copy).read_text(encoding="utf-8")
+    assert str(copy.office_dir.resolve()) in config and str(prepared) not in config
+    assert oct((copy.directory / demo.COMMUNITY_FILE).stat().st_mode & 0o777) == "0o600"
+    # the same history as the folder it came from; a change to the copy stays in the copy
+    assert _by_gate_day_kind(OfficeStore(copy.office_dir / "office.db")) == \
+        _by_gate_day_kind(OfficeStore(prepared / "office" / "office.db"))
+    OfficeStore(copy.office_dir / "office.db").add_user("only-in-the-copy", "viewer", "a-long-password")
+    assert OfficeStore(prepared / "office" / "office.db").check_password("only-in-the-copy", "a-long-password") is None
+
+    # Started with heartbeats, both gates are heard now, not when the folder was made: the office's watch (its
+    # first look comes as it starts) finds neither silent. A copy started without them was last heard earlier.
+    before = datetime.now(UTC)
+    office, _ = demo.start_office(copy, heartbeats=True)
+    try:
+        assert _last_heard(copy) == {gate.id: True for gate in demo.GATES}
+        assert OfflineWatch(OfficeStore(copy.office_dir / "office.db"), 10).check(now=before + timedelta(seconds=5)) == []
+    finally:
+        office.close()
+    silent, _ = demo.copy_prepared(prepared, tmp_path / "silent", now)
+    office, _ = demo.start_office(silent)
+    try:
+        assert _last_heard(silent, before) == {gate.id: False for gate in demo.GATES}
+    finally:
+        office.close()
+
+
+def _last_heard(community, since: datetime | None = None) -> dict[str, bool]:
+    """Gate id → whether the office heard it since ``since`` (default: the last 30 s)."""
+    from kiosk.office.watch import silences
+
+    since = since or datetime.now(UTC) - timedelta(seconds=30)
+    store = OfficeStore(community.office_dir / "office.db")
+    return {row.gate_id: row.last_heard is not None and row.last_heard >= since for row in silences(store.database())}
+
+
+def test_copy_from_refuses_what_it_cannot_start_from(tmp_path):
+    from tests.demo_process import prepared_folder
+
+    prepared = prepared_folder()
+    runner = CliRunner()
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "plain" / "notes.txt").write_text("mine")
+    cases = [
+        (tmp_path / "plain", tmp_path / "a", "not a finished demo folder"),  # no community.json
+        (_aged(prepared, tmp_path / "old", 2), tmp_path / "b", "its history is out of date"),
+        (prepared, prepared, "another folder than --dir"),
+        (prepared, tmp_path / "plain", "not a demo folder"),  # --dir holds someone's files: never wiped
+    ]
+    for source, target, says in cases:
+        result = runner.invoke(main, ["demo", "--dir", str(target), "--copy-from", str(source)])
+        assert result.exit_code == 2 and says in result.output, (source, target, result.output)
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert (tmp_path / "plain" / "notes.txt").read_text() == "mine"
+    broken = _aged(prepared, tmp_path / "broken", 0)
+    (broken / demo.COMMUNITY_FILE).write_text("{not json", encoding="utf-8")
+    result = runner.invoke(main, ["demo", "--dir", str(tmp_path / "c"), "--copy-from", str(broken)])
+    assert result.exit_code == 2 and "cannot be read" in result.output
+
+
+def test_demo_serve_from_a_prepared_folder_opens_the_desk_and_the_gate(tmp_path):
+    from tests.demo_process import DemoProcess
+    from tests.office_fixtures import free_port
+
+    gate_port = free_port()
+    process = DemoProcess(tmp_path / "d", ["--gate-port", str(gate_port)], DESK_LINE.pattern[1:-1])
+    try:
+        url = process.ready.group(1)
+        assert any("Copied from" in line for line in process.output)
+        with requests.Session() as browser:
+            form = browser.get(url + "signin", timeout=10)
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+            signed_in = browser.post(url + "signin", data={"name": demo.DESK_USER, "password": demo.DESK_PASSWORD,
+                                                           "csrf_token": csrf, "next": "/"},
+                                     headers={"Origin": url.rstrip("/")}, allow_redirects=False, timeout=10)
+            assert signed_in.status_code == 303, signed_in.text
+        # the gate serves the copied replica (the demo community's registry version) from the copy's folder
+        status = requests.get(f"http://127.0.0.1:{gate_port}/api/v1/status", timeout=10).json()
+        assert status["registry_version"] >= 1
+        with JournalReader(tmp_path / "d" / "gate" / "journal.db") as journal:
+            assert journal.last_seq > 0 and journal.integrity_check() == "ok"
+    finally:
+        assert process.stop()
+    assert "gate stopped; journal closed" in "".join(process.output)
