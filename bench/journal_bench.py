@@ -1,18 +1,28 @@
 """How fast the journal appends, against the raw SQLite floor and the disk's fsync ceiling.
 
-Run: ``.venv/bin/python bench/journal_bench.py`` (about 25 s). Works in a
-temporary folder under the repository's ``.bench-tmp/`` (same disk as the
-repo, git-ignored), prints a table and writes the ``journal`` section of
-docs/benchmarks.md. Measured in one run, one after the other:
+Run: ``.venv/bin/python bench/journal_bench.py`` (about 90 s; on a shared
+machine ``flock /tmp/bench.lock .venv/bin/python bench/journal_bench.py``).
+Works in a temporary folder under the repository's ``.bench-tmp/`` (same disk
+as the repo, git-ignored), prints a table and writes the ``journal`` section of
+docs/benchmarks.md. Three runs; in each, one after the other:
 
 1. the disk: ``os.write`` of 4 KiB + ``os.fsync`` in a loop (the fsync rate, the
    reference for one commit per event), and a 4 KiB in-place rewrite +
    ``os.fdatasync`` (no metadata to sync: closer to what a WAL commit costs once
    the -wal file is reused, so SQLite can beat the first figure);
-2. raw sqlite3, same schema and pragmas (WAL, synchronous=FULL): one INSERT per
-   transaction, and ``executemany`` of 100,000 rows in one transaction;
+2. raw sqlite3, same schema and pragmas (WAL, synchronous=FULL) and the same
+   rows (random version-4 ids, the passage JSON): one INSERT per transaction,
+   ``executemany`` of 100,000 rows in one transaction (the bulk baseline of
+   issue 14), and ``executemany`` in transactions of 100 and of 1000 rows (the
+   commits a batched journal must make: SQLite's own floor for it);
 3. ``Journal.append`` (one transaction + fsync each) and ``Journal.append_many``
-   in batches of 100 and 1000.
+   in batches of 100 and 1000;
+4. a what-if, not what the journal writes: raw transactions of 1000 rows whose
+   ids begin with the time (as a UUIDv7 would), to show what the random ids'
+   index costs.
+
+Every figure is the median of the three runs with their spread; every ratio is
+taken within one run (the median of the three same-run ratios, with its range).
 """
 
 from __future__ import annotations
@@ -34,9 +44,11 @@ from kiosk.events import EventKind
 from kiosk.gate.journal import EventDraft, Journal, migrations
 
 SECONDS = 2.5  # per time-bound measurement
+RUNS = 3
 RAW_BULK_ROWS = 100_000
 DURABLE_BAR_RATIO = 0.5  # "near the disk's fsync rate": at least half of it
 BATCH_BAR = 20_000  # events/s, from docs/DESIGN.md "Bars"
+BULK_BAR_RATIO = 0.6  # issue 14: batched appends ≥ 60 % of raw sqlite3 bulk inserts, same run
 
 # A realistic passage event: decision, reasons, readings, a Chinese name.
 DATA = {
@@ -149,6 +161,33 @@ def raw_bulk(folder: Path) -> tuple[int, float]:
         conn.close()
 
 
+def raw_transactions(folder: Path, size: int, time_ordered: bool = False) -> tuple[int, float]:
+    """executemany of ``size`` rows per transaction, as many transactions as fit in SECONDS.
+
+    ``time_ordered``: ids begin with the milliseconds since 1970 in hex, then
+    random hex (the shape of a UUIDv7), so the id index grows at its end
+    instead of at random places. A what-if: the journal writes random ids.
+    """
+    conn = raw_connection(folder / f"raw-tx-{size}-{time_ordered}.db")
+    seq = 0
+
+    def new_id() -> str:
+        return f"{time.time_ns() // 1_000_000:012x}{os.urandom(10).hex()}" if time_ordered else uuid.uuid4().hex
+
+    def step() -> int:
+        nonlocal seq
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(INSERT, ((s, new_id(), DATA_JSON) for s in range(seq + 1, seq + size + 1)))
+        conn.execute("COMMIT")
+        seq += size
+        return size
+
+    try:
+        return timed(step)
+    finally:
+        conn.close()
+
+
 def journal_single(folder: Path) -> tuple[int, float]:
     """Journal.append: validation, JSON, a uuid, one transaction and one fsync per event."""
     with Journal(folder / "journal-single.db", "bench-gate") as journal:
@@ -169,47 +208,84 @@ def journal_batched(folder: Path, size: int) -> tuple[int, float]:
         return timed(step)
 
 
+MEASUREMENTS: list[tuple[str, str, Callable[[Path], tuple[int, float]]]] = [
+    ("fsync", "Disk: append 4 KiB + `os.fsync` (the fsync rate)", disk_append_fsync),
+    ("fdatasync", "Disk: rewrite 4 KiB in place + `os.fdatasync`", disk_rewrite_fdatasync),
+    ("raw_single", "Raw sqlite3: one INSERT per transaction", raw_single),
+    ("raw_meta", "Raw sqlite3: INSERT + meta.last_seq UPDATE per transaction",
+     lambda folder: raw_single(folder, with_meta=True)),
+    ("journal_single", "**`Journal.append`** (one transaction + fsync each)", journal_single),
+    ("raw_bulk", f"Raw sqlite3: `executemany`, {RAW_BULK_ROWS:,} rows in one transaction (the bulk baseline)",
+     raw_bulk),
+    ("raw_tx_100", "Raw sqlite3: `executemany`, transactions of 100 rows", lambda folder: raw_transactions(folder, 100)),
+    ("batch_100", "**`Journal.append_many`**, batches of 100", lambda folder: journal_batched(folder, 100)),
+    ("raw_tx_1000", "Raw sqlite3: `executemany`, transactions of 1000 rows",
+     lambda folder: raw_transactions(folder, 1000)),
+    ("batch_1000", "**`Journal.append_many`**, batches of 1000", lambda folder: journal_batched(folder, 1000)),
+    ("raw_tx_1000_ordered", "What-if, not the journal: raw transactions of 1000 rows, time-ordered ids",
+     lambda folder: raw_transactions(folder, 1000, time_ordered=True)),
+]
+# What each row is compared with (within each run): key → the keys of its references
+VERSUS = {
+    "fdatasync": ["fsync"], "raw_single": ["fsync"], "raw_meta": ["fsync"], "journal_single": ["raw_meta"],
+    "raw_tx_100": ["raw_bulk"], "batch_100": ["raw_bulk", "raw_tx_100"],
+    "raw_tx_1000": ["raw_bulk"], "batch_1000": ["raw_bulk", "raw_tx_1000"],
+    "raw_tx_1000_ordered": ["raw_bulk", "raw_tx_1000"],
+}
+NAMES = {"fsync": "fsync", "raw_meta": "raw meta", "raw_bulk": "raw bulk", "raw_tx_100": "raw tx of 100",
+         "raw_tx_1000": "raw tx of 1000"}
+
+
+def median(values: list[float]) -> float:
+    """The middle value (the mean of the two middle ones for an even count)."""
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def ratio_text(ratios: list[float], name: str) -> str:
+    """``23 % of raw bulk (21–25)``: the median same-run ratio and its range."""
+    low, high = min(ratios), max(ratios)
+    return f"{median(ratios):.0%} of {name} ({low * 100:.0f}–{high * 100:.0f})"
+
+
 def main() -> None:
-    """Run every measurement once, print the table and write docs/benchmarks.md's journal section."""
+    """Run every measurement RUNS times, print the table and write docs/benchmarks.md's journal section."""
     scratch = report.REPO / ".bench-tmp"
     scratch.mkdir(exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix="journal-", dir=scratch))
+    load_before = os.getloadavg()[0]
+    runs: list[dict[str, tuple[int, float]]] = []
     try:
-        runs = {
-            "fsync": disk_append_fsync(folder),
-            "fdatasync": disk_rewrite_fdatasync(folder),
-            "raw_single": raw_single(folder),
-            "raw_meta": raw_single(folder, with_meta=True),
-            "journal_single": journal_single(folder),
-            "raw_bulk": raw_bulk(folder),
-            "batch_100": journal_batched(folder, 100),
-            "batch_1000": journal_batched(folder, 1000),
-        }
+        for index in range(RUNS):
+            run_folder = folder / f"run-{index}"
+            run_folder.mkdir()
+            runs.append({key: measure(run_folder) for key, _, measure in MEASUREMENTS})
+            shutil.rmtree(run_folder)
         machine = report.machine_description(folder)
     finally:
         shutil.rmtree(folder)
-    rate = {key: events / elapsed for key, (events, elapsed) in runs.items()}
+    load_after = os.getloadavg()[0]
+    rates = {key: [run[key][0] / run[key][1] for run in runs] for key, _, _ in MEASUREMENTS}
+    rate = {key: median(values) for key, values in rates.items()}
 
-    rows = [
-        ("Disk: append 4 KiB + `os.fsync` (the fsync rate)", "fsync", "fsync"),
-        ("Disk: rewrite 4 KiB in place + `os.fdatasync`", "fdatasync", "fsync"),
-        ("Raw sqlite3: one INSERT per transaction", "raw_single", "fsync"),
-        ("Raw sqlite3: INSERT + meta.last_seq UPDATE per transaction", "raw_meta", "fsync"),
-        ("**`Journal.append`** (one transaction + fsync each)", "journal_single", "raw_meta"),
-        (f"Raw sqlite3: `executemany`, {RAW_BULK_ROWS:,} rows in one transaction", "raw_bulk", "raw_bulk"),
-        ("**`Journal.append_many`**, batches of 100", "batch_100", "raw_bulk"),
-        ("**`Journal.append_many`**, batches of 1000", "batch_1000", "raw_bulk"),
-    ]
+    def same_run(key: str, versus: str) -> list[float]:
+        return [a / b for a, b in zip(rates[key], rates[versus], strict=True)]
+
     table = [
-        "| measurement | events/s | µs per event | events in run | vs |",
-        "|---|---:|---:|---:|---|",
+        f"| measurement | events/s (median of {RUNS}) | spread (min–max) | µs per event | events per run | vs (same run) |",
+        "|---|---:|---:|---:|---:|---|",
     ]
-    for label, key, versus in rows:
-        ratio = "—" if key == versus else f"{rate[key] / rate[versus]:.0%} of {versus.replace('_', ' ')}"
-        table.append(f"| {label} | {rate[key]:,.0f} | {1e6 / rate[key]:,.1f} | {runs[key][0]:,} | {ratio} |")
+    for key, label, _ in MEASUREMENTS:
+        versus = "; ".join(ratio_text(same_run(key, other), NAMES[other]) for other in VERSUS.get(key, [])) or "—"
+        events = median([run[key][0] for run in runs])
+        table.append(f"| {label} | {rate[key]:,.0f} | {min(rates[key]):,.0f}–{max(rates[key]):,.0f} "
+                     f"| {1e6 / rate[key]:,.1f} | {events:,.0f} | {versus} |")
 
     durable_ratio = rate["journal_single"] / rate["fsync"]
-    best_batch = max(rate["batch_100"], rate["batch_1000"])
+    bulk_ratios = {size: same_run(f"batch_{size}", "raw_bulk") for size in (100, 1000)}
+    floor_ratios = {size: same_run(f"raw_tx_{size}", "raw_bulk") for size in (100, 1000)}
+    python_us = {size: 1e6 / rate[f"batch_{size}"] - 1e6 / rate[f"raw_tx_{size}"] for size in (100, 1000)}
     verdicts = [
         f"- Durable appends: {rate['journal_single']:,.0f}/s = {durable_ratio:.0%} of the disk's plain fsync rate "
         f"({rate['journal_single'] / rate['fdatasync']:.0%} of the in-place fdatasync rate) "
@@ -218,26 +294,51 @@ def main() -> None:
            else "**misses** the bar (near the fsync rate, read as ≥ 50 % of it)."),
         f"- Batched appends: {rate['batch_100']:,.0f}/s (batches of 100), {rate['batch_1000']:,.0f}/s (1000) — "
         + (f"**meets** the ≥ {BATCH_BAR:,}/s bar." if min(rate['batch_100'], rate['batch_1000']) >= BATCH_BAR
-           else f"**misses** the ≥ {BATCH_BAR:,}/s bar (best {best_batch:,.0f}/s)."),
+           else f"**misses** the ≥ {BATCH_BAR:,}/s bar."),
+        *(
+            f"- Batches of {size} against the bulk baseline (issue 14: ≥ {BULK_BAR_RATIO:.0%} of raw sqlite3 bulk "
+            f"inserts, same run): {median(bulk_ratios[size]):.0%} (runs: "
+            + ", ".join(f"{r:.0%}" for r in bulk_ratios[size]) + ") — "
+            + ("**meets** the bar." if median(bulk_ratios[size]) >= BULK_BAR_RATIO else
+               f"**misses** the bar by {(BULK_BAR_RATIO - median(bulk_ratios[size])) * 100:.0f} points. "
+               f"Raw sqlite3 committing the same rows {size} at a time reaches only "
+               f"{median(floor_ratios[size]):.0%} of the bulk baseline itself")
+            + f"; the journal's own Python adds {python_us[size]:.1f} µs per event to that floor."
+            for size in (100, 1000)
+        ),
     ]
     markdown = "\n".join([
         "## Journal appends",
         "",
-        f"Measured {report.today()} on {machine}.",
-        "Rerun: `.venv/bin/python bench/journal_bench.py` (about 25 s; writes to a temporary folder under "
-        "`.bench-tmp/`, on the repository's disk).",
-        "Every SQLite figure uses WAL and `synchronous=FULL` and the journal's schema (primary key + three indexes); "
-        "each event carries a ~150-byte JSON passage record.",
+        f"Measured {report.today()} on {machine}; median of {RUNS} runs, every ratio within one run.",
+        f"A shared, busy machine (other benchmarks and test suites ran beside it; 1-minute load average "
+        f"{load_before:.1f} at the start, {load_after:.1f} at the end): read the ratios, not the absolute figures.",
+        "Rerun: `flock /tmp/bench.lock .venv/bin/python bench/journal_bench.py` (about 90 s; writes to a temporary "
+        "folder under `.bench-tmp/`, on the repository's disk).",
+        "Every SQLite figure uses WAL and `synchronous=FULL` and the journal's schema (primary key + four indexes, "
+        "one of them unique on the random id); each event carries the same ~150-byte JSON passage record.",
         "",
         *table,
         "",
         *verdicts,
+        "- Why the bulk baseline is out of reach for batches: one transaction of 100,000 rows writes each page "
+        "of the unique index on the random ids once, at the end; a commit every 100 or 1000 rows rewrites, in "
+        "the -wal file, every index page its random ids touched (hundreds per commit), and checkpoints copy them "
+        "again. That is SQLite's cost of committing, not the journal's Python: the raw transactions rows pay it "
+        "too. The time-ordered-ids row shows it is the random id index: ids that grow with time (a UUIDv7) "
+        "would let batches beat the bulk baseline, but would change what a new row's id looks like, so the "
+        "journal keeps its random version-4 ids.",
+        "- Where the journal's Python went (cProfile, batches of 1000): before wave 14 about 60 % of an append was "
+        "Python — a JSON encoder built per event, the text parsed back per event, `uuid.uuid4()` per event, "
+        "`isinstance` against `Mapping`, a frozen `_Prepared` per event. Now each event is encoded once by one C "
+        "encoder per batch, the batch's texts are parsed back in one `json.loads`, the ids come from one "
+        "`os.urandom` call, and the checks take short paths for a plain `dict`, an `EventKind` and `str` columns; "
+        "every check is still made and the stored bytes are unchanged (tests/kiosk/gate/test_journal_batch.py).",
         "- A single-event commit in WAL mode costs SQLite one write of a few pages + one sync of the -wal file. "
         "Once the -wal file is reused after a checkpoint its size no longer changes, so that sync can be cheaper "
         "than the append + fsync row: raw SQLite may beat the plain fsync rate, and the in-place fdatasync row "
         "is the truer ceiling. `Journal.append` also rewrites the meta page (last_seq) in every commit (the "
-        "INSERT + meta row does the same writes); the rest of its distance is its own Python: checks, JSON out "
-        "and back, the uuid, the lock and the Event.",
+        "INSERT + meta row does the same writes).",
         "- A virtual disk may acknowledge fsync from the host's cache: on a Pi's SD card or USB SSD expect "
         "far fewer durable appends per second; the batched figures are CPU-bound (a Pi 4 is several times slower).",
     ])

@@ -24,9 +24,8 @@ import json
 import os
 import sqlite3
 import threading
-import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Self
@@ -35,20 +34,16 @@ import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
 from kiosk.events import Event, EventKind
-from kiosk.exc import JournalClosedError, JournalError, PersonalDataError
+from kiosk.exc import JournalClosedError, JournalError
+from kiosk.gate.journal_prepare import FORBIDDEN_KEYS, EventDraft, decode_all, new_ids, prepare_batch
 
-# Keys that would hold a clear ID-card number. Those numbers may only be
-# journaled as a keyed hash plus a masked form, made elsewhere.
-FORBIDDEN_KEYS = frozenset({"id_number", "id_card_number"})
+__all__ = ["FORBIDDEN_KEYS", "EventDraft", "Journal", "JournalReader", "JournalStats", "format_ts", "parse_ts"]
 
 # Long enough to ride out a checkpoint or a CLI reader, short enough that a
 # stuck second writer surfaces as an error rather than a frozen gate.
 BUSY_TIMEOUT_S = 5.0
 # Page cache of each reader connection, in KiB (SQLite's default is 2 MiB per connection).
 READER_CACHE_KIB = 512
-
-# allow_nan=False: NaN is not JSON, and a made-up reading must not reach the office
-_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
 
 _COLUMNS = "seq, id, ts, gate_id, volunteer_id, kind, subject, household_id, data"
 
@@ -89,17 +84,6 @@ def m002_kind_ts_index(db: sqlite_utils.Database) -> None:
 
 
 @dataclass(frozen=True)
-class EventDraft:
-    """An event not yet journaled: what ``append_many`` takes, one per event."""
-
-    kind: EventKind
-    data: Mapping[str, Any] = field(default_factory=dict)
-    volunteer_id: str | None = None
-    subject: str | None = None
-    household_id: int | None = None
-
-
-@dataclass(frozen=True)
 class JournalStats:
     """Counters of a journal file, as ``kiosk journal stats`` shows them."""
 
@@ -136,83 +120,6 @@ def parse_ts(ts: str) -> datetime:
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def _forbidden_key_path(data_json: str, data: dict[str, Any]) -> str | None:
-    """Where ``data`` holds a key that would hold a clear ID number (``data.visitor.id_number``), or None."""
-    lowered = data_json.lower()
-    # Such a key appears verbatim in the JSON text, so when neither name does
-    # the walk can be skipped: it is the dearest step of a batched append.
-    if not any(name in lowered for name in FORBIDDEN_KEYS):
-        return None
-    found = _walk_for_forbidden_key(data)
-    return None if found is None else f"data{found}"
-
-
-def _walk_for_forbidden_key(value: Any) -> str | None:
-    # Paths are built on the way back up, only for the one key found
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key.strip().lower() in FORBIDDEN_KEYS:
-                return f".{key}"
-            inner = _walk_for_forbidden_key(item)
-            if inner is not None:
-                return f".{key}{inner}"
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            inner = _walk_for_forbidden_key(item)
-            if inner is not None:
-                return f"[{index}]{inner}"
-    return None
-
-
-def _optional(value: Any, kind: type, name: str) -> Any:
-    # bool is an int subclass, but True is never a household id
-    if value is None or (isinstance(value, kind) and not isinstance(value, bool)):
-        return value
-    raise JournalError(f"{name} must be {kind.__name__} or None, got {value!r}")
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    """A draft that passed every check: what goes into the INSERT, and what the Event will hold."""
-
-    kind: EventKind
-    data_json: str
-    data: dict[str, Any]
-    volunteer_id: str | None
-    subject: str | None
-    household_id: int | None
-
-
-def _prepare(draft: EventDraft) -> _Prepared:
-    try:
-        kind = EventKind(draft.kind)
-    except ValueError:
-        raise JournalError(f"unknown event kind {draft.kind!r}") from None
-    if not isinstance(draft.data, Mapping):
-        raise JournalError(f"event data must be a dict, got {type(draft.data).__name__}")
-    try:
-        data_json = _ENCODER.encode(dict(draft.data))
-    except (TypeError, ValueError) as exc:
-        raise JournalError(f"event data is not JSON-serialisable: {exc}") from exc
-    # Checked on the parsed copy: it holds only dicts, lists and plain values,
-    # so the walk meets neither cycles nor exotic mappings. The Event handed
-    # back holds this copy too, so it reads exactly like the stored row.
-    data = json.loads(data_json)
-    forbidden = _forbidden_key_path(data_json, data)
-    if forbidden:
-        raise PersonalDataError(
-            f"event data holds a clear ID number at {forbidden}: store only its keyed hash and masked form"
-        )
-    return _Prepared(
-        kind,
-        data_json,
-        data,
-        _optional(draft.volunteer_id, str, "volunteer_id"),
-        _optional(draft.subject, str, "subject"),
-        _optional(draft.household_id, int, "household_id"),
-    )
 
 
 def _event(row: tuple) -> Event:
@@ -646,9 +553,15 @@ class Journal(JournalReader):
 
     def append_many(self, drafts: Iterable[EventDraft]) -> list[Event]:
         """Journal several events in one transaction: all are stored, with consecutive seqs, or none."""
-        prepared = [_prepare(draft) for draft in drafts]
+        # Everything that needs no seq happens before the writer's lock: the
+        # checks and the JSON text, the ids, and the parsed copies the Events
+        # hold (so each reads exactly like its stored row, tuples as lists).
+        prepared = prepare_batch(drafts)
         if not prepared:
             return []
+        ids = new_ids(len(prepared))
+        datas = decode_all([p[4] for p in prepared])
+        gate_id = self._gate_id
 
         def insert(conn: sqlite3.Connection) -> list[Event]:
             # From meta, not max(seq): after a purge max(seq) may be lower or
@@ -656,18 +569,16 @@ class Journal(JournalReader):
             last = int(conn.execute("SELECT value FROM meta WHERE key = 'last_seq'").fetchone()[0])
             # One clock reading per transaction: the batch is journaled at one instant
             ts = self._now_ts()
-            events = [
-                Event(last + offset, uuid.uuid4().hex, ts, self._gate_id, p.volunteer_id,
-                      p.kind, p.data, p.subject, p.household_id)
-                for offset, p in enumerate(prepared, 1)
-            ]
             conn.executemany(
                 f"INSERT INTO events ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(e.seq, e.id, e.ts, e.gate_id, e.volunteer_id, e.kind.value, e.subject, e.household_id, p.data_json)
-                 for e, p in zip(events, prepared, strict=True)],
+                [(seq, id_, ts, gate_id, volunteer_id, kind.value, subject, household_id, data_json)
+                 for seq, id_, (kind, volunteer_id, subject, household_id, data_json)
+                 in zip(range(last + 1, last + 1 + len(prepared)), ids, prepared, strict=True)],
             )
-            conn.execute("UPDATE meta SET value = ? WHERE key = 'last_seq'", (events[-1].seq,))
-            return events
+            conn.execute("UPDATE meta SET value = ? WHERE key = 'last_seq'", (last + len(prepared),))
+            return [Event(seq, id_, ts, gate_id, volunteer_id, kind, data, subject, household_id)
+                    for seq, id_, (kind, volunteer_id, subject, household_id, _), data
+                    in zip(range(last + 1, last + 1 + len(prepared)), ids, prepared, datas, strict=True)]
 
         return self._write(insert)
 
