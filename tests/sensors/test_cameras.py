@@ -723,3 +723,14 @@ def test_pi_camera_reads_a_card_held_up(capsys):
             if texts:
                 break
     assert texts, "no QR code seen in 10 s"
+
+
+@pytest.mark.hardware
+def test_pi_camera_keeps_the_short_shutter():
+    # The gate's 6 ms shutter holds once auto-exposure has settled (it changes the gain, not the shutter)
+    with PiCameraSource(640, 480, 30, exposure_us=6000) as camera:
+        for _ in range(30):
+            camera.read()
+        metadata = camera.metadata()
+    assert metadata["ExposureTime"] <= 6000 * 1.05, metadata
+    assert metadata["AnalogueGain"] >= 1.0
