@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import io
 import logging
 import os
 import re
@@ -38,11 +39,11 @@ import sys
 import threading
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 MAX_LETTERS = 8
 """The longest pinyin accepted: the longest syllable (zhuang, shuang) plus a little, never a whole sentence."""
@@ -196,33 +197,92 @@ def _scan_lines(scanned: dict[str, dict]) -> Iterable[str]:
             yield f"S {syllable} {char} {band} {weight}\n"
 
 
-def _parse_scan(lines: Iterable[str]) -> dict[str, dict]:
+class _CharTable(Mapping[str, tuple[str, ...]]):
+    """character → its toneless readings (dictionary order), for every character pypinyin knows; ``usual(char)``:
+    the readings that are not rare.
+
+    GB2312's characters and the shipped name characters are kept as objects; the other ~34,000 (met only in a
+    roster name outside GB2312, when an index is built) as one UTF-8 text searched when asked: ~1 MB, not ~6.
+    """
+
+    def __init__(self, common: dict[str, tuple[tuple[str, ...], frozenset[str]]], rest: bytes) -> None:
+        self._common = common
+        self._rest = rest  # b"\n" then one b"char\treadings\tusual\n" line per character
+
+    def _entry(self, char: object) -> tuple[tuple[str, ...], frozenset[str]] | None:
+        found = self._common.get(char) if isinstance(char, str) else None
+        if found is not None or not isinstance(char, str) or len(char) != 1:
+            return found
+        at = self._rest.find(b"\n" + char.encode("utf-8", "surrogatepass") + b"\t")
+        if at < 0:
+            return None
+        _, every, usual = self._rest[at + 1:self._rest.index(b"\n", at + 1)].decode().split("\t")
+        return tuple(every.split(",")), frozenset(usual.split(","))
+
+    def __getitem__(self, char: str) -> tuple[str, ...]:
+        found = self._entry(char)
+        if found is None:
+            raise KeyError(char)
+        return found[0]
+
+    def __contains__(self, char: object) -> bool:
+        return self._entry(char) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._common
+        for line in self._rest.split(b"\n"):
+            if line:
+                yield line.split(b"\t", 1)[0].decode()
+
+    def __len__(self) -> int:
+        return len(self._common) + self._rest.count(b"\n") - 1
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, _CharTable):
+            return self._common == other._common and self._rest == other._rest
+        return super().__eq__(other)
+
+    __hash__ = None  # type: ignore[assignment]  # a mapping: unhashable, like dict
+
+    def usual(self, char: str) -> frozenset[str]:
+        """The readings of ``char`` that are not rare (empty for a character pypinyin does not know)."""
+        found = self._entry(char)
+        return found[1] if found is not None else frozenset()
+
+
+def _parse_scan(lines: Iterable[str]) -> dict[str, Any]:
     """The scan's lines (``_scan_lines``) back as the index keeps them; equal lists shared. ValueError if malformed.
 
     Read line by line: each line's text is freed before the next is read, so what stays is laid out compactly
     (parsing one big JSON text here left ~20 MB of fragmented heap behind).
     """
-    readings: dict[str, tuple[str, ...]] = {}
-    usual: dict[str, frozenset[str]] = {}
+    names = load_name_chars()
+    keep = set(names.surnames) | set(names.given)
+    common: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {}
+    rest = io.BytesIO()
+    rest.write(b"\n")
     by_syllable: dict[str, list[_Reading]] = defaultdict(list)
     tuples: dict[str, tuple[str, ...]] = {}
     sets: dict[str, frozenset[str]] = {}
     for line in lines:
         kind, *fields = line.split()
         if kind == "R":
-            char, every, common = fields
-            # Equal lists shared: a few thousand distinct ones among ~42,000 characters.
-            readings[char] = tuples.get(every) or tuples.setdefault(every, tuple(every.split(",")))
-            usual[char] = sets.get(common) or sets.setdefault(common, frozenset(common.split(",")))
+            char, every, usual = fields
+            if gb2312_level(char) is None and char not in keep:
+                rest.write(f"{char}\t{every}\t{usual}\n".encode("utf-8", "surrogatepass"))
+                continue
+            # Equal lists shared: a few thousand distinct ones among the characters kept.
+            common[char] = (tuples.get(every) or tuples.setdefault(every, tuple(every.split(","))),
+                            sets.get(usual) or sets.setdefault(usual, frozenset(usual.split(","))))
         elif kind == "S":
             syllable, char, band, weight = fields
             by_syllable[syllable].append(_Reading(sys.intern(char), int(band), int(weight)))
         else:
             raise ValueError(f"unexpected line kind {kind!r}")
-    return {"readings": readings, "usual": usual, "by_syllable": dict(by_syllable)}
+    return {"readings": _CharTable(common, rest.getvalue()), "by_syllable": dict(by_syllable)}
 
 
-def _scan_in_child(timeout_s: float = 120.0, *, save_to: Path | None = None) -> dict[str, dict] | None:
+def _scan_in_child(timeout_s: float = 120.0, *, save_to: Path | None = None) -> dict[str, Any] | None:
     """``scan_pypinyin()`` in a child Python (None if that fails: the caller scans in-process).
 
     ``save_to``: also keep the child's lines there (``CACHE_ENV``), written whole or not at all.
@@ -326,7 +386,7 @@ class _SavedScan:
         self._drop()
 
 
-def _read_saved_scan(path: Path) -> dict[str, dict] | None:
+def _read_saved_scan(path: Path) -> dict[str, Any] | None:
     """A scan kept by ``_SavedScan``; None when missing, too large, cut short or malformed (then scanned anew)."""
     try:
         if path.stat().st_size > MAX_CACHE_BYTES:
@@ -355,15 +415,9 @@ def _read_saved_scan(path: Path) -> dict[str, dict] | None:
     return scanned
 
 
-def _compact(scanned: dict[str, dict]) -> dict[str, dict]:
-    """``scan_pypinyin()``'s lists as the index keeps them (tuples, frozensets, _Reading), equal ones shared."""
-    tuples: dict[tuple[str, ...], tuple[str, ...]] = {}
-    sets: dict[frozenset[str], frozenset[str]] = {}
-    return {
-        "readings": {char: tuples.setdefault(tuple(v), tuple(v)) for char, v in scanned["readings"].items()},
-        "usual": {char: sets.setdefault(frozenset(v), frozenset(v)) for char, v in scanned["usual"].items()},
-        "by_syllable": {s: [_Reading(*entry) for entry in v] for s, v in scanned["by_syllable"].items()},
-    }
+def _compact(scanned: dict[str, dict]) -> dict[str, Any]:
+    """``scan_pypinyin()``'s result as the index keeps it (what a child's lines give, exactly)."""
+    return _parse_scan(_scan_lines(scanned))
 
 
 class _Base:
@@ -373,13 +427,12 @@ class _Base:
     about 5 MB of it.
     """
 
-    def __init__(self, scanned: dict[str, dict] | None = None) -> None:
+    def __init__(self, scanned: dict[str, Any] | None = None) -> None:
         if scanned is None:
             cache = _cache_path()
             scanned = ((_read_saved_scan(cache) if cache else None) or _scan_in_child(save_to=cache)
                        or _compact(scan_pypinyin()))
-        self.readings: dict[str, tuple[str, ...]] = scanned["readings"]  # character → toneless readings, in order
-        self.usual: dict[str, frozenset[str]] = scanned["usual"]  # character → the readings that are not rare
+        self.readings: _CharTable = scanned["readings"]  # character → toneless readings, in order; .usual(char)
         self.by_syllable: dict[str, list[_Reading]] = scanned["by_syllable"]
         self.syllables = sorted(self.by_syllable)
         self.names = load_name_chars()
@@ -388,7 +441,7 @@ class _Base:
         """The syllables a name character is put first under: its usual readings, or a surname's own reading."""
         if surname and char in self.names.surname_readings:
             return {self.names.surname_readings[char]}  # 曾 as a surname is zeng, never ceng
-        return self.usual.get(char, frozenset())
+        return self.readings.usual(char)
 
 
 _base_lock = threading.Lock()

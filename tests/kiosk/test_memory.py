@@ -122,8 +122,13 @@ def test_hanzi_scan_in_a_child_equals_the_scan_in_process():
     here = hc._compact(hc.scan_pypinyin())
     child = hc._scan_in_child()
     assert child is not None
-    assert child["readings"] == here["readings"] and child["usual"] == here["usual"]
-    assert child["by_syllable"] == here["by_syllable"]
+    assert child["readings"] == here["readings"] and child["by_syllable"] == here["by_syllable"]
+    assert len(here["readings"]) > 40_000 and here["readings"]["张"] == ("zhang",)
+    assert here["readings"].usual("长") == {"chang", "zhang"}
+    # A character outside GB2312 and the name list (kept in the compact text, not as objects) is found too.
+    rare = next(ch for ch in scanned_chars(hc) if hc.gb2312_level(ch) is None and ch not in here["readings"]._common)
+    assert rare in here["readings"] and here["readings"][rare] and here["readings"].usual(rare)
+    assert "a" not in here["readings"] and here["readings"].usual("a") == frozenset()
 
 
 def test_hanzi_scan_falls_back_to_the_process_when_the_child_fails(monkeypatch):
@@ -132,7 +137,12 @@ def test_hanzi_scan_falls_back_to_the_process_when_the_child_fails(monkeypatch):
     monkeypatch.setattr(hc.sys, "executable", "/nonexistent/python")
     assert hc._scan_in_child() is None
     base = hc._Base()
-    assert "张" in base.usual and "zhang" in base.usual["张"]
+    assert "张" in base.readings and "zhang" in base.readings.usual("张")
+
+
+def scanned_chars(hc) -> list[str]:
+    """Every character of pypinyin's table, as the scan saw them."""
+    return list(hc.scan_pypinyin()["readings"])
 
 
 def test_trim_interval_from_the_environment():
