@@ -262,7 +262,9 @@ class RobustDecoder:
     - ``global-histogram``: the same frame through zxing-cpp's GlobalHistogram
       binariser. One threshold for the whole image copes with codes whose
       modules carry texture or pictures and with strong vignetting, where the
-      local-average threshold breaks modules apart.
+      local-average threshold breaks modules apart. zxing-cpp's own
+      downscaled copies are left out here (they double the pass's cost on a
+      frame without a code) and tried after half-scale on code-like frames.
     - ``half-scale``: a 2×2-averaged copy, GlobalHistogram again. Averaging
       removes print halftone, JPEG noise and texture inside modules of codes
       that are large in the frame (zxing-cpp's own downscaling only starts
@@ -328,12 +330,18 @@ class RobustDecoder:
         return self._primary._decode(attempt.frame)
 
     def _retry_global_histogram(self, attempt: _Attempt) -> list[str]:
-        return self._global._decode(attempt.frame)
+        # Without zxing-cpp's own downscaled copies: on a frame with no code they cost as much again,
+        # and half-scale below makes its own; they are tried on code-like frames only
+        return self._global._decode(attempt.frame, try_downscale=False)
 
     def _retry_half_scale(self, attempt: _Attempt) -> list[str]:
         if min(attempt.frame.shape) // 2 < MIN_SIDE:
             return []
-        return self._global._decode(attempt.half)
+        texts = self._global._decode(attempt.half)
+        if not texts and attempt.crop() is not None:
+            # zxing-cpp's downscaled copies with the global binariser, as global-histogram skipped them
+            texts = self._global._decode(attempt.frame)
+        return texts
 
     def _retry_sharpen(self, attempt: _Attempt) -> list[str]:
         spectrum = attempt.crop()
