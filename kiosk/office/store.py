@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -20,24 +21,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pydantic_core
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
 from kiosk.credentials import verify_secret
 from kiosk.exc import KioskError
-from kiosk.office.event_schemas import data_problem
-from kiosk.office.personal_data import office_event_data
-from kiosk.office.queries.schema import DERIVED_COLUMNS, derived_values
+from kiosk.office.ingest import DATA, FLAG, ID, INSERT_EVENT, KIND, SEQ, SUBJECT, TS, VOLUNTEER, event_row
 from kiosk.sqlitedb import ThreadLocalDatabase
 
 migrations = Migrations("kiosk.office.store")
-
-
-def _to_json(data: Any) -> str:
-    # pydantic-core's encoder (Rust, already a dependency) is ~4x the stdlib's; the data was parsed from JSON
-    # moments ago, so it holds only JSON types.
-    return pydantic_core.to_json(data).decode("utf-8")
 
 
 class OfficeStoreError(KioskError, ValueError):
@@ -84,12 +76,6 @@ def m002_flagged_events(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS events_flagged ON events (received_at) WHERE flag IS NOT NULL")
 
 
-_EVENT_COLUMNS = ("gate_id", "seq", "id", "ts", "received_at", "volunteer_id", "kind", "subject", "household_id", "data",
-                  "flag", *DERIVED_COLUMNS)
-_INSERT_EVENT = (f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)})"
-                 f" VALUES ({', '.join(':' + c for c in _EVENT_COLUMNS)})")
-
-
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
@@ -121,6 +107,7 @@ class OfficeStore:
         # synchronous=FULL: a batch the office acknowledged must survive a power cut, or a gate purges its copy
         self._connections = ThreadLocalDatabase(self.path, busy_timeout_ms=10_000, synchronous="FULL")
         self._write_lock = threading.Lock()
+        self._ingest_db: sqlite3.Connection | None = None  # ingest's own connection (_writer), opened on first use
         migrations.apply(self._db())
         # The desk's own tables and indexes (accounts and audit, query indexes) are migration sets of their modules.
         from kiosk.office.schema import extra_migrations
@@ -157,8 +144,12 @@ class OfficeStore:
             db.execute("COMMIT")
 
     def close(self) -> None:
-        """Close this thread's connection."""
+        """Close this thread's connection, and ingest's (opened again by the next batch)."""
         self._connections.close()
+        with self._write_lock:
+            if self._ingest_db is not None:
+                self._ingest_db.close()
+                self._ingest_db = None
 
     # -- gates and staff ---------------------------------------------------
 
@@ -221,59 +212,89 @@ class OfficeStore:
 
         Every event must belong to ``gate_id`` (checked by the caller too). An
         event whose (gate, seq) is already held with another id is a conflict:
-        the whole batch is refused and nothing is stored.
+        the whole batch is refused and nothing is stored. The rows are built
+        outside the write lock (kiosk.office.ingest), so other batches' checking
+        goes on while one is written.
         """
         received = _now()
         events = list(events)
+        data_dir = self.path.parent
         rows = []
         for e in events:
             if e["gate_id"] != gate_id:
                 raise OfficeStoreError(f"event seq {e['seq']} belongs to gate {e['gate_id']!r}, not {gate_id!r}")
-            # a visitor's sealed ID number gets the office's keyed hash here (kiosk.office.personal_data)
-            data = office_event_data(e["kind"], e.get("data", {}), self.path.parent)
-            # bad data is stored and flagged, never a block on the gate's stream (seq order, exactly once)
-            flag = data_problem(e["kind"], e.get("data", {}))
-            rows.append({
-                "gate_id": gate_id, "seq": e["seq"], "id": e["id"], "ts": e["ts"], "received_at": received,
-                "volunteer_id": e.get("volunteer_id"), "kind": e["kind"], "subject": e.get("subject"),
-                "household_id": e.get("household_id"), "data": _to_json(data), "flag": flag,
-                # the desk's query columns (kiosk.office.queries.schema), from the data already parsed
-                **derived_values(data, flagged=flag is not None),
-            })
-        db = self._db()
-        with self._write_lock, db.atomic():
-            new_rows = sorted(self._new_rows(db, gate_id, rows), key=lambda r: r["seq"])  # alarms before their acks
-            self._record_alarms(db, gate_id, new_rows)  # first: it flags what reaches for another gate's alarms
-            db.conn.executemany(_INSERT_EVENT, new_rows)
-            high = self.high_water(gate_id)
-            for (seq,) in db.execute("SELECT seq FROM events WHERE gate_id = ? AND seq > ? ORDER BY seq", [gate_id, high]):
-                if seq != high + 1:
-                    break
-                high = seq
-            db["gate_state"].upsert({"gate_id": gate_id, "high_water": high}, pk="gate_id")
-        flags = {row["seq"]: row["flag"] for row in new_rows}
+            rows.append(event_row(gate_id, e, received, data_dir))
+        with self._write_lock:
+            db = self._writer()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                new_rows = self._new_rows(db, gate_id, rows)
+                self._record_alarms(db, gate_id, new_rows)  # first: it flags what reaches for another gate's alarms
+                db.executemany(INSERT_EVENT, new_rows)
+                high = self._advance_high_water(db, gate_id)
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        flags = {row[SEQ]: row[FLAG] for row in new_rows}
         # a flagged event comes back with its "flag", so callers (the live stream) can leave it out
         return [({**e, "flag": flags[e["seq"]]} if flags[e["seq"]] else e) for e in events if e["seq"] in flags], high
 
-    @staticmethod
-    def _new_rows(db: sqlite_utils.Database, gate_id: str, rows: list[dict]) -> list[dict]:
-        """The rows the office does not hold yet; a seq held under another id is a conflict."""
-        if not rows:
-            return []
-        seqs = [r["seq"] for r in rows]
-        held = dict(db.execute("SELECT seq, id FROM events WHERE gate_id = ? AND seq BETWEEN ? AND ?",
-                               [gate_id, min(seqs), max(seqs)]).fetchall())
-        fresh: dict[int, dict] = {}
-        for row in rows:
-            known = held.get(row["seq"]) or (fresh[row["seq"]]["id"] if row["seq"] in fresh else None)
-            if known is None:
-                fresh[row["seq"]] = row
-            elif known != row["id"]:
-                raise EventConflictError(f"gate {gate_id} seq {row['seq']}: the office holds another event under this seq")
-        return list(fresh.values())
+    def _writer(self) -> sqlite3.Connection:
+        """The one connection ingest writes with (under the write lock, from whichever thread holds it).
+
+        One connection keeps its page cache: the indexes' pages a batch touches
+        are in memory for the next. A connection per thread would find its cache
+        stale after every other thread's batch (WAL) and read them all again.
+        """
+        if self._ingest_db is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10.0)
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = FULL")  # an acknowledged batch survives a power cut
+            self._ingest_db = db
+        return self._ingest_db
 
     @staticmethod
-    def _record_alarms(db: sqlite_utils.Database, gate_id: str, rows: list[dict]) -> None:
+    def _new_rows(db: sqlite3.Connection, gate_id: str, rows: list[list[Any]]) -> list[list[Any]]:
+        """The rows the office does not hold yet, in seq order; a seq held under another id is a conflict.
+
+        One range query for the whole batch (not a look-up per event) tells what is held.
+        """
+        if not rows:
+            return []
+        seqs = [r[SEQ] for r in rows]
+        held = dict(db.execute("SELECT seq, id FROM events WHERE gate_id = ? AND seq BETWEEN ? AND ?",
+                               [gate_id, min(seqs), max(seqs)]).fetchall())
+        fresh: dict[int, list[Any]] = {}
+        for row in rows:
+            seq = row[SEQ]
+            known = held.get(seq) or (fresh[seq][ID] if seq in fresh else None)
+            if known is None:
+                fresh[seq] = row
+            elif known != row[ID]:
+                raise EventConflictError(f"gate {gate_id} seq {seq}: the office holds another event under this seq")
+        new_rows = list(fresh.values())
+        if any(a[SEQ] > b[SEQ] for a, b in zip(new_rows, new_rows[1:], strict=False)):
+            new_rows.sort(key=lambda r: r[SEQ])  # alarms before their acknowledgements
+        return new_rows
+
+    @staticmethod
+    def _advance_high_water(db: sqlite3.Connection, gate_id: str) -> int:
+        """Move the gate's high-water seq over every seq now held without a gap, and return it."""
+        found = db.execute("SELECT high_water FROM gate_state WHERE gate_id = ?", [gate_id]).fetchone()
+        high = found[0] if found else 0
+        for (seq,) in db.execute("SELECT seq FROM events WHERE gate_id = ? AND seq > ? ORDER BY seq", [gate_id, high]):
+            if seq != high + 1:
+                break
+            high = seq
+        db.execute("INSERT INTO gate_state (gate_id, high_water) VALUES (?, ?)"
+                   " ON CONFLICT (gate_id) DO UPDATE SET high_water = excluded.high_water", [gate_id, high])
+        return high
+
+    @staticmethod
+    def _record_alarms(db: sqlite3.Connection, gate_id: str, rows: list[list[Any]]) -> None:
         """Open and close alarms from a batch's new rows (in seq order); a gate changes only its own alarms.
 
         Rows already flagged change nothing. An alarm whose event id another
@@ -281,27 +302,27 @@ class OfficeStore:
         did not raise (another gate's, or none), are flagged and change nothing.
         """
         for row in rows:
-            if row["flag"] or row["kind"] not in ("alarm_raised", "alarm_acknowledged"):
+            if row[FLAG] or row[KIND] not in ("alarm_raised", "alarm_acknowledged"):
                 continue
-            data = json.loads(row["data"])
-            if row["kind"] == "alarm_raised":
+            data = json.loads(row[DATA])
+            if row[KIND] == "alarm_raised":
                 inserted = db.execute(
                     "INSERT OR IGNORE INTO alarms (event_id, gate_id, seq, kind, subject, raised_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    [row["id"], gate_id, row["seq"], data.get("kind"), row["subject"], row["ts"]]).rowcount
+                    [row[ID], gate_id, row[SEQ], data.get("kind"), row[SUBJECT], row[TS]]).rowcount
                 if not inserted:
-                    owner = db.execute("SELECT gate_id FROM alarms WHERE event_id = ?", [row["id"]]).fetchone()
+                    owner = db.execute("SELECT gate_id FROM alarms WHERE event_id = ?", [row[ID]]).fetchone()
                     if owner and owner[0] != gate_id:
-                        row["flag"] = "authorization: another gate's alarm already has this event id; not recorded"
+                        row[FLAG] = "authorization: another gate's alarm already has this event id; not recorded"
                 continue
             target = data.get("alarm_event_id")
             owner = db.execute("SELECT gate_id FROM alarms WHERE event_id = ?", [target]).fetchone()
             if owner is None or owner[0] != gate_id:
-                row["flag"] = (f"authorization: acknowledges alarm {str(target)[:64]!r}, which "
-                               + ("this gate never raised" if owner is None else "another gate raised")
-                               + "; nothing changed")
+                row[FLAG] = (f"authorization: acknowledges alarm {str(target)[:64]!r}, which "
+                             + ("this gate never raised" if owner is None else "another gate raised")
+                             + "; nothing changed")
                 continue
             db.execute("UPDATE alarms SET acknowledged_at = ?, acknowledged_by = ?, note = ? WHERE event_id = ? AND gate_id = ?",
-                       [row["ts"], row["volunteer_id"], data.get("note"), target, gate_id])
+                       [row[TS], row[VOLUNTEER], data.get("note"), target, gate_id])
 
     def events(self, gate_id: str, after: int = 0, limit: int = 1000) -> list[dict]:
         """A gate's stored events after ``after`` in seq order."""
