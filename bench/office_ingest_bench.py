@@ -78,7 +78,16 @@ def _start_office(folder: Path) -> tuple[subprocess.Popen, str]:
     raise RuntimeError("office did not start")
 
 
-def concurrent_ingest(folder: Path, url: str, round_: int = 0) -> tuple[float, list[float]]:
+def _cpu_s(pid: int) -> float:
+    """A process's CPU seconds so far (user + system), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+CPU: dict[str, float] = {"office": 0.0, "gates": 0.0, "wall": 0.0}  # summed over the timed rounds
+
+
+def concurrent_ingest(folder: Path, url: str, round_: int = 0, office_pid: int | None = None) -> tuple[float, list[float]]:
     store = OfficeStore(folder / "data" / "office.db")
     tokens = {f"r{round_}-gate-{i:02d}": store.add_gate(f"r{round_}-gate-{i:02d}") for i in range(GATES)}
     bodies = {gate: [json.dumps({"events": [_event(gate, s) for s in range(b, b + BATCH)]}).encode()
@@ -103,9 +112,14 @@ def concurrent_ingest(folder: Path, url: str, round_: int = 0) -> tuple[float, l
         t.start()
     start.wait()
     began = time.perf_counter()
+    office_cpu, gates_cpu = (_cpu_s(office_pid) if office_pid else 0.0), _cpu_s(os.getpid())
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - began
+    if office_pid:
+        CPU["office"] += _cpu_s(office_pid) - office_cpu
+        CPU["gates"] += _cpu_s(os.getpid()) - gates_cpu
+        CPU["wall"] += elapsed
     if errors:
         raise RuntimeError(errors[0])
     held = sum(store.count_events(gate) for gate in tokens)
@@ -148,7 +162,8 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="office-bench-", dir=REPO / ".bench-tmp" if (REPO / ".bench-tmp").exists() else None))
     office, url = _start_office(folder)
     try:
-        rounds = [concurrent_ingest(folder, url, r) for r in range(ROUNDS)]
+        concurrent_ingest(folder, url, -1)  # warm-up: the office's first batches pay for imports and compiled schemas
+        rounds = [concurrent_ingest(folder, url, r, office.pid) for r in range(ROUNDS)]
         rates = sorted(rate for rate, _ in rounds)
         rate = statistics.median(rates)
         latencies = [x for _, lat in rounds for x in lat]
@@ -169,20 +184,29 @@ def main() -> None:
         f"| raw sqlite-utils `insert_all`, same rows and schema, {BATCH} per transaction | {raw:,.0f} events/s |",
         f"| drain a {BACKLOG:,}-event backlog, one gate (`SyncClient.push_once`) | **{drain_s:.1f} s** ({drained / drain_s:,.0f} events/s) |",
     ])
-    verdict_ingest = "meets" if rate >= 20_000 else "does **not** meet"
+    share = rate / raw
+    verdict_ingest = "meets" if share >= 0.5 else "does **not** meet"
     verdict_drain = "meets" if drain_s <= 10 else "does **not** meet"
+    cores = CPU["wall"] * (os.cpu_count() or 1)
     markdown = (
         "## Office ingest\n\n"
-        f"Measured {report.today()} on {report.machine_description(folder)}.\n"
-        "Rerun: `.venv/bin/python bench/office_ingest_bench.py` (about a minute). The office is its own process "
+        f"Measured {report.today()} on {report.machine_description(folder)}, a shared machine busy with other work "
+        "(figures vary from run to run; the ratio compares figures of one run).\n"
+        "Rerun: `.venv/bin/python bench/office_ingest_bench.py` (a few minutes). The office is its own process "
         "(`kiosk office serve`, hypercorn through web.serving, 8 app threads; every event's data checked against its kind's schema); gates are threads of the bench process sending prepared JSON.\n\n"
         f"{table}\n\n"
-        f"- Ingest {verdict_ingest} the ≥ 20,000 events/s bar; draining {verdict_drain} the ≤ 10 s bar.\n"
-        "- Each batch is parsed and validated strictly (pydantic, in Rust), turned into rows from the model's attributes "
-        "(not a per-event `model_dump`), and stored with one `executemany` in one transaction with "
-        "`synchronous=FULL`; the gap between HTTP ingest and the raw insert is that validation, JSON and HTTP.\n"
-        "- The 20 sending gates run on the same 2 cores as the office, so the load generator takes part of the CPU "
-        "the office would have.\n"
+        f"- Ingest over HTTP is **{share:.0%}** of the raw `insert_all` measured in the same run: it {verdict_ingest} "
+        f"the ≥ 50 % bar (issue 14). Draining {verdict_drain} the ≤ 10 s bar.\n"
+        f"- CPU during the timed rounds: the office process {CPU['office'] / cores:.0%} of the machine's "
+        f"{os.cpu_count()} cores, the 20 gate threads (this bench process: requests, sockets) "
+        f"{CPU['gates'] / cores:.0%}; the rest idle or other work on the machine.\n"
+        "- Each batch is checked in one pass over the raw body (pydantic-core; a body it refuses is checked again by "
+        "the documented `EventBatch` model, whose 400 names the problem), every event's data against its kind's "
+        "strict schema (a problem is stored as the event's flag), turned into a positional row outside the write "
+        "lock (kiosk/office/ingest.py), and stored with one `executemany` on the store's one ingest connection, in "
+        "one transaction with `synchronous=FULL`; a re-sent batch is found with one range query, not a look-up per event.\n"
+        "- The raw baseline is rows of the envelope and the data's JSON (its derived columns left NULL), so it pays "
+        "neither checking nor the derived columns; the office's rows carry them, and the same indexes.\n"
     )
     report.write_section("office-ingest", markdown)
     print(markdown)
