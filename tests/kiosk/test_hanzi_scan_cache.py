@@ -14,8 +14,8 @@ def test_the_kept_scan_equals_a_fresh_one_and_a_cut_file_is_scanned_anew(tmp_pat
     assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
     kept = hc._read_saved_scan(path)
     assert kept is not None
-    assert (kept["readings"], kept["usual"], kept["by_syllable"]) == (fresh.readings, fresh.usual, fresh.by_syllable)
-    assert "张" in hc._Base().usual  # built from the kept file
+    assert (kept["readings"], kept["by_syllable"]) == (fresh.readings, fresh.by_syllable)
+    assert "zhang" in hc._Base().readings.usual("张")  # built from the kept file
 
     text = path.read_text(encoding="utf-8")
     path.write_text(text[: len(text) // 2].rsplit("\n", 1)[0] + "\n", encoding="utf-8")  # whole lines, no end line
@@ -34,4 +34,4 @@ def test_without_the_variable_nothing_is_kept(tmp_path, monkeypatch):
     monkeypatch.setenv(hc.CACHE_ENV, str(tmp_path / "kept"))
     monkeypatch.setattr(hc.sys, "executable", "/nonexistent/python")  # the child fails: scanned here, nothing kept
     base = hc._Base()
-    assert "zhang" in base.usual["张"] and list((tmp_path / "kept").glob("*")) == []
+    assert "zhang" in base.readings.usual("张") and list((tmp_path / "kept").glob("*")) == []
