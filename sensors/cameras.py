@@ -45,7 +45,7 @@ PICAMERA2_HINT = (
 WEBCAM_HINT = "pip install '.[webcam]'"
 """How to get OpenCV for a USB webcam: the project's ``webcam`` extra (opencv-python-headless), run in the checkout."""
 
-DEFAULT_CHOOSE_FROM = 4
+DEFAULT_CHOOSE_FROM = 1  # off: measured no faster with today's decoder (docs/qr.md, benchmarks frame-choice)
 """A live camera lets the scan loop choose the sharpest of this many successive frames (see sensors.scanning)."""
 
 

@@ -77,7 +77,7 @@ class CameraSettings(Section):
     """Pi camera with a motorised lens (Camera Module 3): continuous autofocus, or fixed at ``focus_distance_m``."""
     focus_distance_m: float = Field(0.3, ge=0.08, le=10.0)
     """Where the lens focuses when ``focus`` is fixed (where people hold their cards)."""
-    choose_from: int = Field(4, ge=1, le=8)
+    choose_from: int = Field(1, ge=1, le=8)
     """Live cameras: the scan loop decodes the sharpest of the last this-many frames that arrived since its last
     decode (1: just the next frame)."""
 

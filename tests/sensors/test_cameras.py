@@ -538,7 +538,7 @@ def test_picamera_source_takes_the_y_plane_of_lores(stub_picamera2):
         stub = stub_picamera2.instances[0]
         assert stub.config["lores"] == {"size": (640, 480), "format": "YUV420"}
         assert stub.config["queue"] is False
-        assert camera.autofocus and camera.choose_from == 4
+        assert camera.autofocus and camera.choose_from == 1  # the frame choice is off by default
         frame = camera.read()
         assert frame.shape == (480, 640) and frame.flags.c_contiguous
         assert (frame[0] == np.arange(640, dtype=np.uint8)).all()
@@ -674,7 +674,7 @@ def test_camera_settings_defaults_and_limits():
 
     settings = CameraSettings()
     assert (settings.exposure_us, settings.analogue_gain, settings.exposure_mode) == (6000, None, "short")
-    assert (settings.focus, settings.focus_distance_m, settings.choose_from) == ("continuous", 0.3, 4)
+    assert (settings.focus, settings.focus_distance_m, settings.choose_from) == ("continuous", 0.3, 1)
     assert CameraSettings(fps=120, exposure_us=8000).exposure_us == 8000
     with pytest.raises(ValidationError, match="longer than one frame at 120 fps"):
         CameraSettings(fps=120, exposure_us=9000)

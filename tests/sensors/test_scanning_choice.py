@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from sensors.cameras import DEFAULT_CHOOSE_FROM, CameraError, ReplaySource, fit_frame, qr_array, streaked
+from sensors.cameras import CameraError, ReplaySource, fit_frame, qr_array, streaked
 from sensors.decoders import make_decoder
 from sensors.image_ops import sharpness
 from sensors.scanning import FrameGrabber, Scanner, SharpestFrames
@@ -42,7 +42,7 @@ def streak(card) -> np.ndarray:
 class LiveCamera:
     """A live camera the test feeds: ``read`` waits a little for a pushed frame (or error), else returns None."""
 
-    choose_from = DEFAULT_CHOOSE_FROM
+    choose_from = 4  # a camera configured to choose (the default is 1: off)
 
     def __init__(self) -> None:
         self.frames: queue.Queue = queue.Queue()
