@@ -42,8 +42,11 @@ __all__ = ["FORBIDDEN_KEYS", "EventDraft", "Journal", "JournalReader", "JournalS
 # Long enough to ride out a checkpoint or a CLI reader, short enough that a
 # stuck second writer surfaces as an error rather than a frozen gate.
 BUSY_TIMEOUT_S = 5.0
-# Page cache of each reader connection, in KiB (SQLite's default is 2 MiB per connection).
-READER_CACHE_KIB = 512
+# Page caches in KiB (SQLite's default is 2 MiB per connection): each reading thread has its own connection,
+# and the gate's lookups are indexed and touch few pages; the writer appends at the end of the file and its
+# indexes. Smaller caches keep the gate's memory low however many threads read (the OS caches the file anyway).
+READER_CACHE_KIB = 128
+WRITER_CACHE_KIB = 512
 
 _COLUMNS = "seq, id, ts, gate_id, volunteer_id, kind, subject, household_id, data"
 
@@ -469,6 +472,7 @@ class Journal(JournalReader):
             # FULL: in WAL mode every commit syncs the -wal file; NORMAL would
             # only sync at checkpoints, and a power cut could drop the tail.
             conn.execute("PRAGMA synchronous = FULL")
+            conn.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
             db = sqlite_utils.Database(conn, execute_plugins=False)
             # IMMEDIATE: two processes opening a new file must not both migrate it
             conn.execute("BEGIN IMMEDIATE")
