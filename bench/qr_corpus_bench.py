@@ -597,8 +597,8 @@ def run(corpus: Path, repeats: int, seconds: float, cpu: int | None) -> str:
         f"{PI4_SLOWDOWN:g}, the slow end, so the estimate errs low. Run this script on a Pi to replace it."
     )
     lines.append(
-        "- Figures are from a shared virtual machine busy with other work (several benchmark and test runs at "
-        "once, serialised only for timed benchmarks); timings move by ±20 % between runs."
+        f"- Figures are from a shared virtual machine (load average {os.getloadavg()[0]:.1f} at the end of the run; "
+        "other work on it moves timings by ±20 % between runs)."
     )
     return "\n".join(lines).replace("{elapsed}", f"{time.perf_counter() - started:.0f}")
 
