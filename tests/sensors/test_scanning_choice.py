@@ -15,17 +15,11 @@ from sensors.cameras import CameraError, ReplaySource, fit_frame, qr_array, stre
 from sensors.decoders import make_decoder
 from sensors.image_ops import sharpness
 from sensors.scanning import FrameGrabber, Scanner, SharpestFrames
+from tests.sensors.test_scanning import wait_for
 
 CARD = "GK1:CHOOSE-SHARP-0001"
 
 
-def wait_for(condition, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.002)
-    return condition()
 
 
 @pytest.fixture(scope="module")
