@@ -66,7 +66,7 @@ NOTES = [
     "keeps ~4 MB of it (GB2312's and the name characters as objects, the rest as one text). OpenCV is no longer loaded (the decoder's retries are NumPy). Python objects grow by "
     "under 3 MB over 2,000 scans (tracemalloc); every rolling window (mock pins, the fake thermometer's "
     "transactions, the voice log, SSE queues, the same-card window) is bounded.",
-    "- The rest, ~98 MB when ready, is libraries loaded once: NumPy ~15 MB, pydantic with the config's models "
+    "- The rest, ~95 MB when ready, is libraries loaded once: NumPy ~15 MB, pydantic with the config's models "
     "~15 MB, sqlite-utils ~4 MB, cryptography ~6 MB, Flask and its extensions ~10 MB, requests ~3.5 MB; the first "
     "scan adds Pillow (the simulated camera's PNG cards) and ~6 MB more settle in within 1,000 scans "
     "(half-empty pymalloc arenas and glibc heap), flat after that.",
