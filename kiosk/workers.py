@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable
 from typing import Self
 
@@ -85,6 +86,8 @@ class Worker:
         self.stopping = threading.Event()
         self.last_fault: BaseException | None = None
         self.retry_in_s: float | None = None
+        # time.monotonic() when the loop last began a turn: the heartbeat a watchdog reads (kiosk.service_notify).
+        self.turned_at: float | None = None
         self._woken = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -162,6 +165,7 @@ class Worker:
             self._woken.clear()
             if self.stopping.is_set():
                 return
+            self.turned_at = time.monotonic()
             try:
                 wait = self.step()
             except Exception as exc:

@@ -134,7 +134,8 @@ def test_configparser_reads_the_same_sections(unit):
 
 
 def test_unit_restarts_forever(unit):
-    assert unit.one("Service", "Type") == "simple"
+    # The servers say when they are ready (test_server_unit_is_notify_with_a_watchdog); the browser is simple.
+    assert unit.one("Service", "Type") == ("simple" if unit.name == "kiosk-browser.service" else "notify")
     assert unit.one("Service", "Restart") == "always"
     assert unit.one("Unit", "StartLimitIntervalSec") == "0", "an unattended gate must never stop retrying"
 
@@ -192,6 +193,38 @@ def test_gate_stops_cleanly_on_sigterm_within_its_timeout(gate):
     assert gate.one("Service", "KillSignal") == "SIGTERM"
     assert seconds(gate.one("Service", "TimeoutStopSec")) == 15
     assert seconds(gate.one("Service", "RestartSec")) == 2
+
+
+@pytest.mark.parametrize("name, watchdog_s", [("kiosk-gate.service", 30), ("kiosk-office.service", 60)])
+def test_server_unit_is_notify_with_a_watchdog(name, watchdog_s):
+    unit = Unit(name)
+    # READY=1 and WATCHDOG=1 come from the main process (kiosk/service_notify.py), never from a child.
+    assert unit.one("Service", "Type") == "notify"
+    assert unit.one("Service", "NotifyAccess") == "main"
+    assert seconds(unit.one("Service", "WatchdogSec")) == watchdog_s
+    # The keep-alive goes out at half the timeout, and a check's own bound (≤ 5 s) fits well inside that half.
+    assert watchdog_s / 2 >= 3 * 5
+    # A Pi's start (databases, camera, web app) is covered; READY=1 comes only once it serves.
+    assert seconds(unit.one("Service", "TimeoutStartSec")) == 90
+    assert unit.one("Service", "Restart") == "always"
+    # The notify socket is AF_UNIX: it must stay allowed.
+    assert "AF_UNIX" in unit.words("Service", "RestrictAddressFamilies")
+
+
+def test_units_pass_systemd_analyze_verify(tmp_path):
+    """systemd's own check, with the venv's kiosk (absent here) replaced by a binary that exists."""
+    import shutil
+    import subprocess
+
+    analyze = shutil.which("systemd-analyze")
+    assert analyze, "systemd-analyze is part of systemd; install it to verify the units"
+    for name in ("kiosk-gate.service", "kiosk-office.service"):
+        (tmp_path / name).write_text((UNITS / name).read_text(encoding="utf-8").replace(KIOSK, "/bin/true"),
+                                     encoding="utf-8")
+    result = subprocess.run([analyze, "verify", *(str(tmp_path / n) for n in ("kiosk-gate.service",
+                                                                                "kiosk-office.service"))],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "kiosk-" not in result.stderr, result.stderr
 
 
 def test_gate_keeps_its_devices(gate):
@@ -252,5 +285,6 @@ def test_readme_covers_every_unit():
     readme = (UNITS / "README.md").read_text(encoding="utf-8")
     for name in ALL_UNITS:
         assert name in readme
-    for needle in ("journalctl -u kiosk-gate", "systemctl enable --now", "useradd", "~/.config/systemd/user/"):
+    for needle in ("journalctl -u kiosk-gate", "systemctl enable --now", "useradd", "~/.config/systemd/user/",
+                   "Type=notify", "WatchdogSec="):
         assert needle in readme, needle

@@ -50,6 +50,7 @@ def serve(config_path: str, threads: int) -> None:
             fail(f"cannot serve on {server.host}:{server.port}: {exc.strerror or exc}")
     # A silent gate raises the gate-offline alarm (alarms.offline_after_s), published to the live pages like a gate's.
     watch = start_offline_watch(store, config.alarms, app.config["BROADCASTER"].publish)
+    import signal
     import sys
 
     # The event loop (connections, streams) and the app's threads share the GIL: a busy loop hands it over after
@@ -57,11 +58,25 @@ def serve(config_path: str, threads: int) -> None:
     sys.setswitchinterval(0.001)
     scheme = "https" if running.tls else "http"
     click.echo(f"office serving on {scheme}://{server.host}:{running.port}  (Ctrl-C stops)")
+    from kiosk.service_notify import ServiceNotice, http_answers, office_health
+
+    def stop(signum, frame):
+        # systemd stops with SIGTERM: end the serving loop as Ctrl-C does, so STOPPING=1 is sent and the watch and
+        # the server close in order (the loop ends cleanly on KeyboardInterrupt, as in `kiosk run`).
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    # Under systemd (Type=notify): READY=1 once /healthz answers; keep-alives while it does and the store answers.
+    host, port, tls = server.host, running.port, running.tls
+    notice = ServiceNotice(http_answers(host, port, "/healthz", tls=tls, timeout_s=2.0),
+                           lambda interval: office_health(store, host, port, tls=tls, interval_s=interval),
+                           "办公室服务运行中 / office serving").start()
     try:
         running.run()
     except KeyboardInterrupt:
         pass
     finally:
+        notice.close()
         watch.stop()
         running.close()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import faulthandler
+import os
 import signal
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +13,12 @@ import click
 from kiosk.cli.common import clean_errors, fail
 from kiosk.gate.process import GateProcess, ListenError
 from kiosk.memory import install_debug_dump, limit_malloc_arenas
+from kiosk.service_notify import ServiceNotice, gate_health, http_answers
+
+# Test-only: with --simulate, the passage worker is handed a job that blocks until the gate stops, once READY is
+# sent — how tests/kiosk/test_service_notify.py shows that a hung passage loop stops the watchdog keep-alives.
+HANG_PASSAGES_ENV = "KIOSK_TEST_HANG_PASSAGES"
+SERVING = "闸机运行中 / gate serving"
 
 
 @click.command()
@@ -42,23 +49,37 @@ def run(config_path: str, simulate: bool, replay_dir: Path | None, cards_dir: Pa
 
 
 def serve_until_signal(process: GateProcess, ready: Callable[[], None]) -> None:
-    """Start the gate, serve until SIGTERM or Ctrl-C, then close it in order."""
+    """Start the gate, serve until SIGTERM or Ctrl-C, then close it in order.
+
+    Under systemd (``Type=notify``): READY=1 once the started gate's status URL answers, watchdog keep-alives
+    while the passage loop turns and the journal writer answers (kiosk.service_notify), STOPPING=1 on the way out.
+    """
 
     def stop(signum, frame):
         # The server loop ends cleanly on KeyboardInterrupt (closing its socket from here would break select()).
         raise KeyboardInterrupt
+
+    def hang_if_asked() -> None:
+        if process.simulation is not None and os.environ.get(HANG_PASSAGES_ENV) == "1":
+            worker = process.gate.worker
+            worker.submit(lambda: worker.stopping.wait())
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     # `kill -USR1 <pid>` prints every thread's stack to stderr (the journal under systemd): how a gate that hangs
     # (or will not stop) is looked into on a Pi, and what the tests ask of a demo that outlives its SIGTERM.
     faulthandler.register(signal.SIGUSR1, all_threads=True)
+    notice = ServiceNotice(http_answers(process.config.web.host, process.server.port, "/api/v1/status",
+                                        tls=False, timeout_s=2.0),
+                           lambda interval: gate_health(process, interval), SERVING, on_ready=hang_if_asked)
     try:
         process.start()
         ready()
+        notice.start()  # READY=1 from its own thread once the status URL answers, while serve() runs the server
         process.serve()
     except KeyboardInterrupt:
         pass
     finally:
+        notice.close()  # STOPPING=1 and no more keep-alives, before the parts they judge are closed
         process.close()
         click.echo("gate stopped; journal closed")
