@@ -172,10 +172,15 @@ def journal_answers(journal: Any, max_wait_s: float) -> Check:
 def gate_health(process: Any, interval_s: float) -> list[Check]:
     """What a gate's keep-alive asks: the passage worker turns, and the journal writer answers.
 
-    Bounds shrink with a short watchdog (a test's) so a hang is seen within one timeout.
+    Bounds shrink with a short watchdog (a test's) so a hang is seen within about one timeout, but never below
+    a second or two: a busy Pi's scheduler must not pass for a hang.
     """
-    return [worker_turning(process.gate.worker, min(PASSAGE_STALL_MAX_S, interval_s / 2)),
-            journal_answers(process.journal, min(WRITER_WAIT_MAX_S, interval_s / 4))]
+    return [worker_turning(process.gate.worker, _bound(interval_s / 2, 2.0, PASSAGE_STALL_MAX_S)),
+            journal_answers(process.journal, _bound(interval_s / 4, 1.0, WRITER_WAIT_MAX_S))]
+
+
+def _bound(value: float, low: float, high: float) -> float:
+    return max(low, min(high, value))
 
 
 def http_answers(host: str, port: int, path: str, *, tls: bool, timeout_s: float) -> Check:
@@ -229,7 +234,7 @@ def store_answers(store: Any, max_wait_s: float) -> Check:
 
 def office_health(store: Any, host: str, port: int, *, tls: bool, interval_s: float) -> list[Check]:
     """What the office's keep-alive asks: its serving loop answers /healthz, and the store answers a query."""
-    bound = min(WRITER_WAIT_MAX_S, interval_s / 4)
+    bound = _bound(interval_s / 4, 1.0, WRITER_WAIT_MAX_S)
     return [http_answers(host, port, "/healthz", tls=tls, timeout_s=bound), store_answers(store, bound)]
 
 

@@ -25,6 +25,7 @@ from kiosk.service_notify import (
     Keepalive,
     Notifier,
     ServiceNotice,
+    gate_health,
     journal_answers,
     problems,
     store_answers,
@@ -161,6 +162,20 @@ def test_a_passage_loop_without_a_recent_turn_fails_the_rule():
     assert check() == "passage-worker: stopped"
 
 
+def test_the_gates_bounds_follow_the_watchdog_within_limits(tmp_path):
+    class Process:
+        class gate:  # noqa: N801  # stands in for process.gate
+            worker = FakeWorker()
+
+        journal = Journal(tmp_path / "journal.db", "north")
+
+    for interval, stall in ((30.0, "10"), (8.0, "4"), (2.0, "2")):
+        passage, journal = gate_health(Process, interval)
+        assert passage() == f"passage-worker: no turn for more than {stall} s"
+        assert journal() is None
+    Process.journal.close()
+
+
 def test_a_real_worker_turns_while_idle_and_not_while_stuck_in_a_step():
     release = threading.Event()
     turns = []
@@ -248,6 +263,33 @@ def test_keepalive_feeds_the_watchdog_only_while_healthy(listener, tmp_path):
         "STATUS=闸机运行中 / gate serving",  # the problem said once, the recovery once
         "WATCHDOG=1"]
     notifier.close()
+
+
+def test_ready_only_once_the_probe_passes_then_keepalives_then_stopping(listener, tmp_path):
+    answers = iter(["http /api/v1/status: ConnectionRefusedError"] * 5)
+    asked: list[float] = []
+
+    def probe() -> str | None:
+        asked.append(time.monotonic())
+        return next(answers, None)
+
+    healthy = threading.Event()
+    notice = ServiceNotice(probe, lambda interval: [lambda: None if healthy.is_set() else "not yet"], "serving",
+                           environ={"NOTIFY_SOCKET": str(tmp_path / "notify"), "WATCHDOG_USEC": "400000"})
+    assert notice.interval_s == 0.4
+    healthy.set()
+    notice.start()
+    ready_at = listener.wait_for("READY=1", timeout=5)
+    assert len(asked) == 6 and ready_at > asked[-1]  # five refusals, then the answer, then READY=1
+    time.sleep(0.7)  # a keep-alive every 0.2 s
+    assert listener.fields(after=ready_at).count("WATCHDOG=1") >= 2
+    notice.close()
+    listener.wait_for("STOPPING=1", timeout=2)
+    time.sleep(0.5)
+    fields = listener.fields()
+    assert "WATCHDOG=1" not in fields[fields.index("STOPPING=1"):]  # none after STOPPING=1 (datagrams keep order)
+    assert listener.fields()[:2] == ["STATUS=正在启动 / starting", "READY=1"]
+    notice.close()  # idempotent
 
 
 # -- real processes under a fake systemd ----------------------------------------------------
