@@ -13,7 +13,8 @@ STAMP := $(VENV)/.installed
 SYSTEM_PACKAGES := libzbar0 fonts-wqy-microhei espeak-ng alsa-utils
 # chromium: the browser the UI tests drive (Playwright with executable_path; no browser download).
 # poppler-utils: pdftoppm, pdfinfo, pdffonts, pdftotext, with which the tests read printed cards' PDFs back.
-TEST_PACKAGES := chromium poppler-utils
+# systemd: systemd-analyze, with which the tests verify the units in systemd/.
+TEST_PACKAGES := chromium poppler-utils systemd
 
 .PHONY: demo test lint bench system-packages test-packages clean
 
