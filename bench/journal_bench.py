@@ -335,8 +335,8 @@ def main() -> None:
         "## Journal appends",
         "",
         f"Measured {report.today()} on {machine}; median of {RUNS} runs, every ratio within one run.",
-        f"A shared, busy machine (other benchmarks and test suites ran beside it; 1-minute load average "
-        f"{load_before:.1f} at the start, {load_after:.1f} at the end): read the ratios, not the absolute figures.",
+        f"A shared virtual machine (1-minute load average {load_before:.1f} at the start, {load_after:.1f} at the "
+        "end; above 1 other work ran beside the bench): read the ratios, not the absolute figures.",
         "Rerun: `flock /tmp/bench.lock .venv/bin/python bench/journal_bench.py` (about 90 s; writes to a temporary "
         "folder under `.bench-tmp/`, on the repository's disk).",
         "Every SQLite figure uses WAL and `synchronous=FULL` and the journal's schema (primary key + four indexes, "
