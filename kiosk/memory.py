@@ -98,8 +98,8 @@ def rss_kb(pid: int | str = "self") -> int:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
-    except OSError:
-        pass
+    except OSError:  # no /proc (not Linux): the figure is unknown, said as 0
+        return 0
     return 0
 
 
