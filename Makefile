@@ -16,7 +16,7 @@ SYSTEM_PACKAGES := libzbar0 fonts-wqy-microhei espeak-ng alsa-utils
 # systemd: systemd-analyze, with which the tests verify the units in systemd/.
 TEST_PACKAGES := chromium poppler-utils systemd
 
-.PHONY: demo test lint bench system-packages test-packages clean
+.PHONY: demo test lint bench system-packages test-packages clean arm64-check
 
 demo: system-packages $(STAMP)
 	$(BIN)/kiosk demo --serve
@@ -31,6 +31,12 @@ lint: $(STAMP)
 
 bench: system-packages $(STAMP)
 	$(BIN)/python bench/journal_bench.py
+
+# The install and the non-browser tests in a Debian 12 arm64 root under qemu-user-static: slow (docs/arm64.md),
+# so not part of `make test`. As root or through sudo. ARM64_ARGS passes options or test paths, e.g.
+# `make arm64-check ARM64_ARGS='--no-install tests/sensors'`; ARM64_ROOT keeps the root elsewhere.
+arm64-check:
+	scripts/arm64-check $(ARM64_ARGS)
 
 system-packages:
 	@scripts/ensure-system-packages.sh $(SYSTEM_PACKAGES)
