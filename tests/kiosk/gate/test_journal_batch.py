@@ -2,8 +2,11 @@
 
 The golden rows below were captured from the journal before its batched path was
 rewritten for speed (wave 14): a fixed clock and a fixed stream of random bytes
-(where ids come from) must give exactly these stored rows, so journals written
-before and after read back alike.
+must give exactly these stored rows, so journals written before and after read
+back alike. Only the ids were changed since, deliberately (wave 16): new ids are
+UUIDv7 (time, counter, random bits; tests/kiosk/gate/test_event_ids.py), so they
+are golden for a fixed id clock too, and a batch's ids differ from those of the
+same events appended one by one (one random draw per call, a counter per id).
 """
 
 from __future__ import annotations
@@ -19,9 +22,12 @@ import pytest
 
 from kiosk.events import Event, EventKind
 from kiosk.exc import JournalError, PersonalDataError
+from kiosk.gate import journal_prepare
 from kiosk.gate.journal import EventDraft, Journal
+from kiosk.gate.journal_prepare import EventIds
 
 T0 = datetime(2026, 11, 28, 1, 30, 0, 123456, tzinfo=UTC)
+T0_MS = (T0 - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)  # 0x01a21fc6023b
 GATE = "north-gate"
 ROW_SQL = "SELECT seq, id, ts, gate_id, volunteer_id, kind, subject, household_id, data FROM events ORDER BY seq"
 
@@ -45,6 +51,8 @@ def fixed_random(monkeypatch) -> None:
         return bytes(itertools.islice(stream, n))
 
     monkeypatch.setattr(os, "urandom", urandom)
+    # Ids take their time from the wall clock: fixed to T0 here, with a counter that starts afresh
+    monkeypatch.setattr(journal_prepare, "_EVENT_IDS", EventIds(wall_ms=lambda: T0_MS))
 
 
 # A draft using every column and every kind of JSON value: Chinese text, nesting, a tuple, floats, a str enum,
@@ -62,14 +70,17 @@ RICH_DATA: dict[Any, Any] = {
     "note": 'say "hi"\n\ttab \\ back',
 }
 
+# From the fixed stream: one draw of 8 bytes per id + 2 (the counter's start, 0x0001 here) per call
+BATCH_IDS = ["01a21fc6023b70018203040506070809", "01a21fc6023b70028a0b0c0d0e0f1011", "01a21fc6023b70039213141516171819"]
+SINGLE_IDS = ["01a21fc6023b70018203040506070809", "01a21fc6023b70028c0d0e0f10111213", "01a21fc6023b7003961718191a1b1c1d"]
 GOLDEN = [
-    (1, "000102030405460788090a0b0c0d0e0f", "2026-11-28T01:30:00.123Z", GATE, "v7", "passage", "resident:12", 3,
+    (1, BATCH_IDS[0], "2026-11-28T01:30:00.123Z", GATE, "v7", "passage", "resident:12", 3,
      '{"name": "张三", "verdict": "admit", "direction": "passage", "temperature": 36.5, "ambient": -0.0, '
      '"readings": [36.5, 1e+21, 0.1], "reasons": [], "nested": {"a": [1, {"b": null}], "ok": true, "no": false}, '
      '"7": "int key", "note": "say \\"hi\\"\\n\\ttab \\\\ back"}'),
-    (2, "101112131415461798191a1b1c1d1e1f", "2026-11-28T01:30:00.123Z", GATE, None, "measurement", None, None,
+    (2, BATCH_IDS[1], "2026-11-28T01:30:00.123Z", GATE, None, "measurement", None, None,
      "{}"),
-    (3, "2021222324254627a8292a2b2c2d2e2f", "2026-11-28T01:30:00.123Z", GATE, None, "alarm_raised", "visitor:9",
+    (3, BATCH_IDS[2], "2026-11-28T01:30:00.123Z", GATE, None, "alarm_raised", "visitor:9",
      None, '{"level": 2}'),
 ]
 
@@ -94,15 +105,16 @@ def test_single_appends_store_the_golden_rows(path, fixed_random):
         for draft in golden_drafts():
             journal.append(draft.kind, draft.data, volunteer_id=draft.volunteer_id, subject=draft.subject,
                            household_id=draft.household_id)
-    assert stored_rows(path) == GOLDEN
+    assert stored_rows(path) == [(seq, id_, *rest) for (seq, _, *rest), id_ in zip(GOLDEN, SINGLE_IDS, strict=True)]
 
 
-def test_ids_are_random_version_4_uuids(path):
+def test_ids_are_increasing_version_7_uuids(path):
     with Journal(path, GATE) as journal:
         events = journal.append_many([EventDraft(EventKind.PASSAGE)] * 500)
+        events += journal.append_many([EventDraft(EventKind.PASSAGE)] * 500)
     ids = [e.id for e in events]
-    assert len(set(ids)) == 500
-    assert all(len(i) == 32 and i == i.lower() and i[12] == "4" and i[16] in "89ab" for i in ids)
+    assert len(set(ids)) == 1000 and ids == sorted(ids)
+    assert all(len(i) == 32 and i == i.lower() and i[12] == "7" and i[16] in "89ab" for i in ids)
     assert all(int(i, 16) >= 0 for i in ids)
 
 
