@@ -21,12 +21,14 @@ COMMANDS = {
     "cards": "kiosk.cli.cards:cards",
     "config": "kiosk.cli.configcmd:config",
     "journal": "kiosk.cli.journalcmd:journal",
+    "migrate": "kiosk.cli.upgrade:migrate",
     "demo": "kiosk.cli.demo:demo",
     "calibrate": "kiosk.cli.calibrate:calibrate",
     "decode": "kiosk.cli.decode:decode",
     "doctor": "kiosk.cli.doctor:doctor",
     "office": "kiosk.cli.officecmd:office",
     "run": "kiosk.cli.run:run",
+    "upgrade": "kiosk.cli.upgrade:upgrade",
     "voice": "kiosk.cli.voice:voice",
 }
 

@@ -1,0 +1,390 @@
+"""``kiosk upgrade`` and ``kiosk migrate`` on real processes: releases in tmp_path, a fake ``systemctl`` first on PATH.
+
+Each release is a copy of this repository's source with a ``.venv/bin/kiosk`` launcher that runs this
+interpreter on that copy (a real venv per release would take minutes). The fake systemctl
+(upgrade_fixtures/fake_systemctl.py) starts ``ROOT/current/.venv/bin/kiosk run --simulate`` (or ``office serve``)
+as a background process and, like a Type=notify unit, answers ``restart`` only once its status URL answers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+from click.testing import CliRunner
+
+from kiosk.cli import main
+from kiosk.events import EventKind
+from kiosk.gate.journal import Journal, JournalReader
+from kiosk.upgrade import Layout, applied_migrations, restore_file
+from tests.office_fixtures import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+FAKE = Path(__file__).resolve().parent / "upgrade_fixtures" / "fake_systemctl.py"
+UNIT = "kiosk-gate.service"
+MARKER_MIGRATION = "kiosk.gate.journal/m900_upgrade_test"
+
+# A migration the new release adds to its journal (appended to its copy of kiosk/gate/journal.py).
+GOOD_MIGRATION = '''
+
+@migrations()
+def m900_upgrade_test(db: sqlite_utils.Database) -> None:
+    """Added by tests/kiosk/test_upgrade.py: a new table, as a later version's migration would make."""
+    db["upgrade_marker"].create({"id": int, "note": str}, pk="id")
+'''
+RAISING_MIGRATION = '''
+
+@migrations()
+def m900_upgrade_test(db: sqlite_utils.Database) -> None:
+    """Added by tests/kiosk/test_upgrade.py: a migration that fails halfway."""
+    db["upgrade_marker"].create({"id": int, "note": str}, pk="id")
+    raise RuntimeError("deliberately broken migration")
+'''
+
+
+@pytest.fixture(scope="module")
+def hanzi_cache(tmp_path_factory) -> Path:
+    """One scan of pypinyin shared by every gate this module starts (the warm-up is a second of CPU each)."""
+    return tmp_path_factory.mktemp("hanzi")
+
+
+@dataclass
+class Install:
+    """An install root, a gate config and the fake systemctl's folder."""
+
+    root: Path
+    config: Path
+    data: Path
+    port: int
+    fake: Path
+    env: dict[str, str]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/v1/status"
+
+    def release(self, name: str, *, version: str = "0.1.0", migration: str = "", run_exits: bool = False) -> Path:
+        """A release folder: a source copy (with an extra journal migration if asked) and its kiosk launcher."""
+        release = self.root / "releases" / name
+        for package in ("kiosk", "web", "sensors"):
+            shutil.copytree(REPO / package, release / package, ignore=shutil.ignore_patterns("__pycache__"))
+        init = release / "kiosk" / "__init__.py"
+        init.write_text(init.read_text(encoding="utf-8").replace('__version__ = "0.1.0"', f'__version__ = "{version}"'),
+                        encoding="utf-8")
+        if migration:
+            with (release / "kiosk" / "gate" / "journal.py").open("a", encoding="utf-8") as out:
+                out.write(migration)
+        broken = ('if [ "$1" = run ]; then echo "启动失败 / deliberately broken at start" >&2; exit 1; fi\n'
+                  if run_exits else "")
+        launcher = release / ".venv" / "bin" / "kiosk"
+        launcher.parent.mkdir(parents=True)
+        launcher.write_text(f"#!/bin/sh\n{broken}PYTHONPATH='{release}' exec '{sys.executable}' -m kiosk.cli \"$@\"\n",
+                            encoding="utf-8")
+        launcher.chmod(0o755)
+        return release
+
+    def kiosk(self, release: Path, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+        """Run a release's own kiosk command (as the installer does, from the NEW release's venv)."""
+        return subprocess.run([str(release / ".venv" / "bin" / "kiosk"), *args], capture_output=True, text=True,
+                              timeout=timeout, env=self.env, cwd=self.root)
+
+    def activate(self, release: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+        return self.kiosk(release, "upgrade", "activate", str(release), "--role", "gate", "--config", str(self.config),
+                          "--root", str(self.root), "--timeout", "90", *extra)
+
+    def state(self) -> dict:
+        path = self.fake / "state" / f"{UNIT}.json"
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    def serves(self) -> bool:
+        return requests.get(self.url, timeout=5).status_code == 200
+
+    def stop_all(self) -> None:
+        """End every service the fake systemctl started (by its recorded pid only)."""
+        for path in (self.fake / "state").glob("*.json"):
+            pid = json.loads(path.read_text()).get("pid")
+            if not pid:
+                continue
+            with _gone():
+                os.kill(pid, signal.SIGTERM)
+                deadline = time.monotonic() + 20
+                while Path(f"/proc/{pid}").exists() and _state_of(pid) not in ("Z", "X", None):
+                    if time.monotonic() > deadline:
+                        os.kill(pid, signal.SIGKILL)
+                        break
+                    time.sleep(0.1)
+
+
+class _gone:
+    """Ignore ProcessLookupError (the process ended by itself)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        return kind is ProcessLookupError
+
+
+def _state_of(pid: int) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return None
+
+
+@pytest.fixture
+def install(tmp_path, hanzi_cache):
+    root = tmp_path / "opt-kiosk"
+    (root / "releases").mkdir(parents=True)
+    data = tmp_path / "var-lib-kiosk"
+    data.mkdir()
+    port = free_port()
+    config = tmp_path / "etc" / "config.yaml"
+    config.parent.mkdir()
+    config.write_text(f"gate: {{id: north, name: 北门, data_dir: {data}}}\nweb: {{port: {port}}}\n", encoding="utf-8")
+    fake = tmp_path / "fake-systemd"
+    (fake / "units").mkdir(parents=True)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    systemctl = bin_dir / "systemctl"
+    systemctl.write_text(f"#!/bin/sh\nexec '{sys.executable}' '{FAKE}' \"$@\"\n", encoding="utf-8")
+    systemctl.chmod(0o755)
+    (fake / "units" / f"{UNIT}.json").write_text(json.dumps({
+        "exec": [str(root / "current" / ".venv" / "bin" / "kiosk"), "run", "--simulate", "--config", str(config)],
+        "cwd": str(root / "current"), "url": f"http://127.0.0.1:{port}/api/v1/status", "timeout": 90}))
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "FAKE_SYSTEMCTL_DIR": str(fake),
+           "KIOSK_HANZI_CACHE_DIR": str(hanzi_cache), "PYTHONUNBUFFERED": "1"}
+    env.pop("NOTIFY_SOCKET", None)
+    env.pop("PYTHONPATH", None)
+    setup = Install(root, config, data, port, fake, env)
+    try:
+        yield setup
+    finally:
+        setup.stop_all()
+
+
+def _seed_journal(data: Path, events: int = 3) -> None:
+    with Journal(data / "journal.db", "north") as journal:
+        for _ in range(events):
+            journal.append(EventKind.PASSAGE, {"verdict": "admit", "direction": "in"})
+
+
+def _dump(db: Path) -> list[str]:
+    conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        return list(conn.iterdump())
+    finally:
+        conn.close()
+
+
+def _snapshot_of(install: Install, release: Path) -> Path:
+    found = [p for p in (install.data / "pre-upgrade").iterdir() if p.name.endswith(release.name)]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_first_install_good_upgrade_status_and_rollback(install):
+    _seed_journal(install.data)
+    old = install.release("0.1.0-20261201T000000Z")
+    first = install.activate(old)
+    assert first.returncode == 0, first.stderr
+    layout = Layout(install.root)
+    assert layout.target(layout.current) == old and layout.target(layout.previous) is None
+    assert install.state()["started_from"] == str(old) and install.serves()
+
+    new = install.release("0.2.0-20261202T000000Z", version="0.2.0", migration=GOOD_MIGRATION)
+    result = install.activate(new)
+    assert result.returncode == 0, result.stderr
+    assert "done: 0.2.0-20261202T000000Z is running" in result.stderr
+    assert layout.target(layout.current) == new and layout.target(layout.previous) == old  # the old one kept
+    assert (install.root / "releases" / old.name / ".venv" / "bin" / "kiosk").exists()
+    assert install.state()["started_from"] == str(new) and install.serves()
+    journal = install.data / "journal.db"
+    assert MARKER_MIGRATION in applied_migrations(journal)  # the new release's migration ran
+    snapshot = _snapshot_of(install, new) / "journal.db"
+    assert MARKER_MIGRATION not in applied_migrations(snapshot)  # taken before it
+    with JournalReader(journal) as reader:
+        assert reader.last_seq == 3 and reader.integrity_check() == "ok"
+    log = (install.root / "upgrade.log").read_text(encoding="utf-8")
+    for step in ("snapshot", "migrating", "switching current", "systemctl restart", "is ready"):
+        assert step in log
+
+    shown = install.kiosk(new, "upgrade", "status", "--role", "gate", "--root", str(install.root), "--json")
+    assert shown.returncode == 0, shown.stderr
+    status = json.loads(shown.stdout)
+    assert status["current"]["release"] == new.name and status["current"]["version"] == "0.2.0"
+    assert status["previous"]["version"] == "0.1.0"
+    assert status["units"][UNIT]["ActiveState"] == "active"
+    text = install.kiosk(new, "upgrade", "status", "--role", "gate", "--root", str(install.root))
+    assert "current: 0.2.0-20261202T000000Z  version 0.2.0" in text.stdout and f"{UNIT}: active (running)" in text.stdout
+
+    back = install.kiosk(new, "upgrade", "rollback", "--role", "gate", "--config", str(install.config),
+                         "--root", str(install.root), "--timeout", "90")
+    assert back.returncode == 0, back.stderr
+    assert layout.target(layout.current) == old and layout.target(layout.previous) == new
+    assert install.state()["started_from"] == str(old) and install.serves()
+    with JournalReader(journal) as reader:
+        assert reader.last_seq == 3  # a rollback by hand keeps the data (and the newer schema, which the old reads)
+
+
+def test_broken_new_version_rolls_back_to_the_old_one(install):
+    _seed_journal(install.data)
+    old = install.release("0.1.0-20261201T000000Z")
+    assert install.activate(old).returncode == 0
+    before = _dump(install.data / "journal.db")
+    broken = install.release("0.2.0-20261202T000000Z", version="0.2.0", migration=GOOD_MIGRATION, run_exits=True)
+    result = install.activate(broken)
+    assert result.returncode == 1, result.stderr
+    assert "0.2.0-20261202T000000Z 没有启动 / 0.2.0-20261202T000000Z did not start" in result.stderr
+    assert "the previous release is running again" in result.stderr and "Traceback" not in result.stderr
+    layout = Layout(install.root)
+    assert layout.target(layout.current) == old and layout.target(layout.previous) is None  # as it was
+    assert install.state()["started_from"] == str(old) and install.serves()  # the old process serves
+    journal = install.data / "journal.db"
+    snapshot = _snapshot_of(install, broken)
+    # The migration had run; its database was put back (the changed copy is kept), so the old code reads its own.
+    assert MARKER_MIGRATION not in applied_migrations(journal)
+    assert MARKER_MIGRATION in applied_migrations(snapshot / "failed" / "journal.db")
+    assert _dump(journal) == _dump(snapshot / "journal.db") == before
+
+
+def test_migration_that_raises_rolls_back(install):
+    _seed_journal(install.data)
+    old = install.release("0.1.0-20261201T000000Z")
+    assert install.activate(old).returncode == 0
+    first_pid = install.state()["pid"]
+    broken = install.release("0.2.0-20261202T000000Z", migration=RAISING_MIGRATION)
+    result = install.activate(broken)
+    assert result.returncode == 1
+    assert "数据库迁移失败 / the migration failed" in result.stderr
+    assert "deliberately broken migration" in result.stderr and "Traceback" not in result.stderr
+    layout = Layout(install.root)
+    assert layout.target(layout.current) == old
+    state = install.state()
+    assert state["started_from"] == str(old) and state["pid"] != first_pid and install.serves()  # restarted
+    journal = install.data / "journal.db"
+    assert "upgrade_marker" not in _dump(journal).__str__()
+    assert _dump(journal) == _dump(_snapshot_of(install, broken) / "journal.db")
+
+
+def test_no_start_and_a_failed_migration_leave_the_files_byte_identical(install):
+    _seed_journal(install.data)
+    old = install.release("0.1.0-20261201T000000Z")
+    first = install.activate(old, "--no-start")
+    assert first.returncode == 0, first.stderr
+    assert install.state() == {"enabled": True}  # enabled, never started
+    broken = install.release("0.2.0-20261202T000000Z", migration=RAISING_MIGRATION)
+    result = install.activate(broken, "--no-start")
+    assert result.returncode == 1 and "the migration failed" in result.stderr
+    layout = Layout(install.root)
+    assert layout.target(layout.current) == old
+    snapshot = _snapshot_of(install, broken) / "journal.db"
+    assert (install.data / "journal.db").read_bytes() == snapshot.read_bytes()
+    assert "pid" not in install.state()
+
+
+def test_first_install_that_fails_has_nothing_to_roll_back_to(install):
+    broken = install.release("0.1.0-20261201T000000Z", run_exits=True)
+    result = install.activate(broken)
+    assert result.returncode == 1
+    assert "this was a first install: there is no previous release to go back to" in result.stderr
+    layout = Layout(install.root)
+    assert layout.target(layout.current) is None and not layout.current.exists()
+    nothing = install.kiosk(broken, "upgrade", "rollback", "--role", "gate", "--config", str(install.config),
+                            "--root", str(install.root))
+    assert nothing.returncode == 1 and "there is no previous release to go back to" in nothing.stderr
+
+
+def test_not_a_release_changes_nothing(install, tmp_path):
+    good = install.release("0.1.0-20261201T000000Z")
+    empty = tmp_path / "not-a-release"
+    empty.mkdir()
+    result = install.kiosk(good, "upgrade", "activate", str(empty), "--role", "gate", "--config", str(install.config),
+                           "--root", str(install.root))
+    assert result.returncode == 1 and "not a release" in result.stderr and "nothing was changed" in result.stderr
+    assert not (install.root / "current").exists() and install.state() == {}
+
+
+def test_restore_file_puts_back_the_snapshot_bytes_and_keeps_the_changed_file(tmp_path):
+    db = tmp_path / "journal.db"
+    _seed_journal(tmp_path)
+    copy = tmp_path / "snap" / "journal.db"
+    from kiosk.backup import snapshot
+
+    snapshot(db, copy)
+    _seed_journal(tmp_path, events=2)  # the file changes after the snapshot
+    restore_file(copy, db, tmp_path / "snap" / "failed")
+    assert db.read_bytes() == copy.read_bytes()
+    with JournalReader(tmp_path / "snap" / "failed" / "journal.db") as kept:
+        assert kept.last_seq == 5
+
+
+def _cli(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+def test_migrate_command_reports_before_and_after_and_is_idempotent(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    config = tmp_path / "config.yaml"
+    config.write_text(f"gate: {{id: north, data_dir: {data}}}\n", encoding="utf-8")
+    missing = _cli("migrate", "--role", "gate", "--config", str(config))
+    assert missing.exit_code == 0 and missing.output.count("not there yet") == 2
+    assert not (data / "journal.db").exists()  # left to the service, which makes it as its own user
+    _seed_journal(data)
+    # An older journal: as if written before m002 existed.
+    conn = sqlite3.connect(data / "journal.db")
+    conn.execute("DROP INDEX IF EXISTS idx_events_kind_ts")
+    conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm002_kind_ts_index'")
+    conn.commit()
+    conn.close()
+    first = _cli("migrate", "--role", "gate", "--config", str(config), "--json")
+    assert first.exit_code == 0, first.output
+    journal = json.loads(first.output)["databases"][0]
+    assert journal["applied"] == ["kiosk.gate.journal/m002_kind_ts_index"]
+    assert journal["after"] == journal["before"] + journal["applied"]
+    count = len(journal["after"])
+    again = _cli("migrate", "--role", "gate", "--config", str(config))
+    assert again.exit_code == 0 and f"journal.db: 已是最新（{count} 个迁移）/ up to date ({count} migrations)" in again.output
+
+
+def test_migrate_command_clear_errors(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    with Journal(data / "journal.db", "south"):
+        pass
+    config = tmp_path / "config.yaml"
+    config.write_text(f"gate: {{id: north, data_dir: {data}}}\n", encoding="utf-8")
+    other = _cli("migrate", "--role", "gate", "--config", str(config))
+    assert other.exit_code == 1 and "belongs to gate 'south'" in other.output and "迁移" in other.output
+    bad = _cli("migrate", "--role", "kiosk", "--config", str(config))
+    assert bad.exit_code == 2 and "'kiosk' is not one of 'gate', 'office'" in bad.output
+    no_config = _cli("migrate", "--role", "office", "--config", str(tmp_path / "nope.yaml"))
+    assert no_config.exit_code == 2 and "Traceback" not in no_config.output
+
+
+def test_migrate_office_databases(tmp_path):
+    config = tmp_path / "office.yaml"
+    data = tmp_path / "office-data"
+    config.write_text(f"office: {{data_dir: {data}, keys_dir: {data / 'keys'}}}\n", encoding="utf-8")
+    data.mkdir()
+    from kiosk.office.registry_master import RegistryMaster
+    from kiosk.office.store import OfficeStore
+
+    OfficeStore(data / "office.db").close()
+    RegistryMaster(data / "registry.db").close()
+    result = _cli("migrate", "--role", "office", "--config", str(config), "--json")
+    assert result.exit_code == 0, result.output
+    reports = json.loads(result.output)["databases"]
+    assert [Path(r["path"]).name for r in reports] == ["office.db", "registry.db"]
+    assert all(r["existed"] and r["applied"] == [] and r["after"] for r in reports)
