@@ -176,7 +176,7 @@ def check_url(name: str, value: Any, *, allow_plain_http: bool) -> str:
                                    f"{name} {text!r} is not an office address: expected e.g. {example} "
                                    "(http or https, a host, an optional port, no path)"))
     if parts.scheme == "http" and not allow_plain_http and not _is_local(parts.hostname):
-        raise InstallError(message(f"{name} {text!r} 是明文 HTTP：请用 https，或确认局域网内明文传输并加 --allow-plain-http",
+        raise InstallError(message(f"办公室地址 {name} {text!r} 是明文 HTTP：请用 https，或确认局域网内明文传输并加 --allow-plain-http",
                                    f"{name} {text!r} is plain HTTP: use https, or accept plain HTTP on this network "
                                    "with --allow-plain-http"))
     return text

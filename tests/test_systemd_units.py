@@ -20,10 +20,12 @@ from kiosk.config import load_gate_config, load_office_config
 
 REPO = Path(__file__).resolve().parent.parent
 UNITS = REPO / "systemd"
-KIOSK = "/opt/kiosk/.venv/bin/kiosk"
+CURRENT = "/opt/kiosk/current"  # the running release (the install layout; kiosk/install.py)
+KIOSK = CURRENT + "/.venv/bin/kiosk"
 GATE_URL = "http://127.0.0.1:8080/"
 STATUS_URL = "http://127.0.0.1:8080/api/v1/status"
-ALL_UNITS = ["kiosk-gate.service", "kiosk-office.service", "kiosk-browser.service"]
+ALL_UNITS = ["kiosk-gate.service", "kiosk-office.service", "kiosk-browser.service", "kiosk-screen.service"]
+BROWSER_UNITS = ["kiosk-browser.service", "kiosk-screen.service"]  # labwc user unit, cage system unit
 SERVER_UNITS = {  # unit → (CLI path after the binary, config file)
     "kiosk-gate.service": (["run"], "/etc/kiosk/config.yaml"),
     "kiosk-office.service": (["office", "serve"], "/etc/kiosk/office.yaml"),
@@ -31,7 +33,8 @@ SERVER_UNITS = {  # unit → (CLI path after the binary, config file)
 CHROMIUM_FLAGS = [
     "--kiosk", "--noerrdialogs", "--disable-infobars", "--no-first-run", "--disable-session-crashed-bubble",
     "--disable-pinch", "--overscroll-history-navigation=0", "--disable-background-networking",
-    "--disable-component-update", "--check-for-update-interval=31536000", "--incognito",
+    "--disable-component-update", "--check-for-update-interval=31536000", "--incognito", "--touch-events=enabled",
+    "--ozone-platform-hint=auto",
 ]
 
 
@@ -135,7 +138,7 @@ def test_configparser_reads_the_same_sections(unit):
 
 def test_unit_restarts_forever(unit):
     # The servers say when they are ready (test_server_unit_is_notify_with_a_watchdog); the browser is simple.
-    assert unit.one("Service", "Type") == ("simple" if unit.name == "kiosk-browser.service" else "notify")
+    assert unit.one("Service", "Type") == ("simple" if unit.name in BROWSER_UNITS else "notify")
     assert unit.one("Service", "Restart") == "always"
     assert unit.one("Unit", "StartLimitIntervalSec") == "0", "an unattended gate must never stop retrying"
 
@@ -176,7 +179,7 @@ def test_server_unit_starts_a_real_cli_command_with_real_options(name):
 def test_server_unit_runs_as_its_user_with_its_state_and_hardening(name, user, state):
     unit = Unit(name)
     assert unit.one("Service", "User") == user
-    assert unit.one("Service", "WorkingDirectory") == "/opt/kiosk"
+    assert unit.one("Service", "WorkingDirectory") == CURRENT
     assert unit.one("Service", "StateDirectory") == state
     assert f"/var/lib/{state}" in unit.words("Service", "ReadWritePaths")
     assert unit.one("Service", "ProtectSystem") == "strict"
@@ -218,12 +221,16 @@ def test_units_pass_systemd_analyze_verify(tmp_path):
 
     analyze = shutil.which("systemd-analyze")
     assert analyze, "systemd-analyze is part of systemd; install it to verify the units"
-    for name in ("kiosk-gate.service", "kiosk-office.service"):
-        (tmp_path / name).write_text((UNITS / name).read_text(encoding="utf-8").replace(KIOSK, "/bin/true"),
-                                     encoding="utf-8")
-    result = subprocess.run([analyze, "verify", *(str(tmp_path / n) for n in ("kiosk-gate.service",
-                                                                                "kiosk-office.service"))],
+    names = ("kiosk-gate.service", "kiosk-office.service", "kiosk-screen.service")
+    for name in names:
+        text = (UNITS / name).read_text(encoding="utf-8").replace(KIOSK, "/bin/true")
+        # The screen's programs (cage, chromium, curl) are not on this machine: verify checks that ExecStart= exists.
+        for program in ("/usr/bin/cage", "/usr/bin/curl", "/usr/bin/timeout"):
+            text = text.replace(program + " ", "/bin/true ")
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    result = subprocess.run([analyze, "verify", *(str(tmp_path / n) for n in names)],
                             capture_output=True, text=True, timeout=60)
+    # User=kiosk-screen / SupplementaryGroups= of users this machine lacks are resolved at start, not by verify.
     assert result.returncode == 0 and "kiosk-" not in result.stderr, result.stderr
 
 
@@ -256,15 +263,25 @@ def test_state_directories_match_the_shipped_configs(gate, office):
 # -- browser --------------------------------------------------------------------
 
 
-def test_browser_is_chromium_in_kiosk_mode_on_the_gate(browser):
-    argv = browser.command("ExecStart")
+@pytest.mark.parametrize("name", BROWSER_UNITS)
+def test_browser_is_chromium_in_kiosk_mode_on_the_gate(name):
+    argv = Unit(name).command("ExecStart")
+    if name == "kiosk-screen.service":  # cage runs chromium as its one client
+        assert argv[0] == "/usr/bin/cage" and "--" in argv
+        argv = argv[argv.index("--") + 1:]
     assert argv[0] == "/usr/bin/chromium"
     for flag in CHROMIUM_FLAGS:
         assert flag in argv, flag
     assert argv[-1] == GATE_URL
+    # The profile lives in RAM: a clean start after a crash (no restore bubble), no writes to the SD card.
+    profile = next(a for a in argv if a.startswith("--user-data-dir="))
+    assert profile.split("=", 1)[1].startswith(("%t/", "/run/"))
+    assert any(a.startswith("--disk-cache-size=") for a in argv)
 
 
-def test_browser_waits_for_the_gate(browser):
+@pytest.mark.parametrize("name", BROWSER_UNITS)
+def test_browser_waits_for_the_gate(name):
+    browser = Unit(name)
     argv = browser.command("ExecStartPre")
     assert argv[:2] == ["/usr/bin/timeout", "30"]
     poll = argv[-1]
@@ -281,10 +298,34 @@ def test_browser_is_a_user_unit_of_the_graphical_session(browser):
     assert "kiosk-gate.service" not in browser.words("Unit", "After")
 
 
+def test_screen_is_cage_on_tty1_with_a_pam_session():
+    """cage's documented way to boot into one program: a system unit, a dedicated user, a PAM session on tty1."""
+    screen = Unit("kiosk-screen.service")
+    assert screen.one("Service", "User") == "kiosk-screen"
+    assert screen.one("Service", "PAMName") == "kiosk-screen"  # /etc/pam.d/kiosk-screen (kiosk/install.py)
+    assert screen.one("Service", "TTYPath") == "/dev/tty1"
+    assert "getty@tty1.service" in screen.words("Unit", "Conflicts")
+    # A system unit can follow the Type=notify gate: it starts once the gate says READY.
+    assert "kiosk-gate.service" in screen.words("Unit", "After")
+    assert screen.words("Install", "WantedBy") == ["graphical.target"]
+    assert screen.one("Service", "RuntimeDirectory") == "kiosk-screen"
+
+
+def test_gate_has_the_groups_the_installer_gives_its_user():
+    from kiosk.install import SERVICE_USER
+
+    assert SERVICE_USER["gate"] == Unit("kiosk-gate.service").one("Service", "User")
+    groups = set(Unit("kiosk-gate.service").words("Service", "SupplementaryGroups"))
+    script = (REPO / "scripts" / "install").read_text(encoding="utf-8")
+    assert groups == {"gpio", "i2c", "video", "input", "audio"}
+    assert "usermod -a -G gpio,i2c,video,input,audio kiosk" in script
+
+
 def test_readme_covers_every_unit():
     readme = (UNITS / "README.md").read_text(encoding="utf-8")
     for name in ALL_UNITS:
         assert name in readme
     for needle in ("journalctl -u kiosk-gate", "systemctl enable --now", "useradd", "~/.config/systemd/user/",
-                   "Type=notify", "WatchdogSec="):
+                   "Type=notify", "WatchdogSec=", "scripts/install", "RuntimeWatchdogSec=", "Storage=volatile",
+                   "/srv/kiosk", "noatime", "kiosk-screen.service"):
         assert needle in readme, needle
