@@ -11,15 +11,17 @@ docs/benchmarks.md. Three runs; in each, one after the other:
    ``os.fdatasync`` (no metadata to sync: closer to what a WAL commit costs once
    the -wal file is reused, so SQLite can beat the first figure);
 2. raw sqlite3, same schema and pragmas (WAL, synchronous=FULL) and the same
-   rows (random version-4 ids, the passage JSON): one INSERT per transaction,
+   rows (UUIDv7 ids made as the journal makes them, by
+   ``kiosk.gate.journal_prepare.EventIds``; the passage JSON; the clock-stamp
+   columns when the schema has them): one INSERT per transaction,
    ``executemany`` of 100,000 rows in one transaction (the bulk baseline of
    issue 14), and ``executemany`` in transactions of 100 and of 1000 rows (the
    commits a batched journal must make: SQLite's own floor for it);
 3. ``Journal.append`` (one transaction + fsync each) and ``Journal.append_many``
    in batches of 100 and 1000;
-4. a what-if, not what the journal writes: raw transactions of 1000 rows whose
-   ids begin with the time (as a UUIDv7 would), to show what the random ids'
-   index costs.
+4. for the record, the same raw bulk insert and raw transactions of 1000 with
+   random version-4 ids (what the journal made before wave 16), to show what
+   random ids cost the unique index.
 
 Every figure is the median of the three runs with their spread; every ratio is
 taken within one run (the median of the three same-run ratios, with its range).
@@ -31,10 +33,11 @@ import json
 import os
 import shutil
 import sqlite3
+import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import sqlite_utils
@@ -42,6 +45,7 @@ import sqlite_utils
 import report  # bench/report.py: this script's folder is on sys.path
 from kiosk.events import EventKind
 from kiosk.gate.journal import EventDraft, Journal, migrations
+from kiosk.gate.journal_prepare import EventIds
 
 SECONDS = 2.5  # per time-bound measurement
 RUNS = 3
@@ -63,9 +67,12 @@ DATA = {
 }
 DATA_JSON = json.dumps(DATA, ensure_ascii=False)
 INSERT = (
-    "INSERT INTO events (seq, id, ts, gate_id, volunteer_id, kind, subject, household_id, data)"
-    " VALUES (?, ?, '2026-11-28T01:30:00.000Z', 'bench-gate', 'v1', 'passage', 'resident:12', 3, ?)"
+    "INSERT INTO events (seq, id, ts, gate_id, volunteer_id, kind, subject, household_id, data{extra_names})"
+    " VALUES (?, ?, '2026-11-28T01:30:00.000Z', 'bench-gate', 'v1', 'passage', 'resident:12', 3, ?{extra_values})"
 )
+# Columns a newer journal schema adds (the clock stamp, kiosk.gate.clock), with the kind of values the journal
+# writes into them: the raw rows carry them too when the schema has them, so both write the same bytes
+EXTRA_COLUMNS = {"boot": "'0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0'", "mono_ms": "123456789", "clock": "'trusted'"}
 
 
 def timed(step: Callable[[], int], seconds: float = SECONDS) -> tuple[int, float]:
@@ -111,22 +118,39 @@ def disk_rewrite_fdatasync(folder: Path) -> tuple[int, float]:
         os.close(fd)
 
 
-def raw_connection(path: Path) -> sqlite3.Connection:
-    """A plain connection to a file with the journal's schema and pragmas, nothing else."""
+def raw_connection(path: Path) -> tuple[sqlite3.Connection, str]:
+    """A plain connection to a file with the journal's schema and pragmas, nothing else; and its INSERT."""
     migrations.apply(sqlite_utils.Database(path))
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = FULL")
-    return conn
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(events)")}
+    extra = [name for name in EXTRA_COLUMNS if name in columns]
+    insert = INSERT.format(extra_names="".join(f", {name}" for name in extra),
+                           extra_values="".join(f", {EXTRA_COLUMNS[name]}" for name in extra))
+    return conn, insert
+
+
+def id_maker(v7: bool) -> Callable[[int], list[str]]:
+    """``count`` → that many new ids: UUIDv7 as the journal makes them (a fresh ``EventIds``), or random v4."""
+    if v7:
+        return EventIds()
+    return lambda count: [uuid.uuid4().hex for _ in range(count)]
+
+
+def rows(ids: list[str], first_seq: int) -> Iterator[tuple[int, str, str]]:
+    """The raw INSERT's parameters for one id each, seqs from ``first_seq``."""
+    return ((seq, id_, DATA_JSON) for seq, id_ in enumerate(ids, first_seq))
 
 
 def raw_single(folder: Path, with_meta: bool = False) -> tuple[int, float]:
-    """One INSERT per transaction, ids and seqs made in the loop as the journal does.
+    """One INSERT per transaction, ids (v7) and seqs made in the loop as the journal does.
 
     ``with_meta`` also reads and rewrites meta.last_seq in each transaction:
     the same writes as ``Journal.append``, without the journal's Python.
     """
-    conn = raw_connection(folder / f"raw-single-{with_meta}.db")
+    conn, insert = raw_connection(folder / f"raw-single-{with_meta}.db")
+    new_ids = id_maker(v7=True)
     seq = 0
 
     def step() -> int:
@@ -136,7 +160,7 @@ def raw_single(folder: Path, with_meta: bool = False) -> tuple[int, float]:
             seq = conn.execute("SELECT value FROM meta WHERE key = 'last_seq'").fetchone()[0] + 1
         else:
             seq += 1
-        conn.execute(INSERT, (seq, uuid.uuid4().hex, DATA_JSON))
+        conn.execute(insert, (seq, new_ids(1)[0], DATA_JSON))
         if with_meta:
             conn.execute("UPDATE meta SET value = ? WHERE key = 'last_seq'", (seq,))
         conn.execute("COMMIT")
@@ -148,36 +172,35 @@ def raw_single(folder: Path, with_meta: bool = False) -> tuple[int, float]:
         conn.close()
 
 
-def raw_bulk(folder: Path) -> tuple[int, float]:
-    """executemany of RAW_BULK_ROWS rows in one transaction (rows generated inside the timing)."""
-    conn = raw_connection(folder / "raw-bulk.db")
+def raw_bulk(folder: Path, v7: bool = True) -> tuple[int, float]:
+    """executemany of RAW_BULK_ROWS rows in one transaction (ids and rows made inside the timing)."""
+    conn, insert = raw_connection(folder / f"raw-bulk-{v7}.db")
+    new_ids = id_maker(v7)
     try:
         start = time.perf_counter()
         conn.execute("BEGIN IMMEDIATE")
-        conn.executemany(INSERT, ((seq, uuid.uuid4().hex, DATA_JSON) for seq in range(1, RAW_BULK_ROWS + 1)))
+        conn.executemany(insert, rows(new_ids(RAW_BULK_ROWS), 1))
         conn.execute("COMMIT")
         return RAW_BULK_ROWS, time.perf_counter() - start
     finally:
         conn.close()
 
 
-def raw_transactions(folder: Path, size: int, time_ordered: bool = False) -> tuple[int, float]:
+def raw_transactions(folder: Path, size: int, v7: bool = True) -> tuple[int, float]:
     """executemany of ``size`` rows per transaction, as many transactions as fit in SECONDS.
 
-    ``time_ordered``: ids begin with the milliseconds since 1970 in hex, then
-    random hex (the shape of a UUIDv7), so the id index grows at its end
-    instead of at random places. A what-if: the journal writes random ids.
+    ``v7``: ids as the journal makes them (UUIDv7, one ``EventIds`` call per
+    transaction), so the id index grows at its end; otherwise random v4 ids,
+    which land at random places in it (the journal's ids before wave 16).
     """
-    conn = raw_connection(folder / f"raw-tx-{size}-{time_ordered}.db")
+    conn, insert = raw_connection(folder / f"raw-tx-{size}-{v7}.db")
+    new_ids = id_maker(v7)
     seq = 0
-
-    def new_id() -> str:
-        return f"{time.time_ns() // 1_000_000:012x}{os.urandom(10).hex()}" if time_ordered else uuid.uuid4().hex
 
     def step() -> int:
         nonlocal seq
         conn.execute("BEGIN IMMEDIATE")
-        conn.executemany(INSERT, ((s, new_id(), DATA_JSON) for s in range(seq + 1, seq + size + 1)))
+        conn.executemany(insert, rows(new_ids(size), seq + 1))
         conn.execute("COMMIT")
         seq += size
         return size
@@ -188,24 +211,23 @@ def raw_transactions(folder: Path, size: int, time_ordered: bool = False) -> tup
         conn.close()
 
 
-def wal_bytes_per_row(folder: Path, size: int, time_ordered: bool, rows: int = 20_000) -> float:
-    """Bytes written to the -wal file per row when ``rows`` rows go in ``size`` rows per transaction (not timed).
+def wal_bytes_per_row(folder: Path, size: int, v7: bool, total: int = 20_000) -> float:
+    """Bytes written to the -wal file per row when ``total`` rows go in ``size`` rows per transaction (not timed).
 
     Checkpoints are off so the -wal file keeps every frame written; sync is off
     because only the volume counts here.
     """
-    path = folder / f"wal-{size}-{time_ordered}.db"
-    conn = raw_connection(path)
+    path = folder / f"wal-{size}-{v7}.db"
+    conn, insert = raw_connection(path)
+    new_ids = id_maker(v7)
     conn.execute("PRAGMA wal_autocheckpoint = 0")
     conn.execute("PRAGMA synchronous = OFF")
     try:
-        for first in range(1, rows + 1, size):
+        for first in range(1, total + 1, size):
             conn.execute("BEGIN IMMEDIATE")
-            conn.executemany(INSERT, (
-                (s, f"{time.time_ns() // 1_000_000:012x}{os.urandom(10).hex()}" if time_ordered else uuid.uuid4().hex,
-                 DATA_JSON) for s in range(first, min(first + size, rows + 1))))
+            conn.executemany(insert, rows(new_ids(min(size, total + 1 - first)), first))
             conn.execute("COMMIT")
-        return os.path.getsize(f"{path}-wal") / rows
+        return os.path.getsize(f"{path}-wal") / total
     finally:
         conn.close()
 
@@ -237,25 +259,27 @@ MEASUREMENTS: list[tuple[str, str, Callable[[Path], tuple[int, float]]]] = [
     ("raw_meta", "Raw sqlite3: INSERT + meta.last_seq UPDATE per transaction",
      lambda folder: raw_single(folder, with_meta=True)),
     ("journal_single", "**`Journal.append`** (one transaction + fsync each)", journal_single),
-    ("raw_bulk", f"Raw sqlite3: `executemany`, {RAW_BULK_ROWS:,} rows in one transaction (the bulk baseline)",
-     raw_bulk),
-    ("raw_tx_100", "Raw sqlite3: `executemany`, transactions of 100 rows", lambda folder: raw_transactions(folder, 100)),
+    ("raw_bulk", f"Raw sqlite3: `executemany`, {RAW_BULK_ROWS:,} rows in one transaction, v7 ids (the bulk "
+     "baseline)", raw_bulk),
+    ("raw_bulk_v4", "For the record: the same bulk insert with random v4 ids", lambda folder: raw_bulk(folder, False)),
+    ("raw_tx_100", "Raw sqlite3: `executemany`, transactions of 100 rows, v7 ids", lambda folder: raw_transactions(folder, 100)),
     ("batch_100", "**`Journal.append_many`**, batches of 100", lambda folder: journal_batched(folder, 100)),
-    ("raw_tx_1000", "Raw sqlite3: `executemany`, transactions of 1000 rows",
+    ("raw_tx_1000", "Raw sqlite3: `executemany`, transactions of 1000 rows, v7 ids",
      lambda folder: raw_transactions(folder, 1000)),
     ("batch_1000", "**`Journal.append_many`**, batches of 1000", lambda folder: journal_batched(folder, 1000)),
-    ("raw_tx_1000_ordered", "What-if, not the journal: raw transactions of 1000 rows, time-ordered ids",
-     lambda folder: raw_transactions(folder, 1000, time_ordered=True)),
+    ("raw_tx_1000_v4", "For the record: raw transactions of 1000 rows with random v4 ids",
+     lambda folder: raw_transactions(folder, 1000, v7=False)),
 ]
 # What each row is compared with (within each run): key → the keys of its references
 VERSUS = {
     "fdatasync": ["fsync"], "raw_single": ["fsync"], "raw_meta": ["fsync"], "journal_single": ["raw_meta"],
-    "raw_tx_100": ["raw_bulk"], "batch_100": ["raw_bulk", "raw_tx_100"],
-    "raw_tx_1000": ["raw_bulk"], "batch_1000": ["raw_bulk", "raw_tx_1000"],
-    "raw_tx_1000_ordered": ["raw_bulk", "raw_tx_1000"],
+    "raw_bulk_v4": ["raw_bulk"],
+    "raw_tx_100": ["raw_bulk"], "batch_100": ["raw_bulk", "raw_bulk_v4", "raw_tx_100"],
+    "raw_tx_1000": ["raw_bulk"], "batch_1000": ["raw_bulk", "raw_bulk_v4", "raw_tx_1000"],
+    "raw_tx_1000_v4": ["raw_bulk_v4", "raw_tx_1000"],
 }
-NAMES = {"fsync": "fsync", "raw_meta": "raw meta", "raw_bulk": "raw bulk", "raw_tx_100": "raw tx of 100",
-         "raw_tx_1000": "raw tx of 1000"}
+NAMES = {"fsync": "fsync", "raw_meta": "raw meta", "raw_bulk": "raw bulk", "raw_bulk_v4": "raw bulk v4",
+         "raw_tx_100": "raw tx of 100", "raw_tx_1000": "raw tx of 1000"}
 
 
 def median(values: list[float]) -> float:
@@ -271,25 +295,44 @@ def ratio_text(ratios: list[float], name: str) -> str:
     return f"{median(ratios):.0%} of {name} ({low * 100:.0f}–{high * 100:.0f})"
 
 
+# Paragraphs of the section that do not come from this run's figures
+NOTES = [
+    "- A single-event commit in WAL mode costs SQLite one write of a few pages + one sync of the -wal file. "
+    "Once the -wal file is reused after a checkpoint its size no longer changes, so that sync can be cheaper "
+    "than the append + fsync row: raw SQLite may beat the plain fsync rate, and the in-place fdatasync row "
+    "is the truer ceiling. `Journal.append` also rewrites the meta page (last_seq) in every commit (the "
+    "INSERT + meta row does the same writes).",
+    "- A virtual disk may acknowledge fsync from the host's cache: on a Pi's SD card or USB SSD expect "
+    "far fewer durable appends per second; the batched figures are CPU-bound (a Pi 4 is several times slower).",
+]
+
+
 def main() -> None:
-    """Run every measurement RUNS times, print the table and write docs/benchmarks.md's journal section."""
+    """Run every measurement RUNS times, print the table and write docs/benchmarks.md's journal section.
+
+    ``--quick``: one short run, printed only (a check that the bench works, not a figure).
+    """
+    quick = "--quick" in sys.argv[1:]
+    runs_wanted = 1 if quick else RUNS
+    if quick:
+        global SECONDS
+        SECONDS = 0.3
     scratch = report.REPO / ".bench-tmp"
     scratch.mkdir(exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix="journal-", dir=scratch))
-    load_before = os.getloadavg()[0]
+    loads = [os.getloadavg()[0]]
     runs: list[dict[str, tuple[int, float]]] = []
     try:
-        for index in range(RUNS):
+        for index in range(runs_wanted):
             run_folder = folder / f"run-{index}"
             run_folder.mkdir()
             runs.append({key: measure(run_folder) for key, _, measure in MEASUREMENTS})
             shutil.rmtree(run_folder)
-        wal = {(size, ordered): wal_bytes_per_row(folder, size, ordered)
-               for size in (100, 1000, 20_000) for ordered in (False, True)}
+            loads.append(os.getloadavg()[0])
+        wal = {(size, v7): wal_bytes_per_row(folder, size, v7) for size in (100, 1000, 20_000) for v7 in (False, True)}
         machine = report.machine_description(folder)
     finally:
         shutil.rmtree(folder)
-    load_after = os.getloadavg()[0]
     rates = {key: [run[key][0] / run[key][1] for run in runs] for key, _, _ in MEASUREMENTS}
     rate = {key: median(values) for key, values in rates.items()}
 
@@ -297,7 +340,8 @@ def main() -> None:
         return [a / b for a, b in zip(rates[key], rates[versus], strict=True)]
 
     table = [
-        f"| measurement | events/s (median of {RUNS}) | spread (min–max) | µs per event | events per run | vs (same run) |",
+        f"| measurement | events/s (median of {len(runs)}) | spread (min–max) | µs per event | events per run "
+        "| vs (same run) |",
         "|---|---:|---:|---:|---:|---|",
     ]
     for key, label, _ in MEASUREMENTS:
@@ -308,8 +352,13 @@ def main() -> None:
 
     durable_ratio = rate["journal_single"] / rate["fsync"]
     bulk_ratios = {size: same_run(f"batch_{size}", "raw_bulk") for size in (100, 1000)}
+    v4_ratios = {size: same_run(f"batch_{size}", "raw_bulk_v4") for size in (100, 1000)}
     floor_ratios = {size: same_run(f"raw_tx_{size}", "raw_bulk") for size in (100, 1000)}
     python_us = {size: 1e6 / rate[f"batch_{size}"] - 1e6 / rate[f"raw_tx_{size}"] for size in (100, 1000)}
+
+    def runs_text(ratios: list[float]) -> str:
+        return ", ".join(f"{r:.0%}" for r in ratios)
+
     verdicts = [
         f"- Durable appends: {rate['journal_single']:,.0f}/s = {durable_ratio:.0%} of the disk's plain fsync rate "
         f"({rate['journal_single'] / rate['fdatasync']:.0%} of the in-place fdatasync rate) "
@@ -321,57 +370,48 @@ def main() -> None:
            else f"**misses** the ≥ {BATCH_BAR:,}/s bar."),
         *(
             f"- Batches of {size} against the bulk baseline (issue 14: ≥ {BULK_BAR_RATIO:.0%} of raw sqlite3 bulk "
-            f"inserts, same run): {median(bulk_ratios[size]):.0%} (runs: "
-            + ", ".join(f"{r:.0%}" for r in bulk_ratios[size]) + ") — "
-            + ("**meets** the bar." if median(bulk_ratios[size]) >= BULK_BAR_RATIO else
-               f"**misses** the bar by {(BULK_BAR_RATIO - median(bulk_ratios[size])) * 100:.0f} points. "
-               f"Raw sqlite3 committing the same rows {size} at a time reaches only "
-               f"{median(floor_ratios[size]):.0%} of the bulk baseline itself")
-            + f"; the journal's own Python adds {python_us[size]:.1f} µs per event to that floor."
+            f"inserts of the same rows, v7 ids, same run): {median(bulk_ratios[size]):.0%} "
+            f"(runs: {runs_text(bulk_ratios[size])}) — "
+            + ("**meets** the bar" if median(bulk_ratios[size]) >= BULK_BAR_RATIO else
+               f"**misses** the bar by {(BULK_BAR_RATIO - median(bulk_ratios[size])) * 100:.0f} points")
+            + f". Against the old baseline (bulk with random v4 ids): {median(v4_ratios[size]):.0%} "
+            f"(runs: {runs_text(v4_ratios[size])}). Raw sqlite3 committing the same rows {size} at a time reaches "
+            f"{median(floor_ratios[size]):.0%} of the bulk baseline; the journal's own Python adds "
+            f"{python_us[size]:.1f} µs per event to that floor."
             for size in (100, 1000)
         ),
+        "- What random ids cost: bytes written to the -wal file per row (20,000 rows, checkpoints off) — "
+        f"v4 ids: {wal[(20_000, False)]:,.0f} in one transaction, {wal[(1000, False)]:,.0f} in transactions of 1000, "
+        f"{wal[(100, False)]:,.0f} in transactions of 100; v7 ids: {wal[(20_000, True)]:,.0f}, "
+        f"{wal[(1000, True)]:,.0f} and {wal[(100, True)]:,.0f}. A random id lands on a random page of the unique "
+        "index, so every commit rewrites, in the -wal file, each index page its ids touched (hundreds per commit) "
+        "and checkpoints copy them again; time-ordered ids fill the index at its end, a few pages per commit. "
+        f"Raw transactions of 1000 with v4 ids ran at {median(same_run('raw_tx_1000_v4', 'raw_tx_1000')):.0%} "
+        "of the same with v7 ids.",
     ]
     markdown = "\n".join([
         "## Journal appends",
         "",
-        f"Measured {report.today()} on {machine}; median of {RUNS} runs, every ratio within one run.",
-        f"A shared virtual machine (1-minute load average {load_before:.1f} at the start, {load_after:.1f} at the "
-        "end; above 1 other work ran beside the bench): read the ratios, not the absolute figures.",
-        "Rerun: `flock /tmp/bench.lock .venv/bin/python bench/journal_bench.py` (about 90 s; writes to a temporary "
+        f"Measured {report.today()} on {machine}; median of {len(runs)} runs, every ratio within one run.",
+        "A shared virtual machine (1-minute load average " + ", ".join(f"{load:.1f}" for load in loads)
+        + " at the start and after each run; above 1 other work ran beside the bench): read the ratios, not the "
+        "absolute figures.",
+        "Rerun: `flock /tmp/bench.lock .venv/bin/python bench/journal_bench.py` (about 2 min; writes to a temporary "
         "folder under `.bench-tmp/`, on the repository's disk).",
         "Every SQLite figure uses WAL and `synchronous=FULL` and the journal's schema (primary key + four indexes, "
-        "one of them unique on the random id); each event carries the same ~150-byte JSON passage record.",
+        "one of them unique on the id); each event carries the same ~150-byte JSON passage record. Since wave 16 "
+        "the journal's new ids are UUIDv7 (docs/journal.md, *Ids*), and the raw rows get theirs from the same code "
+        "(`EventIds`, one call per transaction), so the baseline writes exactly what the journal writes.",
         "",
         *table,
         "",
         *verdicts,
-        "- Why the bulk baseline is out of reach for batches: one big transaction writes each page of the "
-        "unique index on the random ids once; a commit every 100 or 1000 rows rewrites, in the -wal file, every "
-        "index page its random ids touched (hundreds per commit), and checkpoints copy them again. Bytes written "
-        "to the -wal file per row (20,000 rows, checkpoints off): "
-        f"{wal[(20_000, False)]:,.0f} in one transaction, {wal[(1000, False)]:,.0f} in transactions of 1000, "
-        f"{wal[(100, False)]:,.0f} in transactions of 100; with time-ordered ids {wal[(20_000, True)]:,.0f}, "
-        f"{wal[(1000, True)]:,.0f} and {wal[(100, True)]:,.0f}. "
-        "That is SQLite's cost of committing often, not the journal's Python: the raw transactions rows pay it "
-        "too, and no Python work can bring batches above them. Ids that grow with time (a UUIDv7) would let "
-        "batches near or beat the bulk baseline (the what-if row), but would change what a new row's id looks "
-        "like (today a random version-4 UUID), so the journal keeps its ids: that is a decision for the lead.",
-        "- Where the journal's Python went (cProfile of 60,000 events in batches of 1000, 2026-12-01): before "
-        "wave 14 the checks and the building of rows and Events took about 70 % of the profiled time, SQLite the "
-        "rest — per event a JSON encoder built anew, the text parsed back, `uuid.uuid4()`, `isinstance` against "
-        "`Mapping`, a frozen `_Prepared`. After, about 45 %: the JSON encoding itself (C) is the largest part. Now each event is encoded once by one C "
-        "encoder per batch, the batch's texts are parsed back in one `json.loads`, the ids come from one "
-        "`os.urandom` call, and the checks take short paths for a plain `dict`, an `EventKind` and `str` columns; "
-        "every check is still made and the stored bytes are unchanged (tests/kiosk/gate/test_journal_batch.py).",
-        "- A single-event commit in WAL mode costs SQLite one write of a few pages + one sync of the -wal file. "
-        "Once the -wal file is reused after a checkpoint its size no longer changes, so that sync can be cheaper "
-        "than the append + fsync row: raw SQLite may beat the plain fsync rate, and the in-place fdatasync row "
-        "is the truer ceiling. `Journal.append` also rewrites the meta page (last_seq) in every commit (the "
-        "INSERT + meta row does the same writes).",
-        "- A virtual disk may acknowledge fsync from the host's cache: on a Pi's SD card or USB SSD expect "
-        "far fewer durable appends per second; the batched figures are CPU-bound (a Pi 4 is several times slower).",
+        *NOTES,
     ])
     print(markdown)
+    if quick:
+        print("\n(--quick: not written to docs/benchmarks.md)")
+        return
     print(f"\nwritten to {report.write_section('journal', markdown)}")
 
 
