@@ -747,21 +747,31 @@ class Installer:
         self.system.run(as_user(SERVICE_USER["office"], [kiosk, "keys", "init", "--config", CONFIG_FILE["office"]]))
 
     def activate(self) -> None:
-        """``kiosk upgrade activate`` when the release has it; else the same switch done here (marked as such)."""
+        """``kiosk upgrade activate`` when the release has it; else the same switch done here (marked as such).
+
+        The screen unit (cage) is not the role's server unit: it is enabled (and started) here either way.
+        """
         if self.release is None:
             self.result.activated = "no release given: nothing activated"
             return
         kiosk = self.release / ".venv/bin/kiosk"
+        server = SERVER_UNIT[self.role]
+        extra = [u for u in self.result.units if u != server and "user unit" not in u]
         start_flags = [] if self.system.start else ["--no-start"]
         if self.system.live and has_upgrade_activate(kiosk):
+            self.system.run(["systemctl", "daemon-reload"], check=False)
             self.system.run([str(kiosk), "upgrade", "activate", str(self.release), "--role", self.role,
                              *start_flags], timeout=900)
             self.result.activated = f"kiosk upgrade activate {self.release}"
+            units = extra
+        else:
+            # FALLBACK until `kiosk upgrade activate` (helper H) is in the release: switch current/previous, enable
+            # and (re)start here; no database snapshot, no migration, no rollback.
+            switch_current(self.root, self.release)
+            self.result.activated = f"fallback (no kiosk upgrade activate): {INSTALL_BASE}/current -> {self.release}"
+            units = [server, *extra]
+        if not units:
             return
-        # FALLBACK until `kiosk upgrade activate` (helper H) is in the release: switch current/previous, enable and
-        # (re)start; no database snapshot, no migration, no rollback.
-        switch_current(self.root, self.release)
-        units = [u.split(" ")[0] for u in self.result.units if "user unit" not in u]
         if self.system.live and shutil.which("systemctl"):
             self.system.run(["systemctl", "daemon-reload"], check=False)
             self.system.run(["systemctl", "enable", *units])
@@ -769,7 +779,6 @@ class Installer:
                 self.system.run(["systemctl", "restart", *units], timeout=180)
         else:
             enable_offline(self.root, units)
-        self.result.activated = f"fallback: {INSTALL_BASE}/current -> {self.release} (no kiosk upgrade activate)"
 
     def doctor(self) -> None:
         """The gate's ``kiosk doctor`` as the service user (the gate stopped meanwhile: it holds camera and pins)."""
