@@ -365,7 +365,7 @@ def test_install_script_is_valid_bash_and_strict():
     result = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stderr
     # The layout (/opt/kiosk/releases/<version>-<UTC stamp>, its own venv, not editable) and the Python step.
-    assert "/opt/kiosk/releases/" in text and "python3 -m venv" in text and "-m kiosk.install" in text
+    assert "/opt/kiosk/releases/" in text and '"$python" -m venv' in text and "python=/usr/bin/python3" in text and "-m kiosk.install" in text
     assert "pip install -e" not in text and "--system-site-packages" in text
     assert "dtparam=i2c_arm_baudrate=100000" in text and "raspi-config nonint do_i2c 0" in text
 
