@@ -8,6 +8,7 @@ which the gate records as acknowledged.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import hashlib
 import hmac
@@ -15,8 +16,9 @@ import json
 import secrets
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,22 @@ class OfficeStoreError(KioskError, ValueError):
 
 class EventConflictError(OfficeStoreError):
     """A gate sent a different event under a seq the office already holds (its journal was replaced?)."""
+
+
+class GroupCommitError(KioskError, RuntimeError):
+    """The transaction that held a batch (with other gates' batches) failed: nothing of it was stored; send it again."""
+
+
+@dataclass(eq=False)
+class _Pending:
+    """One gate's batch waiting to be written by a group commit, and then its outcome."""
+
+    gate_id: str
+    rows: list[list[Any]]
+    done: bool = False  # written and committed (or refused): its outcome below is final
+    new_rows: list[list[Any]] = field(default_factory=list)
+    high: int = 0
+    error: BaseException | None = None
 
 
 @migrations()
@@ -102,12 +120,21 @@ class Principal:
 class OfficeStore:
     """The office database (SQLite, WAL). Each thread gets its own connection; writes are serialised."""
 
+    group_max_events = 5000
+    """A group commit writes at most this many events (the leader's own batch always goes in)."""
+    group_max_s = 0.5
+    """... and starts no further batch after this many seconds of writing: a slow disk never makes a long wait."""
+
     def __init__(self, path: str | Path):
         self.path = Path(path)
         # synchronous=FULL: a batch the office acknowledged must survive a power cut, or a gate purges its copy
         self._connections = ThreadLocalDatabase(self.path, busy_timeout_ms=10_000, synchronous="FULL")
         self._write_lock = threading.Lock()
         self._ingest_db: sqlite3.Connection | None = None  # ingest's own connection (_writer), opened on first use
+        self._queue: collections.deque[_Pending] = collections.deque()  # batches waiting for a group commit
+        self._queue_lock = threading.Lock()
+        self.groups: collections.deque[tuple[int, int]] = collections.deque(maxlen=256)
+        """The last group commits: (batches, events) each, oldest first."""
         migrations.apply(self._db())
         # The desk's own tables and indexes (accounts and audit, query indexes) are migration sets of their modules.
         from kiosk.office.schema import extra_migrations
@@ -214,7 +241,9 @@ class OfficeStore:
         event whose (gate, seq) is already held with another id is a conflict:
         the whole batch is refused and nothing is stored. The rows are built
         outside the write lock (kiosk.office.ingest), so other batches' checking
-        goes on while one is written.
+        goes on while one is written; batches of several gates that wait for the
+        lock are written in one transaction (``_store_in_group``), and this
+        returns only after the commit that holds this batch.
         """
         received = _now()
         events = list(events)
@@ -224,22 +253,95 @@ class OfficeStore:
             if e["gate_id"] != gate_id:
                 raise OfficeStoreError(f"event seq {e['seq']} belongs to gate {e['gate_id']!r}, not {gate_id!r}")
             rows.append(event_row(gate_id, e, received, data_dir))
-        with self._write_lock:
-            db = self._writer()
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                new_rows = self._new_rows(db, gate_id, rows)
-                self._record_alarms(db, gate_id, new_rows)  # first: it flags what reaches for another gate's alarms
-                db.executemany(INSERT_EVENT, new_rows)
-                high = self._advance_high_water(db, gate_id)
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+        new_rows, high = self._store_in_group(_Pending(gate_id, rows))
         flags = {row[SEQ]: row[FLAG] for row in new_rows}
         # a flagged event comes back with its "flag", so callers (the live stream) can leave it out
         return [({**e, "flag": flags[e["seq"]]} if flags[e["seq"]] else e) for e in events if e["seq"] in flags], high
+
+    def _store_in_group(self, pending: _Pending) -> tuple[list[list[Any]], int]:
+        """Store one batch's rows, perhaps in one transaction with other waiting batches (group commit).
+
+        With ``synchronous=FULL`` every commit is an fsync, and batches queued
+        behind the write lock each waited for their own. Now each batch joins a
+        queue, then takes the write lock: whoever gets it (the leader) writes its
+        own batch and the others queued before it, at most ``group_max_events``
+        events and ``group_max_s`` seconds of writing, each batch in its own
+        SAVEPOINT (a conflicting batch is rolled back alone and refused; the
+        others go on), then commits once. A batch the leader wrote finds itself
+        done when it gets the lock and answers without writing. A batch is
+        answered only after the commit that holds it: what the office
+        acknowledges survives a power cut, as before.
+        """
+        with self._queue_lock:
+            self._queue.append(pending)
+        with self._write_lock:
+            if not pending.done:  # no leader wrote it while this thread waited: lead a group
+                self._lead_group(pending)
+        if pending.error is not None:
+            raise pending.error
+        return pending.new_rows, pending.high
+
+    def _take_group(self, own: _Pending) -> list[_Pending]:
+        """The leader's group: its own batch first, then queued batches in arrival order up to the event cap."""
+        with self._queue_lock:
+            group, left, total = [own], collections.deque[_Pending](), len(own.rows)
+            for item in self._queue:
+                if item is own:
+                    continue
+                if not left and total + len(item.rows) <= self.group_max_events:
+                    group.append(item)
+                    total += len(item.rows)
+                else:  # once one does not fit, the rest keep their place for the next leader
+                    left.append(item)
+            self._queue = left
+        return group
+
+    def _give_back(self, items: list[_Pending]) -> None:
+        """Batches a leader took but did not write (out of time): back to the head of the queue, in order."""
+        if items:
+            with self._queue_lock:
+                self._queue.extendleft(reversed(items))
+
+    def _lead_group(self, own: _Pending) -> None:
+        """Write a group of batches in one transaction, each in a savepoint, and commit once (under the write lock)."""
+        group = self._take_group(own)
+        db = self._writer()
+        began = time.monotonic()
+        written: list[_Pending] = []
+        end = len(group)  # the batches after it go back to the queue unwritten
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for index, item in enumerate(group):
+                if item is not own and time.monotonic() - began > self.group_max_s:
+                    end = index
+                    self._give_back(group[end:])  # a slow disk: commit what is written, the rest go next
+                    break
+                db.execute("SAVEPOINT batch")
+                try:
+                    item.new_rows = self._new_rows(db, item.gate_id, item.rows)
+                    self._record_alarms(db, item.gate_id, item.new_rows)  # first: it flags what reaches for another gate's alarms
+                    db.executemany(INSERT_EVENT, item.new_rows)
+                    item.high = self._advance_high_water(db, item.gate_id)
+                except Exception as exc:  # this batch alone is refused: nothing of it stays, the others go on
+                    db.execute("ROLLBACK TO batch")
+                    item.error = exc
+                db.execute("RELEASE batch")
+                written.append(item)
+            db.execute("COMMIT")
+        except BaseException as exc:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            for item in written:  # nothing of the group was stored: each of its batches is answered so
+                if not isinstance(item.error, EventConflictError):
+                    item.error = GroupCommitError(f"the transaction holding this batch failed ({type(exc).__name__}: "
+                                                  f"{str(exc)[:200]}); nothing of it was stored: send it again")
+            self._give_back([item for item in group[len(written):end] if item is not own])
+            own.done = True  # the leader raises exc itself
+            raise
+        finally:
+            for item in written:
+                item.done = True
+        self.groups.append((len(written), sum(len(item.rows) for item in written)))
 
     def _writer(self) -> sqlite3.Connection:
         """The one connection ingest writes with (under the write lock, from whichever thread holds it).
@@ -285,10 +387,15 @@ class OfficeStore:
         """Move the gate's high-water seq over every seq now held without a gap, and return it."""
         found = db.execute("SELECT high_water FROM gate_state WHERE gate_id = ?", [gate_id]).fetchone()
         high = found[0] if found else 0
-        for (seq,) in db.execute("SELECT seq FROM events WHERE gate_id = ? AND seq > ? ORDER BY seq", [gate_id, high]):
-            if seq != high + 1:
-                break
-            high = seq
+        # One statement in SQLite, not a Python loop over the batch's rows (each fetched row a hand-over of the GIL
+        # under the write lock): the run from high + 1 ends at its first seq whose successor is not held.
+        end = None
+        if db.execute("SELECT 1 FROM events WHERE gate_id = ? AND seq = ?", [gate_id, high + 1]).fetchone():
+            end = db.execute("SELECT e.seq FROM events e WHERE e.gate_id = ?1 AND e.seq > ?2 AND NOT EXISTS"
+                             " (SELECT 1 FROM events n WHERE n.gate_id = ?1 AND n.seq = e.seq + 1)"
+                             " ORDER BY e.seq LIMIT 1", [gate_id, high]).fetchone()
+        if end is not None:
+            high = end[0]
         db.execute("INSERT INTO gate_state (gate_id, high_water) VALUES (?, ?)"
                    " ON CONFLICT (gate_id) DO UPDATE SET high_water = excluded.high_water", [gate_id, high])
         return high
