@@ -410,7 +410,7 @@ class Upgrade:
                  probe: Callable[[RoleSetup], str | None] = status_answers):
         self.layout = layout
         self.setup = setup
-        self.log = log or StepLog(layout.root / LOG_NAME if layout.root.is_dir() else None)
+        self.log = log or StepLog(layout.root / LOG_NAME)
         self.systemctl = systemctl or Systemctl(log=self.log)
         self.timeout_s = timeout_s
         self.start = start
@@ -421,23 +421,44 @@ class Upgrade:
     def activate(self, release: Path) -> Outcome:
         """Make ``release`` the running one (a first install when there is no ``current`` yet)."""
         release = Path(release).resolve()
-        current = self.layout.target(self.layout.current)
-        if current == release:
-            self.log(f"已是当前版本，不做改动 / {release.name} is already the current release: nothing to do")
-            return Outcome(self.setup.role, str(release), _str(self.layout.target(self.layout.previous)),
-                           started=False)
-        return self._switch(release, new_previous=current, verb="升级 / upgrade")
+        with self._locked():
+            current = self.layout.target(self.layout.current)
+            if current == release:
+                self.log(f"已是当前版本，不做改动 / {release.name} is already the current release: nothing to do")
+                return Outcome(self.setup.role, str(release), _str(self.layout.target(self.layout.previous)),
+                               started=False)
+            return self._switch(release, new_previous=current, verb="升级 / upgrade")
 
     def rollback(self) -> Outcome:
         """Go back to ``previous`` (which becomes ``current``; the current one becomes ``previous``)."""
-        previous = self.layout.target(self.layout.previous)
-        if previous is None:
-            raise UpgradeError("没有上一个版本可以回退 / there is no previous release to go back to "
-                               f"({self.layout.previous} does not exist)")
-        return self._switch(previous, new_previous=self.layout.target(self.layout.current),
-                            verb="回退 / rollback")
+        with self._locked():
+            previous = self.layout.target(self.layout.previous)
+            if previous is None:
+                raise UpgradeError("没有上一个版本可以回退 / there is no previous release to go back to "
+                                   f"({self.layout.previous} does not exist)")
+            return self._switch(previous, new_previous=self.layout.target(self.layout.current),
+                                verb="回退 / rollback")
 
     # -- the steps
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """One upgrade or rollback at a time per root (the installer run twice, a person beside it)."""
+        import fcntl
+
+        try:
+            self.layout.root.mkdir(parents=True, exist_ok=True)
+            handle = (self.layout.root / ".upgrade.lock").open("a")
+        except OSError as exc:
+            raise UpgradeError(f"无法使用安装目录 / cannot use the install root {self.layout.root}: {exc}") from exc
+        with handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise UpgradeError("另一个升级或回退正在进行 / another upgrade or rollback is running "
+                                   f"(lock {self.layout.root / '.upgrade.lock'}); 什么都没有改动 / nothing was changed"
+                                   ) from None
+            yield
 
     def _switch(self, release: Path, *, new_previous: Path | None, verb: str) -> Outcome:
         setup = self.setup
@@ -468,9 +489,9 @@ class Upgrade:
             else:
                 self._start_and_wait(f"{release.name}")
         except _StepFailed as failed:
-            raise UpgradeError(undo.run(str(failed), release)) from None
+            raise UpgradeError(undo.run(str(failed), verb)) from None
         except BaseException as exc:  # an unexpected error (disk full, killed): undo all the same, then say it
-            message = undo.run(f"意外错误 / unexpected error: {type(exc).__name__}: {exc}", release)
+            message = undo.run(f"意外错误 / unexpected error: {type(exc).__name__}: {exc}", verb)
             raise UpgradeError(message) from exc
         self._prune_snapshots()
         self.log(f"完成：{release.name} 正在运行 / done: {release.name} is running" if self.start
@@ -572,66 +593,73 @@ class _Undo:
         self.migrating = False
         self.switched = False
 
-    def run(self, reason: str, release: Path) -> str:
-        """Undo; the whole message for the person (what failed, what was undone, what runs now)."""
-        up, setup, log = self.upgrade, self.upgrade.setup, self.upgrade.log
-        log(f"失败 / failed: {reason}")
-        done: list[str] = []
-        trouble: list[str] = []
+    def run(self, reason: str, verb: str) -> str:
+        """Undo, each step logged as it is done; returns the whole message (what failed, what was undone, what runs)."""
+        up, setup = self.upgrade, self.upgrade.setup
+        up.log(f"失败 / failed: {reason}")
+        zh, _, en = verb.partition(" / ")
+        summary = [f"{zh}失败 / {en} failed: {reason}"]
+
+        def say(line: str) -> None:
+            up.log(line)
+            summary.append(line)
+
         if up.start and self.switched:
-            problem = up.systemctl.stop(setup.units)
-            if problem:
-                trouble.append(f"停止新版本失败 / stopping the new release failed: {problem}")
+            with self._step("停止新版本 / stopping the new release", say):
+                if problem := up.systemctl.stop(setup.units):
+                    say(f"停止新版本失败 / stopping the new release failed: {problem}")
         if self.snapshot is not None and (self.switched or self.migrating):
-            done.extend(self._restore_databases(trouble))
+            self._restore_databases(say)
         if self.switched:
-            up.layout.point(up.layout.current, self.old_current)
-            up.layout.point(up.layout.previous, self.old_previous)
-            done.append(f"current 指回 {_name(self.old_current)} / current points at {_name(self.old_current)} again"
-                        if self.old_current else "已移除 current / current removed")
-        running = ""
+            with self._step("恢复 current / putting current back", say):
+                up.layout.point(up.layout.current, self.old_current)
+                up.layout.point(up.layout.previous, self.old_previous)
+                say(f"current 指回 {_name(self.old_current)} / current points at {_name(self.old_current)} again"
+                    if self.old_current else "已移除 current / current removed")
         if self.old_current is None:
-            running = ("这是首次安装，没有可以回退的版本 / this was a first install: there is no previous release "
-                       "to go back to; 修好后重新运行 / fix the problem and run it again")
+            say("这是首次安装，没有可以回退的版本 / this was a first install: there is no previous release to go "
+                "back to; 修好后重新运行 / fix the problem and run it again")
         elif not up.start:
-            running = f"未启动任何服务（--no-start）/ nothing was started (--no-start): {self.old_current.name} stays"
+            say(f"未启动任何服务（--no-start）/ nothing was started (--no-start); current is {self.old_current.name}")
         elif self.stopped or self.switched:
             try:
                 up._start_and_wait(self.old_current.name)
-                running = f"原来的版本 {self.old_current.name} 已恢复运行 / the previous release is running again"
-            except _StepFailed as exc:
-                trouble.append(str(exc))
-                running = (f"原来的版本 {self.old_current.name} 也没有起来 / the previous release did not come up "
-                           "either: systemctl status 看原因 / see systemctl status")
+                say(f"原来运行的版本 {self.old_current.name} 已恢复运行 / the release that ran before, "
+                    f"{self.old_current.name}, is running again")
+            except (_StepFailed, UpgradeError, OSError) as exc:
+                say(str(exc))
+                say(f"原来运行的版本 {self.old_current.name} 也没有起来 / the release that ran before did not come up "
+                    "either: 用 systemctl status 看原因 / see systemctl status")
         else:
-            running = f"原来的版本 {self.old_current.name} 一直在运行 / the previous release kept running"
-        summary = [f"{release.name} 失败 / {release.name} failed: {reason}", *done, *trouble, running]
-        for line in summary[1:]:
-            log(line)
+            say(f"原来运行的版本 {self.old_current.name} 一直在运行 / the release that ran before kept running")
         return "\n".join(summary)
 
-    def _restore_databases(self, trouble: list[str]) -> list[str]:
+    @contextlib.contextmanager
+    def _step(self, what: str, say: Callable[[str], None]) -> Iterator[None]:
+        """One undo step: its failure is said and the next steps still run."""
+        try:
+            yield
+        except (OSError, UpgradeError, sqlite3.Error) as exc:
+            say(f"{what} 失败 / failed: {exc}")
+
+    def _restore_databases(self, say: Callable[[str], None]) -> None:
         """Put back each database the migration changed (or may have: it failed midway); the changed one is kept."""
         assert self.snapshot is not None
-        done = []
         failed_dir = self.snapshot / "failed"
         for db in self.upgrade.setup.databases:
             copy = self.snapshot / db.name
-            try:
+            with self._step(f"还原 {db} / restoring {db} (快照在 / the snapshot is {copy})", say):
                 if copy.is_file():
-                    if applied_migrations(db) != applied_migrations(copy) or self.migrating:
+                    if self.migrating or applied_migrations(db) != applied_migrations(copy):
                         restore_file(copy, db, failed_dir)
-                        done.append(f"数据库已还原 / restored {db} from the snapshot (the changed file kept in "
-                                    f"{failed_dir})")
-                elif db.exists():  # made by the new release on a first install: moved aside, never deleted
+                        say(f"数据库已从快照还原 / restored {db} from the snapshot (the changed file is kept in "
+                            f"{failed_dir})")
+                elif db.exists():  # made by the new release (a first install): moved aside, never deleted
                     failed_dir.mkdir(parents=True, exist_ok=True)
                     for part in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
                         if part.exists():
                             shutil.move(str(part), failed_dir / part.name)
-                    done.append(f"新建的数据库已移开 / moved the new {db} aside to {failed_dir}")
-            except (OSError, UpgradeError, sqlite3.Error) as exc:
-                trouble.append(f"还原 {db} 失败 / restoring {db} failed: {exc}; 快照在 / the snapshot is {copy}")
-        return done
+                    say(f"新版本创建的数据库已移开 / moved {db}, made by the new release, aside to {failed_dir}")
 
 
 def _run(command: list[str], timeout: float, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

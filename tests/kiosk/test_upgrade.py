@@ -31,6 +31,7 @@ from tests.office_fixtures import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 FAKE = Path(__file__).resolve().parent / "upgrade_fixtures" / "fake_systemctl.py"
+CRASH = Path(__file__).resolve().parent / "upgrade_fixtures" / "crash_after_ready.py"
 UNIT = "kiosk-gate.service"
 MARKER_MIGRATION = "kiosk.gate.journal/m900_upgrade_test"
 
@@ -68,12 +69,18 @@ class Install:
     port: int
     fake: Path
     env: dict[str, str]
+    role: str = "gate"
+
+    @property
+    def unit(self) -> str:
+        return f"kiosk-{self.role}.service"
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/api/v1/status"
+        return f"http://127.0.0.1:{self.port}" + ("/api/v1/status" if self.role == "gate" else "/healthz")
 
-    def release(self, name: str, *, version: str = "0.1.0", migration: str = "", run_exits: bool = False) -> Path:
+    def release(self, name: str, *, version: str = "0.1.0", migration: str = "", run_exits: bool = False,
+                crash_after_ready: bool = False) -> Path:
         """A release folder: a source copy (with an extra journal migration if asked) and its kiosk launcher."""
         release = self.root / "releases" / name
         for package in ("kiosk", "web", "sensors"):
@@ -86,6 +93,8 @@ class Install:
                 out.write(migration)
         broken = ('if [ "$1" = run ]; then echo "启动失败 / deliberately broken at start" >&2; exit 1; fi\n'
                   if run_exits else "")
+        if crash_after_ready:  # comes up, answers, and dies a moment later
+            broken = f'if [ "$1" = run ]; then exec \'{sys.executable}\' \'{CRASH}\' \'{release}\' \'{self.url}\' "$@"; fi\n'
         launcher = release / ".venv" / "bin" / "kiosk"
         launcher.parent.mkdir(parents=True)
         launcher.write_text(f"#!/bin/sh\n{broken}PYTHONPATH='{release}' exec '{sys.executable}' -m kiosk.cli \"$@\"\n",
@@ -99,11 +108,11 @@ class Install:
                               timeout=timeout, env=self.env, cwd=self.root)
 
     def activate(self, release: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-        return self.kiosk(release, "upgrade", "activate", str(release), "--role", "gate", "--config", str(self.config),
+        return self.kiosk(release, "upgrade", "activate", str(release), "--role", self.role, "--config", str(self.config),
                           "--root", str(self.root), "--timeout", "90", *extra)
 
     def state(self) -> dict:
-        path = self.fake / "state" / f"{UNIT}.json"
+        path = self.fake / "state" / f"{self.unit}.json"
         return json.loads(path.read_text()) if path.exists() else {}
 
     def serves(self) -> bool:
@@ -142,16 +151,22 @@ def _state_of(pid: int) -> str | None:
         return None
 
 
-@pytest.fixture
-def install(tmp_path, hanzi_cache):
+def _install(tmp_path: Path, hanzi_cache: Path, role: str) -> Install:
     root = tmp_path / "opt-kiosk"
     (root / "releases").mkdir(parents=True)
-    data = tmp_path / "var-lib-kiosk"
+    data = tmp_path / f"var-lib-kiosk-{role}"
     data.mkdir()
     port = free_port()
-    config = tmp_path / "etc" / "config.yaml"
+    config = tmp_path / "etc" / ("config.yaml" if role == "gate" else "office.yaml")
     config.parent.mkdir()
-    config.write_text(f"gate: {{id: north, name: 北门, data_dir: {data}}}\nweb: {{port: {port}}}\n", encoding="utf-8")
+    if role == "gate":
+        config.write_text(f"gate: {{id: north, name: 北门, data_dir: {data}}}\nweb: {{port: {port}}}\n",
+                          encoding="utf-8")
+        command = ["run", "--simulate", "--config", str(config)]
+    else:
+        config.write_text(f"office: {{data_dir: {data}, keys_dir: {data / 'keys'}}}\n"
+                          f"server: {{host: 127.0.0.1, port: {port}}}\n", encoding="utf-8")
+        command = ["office", "serve", "--threads", "2", "--config", str(config)]
     fake = tmp_path / "fake-systemd"
     (fake / "units").mkdir(parents=True)
     bin_dir = tmp_path / "bin"
@@ -159,14 +174,31 @@ def install(tmp_path, hanzi_cache):
     systemctl = bin_dir / "systemctl"
     systemctl.write_text(f"#!/bin/sh\nexec '{sys.executable}' '{FAKE}' \"$@\"\n", encoding="utf-8")
     systemctl.chmod(0o755)
-    (fake / "units" / f"{UNIT}.json").write_text(json.dumps({
-        "exec": [str(root / "current" / ".venv" / "bin" / "kiosk"), "run", "--simulate", "--config", str(config)],
-        "cwd": str(root / "current"), "url": f"http://127.0.0.1:{port}/api/v1/status", "timeout": 90}))
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "FAKE_SYSTEMCTL_DIR": str(fake),
            "KIOSK_HANZI_CACHE_DIR": str(hanzi_cache), "PYTHONUNBUFFERED": "1"}
     env.pop("NOTIFY_SOCKET", None)
     env.pop("PYTHONPATH", None)
-    setup = Install(root, config, data, port, fake, env)
+    setup = Install(root, config, data, port, fake, env, role)
+    (fake / "units" / f"{setup.unit}.json").write_text(json.dumps({
+        "exec": [str(root / "current" / ".venv" / "bin" / "kiosk"), *command],
+        "cwd": str(root / "current"), "url": setup.url, "timeout": 90}))
+    return setup
+
+
+@pytest.fixture
+def install(tmp_path, hanzi_cache):
+    """A gate install root with a fake systemd; every service it started is ended afterwards."""
+    setup = _install(tmp_path, hanzi_cache, "gate")
+    try:
+        yield setup
+    finally:
+        setup.stop_all()
+
+
+@pytest.fixture
+def office_install(tmp_path, hanzi_cache):
+    """The same for an office."""
+    setup = _install(tmp_path, hanzi_cache, "office")
     try:
         yield setup
     finally:
@@ -246,7 +278,7 @@ def test_broken_new_version_rolls_back_to_the_old_one(install):
     result = install.activate(broken)
     assert result.returncode == 1, result.stderr
     assert "0.2.0-20261202T000000Z 没有启动 / 0.2.0-20261202T000000Z did not start" in result.stderr
-    assert "the previous release is running again" in result.stderr and "Traceback" not in result.stderr
+    assert "0.1.0-20261201T000000Z, is running again" in result.stderr and "Traceback" not in result.stderr
     layout = Layout(install.root)
     assert layout.target(layout.current) == old and layout.target(layout.previous) is None  # as it was
     assert install.state()["started_from"] == str(old) and install.serves()  # the old process serves
@@ -313,6 +345,42 @@ def test_not_a_release_changes_nothing(install, tmp_path):
                            "--root", str(install.root))
     assert result.returncode == 1 and "not a release" in result.stderr and "nothing was changed" in result.stderr
     assert not (install.root / "current").exists() and install.state() == {}
+
+
+def test_a_new_version_that_dies_right_after_coming_up_is_rolled_back(install):
+    old = install.release("0.1.0-20261201T000000Z")
+    assert install.activate(old).returncode == 0
+    flaky = install.release("0.2.0-20261202T000000Z", crash_after_ready=True)
+    result = install.activate(flaky)
+    assert result.returncode == 1, result.stderr
+    assert ("stopped right after coming up" in result.stderr or "exited after starting" in result.stderr
+            or "did not start" in result.stderr), result.stderr
+    layout = Layout(install.root)
+    assert layout.target(layout.current) == old and install.state()["started_from"] == str(old)
+    assert install.serves() and "is running again" in result.stderr
+
+
+def test_office_upgrade(office_install):
+    office = office_install
+    old = office.release("0.1.0-20261201T000000Z")
+    first = office.activate(old)
+    assert first.returncode == 0, first.stderr
+    assert (office.data / "office.db").is_file() and office.serves()  # made by the service at its first start
+    from kiosk.office.store import OfficeStore
+
+    new = office.release("0.2.0-20261202T000000Z", version="0.2.0")
+    result = office.activate(new, "--json")
+    assert result.returncode == 0, result.stderr
+    outcome = json.loads(result.stdout)
+    assert outcome["current"] == str(new) and outcome["previous"] == str(old) and outcome["migrations"] == []
+    assert office.state()["started_from"] == str(new) and office.serves()
+    snapshot = Path(outcome["snapshot"])
+    assert sorted(p.name for p in snapshot.iterdir()) == ["office.db", "registry.db"]
+    store = OfficeStore(office.data / "office.db")
+    try:
+        assert store.database()["gates"].exists()
+    finally:
+        store.close()
 
 
 def test_restore_file_puts_back_the_snapshot_bytes_and_keeps_the_changed_file(tmp_path):
