@@ -760,8 +760,10 @@ class Installer:
         start_flags = [] if self.system.start else ["--no-start"]
         if self.system.live and has_upgrade_activate(kiosk):
             self.system.run(["systemctl", "daemon-reload"], check=False)
-            self.system.run([str(kiosk), "upgrade", "activate", str(self.release), "--role", self.role,
-                             *start_flags], timeout=900)
+            done = self.system.run([str(kiosk), "upgrade", "activate", str(self.release), "--role", self.role,
+                                    *start_flags], timeout=900)
+            if done.stdout.strip():
+                self.log(done.stdout.strip())
             self.result.activated = f"kiosk upgrade activate {self.release}"
             units = extra
         else:
