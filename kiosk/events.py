@@ -55,10 +55,15 @@ class Event:
     data: dict[str, Any]
     subject: str | None = None
     household_id: int | None = None
+    # The clock it was stamped with (kiosk.gate.clock, docs/clock.md): the boot's id, monotonic ms since that boot,
+    # the clock's trust code. None in events journaled before they existed.
+    boot: str | None = None
+    mono_ms: int | None = None
+    clock: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready form, as sent to the office."""
-        return {
+        """Plain JSON-ready form, as sent to the office (the clock's fields only when the event has them)."""
+        out = {
             "seq": self.seq,
             "id": self.id,
             "ts": self.ts,
@@ -69,3 +74,6 @@ class Event:
             "household_id": self.household_id,
             "data": self.data,
         }
+        if self.clock is not None or self.mono_ms is not None or self.boot is not None:
+            out.update(boot=self.boot, mono_ms=self.mono_ms, clock=self.clock)
+        return out

@@ -21,9 +21,8 @@ boot's heartbeat (kiosk.office.clock_correction). See docs/clock.md.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import enum
+import functools
 import subprocess
 import threading
 import time
@@ -196,16 +195,27 @@ class FakeClockSource(ClockSource):
 
 def _adjtimex_synchronised() -> bool | None:
     """The kernel's own word (what chrony and timesyncd set): adjtimex's TIME_ERROR (5) means unsynchronised."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        adjtimex = libc.adjtimex
-    except (OSError, AttributeError):
+    adjtimex = _adjtimex()
+    if adjtimex is None:
         return None
+    import ctypes
+
     buffer = ctypes.create_string_buffer(512)  # struct timex is 208 bytes on 64-bit Linux; modes 0 only reads
     state = adjtimex(buffer)
     if state < 0:
         return None
     return state != 5
+
+
+@functools.cache
+def _adjtimex() -> Any:
+    """libc's adjtimex, found once (the process's own symbols: no ldconfig run); None off Linux/glibc."""
+    import ctypes  # here: the gate loads ctypes only when it first asks (its memory is measured)
+
+    try:
+        return ctypes.CDLL(None, use_errno=True).adjtimex
+    except (OSError, AttributeError):
+        return None
 
 
 def _timedatectl_synchronised() -> bool | None:
@@ -294,3 +304,13 @@ def _number(value: Any) -> bool:
 
 
 StampFn = Callable[[datetime, datetime | None], Stamp]
+
+
+def heartbeat_clock(journal: Any) -> tuple[dict[str, Any], Callable[[dict], None]]:
+    """A heartbeat's clock fields (gate_clock, boot, mono_ms, clock) from the journal's clock, and what to call with
+    the office's answer (its offset then judges the clock until the next heartbeat)."""
+    clock: GateClock = getattr(journal, "gate_clock", None) or GateClock()
+    wall, mono_ms = clock.source.wall(), clock.mono_ms()
+    trust = journal.clock_trust(wall) if hasattr(journal, "clock_trust") else clock.assess(wall)
+    fields = {"gate_clock": wall.isoformat(), "boot": clock.boot, "mono_ms": mono_ms, "clock": trust.code.value}
+    return fields, lambda answer: clock.observe_office(answer, wall, mono_ms / 1000)

@@ -35,6 +35,7 @@ from sqlite_utils.migrations import Migrations
 
 from kiosk.events import Event, EventKind
 from kiosk.exc import JournalClosedError, JournalError
+from kiosk.gate.clock import ClockTrust, GateClock
 from kiosk.gate.journal_prepare import FORBIDDEN_KEYS, EventDraft, decode_all, new_ids, prepare_batch
 
 __all__ = ["FORBIDDEN_KEYS", "EventDraft", "Journal", "JournalReader", "JournalStats", "format_ts", "parse_ts"]
@@ -48,7 +49,8 @@ BUSY_TIMEOUT_S = 5.0
 READER_CACHE_KIB = 128
 WRITER_CACHE_KIB = 512
 
-_COLUMNS = "seq, id, ts, gate_id, volunteer_id, kind, subject, household_id, data"
+_COLUMNS = "seq, id, ts, gate_id, volunteer_id, kind, subject, household_id, data, boot, mono_ms, clock"
+_COLUMNS_BEFORE_M003 = "seq, id, ts, gate_id, volunteer_id, kind, subject, household_id, data"  # a reader of an older file
 
 migrations = Migrations("kiosk.gate.journal")
 
@@ -84,6 +86,17 @@ def m001_initial(db: sqlite_utils.Database) -> None:
 def m002_kind_ts_index(db: sqlite_utils.Database) -> None:
     """The screen's "today at this gate" reads events of a few kinds since midnight: index them by kind and time."""
     db["events"].create_index(["kind", "ts"], if_not_exists=True)
+
+
+@migrations()
+def m003_clock_stamp(db: sqlite_utils.Database) -> None:
+    """The clock each event was stamped with (kiosk.gate.clock): boot id, monotonic ms since boot, trust code.
+
+    NULL in the rows journaled before: nothing is known of their clock.
+    """
+    db["events"].add_column("boot", str)
+    db["events"].add_column("mono_ms", int)
+    db["events"].add_column("clock", str)
 
 
 @dataclass(frozen=True)
@@ -126,8 +139,8 @@ def _utc_now() -> datetime:
 
 
 def _event(row: tuple) -> Event:
-    seq, id_, ts, gate_id, volunteer_id, kind, subject, household_id, data = row
-    return Event(seq, id_, ts, gate_id, volunteer_id, EventKind(kind), json.loads(data), subject, household_id)
+    seq, id_, ts, gate_id, volunteer_id, kind, subject, household_id, data, *stamp = row
+    return Event(seq, id_, ts, gate_id, volunteer_id, EventKind(kind), json.loads(data), subject, household_id, *stamp)
 
 
 def _kinds(kinds: Iterable[EventKind]) -> list[str]:
@@ -156,6 +169,9 @@ class JournalReader:
             tables = {row[0] for row in self._query("SELECT name FROM sqlite_master WHERE type = 'table'")}
             if not {"events", "meta"} <= tables:
                 raise JournalError(f"{self.path} is an SQLite file but not a kiosk journal (no events/meta tables)")
+            # A file no writer of this version has migrated yet (the CLI reading an older gate's journal)
+            columns = {row[1] for row in self._query("PRAGMA table_info(events)")}
+            self._columns = _COLUMNS if "clock" in columns else _COLUMNS_BEFORE_M003
         except BaseException:
             JournalReader.close(self)  # only the reader is open yet, whatever the subclass
             raise
@@ -222,7 +238,7 @@ class JournalReader:
         return rows[0][0] if rows else None
 
     def _events(self, where: str, params: tuple | list, order: str = "seq", limit: int | None = None) -> list[Event]:
-        sql = f"SELECT {_COLUMNS} FROM events WHERE {where} ORDER BY {order}"
+        sql = f"SELECT {self._columns} FROM events WHERE {where} ORDER BY {order}"
         if limit is not None:
             if limit < 0:
                 raise ValueError(f"limit must be ≥ 0, got {limit}")
@@ -430,6 +446,10 @@ class Journal(JournalReader):
     The file is created and migrated when needed; a file already used by a
     different gate is refused, since seq is per gate. Usable as a context
     manager; ``close`` is idempotent.
+
+    ``gate_clock`` (kiosk.gate.clock; default: this machine's) stamps every
+    transaction's events with the boot id, the monotonic ms and the clock's
+    trust code, judged against the newest time this journal holds.
     """
 
     def __init__(
@@ -438,15 +458,20 @@ class Journal(JournalReader):
         gate_id: str,
         *,
         clock: Callable[[], datetime] | None = None,
+        gate_clock: GateClock | None = None,
     ):
         if not isinstance(gate_id, str) or not gate_id:
             raise JournalError(f"gate_id must be a non-empty string, got {gate_id!r}")
         self.path = Path(path)
         self._gate_id = gate_id
         self._clock = clock or _utc_now
+        self.gate_clock = gate_clock or GateClock()
         self._lock = threading.Lock()
         created = not self.path.exists()
         self._writer: sqlite3.Connection | None = self._open_writer()
+        # The newest time journaled (not the last seq's: a clock that went backwards wrote older times after it).
+        # Once per open: ts has no index of its own, and appends keep it up to date after this.
+        self._newest_ts: str | None = self._writer.execute("SELECT max(ts) FROM events").fetchone()[0]
         try:
             if created:
                 # SQLite syncs the directory for its -wal file, not for the main
@@ -500,10 +525,11 @@ class Journal(JournalReader):
 
     @classmethod
     def open(  # type: ignore[override]  # a writer needs its gate id; a reader does not
-        cls, path: str | os.PathLike[str], gate_id: str, *, clock: Callable[[], datetime] | None = None
+        cls, path: str | os.PathLike[str], gate_id: str, *, clock: Callable[[], datetime] | None = None,
+        gate_clock: GateClock | None = None,
     ) -> Journal:
         """Open (creating and migrating when needed) the journal file at ``path`` for ``gate_id``."""
-        return cls(path, gate_id, clock=clock)
+        return cls(path, gate_id, clock=clock, gate_clock=gate_clock)
 
     def close(self) -> None:
         """Close the writer and every read connection. Idempotent; appends afterwards raise JournalClosedError."""
@@ -535,8 +561,15 @@ class Journal(JournalReader):
                 raise JournalError(f"journal {self.path}: {exc}") from exc
             return result
 
-    def _now_ts(self) -> str:
-        return format_ts(self._clock())
+    @property
+    def newest_ts(self) -> str | None:
+        """The newest time any event of this journal was stamped with (None: none yet)."""
+        return self._newest_ts
+
+    def clock_trust(self, now: datetime | None = None) -> ClockTrust:
+        """How far the clock can be trusted now, judged against this journal's newest time (kiosk.gate.clock)."""
+        newest = self._newest_ts
+        return self.gate_clock.assess(now or self._clock(), parse_ts(newest) if newest else None)
 
     def append(
         self,
@@ -567,24 +600,32 @@ class Journal(JournalReader):
         datas = decode_all([p[4] for p in prepared])
         gate_id = self._gate_id
 
-        def insert(conn: sqlite3.Connection) -> list[Event]:
+        def insert(conn: sqlite3.Connection) -> tuple[str, list[Event]]:
             # From meta, not max(seq): after a purge max(seq) may be lower or
             # absent, and a seq must never be handed out twice
             last = int(conn.execute("SELECT value FROM meta WHERE key = 'last_seq'").fetchone()[0])
-            # One clock reading per transaction: the batch is journaled at one instant
-            ts = self._now_ts()
+            # One clock reading per transaction: the batch is journaled at one instant, with one clock stamp
+            now = self._clock()
+            ts = format_ts(now)
+            newest = self._newest_ts
+            stamp = self.gate_clock.stamp(now, parse_ts(newest) if newest else None)
+            boot, mono_ms, trust = stamp.boot, stamp.mono_ms, stamp.clock
             conn.executemany(
-                f"INSERT INTO events ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(seq, id_, ts, gate_id, volunteer_id, kind.value, subject, household_id, data_json)
+                f"INSERT INTO events ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(seq, id_, ts, gate_id, volunteer_id, kind.value, subject, household_id, data_json, boot, mono_ms, trust)
                  for seq, id_, (kind, volunteer_id, subject, household_id, data_json)
                  in zip(range(last + 1, last + 1 + len(prepared)), ids, prepared, strict=True)],
             )
             conn.execute("UPDATE meta SET value = ? WHERE key = 'last_seq'", (last + len(prepared),))
-            return [Event(seq, id_, ts, gate_id, volunteer_id, kind, data, subject, household_id)
-                    for seq, id_, (kind, volunteer_id, subject, household_id, _), data
-                    in zip(range(last + 1, last + 1 + len(prepared)), ids, prepared, datas, strict=True)]
+            return ts, [Event(seq, id_, ts, gate_id, volunteer_id, kind, data, subject, household_id, boot, mono_ms, trust)
+                        for seq, id_, (kind, volunteer_id, subject, household_id, _), data
+                        in zip(range(last + 1, last + 1 + len(prepared)), ids, prepared, datas, strict=True)]
 
-        return self._write(insert)
+        ts, events = self._write(insert)
+        with self._lock:  # after the commit: a rolled-back batch leaves no newer time behind
+            if self._newest_ts is None or ts > self._newest_ts:
+                self._newest_ts = ts
+        return events
 
     def acknowledge(self, seq: int) -> int:
         """Record the office's high-water seq and return the new acked_seq.

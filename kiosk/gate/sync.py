@@ -185,15 +185,20 @@ class SyncClient(Worker):
         """Report version, clock, backlog and sensor states; returns the office's answer (with the clock offset)."""
         import shutil
 
+        from kiosk.gate.clock import heartbeat_clock
+
+        clock, observe = heartbeat_clock(self.journal)  # gate_clock, boot, mono_ms, trust: the office dates with them
         beat = {
             "software_version": __version__,
-            "gate_clock": datetime.now(UTC).isoformat(),
+            **clock,
             "backlog": self.journal.backlog(),
             "sensors": self.sensors(),
             "disk_free_bytes": shutil.disk_usage(self.journal.path.parent).free,
             "cpu_temp_c": _cpu_temperature(),
         }
-        return self._call("POST", "/api/v1/sync/heartbeat", json=beat)
+        answer = self._call("POST", "/api/v1/sync/heartbeat", json=beat)
+        observe(answer)  # the office's offset judges the clock until the next heartbeat
+        return answer
 
     # -- the background loop -----------------------------------------------------
 

@@ -28,7 +28,8 @@ from kiosk.office.queries.schema import DERIVED_COLUMNS
 
 BASE_COLUMNS = ("gate_id", "seq", "id", "ts", "received_at", "volunteer_id", "kind", "subject", "household_id", "data",
                 "flag")
-EVENT_COLUMNS = (*BASE_COLUMNS, *DERIVED_COLUMNS)
+STAMP_COLUMNS = ("boot", "mono_ms", "clock")  # the gate's clock stamp: kiosk.office.clock_correction
+EVENT_COLUMNS = (*BASE_COLUMNS, *DERIVED_COLUMNS, *STAMP_COLUMNS)
 INSERT_EVENT = f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"
 
 # Where a row's values sit (the store reads and changes a few of them).
@@ -101,7 +102,7 @@ def event_row(gate_id: str, event: Mapping[str, Any], received: str, data_dir: s
         data = office_event_data(kind, data, data_dir)
     row = [gate_id, event["seq"], event["id"], event["ts"], received, event.get("volunteer_id"), kind,
            event.get("subject"), event.get("household_id"), pydantic_core.to_json(data).decode("utf-8"), flag,
-           *_NO_DERIVED]
+           *_NO_DERIVED, event.get("boot"), event.get("mono_ms"), event.get("clock")]
     if flag is None:
         derive_into(row, kind, data)
     return row

@@ -13,7 +13,8 @@ from sqlite_utils.migrations import Migrations
 def extra_migrations() -> list[Migrations]:
     """The desk's migration sets (imported here, not at module level: they import nothing of the store)."""
     from kiosk.office.accounts_schema import migrations as accounts
+    from kiosk.office.clock_correction import migrations as clock
     from kiosk.office.followup_schema import migrations as followup
     from kiosk.office.queries.schema import migrations as queries
 
-    return [accounts, queries, followup]
+    return [accounts, queries, followup, clock]

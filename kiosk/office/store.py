@@ -453,26 +453,33 @@ class OfficeStore:
     # -- heartbeats, gates, alarms ----------------------------------------
 
     def heartbeat(self, gate_id: str, beat: Mapping[str, Any], now: datetime | None = None) -> float:
-        """Record a gate's heartbeat with the office's own receive time; returns the gate clock's offset in seconds."""
+        """Record a gate's heartbeat with the office's own receive time; returns the gate clock's offset in seconds.
+
+        Its clock stamp (boot, mono_ms, trust) is kept too, and as its boot's latest (kiosk.office.clock_correction).
+        """
+        from kiosk.office.clock_correction import record_boot
+
         now = now or datetime.now(UTC)
         gate_clock = datetime.fromisoformat(str(beat["gate_clock"]).replace("Z", "+00:00"))
         if gate_clock.tzinfo is None:
             raise OfficeStoreError("gate_clock must carry a time zone offset")
         offset = (gate_clock - now).total_seconds()
-        with self._write_lock:
+        with self._write_lock, self._db().atomic():
             self._db()["heartbeats"].upsert({
                 "gate_id": gate_id, "received_at": now.isoformat(timespec="milliseconds"), "gate_clock": beat["gate_clock"],
                 "clock_offset_s": round(offset, 3), "software_version": beat.get("software_version"),
                 "backlog": beat.get("backlog"), "sensors": json.dumps(beat.get("sensors", {}), ensure_ascii=False),
                 "disk_free_bytes": beat.get("disk_free_bytes"), "cpu_temp_c": beat.get("cpu_temp_c"),
+                "boot": beat.get("boot"), "mono_ms": beat.get("mono_ms"), "clock_trust": beat.get("clock"),
             }, pk="gate_id")
+            record_boot(self._db(), gate_id, beat, now.isoformat(timespec="milliseconds"), offset)
         return offset
 
     def gates(self, clock_tolerance_s: float = 120.0) -> list[dict]:
         """Each gate with its last heartbeat, high-water seq, clock offset and backlog; flags a clock off by > 2 min."""
         rows = self._db().query(
             "SELECT g.id, g.name, g.revoked_at, s.high_water, h.received_at, h.clock_offset_s, h.backlog,"
-            " h.software_version, h.sensors, h.disk_free_bytes, h.cpu_temp_c"
+            " h.software_version, h.sensors, h.disk_free_bytes, h.cpu_temp_c, h.clock_trust"
             " FROM gates g LEFT JOIN gate_state s ON s.gate_id = g.id LEFT JOIN heartbeats h ON h.gate_id = g.id ORDER BY g.id")
         out = []
         for r in rows:
@@ -480,7 +487,8 @@ class OfficeStore:
             out.append({
                 "id": r["id"], "name": r["name"] or "", "revoked": r["revoked_at"] is not None,
                 "last_seq": r["high_water"] or 0, "last_heartbeat": r["received_at"], "clock_offset_s": offset,
-                "clock_off": offset is not None and abs(offset) > clock_tolerance_s, "backlog": r["backlog"],
+                "clock_off": offset is not None and abs(offset) > clock_tolerance_s, "clock_trust": r["clock_trust"],
+                "backlog": r["backlog"],
                 "software_version": r["software_version"], "sensors": json.loads(r["sensors"]) if r["sensors"] else None,
                 "disk_free_bytes": r["disk_free_bytes"], "cpu_temp_c": r["cpu_temp_c"],
             })

@@ -125,7 +125,7 @@ def sync_heartbeat():
     except OfficeStoreError as exc:
         raise ApiError(400, str(exc)) from None
     return _answer(schemas.HeartbeatAnswer(server_time=now.isoformat(), clock_offset_s=round(offset, 3),
-                                           clock_off=abs(offset) > CLOCK_TOLERANCE_S))
+                                           clock_off=abs(offset) > CLOCK_TOLERANCE_S, clock_tolerance_s=CLOCK_TOLERANCE_S))
 
 
 @api.get("/gates")

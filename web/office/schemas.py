@@ -18,6 +18,7 @@ from pydantic import (
 from typing_extensions import TypedDict  # pydantic needs this one below Python 3.12
 
 from kiosk.events import EventKind
+from kiosk.gate.clock import MAX_BOOT_LEN, MAX_MONO_MS, TRUST_CODES
 
 MAX_BATCH = 1000
 INT64_MAX = 2**63 - 1  # the largest integer SQLite stores; nothing a client sends may exceed it
@@ -55,6 +56,11 @@ def _bounded_json(value: dict[str, Any]) -> dict[str, Any]:
 
 SmallJson = Annotated[dict[str, Any], AfterValidator(_bounded_json)]
 
+# The clock an event or heartbeat was stamped with (kiosk.gate.clock, docs/clock.md); optional: older gates omit it.
+Boot = Annotated[str, StringConstraints(min_length=1, max_length=MAX_BOOT_LEN)]
+MonoMs = Annotated[int, Field(ge=0, le=MAX_MONO_MS)]
+TrustCode = Literal[TRUST_CODES]  # type: ignore[valid-type]  # kiosk.gate.clock.TrustCode's codes
+
 
 class Body(BaseModel):
     """Strict: unknown fields and wrong types are a 400, never silently coerced."""
@@ -74,12 +80,20 @@ class EventIn(Body):
     subject: str | None = Field(default=None, max_length=64)
     household_id: Count | None = None
     data: dict[str, Any] = Field(default_factory=dict)
+    boot: Boot | None = None
+    mono_ms: Annotated[MonoMs, BeforeValidator(_integral)] | None = None
+    clock: TrustCode | None = None
 
     def as_event(self) -> dict[str, Any]:
-        """Plain event dict for the store: built from attributes, which costs far less than model_dump per event."""
-        return {"seq": self.seq, "id": self.id, "ts": self.ts.isoformat().replace("+00:00", "Z"), "gate_id": self.gate_id,
-                "volunteer_id": self.volunteer_id, "kind": self.kind.value, "subject": self.subject,
-                "household_id": self.household_id, "data": self.data}
+        """Plain event dict for the store: built from attributes, which costs far less than model_dump per event.
+
+        The clock stamp's keys only when the gate sent one (an older gate's events read as they always did)."""
+        event = {"seq": self.seq, "id": self.id, "ts": self.ts.isoformat().replace("+00:00", "Z"), "gate_id": self.gate_id,
+                 "volunteer_id": self.volunteer_id, "kind": self.kind.value, "subject": self.subject,
+                 "household_id": self.household_id, "data": self.data}
+        if self.boot is not None or self.mono_ms is not None or self.clock is not None:
+            event.update(boot=self.boot, mono_ms=self.mono_ms, clock=self.clock)
+        return event
 
 
 class EventBatch(Body):
@@ -110,6 +124,9 @@ class _FastEvent(TypedDict):
     subject: NotRequired[_Limited | None]
     household_id: NotRequired[Annotated[int, Field(ge=0, le=2**62)] | None]
     data: NotRequired[dict[str, Any]]
+    boot: NotRequired[Boot | None]
+    mono_ms: NotRequired[MonoMs | None]
+    clock: NotRequired[TrustCode | None]
 
 
 class _FastBatch(TypedDict):
@@ -128,9 +145,14 @@ def batch_events(body: bytes) -> list[dict[str, Any]] | None:
         batch = _FAST_BATCH.validate_json(body)
     except ValidationError:
         return None
-    return [{"seq": e["seq"], "id": e["id"], "ts": e["ts"].isoformat().replace("+00:00", "Z"), "gate_id": e["gate_id"],
-             "volunteer_id": e.get("volunteer_id"), "kind": e["kind"], "subject": e.get("subject"),
-             "household_id": e.get("household_id"), "data": e.get("data", {})} for e in batch["events"]]
+    events = [{"seq": e["seq"], "id": e["id"], "ts": e["ts"].isoformat().replace("+00:00", "Z"), "gate_id": e["gate_id"],
+               "volunteer_id": e.get("volunteer_id"), "kind": e["kind"], "subject": e.get("subject"),
+               "household_id": e.get("household_id"), "data": e.get("data", {})} for e in batch["events"]]
+    for out, e in zip(events, batch["events"], strict=True):  # the clock stamp as EventIn.as_event has it
+        stamp = (e.get("boot"), e.get("mono_ms"), e.get("clock"))
+        if stamp != (None, None, None):
+            out["boot"], out["mono_ms"], out["clock"] = stamp
+    return events
 
 
 class SyncAnswer(Body):
@@ -149,14 +171,18 @@ class Heartbeat(Body):
     sensors: SmallJson = Field(default_factory=dict)
     disk_free_bytes: Count | None = None
     cpu_temp_c: Annotated[float, Field(ge=-50, le=150)] | None = None
+    boot: Boot | None = None
+    mono_ms: Annotated[MonoMs, BeforeValidator(_integral)] | None = None
+    clock: TrustCode | None = None
 
 
 class HeartbeatAnswer(Body):
-    """The office's receive time and how far the gate's clock is off."""
+    """The office's receive time and how far the gate's clock is off (beyond ``clock_tolerance_s``: ``clock_off``)."""
 
     server_time: str
     clock_offset_s: float
     clock_off: bool
+    clock_tolerance_s: float | None = None
 
 
 class RegistryAnswer(Body):
@@ -178,6 +204,7 @@ class GateInfo(Body):
     last_heartbeat: str | None
     clock_offset_s: float | None
     clock_off: bool
+    clock_trust: str | None = None  # the gate's own word on its clock at the last heartbeat (kiosk.gate.clock)
     backlog: int | None
     software_version: str | None
     sensors: dict[str, Any] | None

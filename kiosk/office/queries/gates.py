@@ -27,7 +27,8 @@ def overview(store: OfficeStore, *, now: datetime, offline_after_s: float = 120,
 
     ``{"id", "name", "compound", "revoked", "online", "silent_s" (since the last heartbeat or event, whichever is
     later; None: never heard from), "last_heartbeat", "last_event_at", "last_seq", "backlog", "clock_offset_s",
-    "clock_off", "software_version", "sensors" (the heartbeat's), "faults" [{part, fault, detail, since}] (parts
+    "clock_off", "clock_trust" (the gate's own word at its last heartbeat: kiosk.gate.clock; None: an older gate),
+    "software_version", "sensors" (the heartbeat's), "faults" [{part, fault, detail, since}] (parts
     whose latest sensor_fault is a fault), "on_duty" {volunteer_id, name, since} | None, "last_shift"
     {kind, volunteer_id, at} | None, "today" {in, out}, "gate_leaf" {open, minutes, alarm} | None (the reed switch
     as the last heartbeat told it; None: none fitted)}``. ``now`` must be aware; ``master`` names volunteers.
@@ -51,7 +52,7 @@ def overview(store: OfficeStore, *, now: datetime, offline_after_s: float = 120,
             "silent_s": None if silent is None else round(silent, 1),
             "last_heartbeat": gate["last_heartbeat"], "last_event_at": last[1] if last else None,
             "last_seq": gate["last_seq"], "backlog": gate["backlog"], "clock_offset_s": gate["clock_offset_s"],
-            "clock_off": gate["clock_off"], "software_version": gate["software_version"], "sensors": gate["sensors"],
+            "clock_off": gate["clock_off"], "clock_trust": gate["clock_trust"], "software_version": gate["software_version"], "sensors": gate["sensors"],
             "faults": _faults(store, gate_id), "on_duty": on_duty, "last_shift": last_shift,
             "today": today.get(gate_id, {"in": 0, "out": 0}),
             "gate_leaf": _leaf(gate["sensors"], parse_ts(gate["last_heartbeat"]), now),

@@ -532,7 +532,7 @@ def test_durability_pragmas(journal, path):
 # -- schema and migrations ----------------------------------------------------------------
 
 # Shipped migrations, in order. Never edit or reorder one; append new ones here and in kiosk/journal.py.
-SHIPPED = ["m001_initial", "m002_kind_ts_index"]
+SHIPPED = ["m001_initial", "m002_kind_ts_index", "m003_clock_stamp"]
 
 
 def test_migration_names_are_append_only():

@@ -7,6 +7,8 @@ back alike. Only the ids were changed since, deliberately (wave 16): new ids are
 UUIDv7 (time, counter, random bits; tests/kiosk/gate/test_event_ids.py), so they
 are golden for a fixed id clock too, and a batch's ids differ from those of the
 same events appended one by one (one random draw per call, a counter per id).
+Wave 16 also added the clock stamp's three columns at the end of each row (boot, mono_ms, clock:
+kiosk.gate.clock), from a fake clock seam; the columns before them are unchanged.
 """
 
 from __future__ import annotations
@@ -23,13 +25,20 @@ import pytest
 from kiosk.events import Event, EventKind
 from kiosk.exc import JournalError, PersonalDataError
 from kiosk.gate import journal_prepare
+from kiosk.gate.clock import FakeClockSource, GateClock
 from kiosk.gate.journal import EventDraft, Journal
 from kiosk.gate.journal_prepare import EventIds
 
 T0 = datetime(2026, 11, 28, 1, 30, 0, 123456, tzinfo=UTC)
 T0_MS = (T0 - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)  # 0x01a21fc6023b
 GATE = "north-gate"
-ROW_SQL = "SELECT seq, id, ts, gate_id, volunteer_id, kind, subject, household_id, data FROM events ORDER BY seq"
+ROW_SQL = ("SELECT seq, id, ts, gate_id, volunteer_id, kind, subject, household_id, data, boot, mono_ms, clock"
+           " FROM events ORDER BY seq")
+STAMP = ("boot-1", 100_000, "trusted")  # FakeClockSource's boot and monotonic 100 s; synchronised, no event before
+
+
+def fake_clock() -> GateClock:
+    return GateClock(FakeClockSource(T0))
 
 
 def stored_rows(path) -> list[tuple]:
@@ -77,11 +86,11 @@ GOLDEN = [
     (1, BATCH_IDS[0], "2026-11-28T01:30:00.123Z", GATE, "v7", "passage", "resident:12", 3,
      '{"name": "张三", "verdict": "admit", "direction": "passage", "temperature": 36.5, "ambient": -0.0, '
      '"readings": [36.5, 1e+21, 0.1], "reasons": [], "nested": {"a": [1, {"b": null}], "ok": true, "no": false}, '
-     '"7": "int key", "note": "say \\"hi\\"\\n\\ttab \\\\ back"}'),
+     '"7": "int key", "note": "say \\"hi\\"\\n\\ttab \\\\ back"}', *STAMP),
     (2, BATCH_IDS[1], "2026-11-28T01:30:00.123Z", GATE, None, "measurement", None, None,
-     "{}"),
+     "{}", *STAMP),
     (3, BATCH_IDS[2], "2026-11-28T01:30:00.123Z", GATE, None, "alarm_raised", "visitor:9",
-     None, '{"level": 2}'),
+     None, '{"level": 2}', *STAMP),
 ]
 
 
@@ -94,14 +103,14 @@ def golden_drafts() -> list[EventDraft]:
 
 
 def test_a_batch_stores_the_golden_rows(path, fixed_random):
-    with Journal(path, GATE, clock=lambda: T0) as journal:
+    with Journal(path, GATE, clock=lambda: T0, gate_clock=fake_clock()) as journal:
         events = journal.append_many(golden_drafts())
     assert stored_rows(path) == GOLDEN
     assert [e.id for e in events] == [row[1] for row in GOLDEN]
 
 
 def test_single_appends_store_the_golden_rows(path, fixed_random):
-    with Journal(path, GATE, clock=lambda: T0) as journal:
+    with Journal(path, GATE, clock=lambda: T0, gate_clock=fake_clock()) as journal:
         for draft in golden_drafts():
             journal.append(draft.kind, draft.data, volunteer_id=draft.volunteer_id, subject=draft.subject,
                            household_id=draft.household_id)

@@ -48,7 +48,7 @@ def fixed_batch(public_key) -> list[dict]:
         _event(9, "passage", {"verdict": "admit", "temperature_c": "hot"}),  # bad data: kept, flagged
         _event(10, "passage", {"verdict": "admit", "plate": "x" * 17}),  # too long a plate: flagged, not derived
         _event(11, "measurement", {"source": "sensor", "object_c": 36.6, "raw": [36.5, 36.7]}),
-        _event(12, "shift_sign_in", {}),
+        _event(12, "shift_sign_in", {}, boot="boot-1", mono_ms=5000, clock="behind_journal"),  # the clock stamp
         _event(13, "gate_leaf", {"state": "open", "since": TS}),
         _event(14, "passage", {"verdict": "admit", "temperature_c": True}),  # bool is never a number
         _event(15, "disinfection", {"area": "gate", "agent": "84"}),
@@ -65,7 +65,8 @@ def plain_rows(events: list[dict], data_dir) -> dict[int, dict]:
         out[e["seq"]] = {"gate_id": e["gate_id"], "seq": e["seq"], "id": e["id"], "ts": e["ts"],
                          "volunteer_id": e.get("volunteer_id"), "kind": e["kind"], "subject": e.get("subject"),
                          "household_id": e.get("household_id"), "data": pydantic_core.to_json(data).decode("utf-8"),
-                         "flag": flag, **derived_values(data, flagged=flag is not None)}
+                         "flag": flag, **derived_values(data, flagged=flag is not None),
+                         "boot": e.get("boot"), "mono_ms": e.get("mono_ms"), "clock": e.get("clock")}
     return out
 
 
@@ -204,6 +205,6 @@ def test_derived_columns_of_a_kind_without_a_schema_read_every_key():
 
 def test_event_row_flags_data_that_fits_no_schema(tmp_path):
     row = event_row("north", _event(1, "passage", {"verdict": 1}), "now", tmp_path)
-    assert row[10].startswith("data.verdict") and row[11:] == [None] * len(DERIVED_COLUMNS)
+    assert row[10].startswith("data.verdict") and row[11:] == [None] * (len(DERIVED_COLUMNS) + 3)  # + the clock stamp
     row = event_row("north", _event(1, "no_such_kind", {}), "now", tmp_path)
     assert row[10].startswith("kind: no schema")
