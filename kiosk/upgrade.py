@@ -11,7 +11,8 @@ before; the units start ``ROOT/current/.venv/bin/kiosk``.
    snapshot would be lost if the snapshot had to be put back);
 3. each database is snapshotted (``kiosk.backup.snapshot``) into ``DATA_DIR/pre-upgrade/<stamp>/``;
 4. the new release's ``kiosk migrate`` runs its migrations;
-5. ``current`` (and ``previous``) are switched, each by a new symlink renamed over the old one;
+5. ``current`` (and ``previous``) are switched, each by a new symlink renamed over the old one, and the units are
+   enabled (with ``--no-start`` that is the last step);
 6. ``systemctl restart``; a ``Type=notify`` unit returns only after READY=1 or fails; then the status URL must
    answer and the unit must still be active a moment later, all within the timeout.
 
@@ -481,10 +482,11 @@ class Upgrade:
             undo.switched = True
             self.layout.point(self.layout.current, release)
             self.layout.point(self.layout.previous, new_previous)
+            # Enabled every time (idempotent): a first install's unit must also start at boot.
+            problem = self.systemctl.enable(setup.units)
+            if problem:
+                raise _StepFailed(f"启用服务失败 / enabling {', '.join(setup.units)} failed: {problem}")
             if not self.start:
-                problem = self.systemctl.enable(setup.units)
-                if problem:
-                    raise _StepFailed(f"启用服务失败 / enabling {', '.join(setup.units)} failed: {problem}")
                 self.log("已切换并启用，未启动（--no-start）/ switched and enabled, not started (--no-start)")
             else:
                 self._start_and_wait(f"{release.name}")

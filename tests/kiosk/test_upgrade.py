@@ -233,6 +233,7 @@ def test_first_install_good_upgrade_status_and_rollback(install):
     layout = Layout(install.root)
     assert layout.target(layout.current) == old and layout.target(layout.previous) is None
     assert install.state()["started_from"] == str(old) and install.serves()
+    assert install.state()["enabled"] is True  # a first install's unit starts at boot too
 
     new = install.release("0.2.0-20261202T000000Z", version="0.2.0", migration=GOOD_MIGRATION)
     result = install.activate(new)

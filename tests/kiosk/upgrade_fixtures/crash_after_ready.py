@@ -16,7 +16,12 @@ import urllib.request
 
 def main(release: str, url: str, args: list[str]) -> int:
     child = subprocess.Popen([sys.executable, "-m", "kiosk.cli", *args], env={**os.environ, "PYTHONPATH": release})
-    signal.signal(signal.SIGTERM, lambda signum, frame: (child.terminate(), sys.exit(143)))
+
+    def stop(signum, frame):
+        child.terminate()
+        sys.exit(143)
+
+    signal.signal(signal.SIGTERM, stop)
     deadline = time.monotonic() + 90
     while child.poll() is None and time.monotonic() < deadline:
         try:

@@ -60,7 +60,7 @@ def _log(unit: str, line: str) -> None:
 
 def stop(unit: str) -> int:
     pid = state(unit).get("pid")
-    if alive(pid):
+    if pid and alive(pid):
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + 20
         while alive(pid) and time.monotonic() < deadline:
