@@ -13,7 +13,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import base45
-import segno
 from cryptography.exceptions import InvalidSignature
 
 from kiosk.exc import CardFormatError
@@ -225,6 +224,8 @@ def render_qr(text: str, path: str | Path, *, scale: int = 8) -> Path:
     kind = path.suffix.lower().lstrip(".")
     if kind not in ("png", "svg"):
         raise CardFormatError(f"{path}: a card image must be .png or .svg")
+    import segno  # here: the gate only reads cards, and segno is ~1.2 MB of its RSS (issue 14)
+
     qr = segno.make(text, error="q", boost_error=False, micro=False)
     qr.save(str(path), kind=kind, scale=scale, border=4)
     return path

@@ -7,11 +7,14 @@ refused at start, one line per problem: ``file: key.path: expected …, got …`
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from kiosk.config.gate import GateConfig
 from kiosk.config.loader import load_settings, parse_settings
-from kiosk.config.office import OfficeConfig
 from kiosk.config.policy import OutingRule, PolicySettings
+
+if TYPE_CHECKING:
+    from kiosk.config.office import OfficeConfig
 
 __all__ = [
     "GateConfig",
@@ -31,4 +34,15 @@ def load_gate_config(path: str | Path = "config.yaml") -> GateConfig:
 
 def load_office_config(path: str | Path = "office.yaml") -> OfficeConfig:
     """Load and validate the office's ``office.yaml``."""
+    from kiosk.config.office import OfficeConfig
+
     return load_settings(path, OfficeConfig)
+
+
+def __getattr__(name: str) -> Any:
+    """``OfficeConfig`` on first use: the gate (which imports this package) never builds the office's models."""
+    if name == "OfficeConfig":
+        from kiosk.config.office import OfficeConfig
+
+        return OfficeConfig
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

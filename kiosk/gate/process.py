@@ -14,6 +14,10 @@ from typing import Any
 from kiosk.memory import trim_every_s, trim_malloc
 from kiosk.workers import Every
 
+# kiosk.office.roster.ID_HASH_KEY_FILE, named again here so the gate never loads the office's roster, addresses and
+# registry master (~1.5 MB; tests/kiosk/test_gate_imports.py checks the two agree).
+ID_HASH_KEY_FILE = "id-hash.key"
+
 
 def _real_hardware(config):
     """Open the configured devices; any that cannot be opened is an error with its fix (no fallback to fakes)."""
@@ -30,8 +34,6 @@ def _id_seal_key(config, data: Path) -> Any:
     """The office's sealing public key from the provisioning file (None without one: visitors then register
     without an ID number). An older file's ID-hash key is removed from it here, at the gate's start, and so is
     the ID-hash key an older gate without a provisioning file made for itself."""
-    from kiosk.office.roster import ID_HASH_KEY_FILE
-
     if (data / ID_HASH_KEY_FILE).exists() and not (data / "office.db").exists():
         (data / ID_HASH_KEY_FILE).unlink()
     if not config.sync.provisioning_file:

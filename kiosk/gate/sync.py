@@ -7,17 +7,27 @@ high-water mark, which the journal records as acknowledged. The loop is a
 jitter (:class:`kiosk.workers.Backoff`); ``poke()`` (a new alarm) sends at once.
 Registry changes are applied all-or-nothing; a replica too far behind gets a
 snapshot. HTTP is refused except to localhost unless explicitly allowed.
+
+The transport is :mod:`http.client` on one keep-alive connection
+(:class:`OfficeLink`), not requests: the gate then never loads requests,
+urllib3 and charset-normalizer (about 4 MB of its RSS, issue 14), and every
+answer is read up to a bound.
 """
 
 from __future__ import annotations
 
+import http.client
+import json as jsonlib  # _call's parameter is named json, as requests' was
 import logging
+import select
+import ssl
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from kiosk import __version__
 from kiosk.exc import KioskError
@@ -26,6 +36,9 @@ from kiosk.workers import Backoff, Worker
 log = logging.getLogger(__name__)
 
 BATCH = 1000
+# The largest answer read from the office: a registry snapshot of a big community is a few MB (≈ 200 bytes a row).
+MAX_RESPONSE_BYTES = 64 * 2**20
+READ_PIECE = 64 * 1024
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
 
@@ -42,6 +55,113 @@ def check_office_url(url: str, allow_plain_http: bool = False) -> str:
         raise SyncError(f"office URL {url!r}: plain HTTP would send the gate's token in clear; use https:// "
                         "or set sync.allow_plain_http: true on a trusted network")
     return url.rstrip("/")
+
+
+class OfficeLink:
+    """One keep-alive HTTP(S) connection to the office at ``url``, its answers read up to ``max_bytes``.
+
+    HTTPS trusts exactly ``ca_certificate`` when given (the provisioning file's
+    CA), else the system's certificate authorities; the host name is checked
+    either way. ``timeout_s`` bounds connecting and each read or write, as
+    requests' timeout did. Proxies from the environment are not used: the
+    office is on the community's own network. Calls from several threads take
+    turns (one connection). Setting ``url`` (a test's proxy) takes effect at the next request.
+    """
+
+    def __init__(self, url: str, token: str, ca_certificate: str | None = None,
+                 max_bytes: int = MAX_RESPONSE_BYTES):
+        self.url = url
+        self.ca_certificate = ca_certificate
+        self.max_bytes = max_bytes
+        self.headers = {"Authorization": f"Bearer {token}", "Accept": "application/json",
+                        "User-Agent": f"checkpoint-kiosk-gate/{__version__}"}
+        self._context: ssl.SSLContext | None = None
+        self._connection: http.client.HTTPConnection | None = None
+        self._connected_to = ""  # the url self._connection was opened for
+        self._lock = threading.Lock()
+
+    def request(self, method: str, path: str, timeout_s: float, *, json_body: Any = None,
+                params: dict | None = None) -> tuple[int, str, bytes]:
+        """Send one request; returns (status, reason, body). Raises OSError or http.client.HTTPException,
+        or :class:`SyncError` for an answer over the size bound."""
+        target = urlsplit(self.url).path.rstrip("/") + path + (f"?{urlencode(params)}" if params else "")
+        headers = dict(self.headers)
+        body = None
+        if json_body is not None:
+            body = jsonlib.dumps(json_body, separators=(",", ":"), allow_nan=False).encode("utf-8")
+            headers["Content-Type"] = "application/json"
+        with self._lock:
+            # A kept connection the office closed meanwhile (its idle timeout) fails on first use: then once more on
+            # a new one. Resending is safe: the office stores each (gate, seq) once; a heartbeat twice is harmless.
+            for attempt in (1, 2):
+                reused = self._connection is not None
+                connection = self._open(timeout_s)
+                try:
+                    connection.request(method, target, body=body, headers=headers)
+                    response = connection.getresponse()
+                except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                    self._drop()
+                    if reused and attempt == 1:
+                        continue
+                    raise
+                except BaseException:
+                    self._drop()
+                    raise
+                try:
+                    data = self._read(response, path)
+                except BaseException:
+                    self._drop()
+                    raise
+                if response.will_close:
+                    self._drop()
+                return response.status, response.reason, data
+        raise AssertionError("the loop above returns or raises")
+
+    def _open(self, timeout_s: float) -> http.client.HTTPConnection:
+        if self._connected_to != self.url:
+            self._drop()
+        connection = self._connection
+        if connection is not None and connection.sock is not None:
+            # Readable while idle means the office closed it (or sent what nobody asked for): not reusable.
+            if select.select([connection.sock], [], [], 0)[0]:
+                self._drop()
+            else:
+                connection.sock.settimeout(timeout_s)
+                return connection
+        parts = urlsplit(self.url)
+        if parts.scheme == "https":
+            if self._context is None:
+                # Only the CA file when there is one: HTTPS then trusts exactly the office's own authority.
+                self._context = ssl.create_default_context(cafile=self.ca_certificate)
+            connection = http.client.HTTPSConnection(parts.hostname or "", parts.port, timeout=timeout_s,
+                                                     context=self._context)
+        else:
+            connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=timeout_s)
+        self._connection, self._connected_to = connection, self.url
+        return connection
+
+    def _read(self, response: http.client.HTTPResponse, path: str) -> bytes:
+        declared = response.getheader("Content-Length")
+        if declared is not None and declared.strip().isdigit() and int(declared) > self.max_bytes:
+            raise SyncError(f"office answered {int(declared):,} bytes to {path}: "
+                            f"more than the {self.max_bytes:,} a gate reads")
+        # In pieces (read(n) allocates n bytes at once), counted as they come: a chunked answer declares no length.
+        chunks, size = [], 0
+        while chunk := response.read(READ_PIECE):
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise SyncError(f"office answered more than the {self.max_bytes:,} bytes a gate reads to {path}")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _drop(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.close()
+
+    def close(self) -> None:
+        """Close the connection (the next request opens a new one). Does not wait for a request in flight."""
+        self._drop()
 
 
 @dataclass
@@ -82,17 +202,14 @@ class SyncClient(Worker):
         batch: int = BATCH,
         sensors: Callable[[], dict] | None = None,
         on_registry: Callable[[int], None] | None = None,
-        session: Any = None,
         max_backoff_s: float = 60.0,
     ):
-        import requests
-
         # Full jitter: many gates lose the office at once (its Wi-Fi, its restart) and must not return in step.
         super().__init__("sync", on_fault=_report_failure,
                          backoff=Backoff(min(1.0, max_backoff_s), max_backoff_s, jitter=True))
         self.journal = journal
         self.registry = registry
-        self.url = check_office_url(office_url, allow_plain_http)
+        self.link = OfficeLink(check_office_url(office_url, allow_plain_http), token, ca_certificate)
         self.interval_s = interval_s
         self.heartbeat_s = heartbeat_s
         self.timeout_s = timeout_s
@@ -100,12 +217,17 @@ class SyncClient(Worker):
         self.max_backoff_s = max_backoff_s
         self.sensors = sensors or (lambda: {})
         self.on_registry = on_registry or (lambda version: None)
-        self.session = session or requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {token}"
-        # Passed on every request: requests lets REQUESTS_CA_BUNDLE override a session's own setting.
-        self.verify: str | bool = ca_certificate or True
         self.status = SyncStatus(registry_version=registry.version)
         self._next_beat = 0.0
+
+    @property
+    def url(self) -> str:
+        """The office's base URL (``https://HOST[:PORT]``)."""
+        return self.link.url
+
+    @url.setter
+    def url(self, value: str) -> None:
+        self.link.url = value
 
     @classmethod
     def from_provisioning(cls, path: str, journal: Any, registry: Any, settings: Any, **kwargs: Any) -> SyncClient:
@@ -131,19 +253,19 @@ class SyncClient(Worker):
 
     # -- one round of each, usable on their own -------------------------------
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> dict:
-        import requests
-
+    def _call(self, method: str, path: str, *, json: Any = None, params: dict | None = None) -> dict:
         try:
-            response = self.session.request(method, self.url + path, timeout=self.timeout_s, verify=self.verify, **kwargs)
-        except requests.RequestException as exc:
+            status, reason, data = self.link.request(method, path, self.timeout_s, json_body=json, params=params)
+        except (OSError, http.client.HTTPException) as exc:  # refused, timed out, TLS, cut off, not HTTP
             raise SyncError(f"office unreachable: {type(exc).__name__}: {exc}") from exc
         try:
-            body = response.json()
+            body = jsonlib.loads(data)
         except ValueError:
             body = {}
-        if response.status_code != 200:
-            raise SyncError(f"office answered {response.status_code} to {path}: {body.get('error', response.reason)}")
+        if not isinstance(body, dict):
+            body = {}
+        if status != 200:
+            raise SyncError(f"office answered {status} to {path}: {body.get('error', reason)}")
         return body
 
     def push_once(self) -> int:
@@ -235,10 +357,10 @@ class SyncClient(Worker):
         return self.interval_s
 
     def close(self) -> bool:
-        """Stop the loop and close the HTTP session. Idempotent."""
+        """Stop the loop and close the office connection. Idempotent."""
         # A round blocked on the office ends at the request timeout: wait that long, and a little more.
         stopped = self.stop(timeout=self.timeout_s + 5)
-        self.session.close()
+        self.link.close()
         return stopped
 
 
