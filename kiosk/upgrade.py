@@ -425,9 +425,17 @@ class Upgrade:
         with self._locked():
             current = self.layout.target(self.layout.current)
             if current == release:
-                self.log(f"已是当前版本，不做改动 / {release.name} is already the current release: nothing to do")
+                self.log(f"已是当前版本 / {release.name} is already the current release: nothing to switch")
+                started = False
+                if self.start and (state := self._inactive()) is not None:  # e.g. the installer run again
+                    self.log(f"服务没有运行，启动它 / the service is not running ({state}): starting it")
+                    try:
+                        self._start_and_wait(release.name)
+                    except _StepFailed as exc:
+                        raise UpgradeError(str(exc)) from None
+                    started = True
                 return Outcome(self.setup.role, str(release), _str(self.layout.target(self.layout.previous)),
-                               started=False)
+                               started=started)
             return self._switch(release, new_previous=current, verb="升级 / upgrade")
 
     def rollback(self) -> Outcome:
@@ -515,7 +523,11 @@ class Upgrade:
     def _snapshot(self, release: Path) -> Path:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         folder = self.setup.data_dir / SNAPSHOT_DIR / f"{stamp}-{release.name}"
-        folder.mkdir(parents=True, exist_ok=False, mode=0o700)  # personal data: root's eyes only
+        for again in range(2, 10):  # two runs within one second (a rollback straight after an upgrade)
+            if not folder.exists():
+                break
+            folder = folder.with_name(f"{stamp}-{again}-{release.name}")
+        folder.mkdir(parents=True, mode=0o700)  # personal data: root's eyes only
         os.chmod(folder.parent, 0o700)
         for db in self.setup.databases:
             if db.is_file():

@@ -8,6 +8,7 @@ as a background process and, like a Type=notify unit, answers ``restart`` only o
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -324,6 +325,11 @@ def test_no_start_and_a_failed_migration_leave_the_files_byte_identical(install)
     snapshot = _snapshot_of(install, broken) / "journal.db"
     assert (install.data / "journal.db").read_bytes() == snapshot.read_bytes()
     assert "pid" not in install.state()
+    # The installer run again with the release already current: nothing to switch, but the stopped service starts.
+    again = install.activate(old)
+    assert again.returncode == 0, again.stderr
+    assert "nothing to switch" in again.stderr and "starting it" in again.stderr
+    assert install.state()["started_from"] == str(old) and install.serves()
 
 
 def test_first_install_that_fails_has_nothing_to_roll_back_to(install):
@@ -345,6 +351,11 @@ def test_not_a_release_changes_nothing(install, tmp_path):
     result = install.kiosk(good, "upgrade", "activate", str(empty), "--role", "gate", "--config", str(install.config),
                            "--root", str(install.root))
     assert result.returncode == 1 and "not a release" in result.stderr and "nothing was changed" in result.stderr
+    assert not (install.root / "current").exists() and install.state() == {}
+    with (install.root / ".upgrade.lock").open("a") as lock:  # another upgrade holds the root
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        busy = install.activate(good)
+    assert busy.returncode == 1 and "another upgrade or rollback is running" in busy.stderr
     assert not (install.root / "current").exists() and install.state() == {}
 
 
