@@ -209,7 +209,7 @@ def _open_and_close(setup: RoleSetup, db: Path) -> None:
         RegistryMaster(db).close()
 
 
-def _snapshot(src: Path, dest: Path) -> None:
+def snapshot_database(src: Path, dest: Path) -> None:
     """A consistent copy of one database (SQLite's online backup)."""
     try:
         from kiosk.backup import snapshot  # helper D's: the same copy the nightly backup makes
@@ -532,7 +532,7 @@ class Upgrade:
         for db in self.setup.databases:
             if db.is_file():
                 try:
-                    _snapshot(db, folder / db.name)
+                    snapshot_database(db, folder / db.name)
                 except (KioskError, OSError, sqlite3.Error) as exc:
                     raise _StepFailed(f"快照失败 / the snapshot of {db} failed: {exc}") from exc
                 self.log(f"快照 / snapshot {db} → {folder / db.name}")

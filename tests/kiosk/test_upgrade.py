@@ -27,7 +27,7 @@ from click.testing import CliRunner
 from kiosk.cli import main
 from kiosk.events import EventKind
 from kiosk.gate.journal import Journal, JournalReader
-from kiosk.upgrade import Layout, applied_migrations, restore_file
+from kiosk.upgrade import Layout, applied_migrations, restore_file, snapshot_database
 from tests.office_fixtures import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -399,9 +399,7 @@ def test_restore_file_puts_back_the_snapshot_bytes_and_keeps_the_changed_file(tm
     db = tmp_path / "journal.db"
     _seed_journal(tmp_path)
     copy = tmp_path / "snap" / "journal.db"
-    from kiosk.backup import snapshot
-
-    snapshot(db, copy)
+    snapshot_database(db, copy)
     _seed_journal(tmp_path, events=2)  # the file changes after the snapshot
     restore_file(copy, db, tmp_path / "snap" / "failed")
     assert db.read_bytes() == copy.read_bytes()
