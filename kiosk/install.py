@@ -188,11 +188,13 @@ def check_data_dir(value: Any) -> str:
     path = os.path.normpath(text)
     if not text.startswith("/") or path in ("/", "/etc", "/usr", "/opt", "/opt/kiosk", "/boot", "/proc", "/sys",
                                             "/dev", "/run", "/tmp", "/var", "/var/lib", "/srv", "/home") \
-            or path.startswith(("/opt/kiosk/", "/proc/", "/sys/", "/dev/", "/run/", "/tmp/", "/etc/", "/usr/")) \
+            or path.startswith(("/opt/kiosk/", "/proc/", "/sys/", "/dev/", "/run/", "/tmp/", "/etc/", "/usr/",
+                                "/home/", "/root")) \
             or " " in path:
         raise InstallError(message(f"数据目录 {text!r} 不可用：应为一个专用的绝对路径，例如 /srv/kiosk",
                                    f"data folder {text!r} cannot be used: expected a dedicated absolute folder, e.g. "
-                                   "/srv/kiosk or /var/lib/kiosk (no spaces, not a system folder)"))
+                                   "/srv/kiosk or /var/lib/kiosk (no spaces, not a system folder, not under /home: "
+                                   "the services cannot see /home)"))
     return path
 
 
@@ -270,8 +272,16 @@ def ask_missing(role: str, answers: Answers, existing: dict[str, Any], ask: Call
                     if reply:
                         answers.office_url = check_url("office_url", reply,
                                                        allow_plain_http=bool(answers.allow_plain_http))
-            elif answers.office_name is None and not existing.get("office_name"):
-                answers.office_name = question("办公室名称（如 昆吾社区居委会）", "Office name (e.g. 昆吾社区居委会)", None)
+            else:
+                if answers.office_name is None and not existing.get("office_name"):
+                    answers.office_name = question("办公室名称（如 昆吾社区居委会）", "Office name (e.g. 昆吾社区居委会)",
+                                                   None)
+                if answers.public_url is None and not existing.get("public_url"):
+                    reply = question("闸机访问办公室的地址（如 http://192.168.1.10:8443；稍后再定请直接回车）",
+                                     "The address gates reach this office at (e.g. http://192.168.1.10:8443; Enter "
+                                     "to decide later)", None)
+                    if reply:
+                        answers.public_url = check_url("public_url", reply, allow_plain_http=True)
             return answers
         except InstallError as exc:
             print(exc, file=sys.stderr)
@@ -399,8 +409,9 @@ def existing_settings(role: str, path: Path) -> dict[str, Any]:
         gate, sync = data.get("gate") or {}, data.get("sync") or {}
         return {"gate_id": gate.get("id"), "gate_name": gate.get("name"), "data_dir": gate.get("data_dir"),
                 "office_url": sync.get("office_url"), "provisioning": sync.get("provisioning_file")}
-    office = data.get("office") or {}
-    return {"office_name": office.get("name"), "data_dir": office.get("data_dir")}
+    office, server = data.get("office") or {}, data.get("server") or {}
+    return {"office_name": office.get("name"), "data_dir": office.get("data_dir"),
+            "public_url": server.get("public_url")}
 
 
 def _section(data, name: str):

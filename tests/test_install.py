@@ -135,6 +135,15 @@ def test_questions_on_a_terminal_are_chinese_first():
     assert asked[1] == asked[0], "a bad id is asked again"
 
 
+def test_office_questions_on_a_terminal():
+    replies = iter(["昆吾社区居委会", "http://192.168.1.10:8443"])
+    answers = install.ask_missing("office", install.Answers(), {}, lambda _prompt: next(replies))
+    assert (answers.office_name, answers.public_url) == ("昆吾社区居委会", "http://192.168.1.10:8443")
+    asked: list[str] = []
+    install.ask_missing("office", install.Answers(), {"office_name": "x", "public_url": "http://o:1"}, asked.append)
+    assert asked == [], "nothing is asked again on a re-run"
+
+
 # -- re-running ------------------------------------------------------------------------------------------------------
 
 
@@ -199,6 +208,8 @@ def test_plain_http_to_the_office_when_allowed(root):
     ("gate_id: [north\n", "not valid YAML"),
     ("gate_id: north-gate\nallow_plain_http: maybe\n", "expected true or false"),
     ("gate_id: north-gate\ndata_dir: /etc\n", "data folder"),
+    ("gate_id: north-gate\ndata_dir: /home/pi/kiosk\n", "cannot see /home"),
+    ("gate_id: north-gate\ndata_dir: var/lib/kiosk\n", "expected a dedicated absolute folder"),
     ("gate_id: north-gate\n" + "# x\n" * 5000, "larger than"),
 ])
 def test_bad_answers_files_are_refused(root, tmp_path, capsys, content, says):
