@@ -117,7 +117,7 @@ def rollback(role: str, config_path: str | None, root: Path, timeout: float, as_
 @_ROOT
 @_JSON
 def status(role: str, root: Path, as_json: bool) -> None:
-    """Show the current and previous releases and the role's units."""
+    """Show the current and previous releases, the releases installed, and the role's units."""
     from kiosk.upgrade import Layout
     from kiosk.upgrade import status as read_status
 
@@ -132,6 +132,7 @@ def status(role: str, root: Path, as_json: bool) -> None:
         else:
             missing = "" if link["exists"] else "  （目录不存在 / missing!）"
             click.echo(f"{name}: {link['release']}  version {link['version'] or '?'}  {link['path']}{missing}")
+    click.echo(f"releases: {', '.join(shown['releases']) or '（无 / none）'}")
     for unit, state in shown["units"].items():
         if not state:
             click.echo(f"{unit}: 无法询问 systemd / systemd cannot be asked")

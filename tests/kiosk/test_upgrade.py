@@ -258,7 +258,7 @@ def test_first_install_good_upgrade_status_and_rollback(install):
     status = json.loads(shown.stdout)
     assert status["current"]["release"] == new.name and status["current"]["version"] == "0.2.0"
     assert status["previous"]["version"] == "0.1.0"
-    assert status["units"][UNIT]["ActiveState"] == "active"
+    assert status["units"][UNIT]["ActiveState"] == "active" and status["releases"] == [old.name, new.name]
     text = install.kiosk(new, "upgrade", "status", "--role", "gate", "--root", str(install.root))
     assert "current: 0.2.0-20261202T000000Z  version 0.2.0" in text.stdout and f"{UNIT}: active (running)" in text.stdout
 
