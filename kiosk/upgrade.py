@@ -211,6 +211,30 @@ def _open_and_close(setup: RoleSetup, db: Path) -> None:
         RegistryMaster(db).close()
 
 
+# The ledgers: how many events a file holds, by the count that only ever grows.
+_LEDGER_COUNT = {"journal.db": "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'last_seq'",
+                 "office.db": "SELECT count(*) FROM events"}
+
+
+def ledger_growth(db: Path, copy: Path) -> int:
+    """How many more events ``db`` holds than its snapshot ``copy`` (0 for a file that is not a ledger, or unreadable)."""
+    query = _LEDGER_COUNT.get(db.name)
+    if query is None:
+        return 0
+    counts = []
+    for path in (db, copy):
+        try:
+            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+            try:
+                row = conn.execute(query).fetchone()
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            return 0
+        counts.append(int(row[0]) if row and row[0] is not None else 0)
+    return max(0, counts[0] - counts[1])
+
+
 def snapshot_database(src: Path, dest: Path) -> None:
     """A consistent copy of one database (SQLite's online backup)."""
     try:
@@ -665,7 +689,12 @@ class _Undo:
         for db in self.upgrade.setup.databases:
             copy = self.snapshot / db.name
             with self._step(f"还原 {db} / restoring {db} (快照在 / the snapshot is {copy})", say):
-                if copy.is_file():
+                if copy.is_file() and (grew := ledger_growth(db, copy)) > 0:
+                    # The ledger never loses an event, and a gate never reuses a seq the office may hold: a ledger
+                    # the new release wrote to stays (migrations only add, so the older release reads it).
+                    say(f"{db} 保留不还原：新版本运行时记下了 {grew} 条事件 / {db} kept as it is: {grew} events were "
+                        f"recorded while the new release ran (the snapshot stays in {copy})")
+                elif copy.is_file():
                     if self.migrating or applied_migrations(db) != applied_migrations(copy):
                         restore_file(copy, db, failed_dir)
                         say(f"数据库已从快照还原 / restored {db} from the snapshot (the changed file is kept in "

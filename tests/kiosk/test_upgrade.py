@@ -27,7 +27,18 @@ from click.testing import CliRunner
 from kiosk.cli import main
 from kiosk.events import EventKind
 from kiosk.gate.journal import Journal, JournalReader
-from kiosk.upgrade import Layout, applied_migrations, restore_file, snapshot_database
+from kiosk.upgrade import (
+    Layout,
+    StepLog,
+    Systemctl,
+    Upgrade,
+    UpgradeError,
+    applied_migrations,
+    ledger_growth,
+    restore_file,
+    role_setup,
+    snapshot_database,
+)
 from tests.office_fixtures import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -393,6 +404,48 @@ def test_office_upgrade(office_install):
         assert store.database()["gates"].exists()
     finally:
         store.close()
+
+
+# A migration that also journals an event, as a new release that ran for a moment would have.
+LEDGER_MIGRATION = """
+
+@migrations()
+def m900_upgrade_test(db: sqlite_utils.Database) -> None:
+    db["upgrade_marker"].create({"id": int}, pk="id")
+    db.execute("INSERT INTO events (seq, id, ts, gate_id, kind, data) VALUES "
+               "(4, 'upgrade-test-4', '2026-12-01T00:00:00.000Z', 'north', 'passage', '{}')")
+    db.execute("UPDATE meta SET value = 4 WHERE key = 'last_seq'")
+"""
+
+
+class RefusingSystemctl(Systemctl):
+    """A service manager that refuses to enable: the step after the switch fails."""
+
+    def enable(self, units):
+        return "Failed to enable unit: test refuses"
+
+
+def test_a_ledger_that_gained_events_is_kept_not_restored(install):
+    _seed_journal(install.data)
+    old = install.release("0.1.0-20261201T000000Z")
+    layout = Layout(install.root)
+    layout.point(layout.current, old)
+    new = install.release("0.2.0-20261202T000000Z", migration=LEDGER_MIGRATION)
+    lines: list[str] = []
+    upgrade = Upgrade(layout, role_setup("gate", install.config), systemctl=RefusingSystemctl(),
+                      log=StepLog(None, echo=lines.append), start=False)
+    with pytest.raises(UpgradeError) as failed:
+        upgrade.activate(new)
+    message = str(failed.value)
+    assert "enabling kiosk-gate.service failed: Failed to enable unit: test refuses" in message
+    assert "kept as it is: 1 events were recorded while the new release ran" in message
+    assert "nothing was started (--no-start)" in message and layout.target(layout.current) == old
+    journal = install.data / "journal.db"
+    with JournalReader(journal) as reader:
+        assert reader.last_seq == 4  # the event stays, and seq 4 is never handed out twice
+    snapshot = _snapshot_of(install, new) / "journal.db"
+    assert ledger_growth(journal, snapshot) == 1 and ledger_growth(snapshot, journal) == 0
+    assert any("switching current" in line for line in lines)
 
 
 def test_restore_file_puts_back_the_snapshot_bytes_and_keeps_the_changed_file(tmp_path):
