@@ -17,8 +17,9 @@ before; the units start ``ROOT/current/.venv/bin/kiosk``.
    answer and the unit must still be active a moment later, all within the timeout.
 
 A failure at any step undoes what was done, newest first: the units stop, the databases a migration changed
-are put back from the snapshot (the changed files are kept in the snapshot's ``failed/`` folder), the links
-point where they did, and the previous release is restarted. ``rollback`` goes back to ``previous`` by the same
+are put back from the snapshot (the changed files are kept in the snapshot's ``failed/`` folder) — except a
+ledger that gained events meanwhile, which is kept (:func:`ledger_growth`) — the links point where they did, and
+the previous release is restarted. ``rollback`` goes back to ``previous`` by the same
 steps. The service manager is a seam (:class:`Systemctl`, ``systemctl`` found on ``PATH``) and the root a
 parameter, so the tests run all of it with a fake ``systemctl`` and real processes.
 """
