@@ -386,3 +386,10 @@ def test_install_script_refuses_a_bad_role_without_root():
                             timeout=30)
     assert result.returncode == 2
     assert "gate 或 office" in result.stderr and "must be gate or office" in result.stderr
+
+
+def test_install_script_help_lists_both_parts_without_root():
+    result = subprocess.run(["bash", str(REPO / "scripts" / "install"), "gate", "--help"], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "--skip-packages" in result.stdout and "--gate-id" in result.stdout and "--answers" in result.stdout

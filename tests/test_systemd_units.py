@@ -234,6 +234,26 @@ def test_units_pass_systemd_analyze_verify(tmp_path):
     assert result.returncode == 0 and "kiosk-" not in result.stderr, result.stderr
 
 
+def test_browser_user_unit_passes_systemd_analyze_verify(tmp_path):
+    """The labwc browser is a user unit: verified by a user manager, with an XDG_RUNTIME_DIR for its %t."""
+    import os
+    import shutil
+    import subprocess
+
+    analyze = shutil.which("systemd-analyze")
+    assert analyze, "systemd-analyze is part of systemd; install it to verify the units"
+    text = (UNITS / "kiosk-browser.service").read_text(encoding="utf-8")
+    for program in ("/usr/bin/chromium", "/usr/bin/timeout"):
+        text = text.replace(program + " ", "/bin/true ")
+    (tmp_path / "kiosk-browser.service").write_text(text, encoding="utf-8")
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    result = subprocess.run([analyze, "--user", "verify", str(tmp_path / "kiosk-browser.service")],
+                            capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "XDG_RUNTIME_DIR": str(runtime)})
+    assert result.returncode == 0 and "kiosk-" not in result.stderr, result.stderr
+
+
 def test_gate_keeps_its_devices(gate):
     assert set(gate.words("Service", "SupplementaryGroups")) >= {"gpio", "i2c", "video"}
     # Any of these would hide /dev/gpiochip*, /dev/i2c-*, /dev/video*, /dev/dma_heap, /dev/vchiq.
