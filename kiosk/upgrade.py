@@ -264,7 +264,7 @@ def _fsync(path: Path) -> None:
 def restore_file(snapshot: Path, db: Path, keep_in: Path) -> None:
     """Put ``snapshot`` back as ``db`` (its service stopped): the current file and its -wal/-shm are moved to
     ``keep_in`` first, the copy is written beside ``db``, synced and renamed over it, with ``db``'s owner and mode."""
-    keep_in.mkdir(parents=True, exist_ok=True)
+    keep_in.mkdir(parents=True, exist_ok=True, mode=0o700)  # the changed file holds the same personal data
     st = db.stat() if db.exists() else snapshot.stat()
     for part in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
         if part.exists():
@@ -533,8 +533,8 @@ class Upgrade:
         self._prune_snapshots()
         self.log(f"完成：{release.name} 正在运行 / done: {release.name} is running" if self.start
                  else f"完成：{release.name} 已就绪 / done: {release.name} is in place")
-        return Outcome(setup.role, str(release), _str(new_previous), migrated,
-                       _str(undo.snapshot), started=self.start)
+        snapshot = undo.snapshot if undo.snapshot is not None and undo.snapshot.is_dir() else None
+        return Outcome(setup.role, str(release), _str(new_previous), migrated, _str(snapshot), started=self.start)
 
     def _check_release(self, release: Path) -> None:
         command = kiosk_of(release)
@@ -554,6 +554,11 @@ class Upgrade:
             if not folder.exists():
                 break
             folder = folder.with_name(f"{stamp}-{again}-{release.name}")
+        if not any(db.is_file() for db in self.setup.databases):
+            # A first install: nothing to copy, and no folder made (root would own a data directory the service's
+            # StateDirectory= has not made yet). An undo makes one only to move aside what the new release made.
+            self.log("没有数据库需要快照（首次安装）/ no database to snapshot yet (a first install)")
+            return folder
         folder.mkdir(parents=True, mode=0o700)  # personal data: root's eyes only
         os.chmod(folder.parent, 0o700)
         for db in self.setup.databases:
@@ -701,7 +706,8 @@ class _Undo:
                         say(f"数据库已从快照还原 / restored {db} from the snapshot (the changed file is kept in "
                             f"{failed_dir})")
                 elif db.exists():  # made by the new release (a first install): moved aside, never deleted
-                    failed_dir.mkdir(parents=True, exist_ok=True)
+                    for folder in (failed_dir.parent.parent, failed_dir.parent, failed_dir):  # pre-upgrade/<stamp>/failed
+                        folder.mkdir(exist_ok=True, mode=0o700)
                     for part in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
                         if part.exists():
                             shutil.move(str(part), failed_dir / part.name)

@@ -353,6 +353,16 @@ def test_first_install_that_fails_has_nothing_to_roll_back_to(install):
     nothing = install.kiosk(broken, "upgrade", "rollback", "--role", "gate", "--config", str(install.config),
                             "--root", str(install.root))
     assert nothing.returncode == 1 and "there is no previous release to go back to" in nothing.stderr
+    assert not (install.data / "pre-upgrade").exists()  # nothing to snapshot: no folder made
+    # One that comes up (making its databases) and dies: they are moved aside, so the next install starts clean.
+    flaky = install.release("0.1.0-20261201T010000Z", crash_after_ready=True)
+    result = install.activate(flaky)
+    assert result.returncode == 1 and "this was a first install" in result.stderr, result.stderr
+    assert not (install.data / "journal.db").exists() and not layout.current.exists()
+    [kept] = (install.data / "pre-upgrade").glob("*/failed/journal.db")
+    with JournalReader(kept) as reader:
+        assert reader.gate_id == "north"
+    assert kept.parent.stat().st_mode & 0o777 == 0o700
 
 
 def test_not_a_release_changes_nothing(install, tmp_path):
