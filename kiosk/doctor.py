@@ -10,7 +10,6 @@ from __future__ import annotations
 import enum
 import os
 import shutil
-import subprocess
 import tempfile
 import urllib.error
 import urllib.request
@@ -96,32 +95,64 @@ def check_data_dir(path: str | Path) -> Check:
 
 
 def _ntp_synchronised() -> bool | None:
-    """systemd's view of clock sync; None when it cannot be asked (no timedatectl, no systemd)."""
+    """The kernel's word on clock sync (adjtimex), else systemd's (timedatectl); None when neither can be asked."""
+    from kiosk.gate.clock import ClockSource
+
+    return ClockSource().synchronised()
+
+
+def _newest_journaled(journal_path: str | Path | None) -> datetime | None:
+    """The newest time in the gate's journal, read-only; None without a journal (or one that cannot be read)."""
+    if journal_path is None or not Path(journal_path).is_file():
+        return None
+    from kiosk.exc import JournalError
+    from kiosk.gate.journal import JournalReader, parse_ts
+
     try:
-        result = subprocess.run(["timedatectl", "show", "-p", "NTPSynchronized", "--value"],
-                                capture_output=True, text=True, timeout=5)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if result.returncode != 0:
-        return None
-    return result.stdout.strip() == "yes"
+        with JournalReader(journal_path) as reader:
+            newest = reader.stats().newest_ts
+    except JournalError:
+        return None  # the data folder's own check says what is wrong with it
+    return parse_ts(newest) if newest else None
 
 
-def check_clock(now: datetime | None = None, synchronised: Callable[[], bool | None] = _ntp_synchronised) -> Check:
-    """The clock is plausible and synchronised: card validity and the ledger's times depend on it."""
+_RTC_HINT = "add a battery clock (RTC) module: see docs/clock.md"
+
+
+def check_clock(now: datetime | None = None, synchronised: Callable[[], bool | None] = _ntp_synchronised,
+                journal_path: str | Path | None = None) -> Check:
+    """The clock is plausible, not behind the journal's newest event, and synchronised: card validity and the
+    ledger's times depend on it. Says trusted or not, as the gate's screen does (kiosk.gate.clock)."""
+    from kiosk.gate.clock import TrustCode, assess
+
     name = "clock"
     now = now or datetime.now(UTC)
     if now.year < 2024:
-        return fail(name, f"the clock says {now:%Y-%m-%d %H:%M} UTC",
-                    "a Pi has no battery clock: connect to the network (NTP) or set it: sudo date -s '2026-11-28 09:00'")
+        return fail(name, f"the clock says {now:%Y-%m-%d %H:%M} UTC: not trusted",
+                    "a Pi has no battery clock: connect to the network (NTP) or set it: sudo date -s '2026-11-28 09:00'; "
+                    + _RTC_HINT)
+    newest = _newest_journaled(journal_path)
     state = synchronised()
+    trust = assess(now, newest_ts=newest, synchronised=state)
+    if trust.code is TrustCode.BEHIND_JOURNAL:
+        return fail(name, f"{now:%Y-%m-%d %H:%M} UTC: not trusted, {_hours(trust.behind_s)} behind the journal's "
+                    f"newest event ({newest:%Y-%m-%d %H:%M} UTC)",
+                    "the clock went back (a power cut without network?): let NTP set it (sudo timedatectl set-ntp true)"
+                    " or set it by hand (sudo date -s …); " + _RTC_HINT)
     if state is None:
-        return warn(name, f"{now:%Y-%m-%d %H:%M} UTC; synchronisation unknown (no timedatectl)",
+        return warn(name, f"{now:%Y-%m-%d %H:%M} UTC; synchronisation unknown (no adjtimex, no timedatectl)",
                     "make sure NTP runs: sudo timedatectl set-ntp true")
     if not state:
-        return warn(name, f"{now:%Y-%m-%d %H:%M} UTC, not synchronised",
-                    "enable NTP (sudo timedatectl set-ntp true) or add an RTC module; the office flags gates whose clock is off")
-    return ok(name, f"{now:%Y-%m-%d %H:%M} UTC, synchronised")
+        return warn(name, f"{now:%Y-%m-%d %H:%M} UTC, not synchronised: not trusted until NTP or the office's "
+                    "heartbeat vouches for it",
+                    "enable NTP (sudo timedatectl set-ntp true) or " + _RTC_HINT
+                    + "; the office flags gates whose clock is off")
+    return ok(name, f"{now:%Y-%m-%d %H:%M} UTC, synchronised, trusted")
+
+
+def _hours(seconds: float | None) -> str:
+    seconds = seconds or 0.0
+    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.0f} min" if seconds >= 60 else f"{seconds:.0f} s"
 
 
 def check_office(url: str | None, timeout_s: float = 3.0) -> Check:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from kiosk.cli.common import clean_errors, print_json
@@ -37,7 +39,8 @@ def run_checks(config, *, simulate: bool = False, hardware=None) -> list:
 
             checks.append(doctor.guarded("gate leaf", lambda: probe_gate_leaf(config.gate_leaf, factory)))
         checks.append(doctor.guarded("data folder", lambda: doctor.check_data_dir(config.gate.data_dir)))
-        checks.append(doctor.guarded("clock", doctor.check_clock))
+        journal_path = Path(config.gate.data_dir) / "journal.db"  # the clock is judged against its newest event too
+        checks.append(doctor.guarded("clock", lambda: doctor.check_clock(journal_path=journal_path)))
         checks.append(doctor.guarded("office link", lambda: doctor.check_office(config.sync.office_url)))
     finally:
         if hardware is not None and simulate:

@@ -62,8 +62,13 @@ class Checkpoint:
                                      long_stay_h=inside.long_stay_h)
 
     def check_card(self, text: str, now: datetime) -> CardCheck:
-        """Verify a scanned text offline, then against the registry's revocations."""
-        check = verify_card(text, self.keyset, now, self.config.gate.timezone)
+        """Verify a scanned text offline, then against the registry's revocations.
+
+        A clock gone back (no battery clock, a power cut) must not make an expired card valid again: validity is
+        judged as much later as the journal's clock is behind its newest event (docs/clock.md).
+        """
+        behind = getattr(self.journal, "behind_journal", None)
+        check = verify_card(text, self.keyset, now + behind() if behind else now, self.config.gate.timezone)
         return self.registry.check_revocation(check)
 
     def passage(

@@ -37,6 +37,9 @@ BOOT_ID_PATH = "/proc/sys/kernel/random/boot_id"
 OFFICE_TOLERANCE_S = 120.0
 # No gate of this software ran before this: a clock earlier than it is wrong whatever the journal holds.
 FLOOR = datetime(2024, 1, 1, tzinfo=UTC)
+# An office heartbeat within its tolerance vouches for a clock NTP has not synchronised (an office LAN without
+# internet) for this long by the monotonic clock; a step of the wall clock since is seen at once anyway.
+VOUCH_S = 3600.0
 # How long a synchronised-state reading is reused (a syscall, or a subprocess without adjtimex).
 SYNC_CACHE_S = 10.0
 MAX_BOOT_LEN = 64
@@ -48,7 +51,7 @@ class TrustCode(str, enum.Enum):
 
     BEHIND_JOURNAL = "behind_journal"  # earlier than the newest journaled event (or than FLOOR): it went backwards
     OFF_OFFICE = "off_office"  # further from the office's clock, at the last heartbeat, than the office tolerates
-    UNSYNCHRONISED = "unsynchronised"  # the kernel says NTP has not synchronised it (it may still be right)
+    UNSYNCHRONISED = "unsynchronised"  # NTP has not synchronised it and no recent heartbeat found it within tolerance
     TRUSTED = "trusted"
 
 
@@ -100,7 +103,9 @@ def assess(now: datetime, *, newest_ts: datetime | None = None, synchronised: bo
 
     ``newest_ts``: the newest journaled time (None: an empty journal);
     ``synchronised`` None (cannot be asked) is not held against the clock;
-    ``office`` with ``mono_s`` (the monotonic clock now) checks the office's offset.
+    ``office`` with ``mono_s`` (the monotonic clock now) checks the office's offset, and a heartbeat within the
+    office's tolerance in the last ``VOUCH_S`` vouches for a clock NTP has not synchronised: the office's clock
+    is the one the ledger is read against.
     """
     floor = max(FLOOR, newest_ts) if newest_ts is not None else FLOOR
     behind = (floor - now).total_seconds()
@@ -111,7 +116,7 @@ def assess(now: datetime, *, newest_ts: datetime | None = None, synchronised: bo
         code = TrustCode.BEHIND_JOURNAL
     elif offset is not None and abs(offset) > office.tolerance_s:  # type: ignore[union-attr]
         code = TrustCode.OFF_OFFICE
-    elif synchronised is False:
+    elif synchronised is False and not (offset is not None and 0 <= mono_s - office.mono_s <= VOUCH_S):  # type: ignore[operator, union-attr]
         code = TrustCode.UNSYNCHRONISED
     else:
         code = TrustCode.TRUSTED
@@ -151,6 +156,15 @@ class ClockSource:
         """Whether NTP has synchronised the clock: ``adjtimex`` (cheap), else ``timedatectl``; None: cannot tell."""
         state = _adjtimex_synchronised()
         return state if state is not None else _timedatectl_synchronised()
+
+
+class HostClockSource(ClockSource):
+    """A simulated gate's clocks (``kiosk demo``, ``kiosk run --simulate``): a PC's, whose own system keeps its time;
+    whether NTP synchronised it says nothing about a gate, so it is never held against the clock."""
+
+    def synchronised(self) -> bool | None:
+        """Unknown, on purpose."""
+        return None
 
 
 class FakeClockSource(ClockSource):

@@ -566,6 +566,14 @@ class Journal(JournalReader):
         """The newest time any event of this journal was stamped with (None: none yet)."""
         return self._newest_ts
 
+    def behind_journal(self) -> timedelta:
+        """How far the journal's clock is now behind the newest time it journaled (zero when it is not): a clock
+        gone back. Card validity is judged that much later (kiosk.gate.checkpoint, docs/clock.md)."""
+        newest = self._newest_ts
+        if newest is None:
+            return timedelta(0)
+        return max(timedelta(0), parse_ts(newest) - self._clock())
+
     def clock_trust(self, now: datetime | None = None) -> ClockTrust:
         """How far the clock can be trusted now, judged against this journal's newest time (kiosk.gate.clock)."""
         newest = self._newest_ts

@@ -814,6 +814,9 @@ class Gate:
             "office": sync,
             "disk": {"free_bytes": disk_free, "low": disk_low(disk_free)},
             "faults": dict(self.faults),
+            # the clock's trust code (kiosk.gate.clock): the page's banner when not trusted; the figures would change
+            # every second and push the status each time, so only the code
+            "clock": _clock_status(journal, now),
             "volunteer_id": self.volunteer_id,
             "volunteer": self.shifts.duty(local_midnight(now, gate.timezone)),
             # ISO time nobody has been signed in since, once that raised the unstaffed-gate alarm (the page's banner)
@@ -855,6 +858,15 @@ def _answer(pending: _Pending, outcome: Outcome) -> None:
     """Tell a ``scan()`` caller waiting on this passage where it stands (once)."""
     if pending.answer is not None and not pending.answer.done():
         pending.answer.set_result(outcome)
+
+
+def _clock_status(journal: Any, now: datetime) -> dict | None:
+    """``{"trust", "trusted"}`` from the journal's clock (None for a journal without one)."""
+    assess = getattr(journal, "clock_trust", None)
+    if assess is None:
+        return None
+    trust = assess(now)
+    return {"trust": trust.code.value, "trusted": trust.trusted}
 
 
 def _top_bar(status: dict) -> dict:

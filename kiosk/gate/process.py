@@ -95,7 +95,11 @@ class GateProcess:
         self._closers: list[Callable[[], object]] = []
         self.registry = Registry(data / "registry.db")
         self._closers.append(self.registry.close)
-        self.journal = Journal(data / "journal.db", config.gate.id)
+        from kiosk.gate.clock import GateClock, HostClockSource
+
+        # The journal's clock stamp and trust (kiosk.gate.clock); a simulated gate runs on a PC that keeps its own time
+        self.journal = Journal(data / "journal.db", config.gate.id,
+                               gate_clock=GateClock(HostClockSource()) if simulate else None)
         self._closers.append(self.journal.close)
         self.simulation = None
         # Built in start() or below, each only when configured (their modules load lazily, so typed loosely here).

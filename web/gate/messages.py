@@ -88,6 +88,14 @@ FAULTS = {
 }
 
 
+# the clock banner: the codes are kiosk.gate.clock.TrustCode (never shown for "trusted")
+CLOCK = {
+    "behind_journal": _l("Clock not trusted: it is earlier than the last record. Please call the community office"),
+    "off_office": _l("Clock not trusted: it is far from the office's time. Please call the community office"),
+    "unsynchronised": _l("Clock not trusted: not synchronised. Please call the community office"),
+}
+
+
 def _inside_words() -> dict:
     from web.gate.visitors_inside import words
 
@@ -101,6 +109,7 @@ def catalog() -> dict:
         "verdicts": {k: str(v) for k, v in VERDICTS.items()},
         "alarms": {k: str(v) for k, v in ALARMS.items()},
         "faults": {k: str(v) for k, v in FAULTS.items()},
+        "clock": {k: str(v) for k, v in CLOCK.items()},
         "outcomes": {k: str(v) for k, v in ACK_OUTCOMES.items()},
         "sources": {k: str(v) for k, v in DIRECTION_SOURCES.items()},
         "visitor_reasons": {k: str(v) for k, v in VISITOR_REASONS.items()},

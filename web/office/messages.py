@@ -52,6 +52,10 @@ def catalog() -> dict:
             "last_heard": gettext("Last heard"), "backlog": gettext("Waiting to sync"),
             "clock": gettext("Clock"), "clock_ok": gettext("Right"),
             "clock_off": gettext("Off by %(s)s s", s="{s}"), "faults": gettext("Faults"),
+            # the gate's own word on its clock at its last heartbeat (kiosk.gate.clock's codes; "trusted" says nothing)
+            "clock_behind_journal": gettext("Not trusted: earlier than its last record"),
+            "clock_off_office": gettext("Not trusted: far from the office's time"),
+            "clock_unsynchronised": gettext("Not trusted: not synchronised"),
             "leaf": gettext("Gate leaf"), "leaf_shut": gettext("Shut"),
             "leaf_open": gettext("Open for %(n)s min", n="{n}"),
             "updated_at": gettext("Updated %(time)s", time="{time}"),

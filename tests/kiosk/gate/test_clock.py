@@ -9,6 +9,7 @@ import pytest
 
 from kiosk.gate.clock import (
     FLOOR,
+    VOUCH_S,
     ClockSource,
     FakeClockSource,
     GateClock,
@@ -111,6 +112,16 @@ def test_the_office_may_name_its_own_tolerance_and_a_bad_answer_is_ignored():
                 {"clock_offset_s": float("inf")}):
         clock.observe_office(bad, source.wall(), source.monotonic_s())
         assert clock.assess().code is TrustCode.OFF_OFFICE  # the last good answer stands
+
+
+def test_a_recent_heartbeat_within_tolerance_vouches_for_an_unsynchronised_clock():
+    """An office LAN without internet: NTP never synchronises, the office's clock is the reference."""
+    office = OfficeObservation(offset_s=0.8, wall=T0, mono_s=500.0)
+    assert assess(T0, synchronised=False, office=office, mono_s=500.0).code is TrustCode.TRUSTED
+    later = T0 + timedelta(seconds=VOUCH_S)
+    assert assess(later, synchronised=False, office=office, mono_s=500.0 + VOUCH_S).code is TrustCode.TRUSTED
+    later += timedelta(seconds=1)
+    assert assess(later, synchronised=False, office=office, mono_s=501.0 + VOUCH_S).code is TrustCode.UNSYNCHRONISED
 
 
 def test_not_synchronised_and_the_cache():

@@ -111,3 +111,44 @@ def test_a_refused_batch_leaves_the_newest_time_alone(tmp_path):
         with pytest.raises(JournalError):
             journal.append_many([EventDraft(EventKind.PASSAGE), EventDraft(EventKind.PASSAGE, {"x": float("nan")})])
         assert journal.newest_ts == "2026-12-01T08:00:00.250Z" and journal.last_seq == 1
+
+
+def test_a_card_expired_by_the_journal_stays_expired_when_the_clock_goes_back(tmp_path):
+    """The conservative rule: validity is judged as much later as the clock is behind the newest journaled event."""
+    from datetime import date
+    from zoneinfo import ZoneInfo
+
+    from kiosk.cards import CardKind, issue_card
+    from kiosk.config import GateConfig
+    from kiosk.gate.checkpoint import Checkpoint
+    from kiosk.keys import init_keys, load_keyset
+    from kiosk.registry import Registry
+
+    tz = ZoneInfo("Asia/Shanghai")
+    key = init_keys(tmp_path / "keys")
+    keyset = load_keyset(tmp_path / "keys" / "keyset.json")
+    registry = Registry(tmp_path / "registry.db")
+    registry.apply_snapshot({"households": [{"id": 1, "building": "1", "unit": "1", "room": "101"}],
+                             "residents": [{"id": 1, "household_id": 1, "name": "王小山"}],
+                             "cards": [{"id": 11, "kind": "resident", "subject_id": 1}],
+                             "keyset": keyset.to_json()["keys"]}, version=1)
+    text = issue_card(key, CardKind.RESIDENT, 1, valid_from=date(2026, 1, 1), valid_until=date(2026, 11, 30),
+                      card_id=11)[1]
+    source = FakeClockSource(datetime(2026, 12, 1, 9, 0, tzinfo=tz))
+    journal = gate_journal(tmp_path / "j.db", source)
+    checkpoint = Checkpoint(GateConfig.model_validate({"gate": {"id": GATE}}), registry, journal, keyset)
+    try:
+        assert checkpoint.check_card(text, source.wall()).valid is False  # 1 December: expired
+        assert checkpoint.check_card(text, datetime(2026, 11, 29, 9, 0, tzinfo=tz)).valid is True  # nothing journaled
+        journal.append(EventKind.PASSAGE, {})
+        assert journal.behind_journal() == timedelta(0)
+        source.reboot("boot-2", datetime(2026, 11, 29, 9, 0, tzinfo=tz))  # two days back after a power cut
+        assert journal.behind_journal() == timedelta(days=2)
+        assert checkpoint.check_card(text, source.wall()).valid is False  # still expired, not valid again
+        source.step(datetime(2026, 12, 1, 9, 5, tzinfo=tz))  # NTP
+        assert journal.behind_journal() == timedelta(0)
+        assert checkpoint.check_card(text, source.wall()).valid is False
+    finally:
+        journal.close()
+        registry.close()
+

@@ -1,6 +1,7 @@
 // The top bar and the banners under it, from the gate's status (GET /status and the stream's status events):
 // chips for the office link, sync backlog and sensors; the fault banner; the unstaffed banner (no volunteer signed
-// in for a while: status.unstaffed_since); the volunteer chip; the alarm badge; the clock.
+// in for a while: status.unstaffed_since); the clock banner (the gate's clock not trusted: status.clock, see
+// kiosk/gate/clock.py); the volunteer chip; the alarm badge; the clock.
 import { T } from "/static/common/catalog.js";
 import { duration, el, fmt } from "/static/common/format.js";
 import { setDirection } from "./direction.js";
@@ -67,10 +68,20 @@ function renderUnstaffed() {
 }
 setInterval(() => { if (unstaffedSince !== null) renderUnstaffed(); }, 1000);
 
+// The gate's clock not trusted (gone back, far from the office's, not synchronised): a banner saying which.
+function renderClock(s) {
+  const code = s.clock && !s.clock.trusted ? s.clock.trust : null;
+  const banner = $("#clock-banner");
+  banner.hidden = code === null;
+  banner.dataset.trust = code || "";
+  banner.querySelector("span").textContent = code === null ? "" : (T.clock[code] || T.clock.unsynchronised);
+}
+
 export function renderStatus(s) {
   state.status = s;
   renderChips(s);
   renderFaults(s);
+  renderClock(s);
   // Absent (an older gate) or null: staffed, or not yet long enough to say so. A time that does not parse is shown
   // as just now rather than hidden: the gate did say nobody is here.
   const since = s.unstaffed_since ? Date.parse(s.unstaffed_since) : NaN;

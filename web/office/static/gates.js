@@ -24,8 +24,11 @@ function card(gate) {
     ? fmt(T.ui.on_duty_since, { name: gate.on_duty.name || gate.on_duty.volunteer_id || "", time: time(gate.on_duty.since) })
     : T.ui.nobody_on_duty;
   const faults = (gate.faults || []).map((f) => T.parts[f.part] || f.part).join("、");
-  const clock = gate.clock_offset_s == null ? "—"
+  const offset = gate.clock_offset_s == null ? "—"
     : Math.abs(gate.clock_offset_s) < 2 ? T.ui.clock_ok : fmt(T.ui.clock_off, { s: Math.round(gate.clock_offset_s) });
+  // the gate's own word on its clock (kiosk/gate/clock.py): its events then carry times the office corrects
+  const distrust = gate.clock_trust && gate.clock_trust !== "trusted" ? T.ui["clock_" + gate.clock_trust] || gate.clock_trust : null;
+  const clock = distrust ? `${offset} · ${distrust}` : offset;
   return el("article", { class: `card ${severity}`, "data-gate": gate.id, "data-online": String(!!gate.online) },
     el("div", { class: "head" },
       el("span", { class: "title", text: [gate.compound, gate.name || gate.id].filter(Boolean).join(" · ") }),
@@ -35,7 +38,8 @@ function card(gate) {
       el("dt", { text: T.ui.today_in_out }), el("dd", { text: fmt(T.ui.in_out, { i: gate.today?.in ?? 0, o: gate.today?.out ?? 0 }) }),
       el("dt", { text: T.ui.last_heard }), el("dd", { text: lastHeard(gate) }),
       el("dt", { text: T.ui.backlog }), el("dd", { text: gate.backlog == null ? "—" : String(gate.backlog) }),
-      el("dt", { text: T.ui.clock }), el("dd", { class: gate.clock_off ? "tag bad" : "", text: clock }),
+      el("dt", { text: T.ui.clock }),
+      el("dd", { class: gate.clock_off || distrust ? "tag bad" : "", "data-clock-trust": gate.clock_trust || null, text: clock }),
       faults ? [el("dt", { text: T.ui.faults }), el("dd", { class: "tag warn", text: faults })] : null,
       leafRow(gate.gate_leaf)));
 }
