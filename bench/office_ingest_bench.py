@@ -162,6 +162,7 @@ def drain_backlog(folder: Path, url: str) -> tuple[float, int]:
 
 
 def main() -> None:
+    load_before = os.getloadavg()[0]
     folder = Path(tempfile.mkdtemp(prefix="office-bench-", dir=REPO / ".bench-tmp" if (REPO / ".bench-tmp").exists() else None))
     office, url = _start_office(folder)
     try:
@@ -198,8 +199,8 @@ def main() -> None:
     markdown = (
         "## Office ingest\n\n"
         f"Measured {report.today()} on {report.machine_description(folder)}, a shared virtual machine (load average "
-        f"{os.getloadavg()[0]:.1f} at the end; figures vary from run to run: the raw insert measured 24,000–39,000 "
-        "events/s in three runs of one evening; the ratio compares figures of one run).\n"
+        f"{load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end; figures vary from run to run with "
+        "what else runs: compare the ratio, whose figures come from one run).\n"
         "Rerun: `.venv/bin/python bench/office_ingest_bench.py` (a few minutes). The office is its own process "
         "(`kiosk office serve`, hypercorn through web.serving, 8 app threads; every event's data checked against its kind's schema); gates are threads of the bench process sending prepared JSON.\n\n"
         f"{table}\n\n"
@@ -211,8 +212,10 @@ def main() -> None:
         "- Each batch is checked in one pass over the raw body (pydantic-core; a body it refuses is checked again by "
         "the documented `EventBatch` model, whose 400 names the problem), every event's data against its kind's "
         "strict schema (a problem is stored as the event's flag), turned into a positional row outside the write "
-        "lock (kiosk/office/ingest.py), and stored with one `executemany` on the store's one ingest connection, in "
-        "one transaction with `synchronous=FULL`; a re-sent batch is found with one range query, not a look-up per event.\n"
+        "lock (kiosk/office/ingest.py), and stored with one `executemany` on the store's one ingest connection. "
+        "Batches that wait for the write lock are stored together (group commit: one transaction and one fsync "
+        "with `synchronous=FULL`, each batch in its own savepoint, at most 5,000 events a group; a gate is answered "
+        "after the commit that holds its batch); a re-sent batch is found with one range query, not a look-up per event.\n"
         "- The raw baseline is rows of the envelope and the data's JSON (its derived columns left NULL), so it pays "
         "neither checking nor the derived columns; the office's rows carry them, and the same indexes.\n"
     )
