@@ -237,19 +237,9 @@ def ledger_growth(db: Path, copy: Path) -> int:
 
 
 def snapshot_database(src: Path, dest: Path) -> None:
-    """A consistent copy of one database (SQLite's online backup)."""
-    try:
-        from kiosk.backup import snapshot  # helper D's: the same copy the nightly backup makes
-    except ImportError:  # pragma: no cover - until kiosk.backup lands
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        source = sqlite3.connect(f"{src.resolve().as_uri()}?mode=ro", uri=True)
-        target = sqlite3.connect(dest)
-        try:
-            source.backup(target)
-        finally:
-            target.close()
-            source.close()
-        return
+    """A consistent, checked, synced copy of one database (kiosk.backup: the same copy the office's backup makes)."""
+    from kiosk.backup import snapshot
+
     snapshot(src, dest)
 
 
