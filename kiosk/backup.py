@@ -136,8 +136,11 @@ def snapshot(src_db: str | Path, dest_path: str | Path, *, pages: int = DEFAULT_
     tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
     source = _connect_existing(src_path)
     try:
-        source.execute("PRAGMA busy_timeout = 10000")
-        wal = str(source.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal"
+        try:
+            source.execute("PRAGMA busy_timeout = 10000")
+            wal = str(source.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal"
+        except sqlite3.Error as exc:  # not a database, or its header is damaged
+            raise BackupError("unreadable", f"无法读取数据库 cannot read database {src_path}: {exc}") from None
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
             for leftover in (tmp, tmp.with_name(tmp.name + "-journal")):

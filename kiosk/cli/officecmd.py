@@ -43,6 +43,9 @@ EXTRA_COMMANDS: dict[str, str] = {
     "households": "kiosk.cli.officeregistry:households",
     "vehicles": "kiosk.cli.officeregistry:vehicles",
     "screening": "kiosk.cli.officescreening:screening",
+    "backup": "kiosk.cli.officebackup:backup",
+    "backups": "kiosk.cli.officebackup:backups",
+    "restore": "kiosk.cli.officebackup:restore",
 }
 
 def _default_actor() -> str:

@@ -86,6 +86,20 @@ class FollowupSettings(Section):
         return self
 
 
+class BackupSettings(Section):
+    """The nightly backup of the office (``kiosk office backup``, kiosk-office-backup.timer; docs/backup.md)."""
+
+    dir: str | None = None
+    """Where backups go, one folder per run: best a second disk or a USB disk (not inside data_dir or keys_dir).
+    null: the folder next to data_dir named ``<data_dir>-backups`` (/var/lib/kiosk-office-backups by default)."""
+    keep_daily: int = Field(7, ge=0, le=366)
+    """Keep the newest backup of each of the last this many days that have one."""
+    keep_weekly: int = Field(4, ge=0, le=260)
+    """… of each of the last this many weeks."""
+    keep_monthly: int = Field(6, ge=0, le=120)
+    """… of each of the last this many months. The newest good backup is always kept."""
+
+
 class OfficeConfig(Section):
     """Everything in ``office.yaml``."""
 
@@ -94,3 +108,4 @@ class OfficeConfig(Section):
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
     alarms: OfficeAlarmSettings = Field(default_factory=OfficeAlarmSettings)
     followup: FollowupSettings = Field(default_factory=FollowupSettings)
+    backup: BackupSettings = Field(default_factory=BackupSettings)
