@@ -191,7 +191,8 @@ def test_openapi_document_describes_every_route(office):
     doc = client.get("/api/v1/openapi.json", headers=auth(tokens["staff"])).json
     assert doc["openapi"].startswith("3.1")
     assert set(doc["paths"]) == {"/api/v1/sync/events", "/api/v1/sync/registry", "/api/v1/sync/heartbeat", "/api/v1/gates",
-                                 "/api/v1/alarms", "/api/v1/events/flagged", "/api/v1/stream"}
+                                 "/api/v1/alarms", "/api/v1/events/flagged", "/api/v1/stream",
+                                 "/api/v1/gates/{gate_id}/events"}
     assert doc["components"]["schemas"]["EventIn"]["additionalProperties"] is False
 
 

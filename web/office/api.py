@@ -135,6 +135,24 @@ def gates():
     return _answer(schemas.GateList(gates=current_app.config["STORE"].gates(CLOCK_TOLERANCE_S)))
 
 
+@api.get("/gates/<gate_id>/events")
+@requires("staff")
+def gate_events(gate_id: str):
+    """A gate's events after seq ``after`` (at most ``limit``), each with its time corrected where the gate's clock was
+    not trusted, in true order (kiosk.office.clock_correction, docs/clock.md); an unknown gate has none."""
+    from kiosk.office.clock_correction import corrected_events
+
+    unknown = sorted(set(request.args) - {"after", "limit"})
+    if unknown:
+        raise ApiError(400, f"unknown query parameter(s): {', '.join(unknown)} (only 'after' and 'limit' are understood)")
+    if len(gate_id) > 64:
+        raise ApiError(400, "gate_id: expected at most 64 characters")
+    after = _query_int("after", 0, maximum=schemas.INT64_MAX)
+    limit = _query_int("limit", 1000, maximum=1000)
+    events = corrected_events(current_app.config["STORE"], gate_id, after, max(limit, 1))
+    return _answer(schemas.CorrectedList.model_validate({"events": events}))
+
+
 @api.get("/alarms")
 @requires("staff")
 def alarms():

@@ -13,6 +13,8 @@ ROUTES = {
     ("/api/v1/sync/registry", "get"): ("Registry changes since a version", None, schemas.RegistryAnswer, "gate"),
     ("/api/v1/sync/heartbeat", "post"): ("Report the gate's state", schemas.Heartbeat, schemas.HeartbeatAnswer, "gate"),
     ("/api/v1/gates", "get"): ("Every gate's state", None, schemas.GateList, "staff"),
+    ("/api/v1/gates/{gate_id}/events", "get"): ("A gate's events, their times corrected where its clock was not trusted",
+                                                None, schemas.CorrectedList, "staff"),
     ("/api/v1/alarms", "get"): ("Open alarms", None, schemas.AlarmList, "staff"),
     ("/api/v1/events/flagged", "get"): ("Events kept but flagged for review", None, schemas.FlaggedList, "staff"),
     ("/api/v1/stream", "get"): ("Server-sent events of alarms and passages", None, None, "staff"),
@@ -56,6 +58,13 @@ def document(app: Flask) -> dict:
         if path.endswith("/registry"):
             operation["parameters"] = [{"name": "since", "in": "query", "required": False,
                                         "schema": {"type": "integer", "minimum": 0, "maximum": schemas.INT64_MAX}}]
+        if path.endswith("/{gate_id}/events"):
+            operation["parameters"] = [
+                {"name": "gate_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}},
+                {"name": "after", "in": "query", "required": False,
+                 "schema": {"type": "integer", "minimum": 0, "maximum": schemas.INT64_MAX}},
+                {"name": "limit", "in": "query", "required": False,
+                 "schema": {"type": "integer", "minimum": 0, "maximum": 1000}}]
         if path.endswith("/flagged"):
             operation["parameters"] = [{"name": "limit", "in": "query", "required": False,
                                         "schema": {"type": "integer", "minimum": 0, "maximum": 1000}}]

@@ -216,6 +216,32 @@ class GateList(Body):
     gates: list[GateInfo]
 
 
+class CorrectedEvent(Body):
+    """A gate's stored event with its time corrected where the gate's clock was not trusted (docs/clock.md)."""
+
+    gate_id: str
+    seq: int
+    id: str
+    ts: str  # the gate's own clock
+    received_at: str
+    volunteer_id: str | None
+    kind: str
+    subject: str | None
+    household_id: int | None
+    data: dict[str, Any]
+    flag: str | None
+    boot: str | None
+    mono_ms: int | None
+    clock: str | None
+    clock_trusted: bool  # false: the gate said its clock was not trusted when it journaled this
+    ts_corrected: str | None  # the best estimate of the true time; None when nothing can date it
+    time_source: Literal["gate", "heartbeat", "trusted_event", "none"]
+
+
+class CorrectedList(Body):
+    events: list[CorrectedEvent]
+
+
 class AlarmInfo(Body):
     """An open alarm."""
 

@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import requests
 from pydantic import ValidationError
 
 from kiosk.events import EventKind
@@ -74,6 +75,21 @@ def test_a_gate_three_hours_behind_is_dated_by_its_heartbeat(tmp_path, office):
     assert _parse(fixed[0]["ts_corrected"]) == received - timedelta(seconds=60)
     assert _parse(fixed[1]["ts_corrected"]) == received
     assert _parse(fixed[2]["ts_corrected"]) == received + timedelta(seconds=1)
+    # the same over the office API, for staff (and refused to a gate's token)
+    staff = office.store.add_user("clerk", "staff")
+    answer = requests.get(office.url + "/api/v1/gates/north/events", params={"after": 1},
+                          headers={"Authorization": f"Bearer {staff}"}, timeout=10)
+    assert answer.status_code == 200, answer.text
+    assert [(e["seq"], e["ts_corrected"], e["time_source"], e["clock_trusted"]) for e in answer.json()["events"]] == [
+        (e["seq"], e["ts_corrected"], "heartbeat", False) for e in fixed[1:]]
+    assert requests.get(office.url + "/api/v1/gates/north/events", headers={"Authorization": f"Bearer {token}"},
+                        timeout=10).status_code == 403
+    bad = requests.get(office.url + "/api/v1/gates/north/events", params={"since": 1},
+                       headers={"Authorization": f"Bearer {staff}"}, timeout=10)
+    assert bad.status_code == 400 and "after" in bad.json()["error"]
+    nobody = requests.get(office.url + "/api/v1/gates/nobody/events", headers={"Authorization": f"Bearer {staff}"},
+                          timeout=10)
+    assert nobody.status_code == 200 and nobody.json() == {"events": []}
     # the gate's own ts was 3 h behind when it started (less the minute its fake clock ran ahead of the real one)
     assert abs((_parse(fixed[1]["ts_corrected"]) - _parse(fixed[1]["ts"])).total_seconds() - (3 * 3600 - 60)) < 5
 
