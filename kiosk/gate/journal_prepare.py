@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -145,9 +146,9 @@ def _optional(value: Any, kind: type, name: str) -> Any:
     raise JournalError(f"{name} must be {kind.__name__} or None, got {value!r}")
 
 
-# RFC 9562 variant: the top two bits of byte 8 are 10; a random hex digit keeps its low two bits
-_VARIANT = {f"{value:x}": "89ab"[value % 4] for value in range(16)}
 _TICKS = (1 << 60) - 1  # 48 bits of Unix milliseconds, then the 12-bit counter (rand_a), as one number
+_RAND_B = (1 << 62) - 1  # the 62 random bits at the end
+_VERSION_VARIANT = 7 << 76 | 0b10 << 62  # version 7 (bits 76–79), RFC 9562 variant 10 (bits 62–63)
 _SEED = 0x7FF  # a new millisecond's counter starts at random below 2048: room for 2048 ids before it carries
 
 
@@ -179,21 +180,21 @@ class EventIds:
         if count <= 0:
             return []
         # 8 random bytes per id (62 bits used) and 2 for the counter's start
-        hexed = os.urandom(8 * count + 2).hex()
+        drawn = os.urandom(8 * count + 2)
         now = min(max(self._wall_ms() if now_ms is None else now_ms, 0), (1 << 48) - 1)
         with self._lock:
             last = self._last
             if now > last >> 12:
-                first = now << 12 | (int(hexed[:4], 16) & _SEED)
+                first = now << 12 | (int.from_bytes(drawn[-2:], "big") & _SEED)
             else:  # the same millisecond as the last id, or the clock went back
                 first = last + 1
             if first + count - 1 > _TICKS:  # the year 10889, or 2**60 ids counted ahead of the clock
                 raise JournalError("event ids ran out of milliseconds")
             self._last = first + count - 1
-        # Milliseconds and counter as 15 hex digits, the version nibble put after the first 12
-        ticks = map("{:015x}".format, range(first, first + count))
-        return [f"{tick[:12]}7{tick[12:]}{_VARIANT[hexed[i]]}{hexed[i + 1:i + 16]}"
-                for tick, i in zip(ticks, range(4, 16 * count + 4, 16), strict=True)]
+        # Each id as one 128-bit number: milliseconds, version, counter, variant, random bits
+        rands = struct.unpack_from(f"<{count}Q", drawn)  # little-endian: the same ids on every machine
+        return [f"{(tick >> 12) << 80 | (tick & 0xFFF) << 64 | _VERSION_VARIANT | (rand & _RAND_B):032x}"
+                for tick, rand in zip(range(first, first + count), rands, strict=True)]
 
 
 _EVENT_IDS = EventIds()

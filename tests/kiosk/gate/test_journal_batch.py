@@ -79,9 +79,9 @@ RICH_DATA: dict[Any, Any] = {
     "note": 'say "hi"\n\ttab \\ back',
 }
 
-# From the fixed stream: one draw of 8 bytes per id + 2 (the counter's start, 0x0001 here) per call
-BATCH_IDS = ["01a21fc6023b70018203040506070809", "01a21fc6023b70028a0b0c0d0e0f1011", "01a21fc6023b70039213141516171819"]
-SINGLE_IDS = ["01a21fc6023b70018203040506070809", "01a21fc6023b70028c0d0e0f10111213", "01a21fc6023b7003961718191a1b1c1d"]
+# From the fixed stream: one draw per call of 8 bytes per id (read little-endian) + 2 (the counter's start)
+BATCH_IDS = ["01a21fc6023b70198706050403020100", "01a21fc6023b701a8f0e0d0c0b0a0908", "01a21fc6023b701b9716151413121110"]
+SINGLE_IDS = ["01a21fc6023b70098706050403020100", "01a21fc6023b700a91100f0e0d0c0b0a", "01a21fc6023b700b9b1a191817161514"]
 GOLDEN = [
     (1, BATCH_IDS[0], "2026-11-28T01:30:00.123Z", GATE, "v7", "passage", "resident:12", 3,
      '{"name": "张三", "verdict": "admit", "direction": "passage", "temperature": 36.5, "ambient": -0.0, '
