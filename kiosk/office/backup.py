@@ -20,6 +20,7 @@ their -wal and -shm, which would otherwise be replayed onto the restored file) a
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import os
 import re
@@ -208,11 +209,20 @@ def _locked(dest: Path) -> Iterator[None]:
         handle.close()
 
 
+def _chmod(change: Callable[[], None]) -> None:
+    # A FAT-formatted USB stick has no file modes and may refuse chmod: the copy still counts (docs/backup.md
+    # says what that means for the signing key on it).
+    try:
+        change()
+    except PermissionError:
+        pass
+
+
 def _copy_file(src: Path, dest: Path, mode: int = 0o600) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:
-        os.fchmod(fd, mode)
+        _chmod(lambda: os.fchmod(fd, mode))
         with open(src, "rb") as reader:
             while block := reader.read(1 << 20):
                 os.write(fd, block)
@@ -262,7 +272,7 @@ def run_backup(config: OfficeConfig, *, config_path: Path | None = None, dest: P
                     target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
                     each = (lambda done, total, _n=item.name: progress(_n, done, total)) if progress else None
                     shot = snapshot(item.source, target, progress=each)
-                    os.chmod(target, 0o600)
+                    _chmod(functools.partial(os.chmod, target, 0o600))
                     entry = {"size": shot.size, "sha256": shot.sha256, "schema": _schema(target)}
                 else:
                     _copy_file(item.source, target)

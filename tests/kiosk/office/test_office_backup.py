@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -276,8 +277,8 @@ def test_restore_while_the_office_serves_is_refused(office):
         _stop(server)
     assert result.returncode == 2
     assert "办公室服务正在运行" in result.stderr and "the office is serving" in result.stderr
-    assert not list(office["data"].glob("*.before-restore-*"))
-    assert set(before) <= set(_live_digest(office)) | {k for k in before if k.endswith(("-wal", "-shm"))}
+    assert not list(office["data"].glob("*.before-restore-*")) and not list(office["data"].glob(".*restore-tmp"))
+    assert {k for k in before if not k.endswith(("-wal", "-shm"))} <= set(_live_digest(office)), "nothing moved"
 
 
 def test_restore_of_an_unknown_backup_says_how_to_list_them(office):
@@ -285,3 +286,17 @@ def test_restore_of_an_unknown_backup_says_how_to_list_them(office):
     assert result.returncode == 2
     assert "找不到备份" in result.stderr and "kiosk office backups" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_backup_and_backups_as_json(office):
+    from tests.office_fixtures import run_office
+
+    made = run_office(office["config"], "backup", "--json")
+    assert made.exit_code == 0, made.output
+    run = json.loads(made.output)
+    assert run["ok"] is True and run["files"] >= 4 and run["removed"] == []
+    listed = run_office(office["config"], "backups", "--json", "--quick")
+    assert listed.exit_code == 0, listed.output
+    [entry] = json.loads(listed.output)["backups"]
+    assert entry["ok"] is True and entry["path"] == run["path"] and entry["size"] == run["size"]
+    assert entry["software"] and entry["problems"] == []
