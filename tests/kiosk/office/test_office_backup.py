@@ -300,3 +300,22 @@ def test_backup_and_backups_as_json(office):
     [entry] = json.loads(listed.output)["backups"]
     assert entry["ok"] is True and entry["path"] == run["path"] and entry["size"] == run["size"]
     assert entry["software"] and entry["problems"] == []
+
+
+def test_a_long_copy_shows_its_progress(office):
+    from kiosk.office.registry_master import RegistryMaster
+    from tests.office_fixtures import run_office
+
+    RegistryMaster(office["data"] / "registry.db").close()  # WAL, as the office opens it
+    conn = sqlite3.connect(office["data"] / "registry.db")
+    conn.execute("CREATE TABLE padding (blob BLOB)")
+    conn.executemany("INSERT INTO padding VALUES (?)", ((os.urandom(64 * 1024),) for _ in range(200)))  # 12.5 MiB
+    conn.commit()
+    conn.close()
+    result = run_office(office["config"], "backup")
+    assert result.exit_code == 0, result.output
+    lines = [line.strip() for line in result.output.splitlines() if line.strip().startswith("data/registry.db:")]
+    assert lines[-1] == "data/registry.db: 100 %" and len(lines) >= 5, lines
+    assert all(line.endswith("0 %") for line in lines), "a line per tenth"
+    assert not any(line.strip().startswith("data/office.db:") for line in result.output.splitlines()), \
+        "a small database is copied without progress lines"
