@@ -59,20 +59,36 @@ EARLY = (1, 5, 20, 50, 100, 200, 500)  # printed only: where the first thousand'
 BAR_MB, BAR_GROWTH_MB = 100.0, 0.5
 
 
+# The same bench on the code before issue 14's changes (74d410c, `git worktree add /tmp/mem-base 74d410c`), run
+# in the same session as the figures above; update it with them.
+BASELINE = ("- Before (74d410c, the same bench in the same session, 2 runs; a third was stopped to free the bench "
+            "lock): RSS after 10,000 scans 106.2 and 104.9 MB, growth over the last 5,000 0.2 and −0.1 MB; the "
+            "earlier 3 runs that day: 105.8 (105.5–105.8) MB.")
+
+
 # What the profile found (2026-12-01), kept with the figures; rerun with --profile / --idle-s to check it again.
 NOTES = [
     "- Found: the hanzi keyboard's index was built at every start inside the gate from pypinyin's phrase "
     "dictionary (+73 MB for good, 192 MB after 10,000 scans); it is now scanned in a child process and the gate "
-    "keeps ~4 MB of it (GB2312's and the name characters as objects, the rest as one text). OpenCV is no longer loaded (the decoder's retries are NumPy). Python objects grow by "
-    "under 3 MB over 2,000 scans (tracemalloc); every rolling window (mock pins, the fake thermometer's "
-    "transactions, the voice log, SSE queues, the same-card window) is bounded.",
-    "- The rest, ~95 MB when ready, is libraries loaded once: NumPy ~15 MB, pydantic with the config's models "
-    "~15 MB, sqlite-utils ~4 MB, cryptography ~6 MB, Flask and its extensions ~10 MB, requests ~3.5 MB; the first "
-    "scan adds Pillow (the simulated camera's PNG cards) and ~6 MB more settle in within 1,000 scans "
-    "(half-empty pymalloc arenas and glibc heap), flat after that.",
+    "keeps ~4 MB of it (GB2312's and the name characters as objects, the rest as one text). OpenCV is no longer "
+    "loaded (the decoder's retries are NumPy). Python objects grow by under 3 MB over 2,000 scans (tracemalloc); "
+    "every rolling window (mock pins, the fake thermometer's transactions, the voice log, SSE queues, the "
+    "same-card window) is bounded.",
+    "- Then kept out of the gate (issue 14; each measured alone, RSS of the modules a ready gate holds): requests "
+    "with urllib3, charset-normalizer, idna and certifi −4.4 MB (the sync client is on http.client: one keep-alive "
+    "connection, answers read up to 64 MiB); segno −1.2 MB (imported only where a card is drawn); numpy.ma −1.3 MB "
+    "(np.percentile in the replay camera's border imported it: the simulated gate only); the office's roster, "
+    "addresses and registry-master modules and its config models (the gate read one constant from them), under "
+    "0.5 MB. tests/kiosk/test_gate_imports.py checks that a synced gate which has shown a card loaded none of them.",
+    "- The rest, ~87 MB when ready, is libraries loaded once: NumPy ~15 MB, pydantic with the config's models "
+    "~15 MB, Flask and its extensions ~10 MB, cryptography ~6 MB, sqlite-utils ~4 MB (with dateutil), gpiozero "
+    "~3 MB, hypercorn ~3 MB; the first scan adds Pillow (the simulated camera's PNG cards, ~3.5 MB) and ~6 MB more "
+    "settle in within 1,000 scans (half-empty pymalloc arenas, glibc heap, SQLite's page caches filling), flat "
+    "after that.",
     "- glibc: the arena cap (2, `kiosk run`) makes runs agree within 0.5 MB; `malloc_trim(0)` every 10 s "
     "(`KIOSK_MALLOC_TRIM_S=0` to compare), `MALLOC_MMAP_THRESHOLD_=262144` (−2 MB) and a smaller sync batch "
     "changed nothing measurable; `PYTHONMALLOC=malloc` is worse (+16 MB).",
+    BASELINE,
 ]
 
 
@@ -326,13 +342,13 @@ def markdown_for(runs: list[Run], scans: int, env: dict[str, str]) -> str:
     growth = [r.at(scans) - r.at(max(0, scans - 5_000)) for r in runs]
     meets = max(at_10k) <= BAR_MB and max(growth) <= BAR_GROWTH_MB
     curves = []
+    step = max(1, scans // 10 // SAMPLE_EVERY)  # ten steps: every 1,000 scans of 10,000, every 5,000 of 50,000
     for r in runs:
-        step = max(1, len(r.samples) // 15)
-        curves.append(" → ".join(f"{mb:.0f}" for _, mb in r.samples[::step]))
+        curves.append(" → ".join(f"{mb:.1f}" for _, mb in r.samples[::step]))
     loaded = {m: sum(m in r.modules for r in runs) for m in HEAVY_MODULES}
     smaps = {k: [r.smaps[k] for r in runs] for k in runs[0].smaps}
     rate = [scans / r.elapsed_s for r in runs]
-    sampled_every = SAMPLE_EVERY * max(1, len(runs[0].samples) // 15)
+    sampled_every = SAMPLE_EVERY * step
     return "\n".join([
         "## Gate process memory" + ("" if scans <= 10_000 else f", {scans:,} scans"),
         "",
