@@ -146,6 +146,23 @@ class WebServer:
         finally:
             self.front.shutdown()
 
+    @property
+    def serving(self) -> bool:
+        """True while ``run`` serves (its event loop is running)."""
+        loop = self._loop
+        return loop is not None and loop.is_running() and not self._closed.is_set()
+
+    def stop_on_signal(self) -> None:
+        """For a SIGTERM/SIGINT handler on the serving thread: close in order while serving, else KeyboardInterrupt.
+
+        Raising KeyboardInterrupt inside the running event loop tears through whatever callback it lands in, and
+        asyncio prints a traceback per open connection; ``close`` ends ``run`` the ordinary way instead.
+        """
+        if self.serving:
+            self.close()
+            return
+        raise KeyboardInterrupt
+
     def close(self) -> None:
         """Stop serving (from any thread); open streams end, the app's threads finish their requests. Idempotent."""
         self._closed.set()

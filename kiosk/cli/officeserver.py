@@ -61,11 +61,12 @@ def serve(config_path: str, threads: int) -> None:
     from kiosk.service_notify import ServiceNotice, http_answers, office_health
 
     def stop(signum, frame):
-        # systemd stops with SIGTERM: end the serving loop as Ctrl-C does, so STOPPING=1 is sent and the watch and
-        # the server close in order (the loop ends cleanly on KeyboardInterrupt, as in `kiosk run`).
-        raise KeyboardInterrupt
+        # systemd stops with SIGTERM, a terminal with Ctrl-C: the server closes in order (no traceback per open
+        # connection), then STOPPING=1 is sent and the watch closes.
+        running.stop_on_signal()
 
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     # Under systemd (Type=notify): READY=1 once /healthz answers; keep-alives while it does and the store answers.
     host, port, tls = server.host, running.port, running.tls
     notice = ServiceNotice(http_answers(host, port, "/healthz", tls=tls, timeout_s=2.0),

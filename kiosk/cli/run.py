@@ -56,8 +56,9 @@ def serve_until_signal(process: GateProcess, ready: Callable[[], None]) -> None:
     """
 
     def stop(signum, frame):
-        # The server loop ends cleanly on KeyboardInterrupt (closing its socket from here would break select()).
-        raise KeyboardInterrupt
+        # Serving: the server closes in order through its loop (no traceback per open connection); still starting:
+        # KeyboardInterrupt ends start() and the parts started so far are closed below.
+        process.server.stop_on_signal()
 
     def hang_if_asked() -> None:
         if process.simulation is not None and os.environ.get(HANG_PASSAGES_ENV) == "1":
