@@ -303,6 +303,19 @@ def ratio_text(ratios: list[float], name: str) -> str:
 
 # Paragraphs of the section that do not come from this run's figures
 NOTES = [
+    "- Where a batch of 1000 goes (2026-12-01, the journal with the clock-stamp columns in the working tree; "
+    "py-spy, 20 s of `append_many`, wall-clock samples): SQLite about 44 % (the INSERTs 28 %, BEGIN/COMMIT with "
+    "the fsync and checkpoints 16 %), the journal's Python about 50 % — parsing the stored JSON back for the "
+    "returned Events 13 %, encoding it 12 %, building the row tuples and Event objects 12 %, the other checks "
+    "7 %, the ids 5.5 %. The same stages timed apart in CPU time: raw transactions of 1000 ~7.5 µs per event, "
+    "`append_many` ~21: JSON encode 2.7, parse back 3.1, Event objects 2.1, ids 0.9 (0.6 after the rewrite as "
+    "128-bit numbers), other checks ~1, row tuples 0.2, and garbage collection of the batch's objects ~2 "
+    "(19 µs with gc off). With v7 ids SQLite's own part is close to the bulk baseline (raw transactions of "
+    "1000 at ~80–90 % of it); the bar now hangs on the journal's Python: 60 % of a bulk baseline at ~8.3 CPU "
+    "µs per event allows ~13.8 per event in all, i.e. ~6 µs of Python above SQLite, against ~13–15 today. "
+    "Encoding and checking alone take ~4; the next steps would be to stop parsing every batch back (an Event "
+    "whose data is parsed when read, or built from the draft's data when it is a plain JSON dict) and cheaper "
+    "Event objects — changes to what `append_many` hands back (kiosk/events.py, journal.py), not made here.",
     "- A single-event commit in WAL mode costs SQLite one write of a few pages + one sync of the -wal file. "
     "Once the -wal file is reused after a checkpoint its size no longer changes, so that sync can be cheaper "
     "than the append + fsync row: raw SQLite may beat the plain fsync rate, and the in-place fdatasync row "
