@@ -49,6 +49,7 @@ EXAMPLE_FILE = {"gate": "config.yaml", "office": "office.yaml"}
 DEFAULT_DATA_DIR = {"gate": "/var/lib/kiosk", "office": "/var/lib/kiosk-office"}
 SERVICE_USER = {"gate": "kiosk", "office": "kiosk-office"}
 SERVER_UNIT = {"gate": "kiosk-gate.service", "office": "kiosk-office.service"}
+BACKUP_SERVICE, BACKUP_TIMER = "kiosk-office-backup.service", "kiosk-office-backup.timer"
 SCREEN_USER = "kiosk-screen"  # cage's dedicated screen user on plain Debian
 # Every unit and drop-in this installer writes, relative to the root.
 UNIT_DIR = "etc/systemd/system"
@@ -703,6 +704,31 @@ class Installer:
         self.put(JOURNALD_DROPIN, journald_dropin(self.role))
         if self.role == "gate":
             self.screen(screen)
+        else:
+            self.backup_units()
+
+    def backup_units(self) -> None:
+        """The office's nightly backup (docs/backup.md): the oneshot service and its timer, the timer enabled.
+
+        The backups go to ``backup.dir`` or, by default, ``<data_dir>-backups`` beside the data folder; for a data
+        folder other than the default that sibling is made here (the service may write only its two folders).
+        """
+        for name in (BACKUP_SERVICE, BACKUP_TIMER):
+            self.put(f"{UNIT_DIR}/{name}", (self.source / "systemd" / name).read_text(encoding="utf-8"))
+        self.result.units.append(BACKUP_TIMER)
+        dropin = f"{UNIT_DIR}/{BACKUP_SERVICE}.d/{DATA_DROPIN_NAME}"
+        data_dir = self.result.data_dir
+        if data_dir != DEFAULT_DATA_DIR["office"]:
+            backups = data_dir.rstrip("/") + "-backups"
+            self.put(dropin, data_dir_dropin(data_dir) + f"ReadWritePaths={backups}\n")
+            path = under(self.root, backups)
+            path.mkdir(parents=True, exist_ok=True)
+            path.chmod(0o700)
+            self.system.chown(path, SERVICE_USER["office"])
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                under(self.root, dropin).unlink()
+                self.result.changed.append("/" + dropin + " (removed)")
 
     def screen(self, screen: str) -> None:
         """The touchscreen browser: labwc user unit + autostart (Raspberry Pi OS) or the cage system unit."""

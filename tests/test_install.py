@@ -269,6 +269,26 @@ def test_data_partition_the_config_and_the_unit_agree(root):
     assert "/var/lib/kiosk" in service_values(root, "kiosk-gate.service", "ReadWritePaths")
 
 
+def test_the_office_gets_its_nightly_backup_enabled_and_writable_on_a_data_partition(root):
+    release = root / "opt/kiosk/releases/0.1.0-20261201T000000Z"
+    release.mkdir(parents=True)
+    assert run(root, "office", "--data-dir", "/srv/kiosk-office", "--release", str(release)) == 0
+    units = root / install.UNIT_DIR
+    assert (units / install.BACKUP_SERVICE).is_file()
+    # enabled: the timer (not the oneshot service) is wanted by timers.target
+    assert (units / "timers.target.wants" / install.BACKUP_TIMER).is_symlink()
+    assert not (units / "multi-user.target.wants" / install.BACKUP_SERVICE).exists()
+    writable = service_values(root, install.BACKUP_SERVICE, "ReadWritePaths")
+    assert "/srv/kiosk-office" in writable and "/srv/kiosk-office-backups" in writable
+    assert (root / "srv/kiosk-office-backups").is_dir()
+    assert (root / "srv/kiosk-office-backups").stat().st_mode & 0o777 == 0o700
+    # Back to the default folder: the drop-in goes (the unit's own StateDirectory= paths apply).
+    assert run(root, "office", "--data-dir", "/var/lib/kiosk-office") == 0
+    assert not (units / f"{install.BACKUP_SERVICE}.d" / install.DATA_DROPIN_NAME).exists()
+    assert service_values(root, install.BACKUP_SERVICE, "ReadWritePaths") == [
+        "/var/lib/kiosk-office", "/var/lib/kiosk-office-backups"]
+
+
 def test_installed_units_with_their_drop_ins_pass_systemd_analyze_verify(root, tmp_path):
     assert run(root, "gate", "--gate-id", "north-gate", "--data-dir", "/srv/kiosk", "--screen", "cage") == 0
     analyze = shutil.which("systemd-analyze")
