@@ -248,12 +248,20 @@ def journal_single(folder: Path) -> Measured:
         return timed(step)
 
 
-def journal_batched(folder: Path, size: int) -> Measured:
-    """Journal.append_many with ``size`` drafts per call (drafts made inside the timing)."""
-    with Journal(folder / f"journal-batch-{size}.db", "bench-gate") as journal:
+def journal_batched(folder: Path, size: int, read_data: bool = False) -> Measured:
+    """Journal.append_many with ``size`` drafts per call (drafts made inside the timing).
+
+    ``read_data``: the caller also reads every returned event's data (parsed from the stored text when first
+    read, since wave 16), what a caller that looks at each event pays on top.
+    """
+    with Journal(folder / f"journal-batch-{size}{'-read' if read_data else ''}.db", "bench-gate") as journal:
         def step() -> int:
             drafts = [EventDraft(EventKind.PASSAGE, DATA, "v1", "resident:12", 3) for _ in range(size)]
-            return len(journal.append_many(drafts))
+            events = journal.append_many(drafts)
+            if read_data:
+                for event in events:
+                    event.data  # noqa: B018  # the read is what is measured
+            return len(events)
 
         return timed(step)
 
@@ -273,6 +281,8 @@ MEASUREMENTS: list[tuple[str, str, Callable[[Path], Measured]]] = [
     ("raw_tx_1000", "Raw sqlite3: `executemany`, transactions of 1000 rows, v7 ids",
      lambda folder: raw_transactions(folder, 1000)),
     ("batch_1000", "**`Journal.append_many`**, batches of 1000", lambda folder: journal_batched(folder, 1000)),
+    ("batch_1000_read", "`Journal.append_many`, batches of 1000, the caller reading every returned event's data",
+     lambda folder: journal_batched(folder, 1000, read_data=True)),
     ("raw_tx_1000_v4", "For the record: raw transactions of 1000 rows with random v4 ids",
      lambda folder: raw_transactions(folder, 1000, v7=False)),
 ]
@@ -282,10 +292,11 @@ VERSUS = {
     "raw_bulk_v4": ["raw_bulk"],
     "raw_tx_100": ["raw_bulk"], "batch_100": ["raw_bulk", "raw_bulk_v4", "raw_tx_100"],
     "raw_tx_1000": ["raw_bulk"], "batch_1000": ["raw_bulk", "raw_bulk_v4", "raw_tx_1000"],
+    "batch_1000_read": ["raw_bulk", "batch_1000"],
     "raw_tx_1000_v4": ["raw_bulk_v4", "raw_tx_1000"],
 }
 NAMES = {"fsync": "fsync", "raw_meta": "raw meta", "raw_bulk": "raw bulk", "raw_bulk_v4": "raw bulk v4",
-         "raw_tx_100": "raw tx of 100", "raw_tx_1000": "raw tx of 1000"}
+         "raw_tx_100": "raw tx of 100", "raw_tx_1000": "raw tx of 1000", "batch_1000": "batches of 1000"}
 
 
 def median(values: list[float]) -> float:

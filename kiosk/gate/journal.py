@@ -36,7 +36,7 @@ from sqlite_utils.migrations import Migrations
 from kiosk.events import Event, EventKind
 from kiosk.exc import JournalClosedError, JournalError
 from kiosk.gate.clock import ClockTrust, GateClock
-from kiosk.gate.journal_prepare import FORBIDDEN_KEYS, EventDraft, decode_all, new_ids, prepare_batch
+from kiosk.gate.journal_prepare import FORBIDDEN_KEYS, EventDraft, new_ids, prepare_batch
 
 __all__ = ["FORBIDDEN_KEYS", "EventDraft", "Journal", "JournalReader", "JournalStats", "format_ts", "parse_ts"]
 
@@ -599,13 +599,13 @@ class Journal(JournalReader):
     def append_many(self, drafts: Iterable[EventDraft]) -> list[Event]:
         """Journal several events in one transaction: all are stored, with consecutive seqs, or none."""
         # Everything that needs no seq happens before the writer's lock: the
-        # checks and the JSON text, the ids, and the parsed copies the Events
-        # hold (so each reads exactly like its stored row, tuples as lists).
+        # checks and the JSON text, and the ids. The Events handed back hold
+        # their rows' JSON text and parse it when their data is first read, so
+        # each reads exactly like its stored row (tuples as lists).
         prepared = prepare_batch(drafts)
         if not prepared:
             return []
         ids = new_ids(len(prepared))
-        datas = decode_all([p[4] for p in prepared])
         gate_id = self._gate_id
 
         def insert(conn: sqlite3.Connection) -> tuple[str, list[Event]]:
@@ -625,9 +625,11 @@ class Journal(JournalReader):
                  in zip(range(last + 1, last + 1 + len(prepared)), ids, prepared, strict=True)],
             )
             conn.execute("UPDATE meta SET value = ? WHERE key = 'last_seq'", (last + len(prepared),))
-            return ts, [Event(seq, id_, ts, gate_id, volunteer_id, kind, data, subject, household_id, boot, mono_ms, trust)
-                        for seq, id_, (kind, volunteer_id, subject, household_id, _), data
-                        in zip(range(last + 1, last + 1 + len(prepared)), ids, prepared, datas, strict=True)]
+            stored = Event.stored
+            return ts, [stored(seq, id_, ts, gate_id, volunteer_id, kind, data_json, subject, household_id, boot, mono_ms,
+                               trust)
+                        for seq, id_, (kind, volunteer_id, subject, household_id, data_json)
+                        in zip(range(last + 1, last + 1 + len(prepared)), ids, prepared, strict=True)]
 
         ts, events = self._write(insert)
         with self._lock:  # after the commit: a rolled-back batch leaves no newer time behind

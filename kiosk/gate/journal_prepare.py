@@ -2,9 +2,9 @@
 
 ``prepare_batch`` checks each draft (kind, data a mapping of JSON, no clear ID
 number, column types) and encodes its data once; ``new_ids`` makes the
-batch's ids from one ``os.urandom`` call; ``decode_all`` parses the batch's
-stored JSON back in one C call, so every Event handed back holds exactly what
-its row holds. A batched append spends most of its Python time here, so the
+batch's ids from one ``os.urandom`` call (the Events handed back hold the
+stored JSON text and parse it when read: kiosk.events.Event.stored). A
+batched append spends most of its Python time here, so the
 common case (an ``EventKind`` member, a plain ``dict``, ``str``/``None``
 columns) takes short paths; anything else goes through the same checks as
 always, and the stored text is byte for byte what ``json.JSONEncoder`` makes.
@@ -29,7 +29,8 @@ from kiosk.exc import JournalError, PersonalDataError
 # Keys that would hold a clear ID-card number. Those numbers may only be
 # journaled as a keyed hash plus a masked form, made elsewhere.
 FORBIDDEN_KEYS = frozenset({"id_number", "id_card_number"})
-# Finds any of them in lower-cased JSON text: faster than one ``in`` per name
+# Finds any of them in lower-cased JSON text: faster than one ``in`` per name. prepare_batch looks first
+# for "_n" / "_N" in the text as it is, which every name holds (tests/kiosk/gate/test_journal_returned_events.py)
 _MENTIONS_FORBIDDEN_KEY = re.compile("|".join(sorted(map(re.escape, FORBIDDEN_KEYS), key=len, reverse=True))).search
 
 # allow_nan=False: NaN is not JSON, and a made-up reading must not reach the office
@@ -52,8 +53,8 @@ class EventDraft:
 PreparedRow = tuple[EventKind, str | None, str | None, int | None, str]
 
 
-def _batch_encoder() -> Callable[[Any], str]:
-    """A JSON encoder for one batch, making exactly ``ENCODER.encode``'s text.
+def _batch_encoder() -> Callable[[Any, int], list[str]]:
+    """A JSON encoder for one batch: ``"".join(encode(data, 0))`` is exactly ``ENCODER.encode(data)``.
 
     ``ENCODER.encode`` builds the C encoder anew on every call, a third of the
     cost of encoding a small record; one C encoder serves a whole batch. Not
@@ -63,12 +64,13 @@ def _batch_encoder() -> Callable[[Any], str]:
     # What JSONEncoder.iterencode itself calls; typeshed does not declare it
     make_encoder = getattr(json_encoder, "c_make_encoder", None)
     if make_encoder is None:  # a Python built without the _json accelerator
-        return ENCODER.encode
+        return lambda data, _level: [ENCODER.encode(data)]
     encode = make_encoder(
         {}, ENCODER.default, json_encoder.encode_basestring, None, ENCODER.key_separator, ENCODER.item_separator,
         ENCODER.sort_keys, ENCODER.skipkeys, ENCODER.allow_nan,
     )
-    return lambda data: "".join(encode(data, 0))
+    # Called as the C encoder is, (data, 0) → the text's pieces: prepare_batch joins them, one call less per event
+    return encode
 
 
 def prepare_batch(drafts: Iterable[EventDraft]) -> list[PreparedRow]:
@@ -78,7 +80,7 @@ def prepare_batch(drafts: Iterable[EventDraft]) -> list[PreparedRow]:
     JournalError for an unknown kind, data that is not a mapping of JSON
     values, or a column of the wrong type.
     """
-    encode = _batch_encoder()
+    encode, join = _batch_encoder(), "".join
     rows: list[PreparedRow] = []
     append = rows.append
     for draft in drafts:
@@ -94,12 +96,15 @@ def prepare_batch(drafts: Iterable[EventDraft]) -> list[PreparedRow]:
                 raise JournalError(f"event data must be a dict, got {type(data).__name__}")
             data = dict(data)
         try:
-            data_json = encode(data)
+            data_json = join(encode(data, 0))
         except (TypeError, ValueError) as exc:
             raise JournalError(f"event data is not JSON-serialisable: {exc}") from exc
         # Such a key appears verbatim in the JSON text, so when no name does,
-        # the walk over the data can be skipped
-        if _MENTIONS_FORBIDDEN_KEY(data_json.lower()):
+        # the walk over the data can be skipped. Every name holds "_n" once
+        # lower-cased, and only "_", "n" and "N" lower to those characters:
+        # text with neither "_n" nor "_N" names none, and is not lower-cased
+        # (most of this check's cost on text with Chinese in it)
+        if ("_n" in data_json or "_N" in data_json) and _MENTIONS_FORBIDDEN_KEY(data_json.lower()):
             _refuse_forbidden_keys(data_json)
         volunteer_id, subject, household_id = draft.volunteer_id, draft.subject, draft.household_id
         if volunteer_id is not None and volunteer_id.__class__ is not str:
@@ -204,7 +209,3 @@ def new_ids(count: int, now_ms: int | None = None) -> list[str]:
     """``count`` new UUIDv7 event ids (32 hex digits), increasing across calls in this process: see ``EventIds``."""
     return _EVENT_IDS(count, now_ms)
 
-
-def decode_all(texts: list[str]) -> list[Any]:
-    """Each JSON text parsed, as ``json.loads`` would one by one, in one call for the whole batch."""
-    return json.loads(f"[{','.join(texts)}]")
