@@ -158,7 +158,7 @@ class FrameGrabber:
     returns None if none came. An error from the camera ends the thread and is raised by the next ``read``;
     the read after that starts the thread again (the scanner backs off in between). :meth:`pause` stops the
     thread and keeps the camera open; :meth:`close` also closes the camera. ``skipped`` counts frames that
-    were never handed out.
+    were never handed out; ``arrived`` every frame scored and kept for choosing.
     """
 
     def __init__(self, source: FrameSource, keep: int = 4, *, wait_s: float = 0.25,
@@ -175,6 +175,7 @@ class FrameGrabber:
         self._error: BaseException | None = None
         self._source_done = False
         self.skipped = 0
+        self.arrived = 0
         self.closed = False
         self.exhausted = False
 
@@ -257,6 +258,7 @@ class FrameGrabber:
             score = self._frames._score(frame)  # outside the lock: the reader is not held up by the scoring
             with self._cond:
                 self._frames.offer(frame, score)
+                self.arrived += 1
                 self._cond.notify_all()
 
 

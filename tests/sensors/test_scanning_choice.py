@@ -126,10 +126,10 @@ def test_grabber_hands_out_the_sharpest_frame_that_arrived(card, streak):
     grabber = FrameGrabber(camera, keep=4, wait_s=0.05)
     assert grabber.read() is None  # starts the thread
     camera.push(streak, card, streak)
-    assert wait_for(lambda: camera.reads == 3)
+    assert wait_for(lambda: grabber.arrived == 3)  # scored and kept, not only read from the camera
     assert grabber.read() is card and grabber.skipped == 2
     camera.push(streak, streak)
-    assert wait_for(lambda: camera.reads == 5)
+    assert wait_for(lambda: grabber.arrived == 5)
     assert grabber.read() is streak
     grabber.close()
     assert camera.closed
@@ -193,7 +193,7 @@ def test_scanner_reads_the_card_from_the_one_sharp_frame(card, streak):
     assert isinstance(scanner._source, FrameGrabber)  # a live camera: the loop chooses among its frames
     assert scanner.step() == []  # nothing yet: the camera thread starts and the read gives up after wait_s
     camera.push(streak, streak, card, streak)
-    assert wait_for(lambda: camera.reads == 4)
+    assert wait_for(lambda: scanner._source.arrived == 4)
     scans = scanner.step()
     assert [s.text for s in scans] == [CARD]
     assert scanner.status.frames == 1 and scanner.status.skipped == 3
