@@ -37,8 +37,6 @@ def parse_subject(key: str | None) -> tuple[str, int] | None:
     return (kind, int(ident)) if kind and ident.isascii() and ident.isdigit() and len(ident) <= 10 else None
 
 
-_FIELDS = ("seq", "id", "ts", "gate_id", "volunteer_id", "kind", "data", "subject", "household_id", "boot", "mono_ms",
-           "clock")
 _NOT_DECODED = object()  # an Event built from its stored JSON text, not parsed yet
 
 
@@ -84,10 +82,21 @@ class Event:
         data: dict[str, Any], subject: str | None = None, household_id: int | None = None, boot: str | None = None,
         mono_ms: int | None = None, clock: str | None = None,
     ) -> None:
-        for name, value in (("seq", seq), ("id", id), ("ts", ts), ("gate_id", gate_id), ("volunteer_id", volunteer_id),
-                            ("kind", kind), ("_data", data), ("subject", subject), ("household_id", household_id),
-                            ("boot", boot), ("mono_ms", mono_ms), ("clock", clock), ("_data_json", None)):
-            object.__setattr__(self, name, value)
+        # What the frozen dataclass's __init__ did: its fields cannot be set the ordinary way
+        set_ = object.__setattr__
+        set_(self, "seq", seq)
+        set_(self, "id", id)
+        set_(self, "ts", ts)
+        set_(self, "gate_id", gate_id)
+        set_(self, "volunteer_id", volunteer_id)
+        set_(self, "kind", kind)
+        set_(self, "_data", data)
+        set_(self, "subject", subject)
+        set_(self, "household_id", household_id)
+        set_(self, "boot", boot)
+        set_(self, "mono_ms", mono_ms)
+        set_(self, "clock", clock)
+        set_(self, "_data_json", None)
 
     @staticmethod
     def stored(
@@ -134,7 +143,7 @@ class Event:
         return self._values() == other._values()
 
     def __repr__(self) -> str:
-        return f"Event({', '.join(f'{name}={value!r}' for name, value in zip(_FIELDS, self._values(), strict=True))})"
+        return f"Event({', '.join(f'{name}={value!r}' for name, value in zip(self.__match_args__, self._values(), strict=True))})"
 
     def __reduce__(self) -> tuple[Any, ...]:
         # copy and pickle rebuild it through __init__ (its attributes cannot be set one by one)
