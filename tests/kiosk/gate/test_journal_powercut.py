@@ -7,6 +7,7 @@ not the loss of a disk's write cache: see docs/journal.md.
 
 from __future__ import annotations
 
+import os
 import random
 import select
 import signal
@@ -27,21 +28,30 @@ def run_and_kill(path: Path, seed: int, rng: random.Random) -> list[bytes]:
     child = subprocess.Popen(
         [sys.executable, str(CHILD), str(path), str(seed)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
+    seen = b""
     try:
         if rng.random() < 0.2:
             # Early: while the interpreter starts, or the journal is being created or reopened
             time.sleep(rng.uniform(0.0, 0.25))
         else:
-            ready, _, _ = select.select([child.stdout], [], [], 10)
-            assert ready, "child never became ready"
-            time.sleep(rng.uniform(0.02, 0.15))
+            # After a random number of reported events, not a random time: on a slow machine (arm64 under
+            # emulation) a few milliseconds after ready meant almost no events, and the test meant nothing.
+            wanted = rng.randint(1, 40) + 1  # lines: "ready", then events and acks
+            deadline = time.monotonic() + 120
+            while seen.count(b"\n") < wanted:
+                ready, _, _ = select.select([child.stdout], [], [], max(0.0, deadline - time.monotonic()))
+                assert ready, "child never became ready or stopped reporting"
+                chunk = os.read(child.stdout.fileno(), 65536)
+                assert chunk, f"child ended by itself: {child.stderr.read().decode()}"
+                seen += chunk
+            time.sleep(rng.uniform(0.0, 0.01))  # and then at an arbitrary instruction
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=10)
     finally:
         if child.poll() is None:
             child.kill()
             child.wait()
-    output, errors = child.stdout.read(), child.stderr.read()
+    output, errors = seen + child.stdout.read(), child.stderr.read()
     child.stdout.close()
     child.stderr.close()
     assert child.returncode == -signal.SIGKILL, f"child ended by itself ({child.returncode}): {errors.decode()}"

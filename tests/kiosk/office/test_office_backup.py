@@ -56,7 +56,7 @@ def _kiosk(*args, timeout: float = 120) -> subprocess.CompletedProcess:
 def _serve(office) -> subprocess.Popen:
     process = subprocess.Popen([*KIOSK, "office", "serve", "--config", str(office["config"])],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env())
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # an office starts in ~1 s here; far slower on a slow or emulated machine
     while time.monotonic() < deadline:
         try:
             if requests.get(office["url"] + "/healthz", timeout=1).status_code == 200:
@@ -70,7 +70,7 @@ def _serve(office) -> subprocess.Popen:
 def _stop(process: subprocess.Popen) -> None:
     process.terminate()
     try:
-        process.wait(15)
+        process.wait(30)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
