@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import requests
 
 VALID_ID = "11010519491231002X"  # the standard's own example number: a correct check digit
@@ -142,3 +144,12 @@ def fill_visitor_form(page, *, name: str = "孙来访", host: tuple[str, str, st
     page.click("#pad-overlay .keypad button[data-key='X']")  # the decimal point on the temperature pad
     type_keys(page, "#pad-overlay", "4")
     page.click("#pad-ok")
+
+
+def shown_celsius(page) -> float:
+    """The measured temperature on the result screen as a number: the simulated sensor has read noise (σ 0.03 °C), so
+    a person set at 36.5 can show 36.6 — compare within a tolerance, not as text."""
+    text = page.inner_text("#result-temperature")
+    found = re.search(r"\d+\.\d", text)
+    assert found, text
+    return float(found.group())

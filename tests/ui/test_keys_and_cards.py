@@ -18,7 +18,16 @@ from pathlib import Path
 import pytest
 
 from tests.ui.conftest import REPO
-from tests.ui.helpers import GREEN, api, decisions_sent, record_screens, screens_shown, show_card_image, simulate
+from tests.ui.helpers import (
+    GREEN,
+    api,
+    decisions_sent,
+    record_screens,
+    screens_shown,
+    show_card_image,
+    shown_celsius,
+    simulate,
+)
 
 SYNC_INTERVAL_S = 5  # kiosk/demo.py gate_config: sync.interval_s
 # One or two sync intervals, and room for a slow machine's round (HTTP, SQLite).
@@ -118,7 +127,7 @@ def test_a_key_rotated_at_the_office_reaches_the_running_gate(page, demo_gate, o
     assert page.inner_text("#result-title") == "欢迎回家"
     assert "王*山" in page.inner_text("#result-name")
     assert page.inner_text("#result-direction") == "进"
-    assert "36.5" in page.inner_text("#result-temperature")
+    assert abs(shown_celsius(page) - 36.5) <= 0.2, page.inner_text("#result-temperature")
     background = page.evaluate("getComputedStyle(document.querySelector('#result')).backgroundColor")
     assert background == GREEN
     shoot(page, "result-card-new-key")
