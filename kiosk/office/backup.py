@@ -19,6 +19,7 @@ their -wal and -shm, which would otherwise be replayed onto the restored file) a
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import functools
 import json
@@ -212,10 +213,8 @@ def _locked(dest: Path) -> Iterator[None]:
 def _chmod(change: Callable[[], None]) -> None:
     # A FAT-formatted USB stick has no file modes and may refuse chmod: the copy still counts (docs/backup.md
     # says what that means for the signing key on it).
-    try:
+    with contextlib.suppress(PermissionError):
         change()
-    except PermissionError:
-        pass
 
 
 def _copy_file(src: Path, dest: Path, mode: int = 0o600) -> None:
