@@ -87,7 +87,31 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-CPU: dict[str, float] = {"office": 0.0, "gates": 0.0, "wall": 0.0}  # summed over the timed rounds
+def _children(pid: int) -> list[int]:
+    """The processes ``pid`` started (the office's checking processes and multiprocessing's resource tracker)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rpartition(")")[2].split()[1]) == pid:
+                    found.append(int(entry.name))
+            except (OSError, ValueError):
+                continue
+    return found
+
+
+def _children_cpu_s(pid: int) -> float:
+    total = 0.0
+    for child in _children(pid):
+        try:
+            total += _cpu_s(child)
+        except OSError:  # ended meanwhile
+            continue
+    return total
+
+
+# CPU seconds summed over the timed rounds: the office's serving process, its checking processes, the gates
+CPU: dict[str, float] = {"office": 0.0, "checking": 0.0, "gates": 0.0, "wall": 0.0}
 
 
 def concurrent_ingest(folder: Path, url: str, round_: int = 0, office_pid: int | None = None) -> tuple[float, list[float]]:
@@ -116,11 +140,13 @@ def concurrent_ingest(folder: Path, url: str, round_: int = 0, office_pid: int |
     start.wait()
     began = time.perf_counter()
     office_cpu, gates_cpu = (_cpu_s(office_pid) if office_pid else 0.0), _cpu_s(os.getpid())
+    checking_cpu = _children_cpu_s(office_pid) if office_pid else 0.0
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - began
     if office_pid:
         CPU["office"] += _cpu_s(office_pid) - office_cpu
+        CPU["checking"] += _children_cpu_s(office_pid) - checking_cpu
         CPU["gates"] += _cpu_s(os.getpid()) - gates_cpu
         CPU["wall"] += elapsed
     if errors:
@@ -128,6 +154,31 @@ def concurrent_ingest(folder: Path, url: str, round_: int = 0, office_pid: int |
     held = sum(store.count_events(gate) for gate in tokens)
     assert held == GATES * PER_GATE, held
     return GATES * PER_GATE / elapsed, latencies
+
+
+class DeskStream:
+    """A staff page's live stream (``/api/v1/stream``) open during rounds, read to its end in a thread: the office
+    then also reads every new passage back for it (web.office.stream)."""
+
+    def __init__(self, folder: Path, url: str) -> None:
+        token = OfficeStore(folder / "data" / "office.db").add_user("bench-desk", "staff")
+        self.items = 0
+        self.response = requests.get(url + "/api/v1/stream", headers={"Authorization": f"Bearer {token}"},
+                                     stream=True, timeout=120)
+        self.response.raise_for_status()  # the office subscribed the page before it answered (web.office.stream)
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        try:
+            for line in self.response.iter_lines():
+                if line.startswith(b"data:"):
+                    self.items += 1
+        except requests.RequestException:
+            return
+
+    def close(self) -> None:
+        self.response.close()
 
 
 def raw_insert_all(folder: Path) -> float:
@@ -168,6 +219,11 @@ def main() -> None:
     try:
         concurrent_ingest(folder, url, -1)  # warm-up: the office's first batches pay for imports and compiled schemas
         rounds = [concurrent_ingest(folder, url, r, office.pid) for r in range(ROUNDS)]
+        desk = DeskStream(folder, url)
+        try:  # the same rounds with a desk page open, measured apart (its CPU is not in CPU's figures)
+            desk_rates = sorted(concurrent_ingest(folder, url, ROUNDS + r)[0] for r in range(ROUNDS))
+        finally:
+            desk.close()
         rates = sorted(rate for rate, _ in rounds)
         rate = statistics.median(rates)
         latencies = [x for _, lat in rounds for x in lat]
@@ -181,6 +237,7 @@ def main() -> None:
             raise RuntimeError(f"the office did not stop within 60 s of SIGTERM (see {folder / 'office.log'})") from None
     raw = raw_insert_all(folder)
     latencies.sort()
+    desk_rate = statistics.median(desk_rates)
     p50 = statistics.median(latencies) * 1000
     p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
     table = "\n".join([
@@ -189,13 +246,17 @@ def main() -> None:
         f"| ingest, {GATES} gates at once, batches of {BATCH}, over HTTP (median of {ROUNDS}; min–max) "
         f"| **{rate:,.0f} events/s** ({rates[0]:,.0f}–{rates[-1]:,.0f}) |",
         f"| batch round trip p50 / p99 under that load | {p50:,.0f} ms / {p99:,.0f} ms |",
+        f"| the same with a desk page's live stream open (median of {ROUNDS}; min–max) "
+        f"| **{desk_rate:,.0f} events/s** ({desk_rates[0]:,.0f}–{desk_rates[-1]:,.0f}) |",
         f"| raw sqlite-utils `insert_all`, same rows and schema, {BATCH} per transaction | {raw:,.0f} events/s |",
         f"| drain a {BACKLOG:,}-event backlog, one gate (`SyncClient.push_once`) | **{drain_s:.1f} s** ({drained / drain_s:,.0f} events/s) |",
     ])
-    share = rate / raw
+    share, desk_share = rate / raw, desk_rate / raw
     verdict_ingest = "meets" if share >= 0.5 else "does **not** meet"
+    verdict_desk = "meets" if desk_share >= 0.5 else "does **not** meet"
     verdict_drain = "meets" if drain_s <= 10 else "does **not** meet"
     cores = CPU["wall"] * (os.cpu_count() or 1)
+    batches = ROUNDS * GATES * PER_GATE / BATCH
     markdown = (
         "## Office ingest\n\n"
         f"Measured {report.today()} on {report.machine_description(folder)}, a shared virtual machine (load average "
@@ -205,11 +266,13 @@ def main() -> None:
         "(`kiosk office serve`, hypercorn through web.serving, 8 app threads; every event's data checked against its kind's schema); gates are threads of the bench process sending prepared JSON.\n\n"
         f"{table}\n\n"
         f"- Ingest over HTTP is **{share:.0%}** of the raw `insert_all` measured in the same run: it {verdict_ingest} "
-        f"the ≥ 50 % bar (issue 14). Draining {verdict_drain} the ≤ 10 s bar.\n"
-        f"- CPU during the timed rounds: the office process {CPU['office'] / cores:.0%} of the machine's "
-        f"{os.cpu_count()} cores, the 20 gate threads (this bench process: requests, sockets) "
-        f"{CPU['gates'] / cores:.0%}; the rest idle or other work on the machine. The office's CPU per "
-        f"{BATCH}-event batch: {CPU['office'] * 1000 / (ROUNDS * GATES * PER_GATE / BATCH):.0f} ms.\n"
+        f"the ≥ 50 % bar (issue 14); with a desk page's live stream open **{desk_share:.0%}**: it {verdict_desk} it "
+        f"({desk.items:,} items reached the page). Draining {verdict_drain} the ≤ 10 s bar.\n"
+        f"- CPU during the timed rounds, of the machine's {os.cpu_count()} cores: the office's serving process "
+        f"{CPU['office'] / cores:.0%}, its checking process(es) {CPU['checking'] / cores:.0%}, the 20 gate threads "
+        f"(this bench process: requests, sockets) {CPU['gates'] / cores:.0%}; the rest idle or other work on the "
+        f"machine. The office's CPU per {BATCH}-event batch: {CPU['office'] * 1000 / batches:.0f} ms serving, "
+        f"{CPU['checking'] * 1000 / batches:.0f} ms checking.\n"
         "- Each batch is checked in one pass over the raw body (pydantic-core; a body it refuses is checked again by "
         "the documented `EventBatch` model, whose 400 names the problem), every event's data against its kind's "
         "strict schema (a problem is stored as the event's flag), turned into a positional row outside the write "

@@ -2,4 +2,7 @@
 
 from kiosk.cli import main
 
-main()
+# Guarded: a process started with multiprocessing's ``spawn`` (the office's checking processes,
+# web/office/batch_check.py) imports this module again, and must not run the command a second time
+if __name__ == "__main__":
+    main()

@@ -5,6 +5,8 @@ The commands join the ``office`` group of kiosk.cli.officecmd (loaded lazily fro
 
 from __future__ import annotations
 
+import gc
+import os
 from pathlib import Path
 
 import click
@@ -34,6 +36,7 @@ def serve(config_path: str, threads: int) -> None:
     from kiosk.office.registry_master import RegistryMaster
     from kiosk.office.watch import start_offline_watch
     from web.office import create_app
+    from web.office.batch_check import BatchChecker
     from web.serving import Limits, WebServer
 
     with clean_errors():
@@ -42,7 +45,11 @@ def serve(config_path: str, threads: int) -> None:
         server = config.server
         limits = Limits(idle_timeout_s=server.idle_timeout_s, body_timeout_s=server.body_timeout_s,
                         max_streams=server.max_streams, max_streams_per_client=server.max_streams_per_token)
-        app = create_app(store, registry, config=config)
+        processes = server.check_processes
+        if processes is None:
+            processes = 1 if (os.cpu_count() or 1) >= 2 else 0
+        checker = BatchChecker(store.path.parent, processes)
+        app = create_app(store, registry, config=config, checker=checker)
         try:
             running = WebServer(app, server.host, server.port, threads=threads,
                                 tls_cert=server.tls_cert, tls_key=server.tls_key, limits=limits)
@@ -56,6 +63,9 @@ def serve(config_path: str, threads: int) -> None:
     # The event loop (connections, streams) and the app's threads share the GIL: a busy loop hands it over after
     # 1 ms instead of Python's 5, so a gate's request waits less behind hundreds of stream writes.
     sys.setswitchinterval(0.001)
+    # What start-up made (modules, schemas, the app) lives as long as the process: out of the collector's way, so
+    # the full collections a stream of batches sets off do not walk it each time (docs/benchmarks.md, Office ingest)
+    gc.freeze()
     scheme = "https" if running.tls else "http"
     click.echo(f"office serving on {scheme}://{server.host}:{running.port}  (Ctrl-C stops)")
     from kiosk.service_notify import ServiceNotice, http_answers, office_health
@@ -80,6 +90,7 @@ def serve(config_path: str, threads: int) -> None:
         notice.close()
         watch.stop()
         running.close()
+        checker.close()
 
 
 @click.command("add-gate")

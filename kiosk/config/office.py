@@ -40,6 +40,9 @@ class ServerSettings(Section):
     """Open live-event streams (staff pages) in all; beyond it a new one is answered 503."""
     max_streams_per_token: int = Field(16, ge=1, le=1000)
     """Open live-event streams per staff token (a person's browser tabs)."""
+    check_processes: int | None = Field(None, ge=0, le=16)
+    """Processes that check the gates' batches beside the serving one (web/office/batch_check.py), so checking
+    uses another core; 0: check in the serving threads; unset: one on a machine with two cores or more."""
 
     @model_validator(mode="after")
     def _tls_pair(self) -> ServerSettings:

@@ -15,6 +15,7 @@ turns each event into its row without a dict per row or a lookup per column:
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections.abc import Iterable, Mapping
@@ -106,3 +107,20 @@ def event_row(gate_id: str, event: Mapping[str, Any], received: str, data_dir: s
     if flag is None:
         derive_into(row, kind, data)
     return row
+
+
+_HOUSEHOLD, _BOOT, _MONO, _CLOCK = (EVENT_COLUMNS.index(c) for c in ("household_id", *STAMP_COLUMNS))
+
+
+def row_event(row: list[Any], data: Any = None) -> dict[str, Any]:
+    """A stored row back as the event dict ``ingest`` hands on (the live stream's): the envelope, the data
+    (parsed from the row, or ``data`` when given: what the gate sent, where the office stored more), the clock
+    stamp when the gate sent one, and ``flag`` when the row has one."""
+    event = {"seq": row[SEQ], "id": row[ID], "ts": row[TS], "gate_id": row[0], "volunteer_id": row[VOLUNTEER],
+             "kind": row[KIND], "subject": row[SUBJECT], "household_id": row[_HOUSEHOLD],
+             "data": json.loads(row[DATA]) if data is None else data}
+    if row[_BOOT] is not None or row[_MONO] is not None or row[_CLOCK] is not None:
+        event.update(boot=row[_BOOT], mono_ms=row[_MONO], clock=row[_CLOCK])
+    if row[FLAG]:
+        event["flag"] = row[FLAG]
+    return event

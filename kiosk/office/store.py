@@ -98,6 +98,11 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
+def received_now() -> str:
+    """The time an arriving batch is stamped with (``received_at``)."""
+    return _now()
+
+
 def token_hash(token: str) -> str:
     """Tokens are 256-bit random strings, so a plain SHA-256 is enough to store them safely."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
@@ -245,7 +250,7 @@ class OfficeStore:
         lock are written in one transaction (``_store_in_group``), and this
         returns only after the commit that holds this batch.
         """
-        received = _now()
+        received = received_now()
         events = list(events)
         data_dir = self.path.parent
         rows = []
@@ -253,10 +258,17 @@ class OfficeStore:
             if e["gate_id"] != gate_id:
                 raise OfficeStoreError(f"event seq {e['seq']} belongs to gate {e['gate_id']!r}, not {gate_id!r}")
             rows.append(event_row(gate_id, e, received, data_dir))
-        new_rows, high = self._store_in_group(_Pending(gate_id, rows))
+        new_rows, high = self.ingest_rows(gate_id, rows)
         flags = {row[SEQ]: row[FLAG] for row in new_rows}
         # a flagged event comes back with its "flag", so callers (the live stream) can leave it out
         return [({**e, "flag": flags[e["seq"]]} if flags[e["seq"]] else e) for e in events if e["seq"] in flags], high
+
+    def ingest_rows(self, gate_id: str, rows: list[list[Any]]) -> tuple[list[list[Any]], int]:
+        """Store a gate's batch already checked and built as rows (``kiosk.office.ingest.event_row``, every row of
+        ``gate_id``): as ``ingest``, but returns the new rows (in seq order, ``flag`` set where the office flagged
+        one) and the new high-water seq. The sync API's checking processes build the rows (web.office.batch_check).
+        """
+        return self._store_in_group(_Pending(gate_id, rows))
 
     def _store_in_group(self, pending: _Pending) -> tuple[list[list[Any]], int]:
         """Store one batch's rows, perhaps in one transaction with other waiting batches (group commit).

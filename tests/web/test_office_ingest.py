@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from kiosk.office.registry_master import RegistryMaster
 from kiosk.office.store import OfficeStore
 from web.office import create_app, schemas
+from web.office.batch_check import BatchChecker
 from web.serving import WebServer
 
 
@@ -61,13 +62,13 @@ def test_the_fast_path_takes_an_ordinary_batch():
 
 
 class Office:
-    """The office app on web.serving in a thread on 127.0.0.1."""
+    """The office app on web.serving in a thread on 127.0.0.1 (``checker``: batches checked in its processes)."""
 
-    def __init__(self, tmp_path):
+    def __init__(self, tmp_path, checker: BatchChecker | None = None):
         self.store = OfficeStore(tmp_path / "office.db")
         self.heard: list[tuple[str, list[dict]]] = []
         app = create_app(self.store, RegistryMaster(tmp_path / "registry.db"),
-                         on_events=lambda gate, events: self.heard.append((gate, events)))
+                         on_events=lambda gate, events: self.heard.append((gate, events)), checker=checker)
         self.server = WebServer(app, "127.0.0.1", 0)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
@@ -87,11 +88,23 @@ class Office:
         self.store.close()
 
 
-@pytest.fixture
-def office(tmp_path):
-    office = Office(tmp_path)
+@pytest.fixture(scope="module")
+def checking(tmp_path_factory):
+    """One checking process for the module's offices (these tests need no office keys in its data folder)."""
+    checker = BatchChecker(tmp_path_factory.mktemp("checking"), processes=1)
+    yield checker
+    checker.close()
+
+
+@pytest.fixture(params=["in the serving thread", "in a checking process"])
+def office(request, tmp_path):
+    # Every behaviour below holds both ways: kiosk office serve checks in a process, create_app alone in its threads
+    checker = request.getfixturevalue("checking") if request.param == "in a checking process" else None
+    office = Office(tmp_path, checker)
     yield office
     office.close()
+    if checker is not None:
+        assert checker.fallbacks == 0  # every batch was checked there, none fell back
 
 
 def test_a_batch_is_stored_once_and_a_resent_batch_stores_nothing(office):
@@ -103,6 +116,16 @@ def test_a_batch_is_stored_once_and_a_resent_batch_stores_nothing(office):
     assert [len(events) for _, events in office.heard] == [500, 1]  # only what was new is announced
     first = office.heard[0][1][0]
     assert first == {**event(1), "ts": "2026-11-28T01:00:00Z"}  # the announced event: the envelope, its ts normalised
+
+
+def test_the_announced_events_are_the_batch_as_the_gate_sent_it(office):
+    batch = [event(1), event(2, kind="measurement", data={"source": "ir_sensor", "object_c": 36.5}),
+             event(3, boot="b-1", mono_ms=5, clock="trusted"), event(4, data={"verdict": 1}),
+             event(5, data={"verdict": "admit", "reasons": ["card_valid"], "detail": {"place": "北门"}})]
+    body = json.dumps({"events": batch}, ensure_ascii=False).encode()
+    assert office.send(body).json() == {"stored": 5, "high_water": 5}
+    announced = schemas.batch_events(body) or []
+    assert office.heard == [("north", [e for e in announced if e["seq"] != 4])]  # the flagged one is not announced
 
 
 def test_a_bad_event_refuses_the_batch_naming_its_index_and_stores_nothing(office):

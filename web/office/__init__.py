@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
@@ -12,18 +13,25 @@ from kiosk.config.office import OfficeConfig
 from kiosk.office.registry_master import RegistryMaster
 from kiosk.office.store import OfficeStore
 
+if TYPE_CHECKING:
+    from web.office.batch_check import BatchChecker
+
 # A full batch of 1000 events is ~400 KB of JSON; anything far bigger is not a gate.
 MAX_BODY_BYTES = 4 * 1024 * 1024
 
 
 def create_app(store: OfficeStore, registry: RegistryMaster, *,
-               on_events: Callable[[str, list[dict]], None] | None = None, config: OfficeConfig | None = None) -> Flask:
+               on_events: Callable[[str, list[dict]], None] | None = None, config: OfficeConfig | None = None,
+               checker: BatchChecker | None = None) -> Flask:
     """The office app over its store and master registry; ``on_events`` hears each batch of new events.
 
     ``config`` (office.yaml) gives the desk the community's name, its time zone and when a gate counts as offline.
+    ``checker`` checks the gates' batches (web.office.batch_check; ``kiosk office serve`` gives one with checking
+    processes); without one, batches are checked in the thread that serves them.
     """
     from kiosk.broadcast import Broadcaster
     from web.office.api import api
+    from web.office.batch_check import BatchChecker
     from web.office.desk_auth import desk_auth, desk_body_allowed
     from web.office.stream import office_items
 
@@ -45,7 +53,9 @@ def create_app(store: OfficeStore, registry: RegistryMaster, *,
         return desk_body_allowed(app.config["ACCOUNTS"], path, cookie)
 
     app.config.update(STORE=store, REGISTRY=registry, MAX_CONTENT_LENGTH=MAX_BODY_BYTES, BODY_ALLOWED=body_allowed,
-                      EVENTS_HOOK=events_hook, BROADCASTER=broadcaster, STREAM_HEARTBEAT_S=15.0, JSON_AS_ASCII=False)
+                      EVENTS_HOOK=events_hook, BROADCASTER=broadcaster,
+                      EVENTS_WANTED=lambda: on_events is not None or broadcaster.count > 0,
+                      CHECKER=checker or BatchChecker(store.path.parent), STREAM_HEARTBEAT_S=15.0, JSON_AS_ASCII=False)
     config = config or OfficeConfig()
     app.config.update(OFFICE_CONFIG=config, COMMUNITY=config.office.name, TIMEZONE=config.office.timezone,
                       OFFLINE_AFTER_S=config.alarms.offline_after_s or 120.0)
