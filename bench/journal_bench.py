@@ -177,15 +177,21 @@ def raw_single(folder: Path, with_meta: bool = False) -> Measured:
         conn.close()
 
 
-def raw_bulk(folder: Path, v7: bool = True) -> Measured:
-    """executemany of RAW_BULK_ROWS rows in one transaction (ids and rows made inside the timing)."""
-    conn, insert = raw_connection(folder / f"raw-bulk-{v7}.db")
+def encoded_rows(ids: list[str], first_seq: int) -> Iterator[tuple[int, str, str]]:
+    """As ``rows``, but each row's data encoded from the dict with ``json.dumps``, as a caller holding dicts would."""
+    return ((seq, id_, json.dumps(DATA, ensure_ascii=False)) for seq, id_ in enumerate(ids, first_seq))
+
+
+def raw_bulk(folder: Path, v7: bool = True, encode: bool = False) -> Measured:
+    """executemany of RAW_BULK_ROWS rows in one transaction (ids and rows made inside the timing); ``encode``:
+    each row's data encoded to JSON inside the timing too (the baseline stores one text made beforehand)."""
+    conn, insert = raw_connection(folder / f"raw-bulk-{v7}-{encode}.db")
     new_ids = id_maker(v7)
     try:
         cpu = time.process_time()
         start = time.perf_counter()
         conn.execute("BEGIN IMMEDIATE")
-        conn.executemany(insert, rows(new_ids(RAW_BULK_ROWS), 1))
+        conn.executemany(insert, (encoded_rows if encode else rows)(new_ids(RAW_BULK_ROWS), 1))
         conn.execute("COMMIT")
         return RAW_BULK_ROWS, time.perf_counter() - start, time.process_time() - cpu
     finally:
@@ -276,6 +282,8 @@ MEASUREMENTS: list[tuple[str, str, Callable[[Path], Measured]]] = [
     ("raw_bulk", f"Raw sqlite3: `executemany`, {RAW_BULK_ROWS:,} rows in one transaction, v7 ids (the bulk "
      "baseline)", raw_bulk),
     ("raw_bulk_v4", "For the record: the same bulk insert with random v4 ids", lambda folder: raw_bulk(folder, False)),
+    ("raw_bulk_json", "For the record: the bulk baseline with each row's data encoded (`json.dumps`) in the timing",
+     lambda folder: raw_bulk(folder, encode=True)),
     ("raw_tx_100", "Raw sqlite3: `executemany`, transactions of 100 rows, v7 ids", lambda folder: raw_transactions(folder, 100)),
     ("batch_100", "**`Journal.append_many`**, batches of 100", lambda folder: journal_batched(folder, 100)),
     ("raw_tx_1000", "Raw sqlite3: `executemany`, transactions of 1000 rows, v7 ids",
@@ -289,13 +297,14 @@ MEASUREMENTS: list[tuple[str, str, Callable[[Path], Measured]]] = [
 # What each row is compared with (within each run): key → the keys of its references
 VERSUS = {
     "fdatasync": ["fsync"], "raw_single": ["fsync"], "raw_meta": ["fsync"], "journal_single": ["raw_meta"],
-    "raw_bulk_v4": ["raw_bulk"],
+    "raw_bulk_v4": ["raw_bulk"], "raw_bulk_json": ["raw_bulk"],
     "raw_tx_100": ["raw_bulk"], "batch_100": ["raw_bulk", "raw_bulk_v4", "raw_tx_100"],
-    "raw_tx_1000": ["raw_bulk"], "batch_1000": ["raw_bulk", "raw_bulk_v4", "raw_tx_1000"],
+    "raw_tx_1000": ["raw_bulk"], "batch_1000": ["raw_bulk", "raw_bulk_v4", "raw_tx_1000", "raw_bulk_json"],
     "batch_1000_read": ["raw_bulk", "batch_1000"],
     "raw_tx_1000_v4": ["raw_bulk_v4", "raw_tx_1000"],
 }
 NAMES = {"fsync": "fsync", "raw_meta": "raw meta", "raw_bulk": "raw bulk", "raw_bulk_v4": "raw bulk v4",
+         "raw_bulk_json": "raw bulk encoding its data",
          "raw_tx_100": "raw tx of 100", "raw_tx_1000": "raw tx of 1000", "batch_1000": "batches of 1000"}
 
 

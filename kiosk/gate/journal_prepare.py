@@ -19,9 +19,9 @@ import struct
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from json import encoder as json_encoder
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from kiosk.events import EventKind
 from kiosk.exc import JournalError, PersonalDataError
@@ -37,12 +37,18 @@ _MENTIONS_FORBIDDEN_KEY = re.compile("|".join(sorted(map(re.escape, FORBIDDEN_KE
 ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
 
 
-@dataclass(frozen=True)
-class EventDraft:
-    """An event not yet journaled: what ``append_many`` takes, one per event."""
+_NO_DATA: Mapping[str, Any] = MappingProxyType({})  # a draft's default data: shared, so it must be read-only
+
+
+class EventDraft(NamedTuple):
+    """An event not yet journaled: what ``append_many`` takes, one per event (immutable).
+
+    A named tuple rather than a frozen dataclass: a passage makes a few of them and a backlog thousands, and a
+    frozen dataclass sets each field through ``object.__setattr__`` (five times the cost of making a tuple).
+    """
 
     kind: EventKind
-    data: Mapping[str, Any] = field(default_factory=dict)
+    data: Mapping[str, Any] = _NO_DATA
     volunteer_id: str | None = None
     subject: str | None = None
     household_id: int | None = None
@@ -153,7 +159,8 @@ def _optional(value: Any, kind: type, name: str) -> Any:
 
 _TICKS = (1 << 60) - 1  # 48 bits of Unix milliseconds, then the 12-bit counter (rand_a), as one number
 _RAND_B = (1 << 62) - 1  # the 62 random bits at the end
-_VERSION_VARIANT = 7 << 76 | 0b10 << 62  # version 7 (bits 76–79), RFC 9562 variant 10 (bits 62–63)
+_VERSION_HIGH = 7 << 12  # version 7: bits 12–15 of the id's high 64 bits (76–79 of the whole)
+_VARIANT_LOW = 0b10 << 62  # RFC 9562 variant 10: the top two bits of its low 64
 _SEED = 0x7FF  # a new millisecond's counter starts at random below 2048: room for 2048 ids before it carries
 
 
@@ -196,10 +203,14 @@ class EventIds:
             if first + count - 1 > _TICKS:  # the year 10889, or 2**60 ids counted ahead of the clock
                 raise JournalError("event ids ran out of milliseconds")
             self._last = first + count - 1
-        # Each id as one 128-bit number: milliseconds, version, counter, variant, random bits
+        # Each id as two 64-bit words: milliseconds, version and counter; then variant and random bits. Written
+        # out as hex in one call and cut into ids: half the time of formatting a 128-bit number per id
         rands = struct.unpack_from(f"<{count}Q", drawn)  # little-endian: the same ids on every machine
-        return [f"{(tick >> 12) << 80 | (tick & 0xFFF) << 64 | _VERSION_VARIANT | (rand & _RAND_B):032x}"
-                for tick, rand in zip(range(first, first + count), rands, strict=True)]
+        words = [0] * (2 * count)
+        words[0::2] = [(tick >> 12) << 16 | _VERSION_HIGH | (tick & 0xFFF) for tick in range(first, first + count)]
+        words[1::2] = [rand & _RAND_B | _VARIANT_LOW for rand in rands]
+        text = struct.pack(f">{2 * count}Q", *words).hex()
+        return [text[start:start + 32] for start in range(0, 32 * count, 32)]
 
 
 _EVENT_IDS = EventIds()

@@ -25,7 +25,7 @@ import pytest
 from kiosk.events import Event, EventKind
 from kiosk.exc import JournalError, PersonalDataError
 from kiosk.gate import journal_prepare
-from kiosk.gate.clock import FakeClockSource, GateClock
+from kiosk.gate.clock import FakeClockSource, GateClock, Stamp
 from kiosk.gate.journal import EventDraft, Journal
 from kiosk.gate.journal_prepare import EventIds
 
@@ -115,6 +115,34 @@ def test_single_appends_store_the_golden_rows(path, fixed_random):
             journal.append(draft.kind, draft.data, volunteer_id=draft.volunteer_id, subject=draft.subject,
                            household_id=draft.household_id)
     assert stored_rows(path) == [(seq, id_, *rest) for (seq, _, *rest), id_ in zip(GOLDEN, SINGLE_IDS, strict=True)]
+
+
+@pytest.mark.parametrize("gate", [GATE, "o'brien gate; --"])
+def test_a_large_batch_stores_the_same_bytes_as_small_ones(tmp_path, gate):
+    # A batch of 8 or more writes its shared values (ts, gate id, clock stamp) into the statement; one that
+    # would need quoting (the second gate id) is bound as in a small batch. Either way the rows are the same.
+    big, small = tmp_path / "big.db", tmp_path / "small.db"
+    with Journal(big, gate, clock=lambda: T0, gate_clock=fake_clock()) as journal:
+        journal.append_many(golden_drafts() * 4)
+    with Journal(small, gate, clock=lambda: T0, gate_clock=fake_clock()) as journal:
+        for _ in range(4):
+            journal.append_many(golden_drafts())
+    assert len(stored_rows(big)) == 12
+    assert [row[2:] for row in stored_rows(big)] == [row[2:] for row in stored_rows(small)]
+    assert [row[2:] for row in stored_rows(big)][:3] == [(row[2], gate, *row[4:]) for row in GOLDEN]
+    with sqlite3.connect(big) as conn:  # the same column types as bound values get
+        assert conn.execute("SELECT DISTINCT typeof(ts), typeof(gate_id), typeof(boot), typeof(mono_ms), typeof(clock)"
+                            " FROM events").fetchall() == [("text", "text", "text", "integer", "text")]
+
+
+def test_a_large_batch_without_a_boot_id_stores_null(path):
+    class NoBootId(GateClock):
+        def stamp(self, now=None, newest_ts=None):  # a system that gives no boot id
+            return Stamp(None, 5, "unsynchronised")
+
+    with Journal(path, GATE, clock=lambda: T0, gate_clock=NoBootId(FakeClockSource(T0))) as journal:
+        journal.append_many(golden_drafts() * 4)
+    assert {row[9:] for row in stored_rows(path)} == {(None, 5, "unsynchronised")}
 
 
 def test_ids_are_increasing_version_7_uuids(path):
