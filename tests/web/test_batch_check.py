@@ -21,6 +21,7 @@ from kiosk.office.personal_data import ensure_sealing_key
 from kiosk.office.roster import load_id_hash_key
 from kiosk.office.store import OfficeStore
 from kiosk.privacy import id_number_hash, seal_for_office
+from tests.office_fixtures import free_port
 from tests.web.test_office_ingest import event
 from web.office import batch_check
 from web.office.batch_check import BatchChecker, CheckedBatch, ForeignEvent, check_batch
@@ -126,9 +127,9 @@ def test_a_hung_checking_process_is_killed_and_its_batch_checked_here(keyed, mon
         assert isinstance(checker.check("north", body, RECEIVED), CheckedBatch) and checker.fallbacks == 1
         assert time.monotonic() - began < 20
         deadline = time.monotonic() + 10
-        while Path(f"/proc/{stuck}").exists() and "Z" not in _state(stuck) and time.monotonic() < deadline:
+        while _state(stuck) not in ("gone", "Z") and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert not Path(f"/proc/{stuck}").exists() or "Z" in _state(stuck)  # killed (a zombie until reaped)
+        assert _state(stuck) in ("gone", "Z")  # killed (a zombie until reaped)
         monkeypatch.setattr(batch_check, "ANSWER_WITHIN_S", 30.0)
         assert isinstance(checker.check("north", body, RECEIVED), CheckedBatch) and checker.fallbacks == 1
     finally:
@@ -150,7 +151,7 @@ def test_a_closed_checker_checks_in_the_calling_thread(keyed):
 
 
 def test_kiosk_office_serve_checks_in_a_second_process(tmp_path):
-    port = _free_port()
+    port = free_port()
     init_keys(tmp_path / "keys")
     config = tmp_path / "office.yaml"
     config.write_text(f"office: {{data_dir: {tmp_path / 'office'}, keys_dir: {tmp_path / 'keys'}}}\n"
@@ -180,15 +181,7 @@ def test_kiosk_office_serve_checks_in_a_second_process(tmp_path):
         _, err = process.communicate(timeout=60)
         store.close()
     assert process.returncode == 0 and "Traceback" not in err, err
-    assert not any(Path(f"/proc/{pid}").exists() and "Z" not in _state(pid) for pid in children)  # stopped with it
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    assert all(_state(pid) in ("gone", "Z") for pid in children)  # stopped with it
 
 
 def _children(pid: int) -> list[int]:
@@ -208,3 +201,15 @@ def _cmdline(pid: int) -> str:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
         return ""
+
+
+def test_closing_kills_a_checking_process_that_hangs(keyed, monkeypatch):
+    folder, _, _ = keyed
+    monkeypatch.setattr(batch_check, "STOP_WITHIN_S", 1.0)
+    checker = BatchChecker(folder, processes=1)
+    stuck = _pid(checker)
+    os.kill(stuck, signal.SIGSTOP)
+    began = time.monotonic()
+    checker.close()
+    assert time.monotonic() - began < 10
+    assert _state(stuck) in ("gone", "Z")

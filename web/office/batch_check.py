@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 # A batch of 1000 is checked in tens of milliseconds; a checking process this late is stuck or starved
 ANSWER_WITHIN_S = 30.0
+STOP_WITHIN_S = 5.0  # how long a closing checker waits for a checking process to end before it kills it
 
 
 @dataclass(frozen=True)
@@ -105,8 +106,9 @@ class BatchChecker:
             return future.result(timeout=ANSWER_WITHIN_S)
         except (BrokenProcessPool, concurrent.futures.TimeoutError, RuntimeError, OSError) as exc:
             # RuntimeError: the pool was shut down (closing) or broke between two calls
-            log.warning("a checking process failed a batch (%s: %s); checking it here and starting a new one",
-                        type(exc).__name__, exc)
+            why = (f"no answer within {ANSWER_WITHIN_S:.0f} s" if isinstance(exc, concurrent.futures.TimeoutError)
+                   else f"{type(exc).__name__}: {exc}")
+            log.warning("a checking process failed a batch (%s); checking it here and starting a new one", why)
             self._replace(pool)
             self.fallbacks += 1
             return check_batch(gate_id, body, received, self.data_dir)
@@ -127,5 +129,12 @@ class BatchChecker:
         """Stop the checking processes; later checks run in the calling thread."""
         with self._lock:
             pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        if pool is None:
+            return
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:  # each ends once its batch is done; a stuck one is killed, so a stop never hangs
+            process.join(timeout=STOP_WITHIN_S)
+            if process.is_alive():
+                process.kill()
+                process.join(timeout=STOP_WITHIN_S)
