@@ -213,3 +213,16 @@ def test_closing_kills_a_checking_process_that_hangs(keyed, monkeypatch):
     checker.close()
     assert time.monotonic() - began < 10
     assert _state(stuck) in ("gone", "Z")
+
+
+def test_a_system_that_cannot_start_a_process_checks_in_the_serving_threads(keyed, monkeypatch, caplog):
+    folder, body, _ = keyed
+
+    def no_processes(*args, **kwargs):
+        raise OSError(38, "Function not implemented")  # what sem_open says without a usable /dev/shm
+
+    monkeypatch.setattr(batch_check.concurrent.futures, "ProcessPoolExecutor", no_processes)
+    checker = BatchChecker(folder, processes=1)
+    assert checker.check("north", body, RECEIVED) == check_batch("north", body, RECEIVED, str(folder))
+    assert "cannot start a checking process" in caplog.text
+    checker.close()

@@ -88,11 +88,18 @@ class BatchChecker:
         if processes > 0:
             self._pool = self._start()
 
-    def _start(self) -> concurrent.futures.ProcessPoolExecutor:
-        pool = concurrent.futures.ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
-                                                      initializer=_warm_up)
-        for _ in range(self.processes):  # start them now (the executor starts processes on demand)
-            pool.submit(_warm_up)
+    def _start(self) -> concurrent.futures.ProcessPoolExecutor | None:
+        """A new pool with its processes starting, or None where this system cannot start one (then batches are
+        checked in the serving threads: slower, never refused)."""
+        try:
+            pool = concurrent.futures.ProcessPoolExecutor(
+                self.processes, mp_context=multiprocessing.get_context("spawn"), initializer=_warm_up)
+            for _ in range(self.processes):  # start them now (the executor starts processes on demand)
+                pool.submit(_warm_up)
+        except (OSError, ImportError, NotImplementedError) as exc:  # no working sem_open (/dev/shm), no processes left
+            log.warning("cannot start a checking process (%s: %s); checking batches in the serving threads",
+                        type(exc).__name__, exc)
+            return None
         return pool
 
     def check(self, gate_id: str, body: bytes, received: str) -> CheckedBatch | ForeignEvent | None:

@@ -210,9 +210,12 @@ def today():
     from kiosk.office.queries.today import summary
 
     args = _args("day")
+    today = _today()
     result, problem = _run(lambda: summary(current_app.config["STORE"], current_app.config["REGISTRY"],
-                                           day=_day(args["day"], _today()), tz=_tz()))
-    return render_page("today.html", "today", _l("Today"), result=result, problem=problem, args=args)
+                                           day=_day(args["day"], today), tz=_tz()))
+    # today's figures follow the gates on the page (static/today.js); another day's stay as they are
+    live = result is not None and str(result["day"]) == today.isoformat()
+    return render_page("today.html", "today", _l("Today"), result=result, problem=problem, args=args, live=live)
 
 
 LEDGER_FIELDS = ("day", "from", "to", "compound", "gate", "name", "household", "plate", "card", "visitor", "cursor")
