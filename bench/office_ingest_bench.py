@@ -33,6 +33,7 @@ from kiosk.gate.sync import SyncClient  # noqa: E402
 from kiosk.keys import init_keys  # noqa: E402
 from kiosk.office.store import OfficeStore  # noqa: E402
 from kiosk.registry import Registry  # noqa: E402
+from tests.office_fixtures import child_pids, free_port  # noqa: E402  (the bench runs with the test extra: requests)
 
 GATES = 20
 PER_GATE = 3000
@@ -50,16 +51,8 @@ def _event(gate: str, seq: int) -> dict:
                                                       "kid": "3FA2", "version": 1}}}
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _start_office(folder: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
+    port = free_port()
     init_keys(folder / "keys")
     config = folder / "office.yaml"
     config.write_text(f"office: {{data_dir: {folder / 'data'}, keys_dir: {folder / 'keys'}}}\n"
@@ -87,22 +80,9 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _children(pid: int) -> list[int]:
-    """The processes ``pid`` started (the office's checking processes and multiprocessing's resource tracker)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if int((entry / "stat").read_text().rpartition(")")[2].split()[1]) == pid:
-                    found.append(int(entry.name))
-            except (OSError, ValueError):
-                continue
-    return found
-
-
 def _children_cpu_s(pid: int) -> float:
     total = 0.0
-    for child in _children(pid):
+    for child in child_pids(pid):
         try:
             total += _cpu_s(child)
         except OSError:  # ended meanwhile

@@ -130,6 +130,32 @@ def office_folder(tmp_path: Path) -> tuple[Path, Path]:
     return tmp_path, config
 
 
+def served_office_config(tmp_path: Path, port: int, **server: object) -> Path:
+    """Signing keys and an office.yaml for ``kiosk office serve`` on 127.0.0.1:``port`` (more ``server`` settings
+    as given), its data in ``tmp_path / "office"``: the config's path."""
+    from kiosk.keys import init_keys
+
+    init_keys(tmp_path / "keys")
+    config = tmp_path / "office.yaml"
+    settings = "".join(f", {key}: {value}" for key, value in server.items())
+    config.write_text(f"office: {{data_dir: {tmp_path / 'office'}, keys_dir: {tmp_path / 'keys'}}}\n"
+                      f"server: {{host: 127.0.0.1, port: {port}{settings}}}\n", encoding="utf-8")
+    return config
+
+
+def child_pids(pid: int) -> list[int]:
+    """The processes ``pid`` started and that still run (or wait to be reaped), from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rpartition(")")[2].split()[1]) == pid:
+                    found.append(int(entry.name))
+            except (OSError, ValueError):  # ended meanwhile
+                continue
+    return found
+
+
 def run_office(config: Path, *args: object, input: str | None = None):
     """``kiosk office ARGS --config CONFIG`` through click's runner."""
     from click.testing import CliRunner

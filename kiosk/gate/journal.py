@@ -56,6 +56,9 @@ _COLUMNS_BEFORE_M003 = "seq, id, ts, gate_id, volunteer_id, kind, subject, house
 # A value SQL may hold as a literal: SQLite binds each parameter of each row, and a batch's ts, gate id and clock
 # stamp are the same in every row (a quarter of the journal's time per row above raw SQLite went to binding them)
 _LITERAL_TEXT = re.compile(r"[A-Za-z0-9_.:+-]{0,64}")
+# From this many rows on: a statement with literals is prepared anew for each batch (its ts differs), which a
+# single event's append would pay for and not win back; the bound statement stays in sqlite3's cache
+_LITERALS_FROM = 8
 
 
 def _insert_with_constants(ts: str, gate_id: str, boot: str | None, mono_ms: int | None,
@@ -645,7 +648,8 @@ class Journal(JournalReader):
             stamp = self.gate_clock.stamp(now, parse_ts(newest) if newest else None)
             boot, mono_ms, trust = stamp.boot, stamp.mono_ms, stamp.clock
             seqs = range(last + 1, last + 1 + len(prepared))
-            constants = _insert_with_constants(ts, gate_id, boot, mono_ms, trust) if len(prepared) >= 8 else None
+            constants = (_insert_with_constants(ts, gate_id, boot, mono_ms, trust)
+                         if len(prepared) >= _LITERALS_FROM else None)
             if constants is not None:  # a batch: the values every row shares are written once, in the statement
                 conn.executemany(constants, [(seq, id_, volunteer_id, kind._value_, subject, household_id, data_json)
                                              for seq, id_, (kind, volunteer_id, subject, household_id, data_json)

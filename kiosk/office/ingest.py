@@ -112,6 +112,14 @@ def event_row(gate_id: str, event: Mapping[str, Any], received: str, data_dir: s
 _HOUSEHOLD, _BOOT, _MONO, _CLOCK = (EVENT_COLUMNS.index(c) for c in ("household_id", *STAMP_COLUMNS))
 
 
+def with_stamp(event: dict[str, Any], boot: Any, mono_ms: Any, clock: Any) -> dict[str, Any]:
+    """``event`` with the gate's clock stamp (boot, mono_ms, clock) when the gate sent one: an older gate's events,
+    which have none, read as they always did. The one rule for the sync API's event dicts and the live stream's."""
+    if boot is not None or mono_ms is not None or clock is not None:
+        event.update(boot=boot, mono_ms=mono_ms, clock=clock)
+    return event
+
+
 def row_event(row: list[Any], data: Any = None) -> dict[str, Any]:
     """A stored row back as the event dict ``ingest`` hands on (the live stream's): the envelope, the data
     (parsed from the row, or ``data`` when given: what the gate sent, where the office stored more), the clock
@@ -119,8 +127,7 @@ def row_event(row: list[Any], data: Any = None) -> dict[str, Any]:
     event = {"seq": row[SEQ], "id": row[ID], "ts": row[TS], "gate_id": row[0], "volunteer_id": row[VOLUNTEER],
              "kind": row[KIND], "subject": row[SUBJECT], "household_id": row[_HOUSEHOLD],
              "data": json.loads(row[DATA]) if data is None else data}
-    if row[_BOOT] is not None or row[_MONO] is not None or row[_CLOCK] is not None:
-        event.update(boot=row[_BOOT], mono_ms=row[_MONO], clock=row[_CLOCK])
+    with_stamp(event, row[_BOOT], row[_MONO], row[_CLOCK])
     if row[FLAG]:
         event["flag"] = row[FLAG]
     return event

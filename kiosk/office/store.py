@@ -94,13 +94,9 @@ def m002_flagged_events(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS events_flagged ON events (received_at) WHERE flag IS NOT NULL")
 
 
-def _now() -> str:
+def now_iso() -> str:
+    """The office's time as stored (``received_at`` of an arriving batch, ``created_at`` …): UTC, milliseconds."""
     return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-def received_now() -> str:
-    """The time an arriving batch is stamped with (``received_at``)."""
-    return _now()
 
 
 def token_hash(token: str) -> str:
@@ -190,7 +186,7 @@ class OfficeStore:
         token = new_token("gate")
         with self._write_lock, self._db().atomic():
             self._db()["gates"].upsert(
-                {"id": gate_id, "name": name, "token_hash": token_hash(token), "created_at": _now(), "revoked_at": None},
+                {"id": gate_id, "name": name, "token_hash": token_hash(token), "created_at": now_iso(), "revoked_at": None},
                 pk="id",
             )
         return token
@@ -201,7 +197,7 @@ class OfficeStore:
             table = self._db()["gates"]
             if not list(table.rows_where("id = ?", [gate_id])):
                 raise OfficeStoreError(f"no gate {gate_id!r}: see `kiosk office gates`")
-            table.update(gate_id, {"revoked_at": _now()})
+            table.update(gate_id, {"revoked_at": now_iso()})
 
     def add_user(self, name: str, role: str, password: str | None = None) -> str:
         """Add (or reset) a staff account (viewer, staff or admin); returns its API token (shown once).
@@ -250,7 +246,7 @@ class OfficeStore:
         lock are written in one transaction (``_store_in_group``), and this
         returns only after the commit that holds this batch.
         """
-        received = received_now()
+        received = now_iso()
         events = list(events)
         data_dir = self.path.parent
         rows = []

@@ -19,7 +19,6 @@ import pytest
 import requests
 
 from kiosk.gate.journal import Journal
-from kiosk.keys import init_keys
 from kiosk.office.store import OfficeStore
 from kiosk.service_notify import (
     Keepalive,
@@ -33,7 +32,7 @@ from kiosk.service_notify import (
     worker_turning,
 )
 from kiosk.workers import Worker
-from tests.office_fixtures import free_port
+from tests.office_fixtures import free_port, served_office_config
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -368,10 +367,7 @@ def _unhealthy(listener: Listener, timeout: float = 15.0) -> float:
 
 def test_kiosk_office_serve_is_ready_when_it_answers_and_feeds_the_watchdog(tmp_path):
     port = free_port()
-    init_keys(tmp_path / "keys")
-    config = tmp_path / "office.yaml"
-    config.write_text(f"office: {{data_dir: {tmp_path / 'office'}, keys_dir: {tmp_path / 'keys'}}}\n"
-                      f"server: {{host: 127.0.0.1, port: {port}}}\n", encoding="utf-8")
+    config = served_office_config(tmp_path, port)
     name = f"kiosk-office-{uuid.uuid4().hex}"
     found = Listener("\0" + name)  # systemd's abstract-namespace form, end to end
     process = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "office", "serve", "--config", str(config)],

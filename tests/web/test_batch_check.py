@@ -15,13 +15,12 @@ from pathlib import Path
 import pytest
 import requests
 
-from kiosk.keys import init_keys
 from kiosk.office import personal_data
 from kiosk.office.personal_data import ensure_sealing_key
 from kiosk.office.roster import load_id_hash_key
 from kiosk.office.store import OfficeStore
 from kiosk.privacy import id_number_hash, seal_for_office
-from tests.office_fixtures import free_port
+from tests.office_fixtures import child_pids, free_port, served_office_config
 from tests.web.test_office_ingest import event
 from web.office import batch_check
 from web.office.batch_check import BatchChecker, CheckedBatch, ForeignEvent, check_batch
@@ -152,10 +151,7 @@ def test_a_closed_checker_checks_in_the_calling_thread(keyed):
 
 def test_kiosk_office_serve_checks_in_a_second_process(tmp_path):
     port = free_port()
-    init_keys(tmp_path / "keys")
-    config = tmp_path / "office.yaml"
-    config.write_text(f"office: {{data_dir: {tmp_path / 'office'}, keys_dir: {tmp_path / 'keys'}}}\n"
-                      f"server: {{host: 127.0.0.1, port: {port}, check_processes: 1}}\n", encoding="utf-8")
+    config = served_office_config(tmp_path, port, check_processes=1)
     store = OfficeStore(tmp_path / "office" / "office.db")
     token = store.add_gate("north")
     process = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "office", "serve", "--config", str(config)],
@@ -174,7 +170,7 @@ def test_kiosk_office_serve_checks_in_a_second_process(tmp_path):
         answer = requests.post(url + "/api/v1/sync/events", data=_body([event(s) for s in range(1, 101)]), timeout=30,
                                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
         assert answer.json() == {"stored": 100, "high_water": 100} and store.count_events("north") == 100
-        children = [pid for pid in _children(process.pid) if "batch_check" in _cmdline(pid) or "spawn" in _cmdline(pid)]
+        children = [pid for pid in child_pids(process.pid) if "batch_check" in _cmdline(pid) or "spawn" in _cmdline(pid)]
         assert children, "no checking process beside the serving one"
     finally:
         process.send_signal(signal.SIGTERM)
@@ -183,17 +179,6 @@ def test_kiosk_office_serve_checks_in_a_second_process(tmp_path):
     assert process.returncode == 0 and "Traceback" not in err, err
     assert all(_state(pid) in ("gone", "Z") for pid in children)  # stopped with it
 
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if int((entry / "stat").read_text().rpartition(")")[2].split()[1]) == pid:
-                    found.append(int(entry.name))
-            except (OSError, ValueError):
-                continue
-    return found
 
 
 def _cmdline(pid: int) -> str:

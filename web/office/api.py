@@ -11,7 +11,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 from pydantic import BaseModel
 
 from kiosk.office.ingest import FLAG, SEQ, row_event
-from kiosk.office.store import EventConflictError, OfficeStoreError, received_now
+from kiosk.office.store import EventConflictError, OfficeStoreError, now_iso
 from web.json_api import ApiError, error_response, parse_body
 from web.office import schemas
 from web.office.batch_check import CheckedBatch, ForeignEvent
@@ -85,7 +85,7 @@ def sync_events():
     store = current_app.config["STORE"]
     # One pass over the raw body and its rows, in a checking process (web.office.batch_check); a body it refuses
     # is checked here by EventBatch, whose 400 names the problem
-    checked = current_app.config["CHECKER"].check(gate_id, request.get_data(), received_now()) if request.is_json else None
+    checked = current_app.config["CHECKER"].check(gate_id, request.get_data(), now_iso()) if request.is_json else None
     if isinstance(checked, ForeignEvent):
         _refuse_foreign(checked.seq, checked.gate_id)
     try:

@@ -117,7 +117,8 @@ class BatchChecker:
                    else f"{type(exc).__name__}: {exc}")
             log.warning("a checking process failed a batch (%s); checking it here and starting a new one", why)
             self._replace(pool)
-            self.fallbacks += 1
+            with self._lock:
+                self.fallbacks += 1
             return check_batch(gate_id, body, received, self.data_dir)
 
     def _replace(self, broken: concurrent.futures.ProcessPoolExecutor) -> None:
@@ -125,9 +126,7 @@ class BatchChecker:
             if self._pool is not broken:  # another thread replaced it already (or the checker was closed)
                 return
             self._pool = self._start()
-        # the executor's own record of its processes (it forgets them on shutdown): a stuck one never reads its
-        # queue again, so it is killed, not asked to stop
-        processes = list((getattr(broken, "_processes", None) or {}).values())
+        processes = _processes(broken)  # a stuck one never reads its queue again: killed, not asked to stop
         broken.shutdown(wait=False, cancel_futures=True)
         for process in processes:
             process.kill()
@@ -138,10 +137,15 @@ class BatchChecker:
             pool, self._pool = self._pool, None
         if pool is None:
             return
-        processes = list((getattr(pool, "_processes", None) or {}).values())
+        processes = _processes(pool)
         pool.shutdown(wait=False, cancel_futures=True)
         for process in processes:  # each ends once its batch is done; a stuck one is killed, so a stop never hangs
             process.join(timeout=STOP_WITHIN_S)
             if process.is_alive():
                 process.kill()
                 process.join(timeout=STOP_WITHIN_S)
+
+
+def _processes(pool: concurrent.futures.ProcessPoolExecutor) -> list[multiprocessing.process.BaseProcess]:
+    """A pool's processes, from the executor's own record (it forgets them on shutdown, so read it before)."""
+    return list((getattr(pool, "_processes", None) or {}).values())

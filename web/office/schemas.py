@@ -19,6 +19,7 @@ from typing_extensions import TypedDict  # pydantic needs this one below Python 
 
 from kiosk.events import EventKind
 from kiosk.gate.clock import MAX_BOOT_LEN, MAX_MONO_MS, TRUST_CODES
+from kiosk.office.ingest import with_stamp
 
 MAX_BATCH = 1000
 INT64_MAX = 2**63 - 1  # the largest integer SQLite stores; nothing a client sends may exceed it
@@ -91,9 +92,7 @@ class EventIn(Body):
         event = {"seq": self.seq, "id": self.id, "ts": self.ts.isoformat().replace("+00:00", "Z"), "gate_id": self.gate_id,
                  "volunteer_id": self.volunteer_id, "kind": self.kind.value, "subject": self.subject,
                  "household_id": self.household_id, "data": self.data}
-        if self.boot is not None or self.mono_ms is not None or self.clock is not None:
-            event.update(boot=self.boot, mono_ms=self.mono_ms, clock=self.clock)
-        return event
+        return with_stamp(event, self.boot, self.mono_ms, self.clock)
 
 
 class EventBatch(Body):
@@ -145,14 +144,10 @@ def batch_events(body: bytes) -> list[dict[str, Any]] | None:
         batch = _FAST_BATCH.validate_json(body)
     except ValidationError:
         return None
-    events = [{"seq": e["seq"], "id": e["id"], "ts": e["ts"].isoformat().replace("+00:00", "Z"), "gate_id": e["gate_id"],
-               "volunteer_id": e.get("volunteer_id"), "kind": e["kind"], "subject": e.get("subject"),
-               "household_id": e.get("household_id"), "data": e.get("data", {})} for e in batch["events"]]
-    for out, e in zip(events, batch["events"], strict=True):  # the clock stamp as EventIn.as_event has it
-        stamp = (e.get("boot"), e.get("mono_ms"), e.get("clock"))
-        if stamp != (None, None, None):
-            out["boot"], out["mono_ms"], out["clock"] = stamp
-    return events
+    return [with_stamp({"seq": e["seq"], "id": e["id"], "ts": e["ts"].isoformat().replace("+00:00", "Z"),
+                        "gate_id": e["gate_id"], "volunteer_id": e.get("volunteer_id"), "kind": e["kind"],
+                        "subject": e.get("subject"), "household_id": e.get("household_id"), "data": e.get("data", {})},
+                       e.get("boot"), e.get("mono_ms"), e.get("clock")) for e in batch["events"]]
 
 
 class SyncAnswer(Body):

@@ -13,9 +13,8 @@ from pathlib import Path
 import pytest
 
 from kiosk.gate.journal import JournalReader
-from kiosk.keys import init_keys
 from kiosk.office.store import OfficeStore
-from tests.office_fixtures import CuttingProxy, free_port
+from tests.office_fixtures import CuttingProxy, free_port, served_office_config
 
 REPO = Path(__file__).resolve().parents[3]
 CHILD = Path(__file__).with_name("sync_gate_child.py")
@@ -34,10 +33,7 @@ def _office(config: Path) -> subprocess.Popen:
 @pytest.mark.slow
 def test_office_killed_and_connections_cut_yet_every_event_arrives_exactly_once(tmp_path):
     port = free_port()
-    init_keys(tmp_path / "keys")
-    config = tmp_path / "office.yaml"
-    config.write_text(f"office: {{data_dir: {tmp_path / 'office'}, keys_dir: {tmp_path / 'keys'}}}\n"
-                      f"server: {{host: 127.0.0.1, port: {port}}}\n", encoding="utf-8")
+    config = served_office_config(tmp_path, port)
     store = OfficeStore(tmp_path / "office" / "office.db")
     tokens = {gate: store.add_gate(gate) for gate in ("north", "south")}
     store.close()
