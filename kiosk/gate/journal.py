@@ -20,9 +20,10 @@ with it) and never creates one.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
 import os
-import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -53,32 +54,31 @@ WRITER_CACHE_KIB = 512
 _COLUMNS = "seq, id, ts, gate_id, volunteer_id, kind, subject, household_id, data, boot, mono_ms, clock"
 _COLUMNS_BEFORE_M003 = "seq, id, ts, gate_id, volunteer_id, kind, subject, household_id, data"  # a reader of an older file
 
-# A value SQL may hold as a literal: SQLite binds each parameter of each row, and a batch's ts, gate id and clock
-# stamp are the same in every row (a quarter of the journal's time per row above raw SQLite went to binding them)
-_LITERAL_TEXT = re.compile(r"[A-Za-z0-9_.:+-]{0,64}")
-# From this many rows on: a statement with literals is prepared anew for each batch (its ts differs), which a
-# single event's append would pay for and not win back; the bound statement stays in sqlite3's cache
-_LITERALS_FROM = 8
+# A batch goes in as few INSERTs as it can, each of up to this many rows: one statement of many rows costs
+# SQLite and sqlite3 a fraction of what a row each costs through executemany (per row: a reset, a step and the
+# module's own work; docs/benchmarks.md). 5 shared + 7 × 128 values = 901 parameters: under 999, the most an older
+# SQLite takes in one statement.
+_ROWS_PER_STATEMENT = 128
+_SHARED = 5  # ts, gate id, boot id, monotonic ms, trust code: the same for every row of a batch
 
 
-def _insert_with_constants(ts: str, gate_id: str, boot: str | None, mono_ms: int | None,
-                           clock: str | None) -> str | None:
-    """The batch INSERT with the values all its rows share written in as literals, or None when one of them is
-    not plainly safe to write so (then every value is bound, as for a single event): only None, an int, or text of
-    letters, digits and ``_.:+-`` (a ts, a gate id, a boot id, a trust code) — never anything that needs quoting."""
-    literals = []
-    for value in (ts, gate_id, boot, mono_ms, clock):
-        if value is None:
-            literals.append("NULL")
-        elif type(value) is int:
-            literals.append(str(value))
-        elif type(value) is str and _LITERAL_TEXT.fullmatch(value):
-            literals.append(f"'{value}'")
-        else:
-            return None
-    ts_sql, gate_sql, boot_sql, mono_sql, clock_sql = literals
-    return (f"INSERT INTO events ({_COLUMNS}) VALUES (?, ?, {ts_sql}, {gate_sql}, ?, ?, ?, ?, ?, {boot_sql}, {mono_sql},"
-            f" {clock_sql})")
+@functools.lru_cache(maxsize=_ROWS_PER_STATEMENT)
+def _rows_insert(rows: int) -> str:
+    """The INSERT of ``rows`` rows of one batch: ?1–?5 the values they share, bound once; then 7 per row (seq, id,
+    volunteer id, kind, subject, household id, data). Numbered, so the text is the same for every batch of that
+    size and sqlite3 keeps it compiled."""
+    values = []
+    for row in range(rows):
+        n = _SHARED + 7 * row
+        values.append(f"(?{n + 1}, ?{n + 2}, ?1, ?2, ?{n + 3}, ?{n + 4}, ?{n + 5}, ?{n + 6}, ?{n + 7}, ?3, ?4, ?5)")
+    return f"INSERT INTO events ({_COLUMNS}) VALUES {', '.join(values)}"
+
+
+def _insert_rows(conn: sqlite3.Connection, shared: tuple[Any, ...], rows: list[tuple[Any, ...]]) -> None:
+    """Insert a batch's rows (each its 7 own values) with the values they share, up to _ROWS_PER_STATEMENT a time."""
+    for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+        chunk = rows[start:start + _ROWS_PER_STATEMENT]
+        conn.execute(_rows_insert(len(chunk)), (*shared, *itertools.chain.from_iterable(chunk)))
 
 
 migrations = Migrations("kiosk.gate.journal")
@@ -648,20 +648,10 @@ class Journal(JournalReader):
             stamp = self.gate_clock.stamp(now, parse_ts(newest) if newest else None)
             boot, mono_ms, trust = stamp.boot, stamp.mono_ms, stamp.clock
             seqs = range(last + 1, last + 1 + len(prepared))
-            constants = (_insert_with_constants(ts, gate_id, boot, mono_ms, trust)
-                         if len(prepared) >= _LITERALS_FROM else None)
-            if constants is not None:  # a batch: the values every row shares are written once, in the statement
-                conn.executemany(constants, [(seq, id_, volunteer_id, kind._value_, subject, household_id, data_json)
-                                             for seq, id_, (kind, volunteer_id, subject, household_id, data_json)
-                                             in zip(seqs, ids, prepared, strict=True)])
-            else:
-                conn.executemany(
-                    f"INSERT INTO events ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [(seq, id_, ts, gate_id, volunteer_id, kind._value_, subject, household_id, data_json, boot,
-                      mono_ms, trust)
-                     for seq, id_, (kind, volunteer_id, subject, household_id, data_json)
-                     in zip(seqs, ids, prepared, strict=True)],
-                )
+            _insert_rows(conn, (ts, gate_id, boot, mono_ms, trust),
+                         [(seq, id_, volunteer_id, kind._value_, subject, household_id, data_json)
+                          for seq, id_, (kind, volunteer_id, subject, household_id, data_json)
+                          in zip(seqs, ids, prepared, strict=True)])
             conn.execute("UPDATE meta SET value = ? WHERE key = 'last_seq'", (last + len(prepared),))
             stored = Event.stored
             return ts, [stored(seq, id_, ts, gate_id, volunteer_id, kind, data_json, subject, household_id, boot, mono_ms,

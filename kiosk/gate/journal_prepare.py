@@ -7,7 +7,9 @@ stored JSON text and parse it when read: kiosk.events.Event.stored). A
 batched append spends most of its Python time here, so the
 common case (an ``EventKind`` member, a plain ``dict``, ``str``/``None``
 columns) takes short paths; anything else goes through the same checks as
-always, and the stored text is byte for byte what ``json.JSONEncoder`` makes.
+always. The stored text is compact JSON, byte for byte what the standard library's ``json.JSONEncoder`` makes
+with ``separators=(",", ":")`` (``ENCODER``); python-rapidjson writes it, a quarter of the time (docs/journal.md,
+*Stored text*), and whatever it would write otherwise, or not write, goes to ``ENCODER``.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from json import encoder as json_encoder
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+import rapidjson
+
 from kiosk.events import EventKind
 from kiosk.exc import JournalError, PersonalDataError
 
@@ -33,8 +37,22 @@ FORBIDDEN_KEYS = frozenset({"id_number", "id_card_number"})
 # for "_n" / "_N" in the text as it is, which every name holds (tests/kiosk/gate/test_journal_returned_events.py)
 _MENTIONS_FORBIDDEN_KEY = re.compile("|".join(sorted(map(re.escape, FORBIDDEN_KEYS), key=len, reverse=True))).search
 
-# allow_nan=False: NaN is not JSON, and a made-up reading must not reach the office
-ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
+# What the stored text is defined by. allow_nan=False: NaN is not JSON, and a made-up reading must not reach the
+# office. Compact (no spaces after , and :) since wave 18, as python-rapidjson writes it; older rows keep their spaces
+# and read back alike.
+ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+# The same text, faster. It refuses by itself what the journal refuses: NaN and ±Infinity, ints it cannot hold,
+# bytes, sets, datetimes, UUIDs, Decimals and other objects. It also refuses what the standard library writes (a
+# tuple, a dict subclass, a key that is not text, an int beyond 64 bits): those go to ENCODER, which writes them or
+# refuses them as the journal always has. Its floats and escapes are the standard library's (tests/kiosk/gate/
+# test_journal_stored_text.py), except that it writes a control character as \u001F where ENCODER writes \u001f:
+# text holding a \u escape is made by ENCODER too, so every stored text is ENCODER's.
+_FAST_ENCODE = rapidjson.Encoder(
+    ensure_ascii=False, number_mode=rapidjson.NM_NATIVE, bytes_mode=rapidjson.BM_NONE,
+    iterable_mode=rapidjson.IM_ONLY_LISTS, mapping_mode=rapidjson.MM_ONLY_DICTS,
+)
+# What _FAST_ENCODE raises for data it will not write (RecursionError: nesting deeper than it goes)
+_NOT_FAST = (TypeError, ValueError, OverflowError, RecursionError)
 
 
 _NO_DATA: Mapping[str, Any] = MappingProxyType({})  # a draft's default data: shared, so it must be read-only
@@ -86,7 +104,7 @@ def prepare_batch(drafts: Iterable[EventDraft]) -> list[PreparedRow]:
     JournalError for an unknown kind, data that is not a mapping of JSON
     values, or a column of the wrong type.
     """
-    encode, join = _batch_encoder(), "".join
+    fast, encode, join = _FAST_ENCODE, _batch_encoder(), "".join
     rows: list[PreparedRow] = []
     append = rows.append
     for draft in drafts:
@@ -102,9 +120,14 @@ def prepare_batch(drafts: Iterable[EventDraft]) -> list[PreparedRow]:
                 raise JournalError(f"event data must be a dict, got {type(data).__name__}")
             data = dict(data)
         try:
-            data_json = join(encode(data, 0))
-        except (TypeError, ValueError) as exc:
-            raise JournalError(f"event data is not JSON-serialisable: {exc}") from exc
+            data_json = fast(data)
+        except _NOT_FAST:
+            data_json = None
+        if data_json is None or "\\u" in data_json:
+            try:
+                data_json = join(encode(data, 0))
+            except (TypeError, ValueError) as exc:
+                raise JournalError(f"event data is not JSON-serialisable: {exc}") from exc
         # Such a key appears verbatim in the JSON text, so when no name does,
         # the walk over the data can be skipped. Every name holds "_n" once
         # lower-cased, and only "_", "n" and "N" lower to those characters:

@@ -8,7 +8,9 @@ UUIDv7 (time, counter, random bits; tests/kiosk/gate/test_event_ids.py), so they
 are golden for a fixed id clock too, and a batch's ids differ from those of the
 same events appended one by one (one random draw per call, a counter per id).
 Wave 16 also added the clock stamp's three columns at the end of each row (boot, mono_ms, clock:
-kiosk.gate.clock), from a fake clock seam; the columns before them are unchanged.
+kiosk.gate.clock), from a fake clock seam; the columns before them are unchanged. Wave 18 made the stored
+JSON compact (no space after "," and ":"; tests/kiosk/gate/test_journal_stored_text.py), deliberately: the
+data texts lost their spaces and nothing else; rows written before read back alike (tested there).
 """
 
 from __future__ import annotations
@@ -84,13 +86,13 @@ BATCH_IDS = ["01a21fc6023b70198706050403020100", "01a21fc6023b701a8f0e0d0c0b0a09
 SINGLE_IDS = ["01a21fc6023b70098706050403020100", "01a21fc6023b700a91100f0e0d0c0b0a", "01a21fc6023b700b9b1a191817161514"]
 GOLDEN = [
     (1, BATCH_IDS[0], "2026-11-28T01:30:00.123Z", GATE, "v7", "passage", "resident:12", 3,
-     '{"name": "张三", "verdict": "admit", "direction": "passage", "temperature": 36.5, "ambient": -0.0, '
-     '"readings": [36.5, 1e+21, 0.1], "reasons": [], "nested": {"a": [1, {"b": null}], "ok": true, "no": false}, '
-     '"7": "int key", "note": "say \\"hi\\"\\n\\ttab \\\\ back"}', *STAMP),
+     '{"name":"张三","verdict":"admit","direction":"passage","temperature":36.5,"ambient":-0.0,'
+     '"readings":[36.5,1e+21,0.1],"reasons":[],"nested":{"a":[1,{"b":null}],"ok":true,"no":false},'
+     '"7":"int key","note":"say \\"hi\\"\\n\\ttab \\\\ back"}', *STAMP),
     (2, BATCH_IDS[1], "2026-11-28T01:30:00.123Z", GATE, None, "measurement", None, None,
      "{}", *STAMP),
     (3, BATCH_IDS[2], "2026-11-28T01:30:00.123Z", GATE, None, "alarm_raised", "visitor:9",
-     None, '{"level": 2}', *STAMP),
+     None, '{"level":2}', *STAMP),
 ]
 
 
@@ -119,15 +121,16 @@ def test_single_appends_store_the_golden_rows(path, fixed_random):
 
 @pytest.mark.parametrize("gate", [GATE, "o'brien gate; --"])
 def test_a_large_batch_stores_the_same_bytes_as_small_ones(tmp_path, gate):
-    # A batch of 8 or more writes its shared values (ts, gate id, clock stamp) into the statement; one that
-    # would need quoting (the second gate id) is bound as in a small batch. Either way the rows are the same.
+    # A batch goes in as INSERTs of up to 128 rows, its shared values (ts, gate id, clock stamp) bound once per
+    # statement: 300 rows are three statements (128, 128, 44), and store what 100 batches of 3 store, whatever
+    # the gate id holds (the second one would break SQL written with it).
     big, small = tmp_path / "big.db", tmp_path / "small.db"
     with Journal(big, gate, clock=lambda: T0, gate_clock=fake_clock()) as journal:
-        journal.append_many(golden_drafts() * 4)
+        journal.append_many(golden_drafts() * 100)
     with Journal(small, gate, clock=lambda: T0, gate_clock=fake_clock()) as journal:
-        for _ in range(4):
+        for _ in range(100):
             journal.append_many(golden_drafts())
-    assert len(stored_rows(big)) == 12
+    assert [row[0] for row in stored_rows(big)] == list(range(1, 301))
     assert [row[2:] for row in stored_rows(big)] == [row[2:] for row in stored_rows(small)]
     assert [row[2:] for row in stored_rows(big)][:3] == [(row[2], gate, *row[4:]) for row in GOLDEN]
     with sqlite3.connect(big) as conn:  # the same column types as bound values get
@@ -270,3 +273,21 @@ def test_a_generator_of_drafts_is_taken_once(path):
     with Journal(path, GATE) as journal:
         events = journal.append_many(EventDraft(EventKind.PASSAGE, {"i": i}) for i in range(5))
         assert [(e.seq, e.data) for e in events] == [(i + 1, {"i": i}) for i in range(5)]
+
+
+def test_a_batch_failing_in_its_last_statement_stores_nothing(path, monkeypatch):
+    # 300 rows go in as three INSERTs: a duplicate id in the third (an id the journal already holds) fails it after
+    # the first two went in; the whole batch rolls back and the next batch takes the seqs it would have had
+    with Journal(path, GATE, clock=lambda: T0, gate_clock=fake_clock()) as journal:
+        (first,) = journal.append_many([EventDraft(EventKind.PASSAGE, {"n": 0})])
+        real_ids = journal_prepare.new_ids
+
+        def one_taken(count: int, now_ms: int | None = None) -> list[str]:
+            ids = real_ids(count, now_ms)
+            return [*ids[:299], first.id] if count == 300 else ids
+
+        monkeypatch.setattr("kiosk.gate.journal.new_ids", one_taken)
+        with pytest.raises(JournalError, match="UNIQUE constraint failed: events.id"):
+            journal.append_many([EventDraft(EventKind.PASSAGE, {"n": n}) for n in range(1, 301)])
+        assert [e.seq for e in journal.events_after(0)] == [1]
+        assert [e.seq for e in journal.append_many([EventDraft(EventKind.PASSAGE, {"n": 301})] * 2)] == [2, 3]
