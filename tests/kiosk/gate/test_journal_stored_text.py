@@ -93,6 +93,15 @@ class Text(str):
     pass
 
 
+class Reading(float):
+    def __repr__(self) -> str:  # neither encoder writes a float through its repr
+        return "Reading()"
+
+
+class Readings(list):
+    pass
+
+
 @dataclasses.dataclass
 class Point:
     x: int = 1
@@ -108,11 +117,12 @@ def _circular() -> dict[str, Any]:
 ACCEPTED = {
     "tuple": (1, "a"), "int key": {1: "a"}, "float key": {1.5: "a"}, "bool key": {True: 1}, "None key": {None: 1},
     "big int": 2**70, "negative big int": -(2**64) - 1, "int enum": Level.HIGH, "str enum": EventKind.PASSAGE,
-    "str subclass": Text("x"), "dict subclass": OrderedDict(a=1), "control character": "\x00\x1f",
+    "str subclass": Text("x"), "str subclass key": {Text("k"): 1}, "float subclass": Reading(36.5),
+    "list subclass": Readings([1, 2]), "dict subclass": OrderedDict(a=1), "control character": "\x00\x1f",
     "line separator": "\u2028", "emoji": "🙂", "deep": [[[[[[[[[[[]]]]]]]]]]],
 }
 REFUSED = {
-    "NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf, "datetime": datetime(2026, 1, 1),
+    "NaN": math.nan, "NaN float subclass": Reading("nan"), "Infinity": math.inf, "-Infinity": -math.inf, "datetime": datetime(2026, 1, 1),
     "date": date(2026, 1, 1), "bytes": b"\x00", "set": {1}, "Decimal": Decimal("1.5"), "UUID": uuid.UUID(int=1),
     "enum": Colour.RED, "dataclass": Point(), "object": object(), "circular": _circular(),
 }
