@@ -657,7 +657,7 @@ class Journal(JournalReader):
             return ts, [stored(seq, id_, ts, gate_id, volunteer_id, kind, data_json, subject, household_id, boot, mono_ms,
                                trust)
                         for seq, id_, (kind, volunteer_id, subject, household_id, data_json)
-                        in zip(range(last + 1, last + 1 + len(prepared)), ids, prepared, strict=True)]
+                        in zip(seqs, ids, prepared, strict=True)]
 
         ts, events = self._write(insert)
         with self._lock:  # after the commit: a rolled-back batch leaves no newer time behind

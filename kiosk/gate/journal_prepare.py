@@ -21,7 +21,6 @@ import struct
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from json import encoder as json_encoder
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -77,26 +76,6 @@ class EventDraft(NamedTuple):
 PreparedRow = tuple[EventKind, str | None, str | None, int | None, str]
 
 
-def _batch_encoder() -> Callable[[Any, int], list[str]]:
-    """A JSON encoder for one batch: ``"".join(encode(data, 0))`` is exactly ``ENCODER.encode(data)``.
-
-    ``ENCODER.encode`` builds the C encoder anew on every call, a third of the
-    cost of encoding a small record; one C encoder serves a whole batch. Not
-    shared across batches: after an error the C encoder may keep stale entries
-    in its circular-reference markers, and a failed batch is dropped whole.
-    """
-    # What JSONEncoder.iterencode itself calls; typeshed does not declare it
-    make_encoder = getattr(json_encoder, "c_make_encoder", None)
-    if make_encoder is None:  # a Python built without the _json accelerator
-        return lambda data, _level: [ENCODER.encode(data)]
-    encode = make_encoder(
-        {}, ENCODER.default, json_encoder.encode_basestring, None, ENCODER.key_separator, ENCODER.item_separator,
-        ENCODER.sort_keys, ENCODER.skipkeys, ENCODER.allow_nan,
-    )
-    # Called as the C encoder is, (data, 0) → the text's pieces: prepare_batch joins them, one call less per event
-    return encode
-
-
 def prepare_batch(drafts: Iterable[EventDraft]) -> list[PreparedRow]:
     """Check every draft, in order, and encode its data; the first bad draft raises and nothing is kept.
 
@@ -104,7 +83,7 @@ def prepare_batch(drafts: Iterable[EventDraft]) -> list[PreparedRow]:
     JournalError for an unknown kind, data that is not a mapping of JSON
     values, or a column of the wrong type.
     """
-    fast, encode, join = _FAST_ENCODE, _batch_encoder(), "".join
+    fast = _FAST_ENCODE
     rows: list[PreparedRow] = []
     append = rows.append
     for draft in drafts:
@@ -123,9 +102,9 @@ def prepare_batch(drafts: Iterable[EventDraft]) -> list[PreparedRow]:
             data_json = fast(data)
         except _NOT_FAST:
             data_json = None
-        if data_json is None or "\\u" in data_json:
+        if data_json is None or "\\u" in data_json:  # the standard library's text, for the few it must make
             try:
-                data_json = join(encode(data, 0))
+                data_json = ENCODER.encode(data)
             except (TypeError, ValueError) as exc:
                 raise JournalError(f"event data is not JSON-serialisable: {exc}") from exc
         # Such a key appears verbatim in the JSON text, so when no name does,

@@ -90,7 +90,7 @@ class Level(enum.IntEnum):
 
 
 class Text(str):
-    pass
+    """A str subclass: the standard library writes it as its text."""
 
 
 class Reading(float):
@@ -99,7 +99,7 @@ class Reading(float):
 
 
 class Readings(list):
-    pass
+    """A list subclass: the standard library writes it as a list; python-rapidjson will not."""
 
 
 @dataclasses.dataclass
