@@ -105,6 +105,9 @@ def prepare_batch(drafts: Iterable[EventDraft]) -> list[PreparedRow]:
         if data_json is None or "\\u" in data_json:  # the standard library's text, for the few it must make
             try:
                 data_json = ENCODER.encode(data)
+                # A lone surrogate ("\\ud800", which JSON from a browser can carry) is text ENCODER writes but UTF-8,
+                # and so SQLite, cannot hold: refused here, as the journal's error, not at the INSERT
+                data_json.encode()
             except (TypeError, ValueError) as exc:
                 raise JournalError(f"event data is not JSON-serialisable: {exc}") from exc
         # Such a key appears verbatim in the JSON text, so when no name does,

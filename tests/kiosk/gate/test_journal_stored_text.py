@@ -167,3 +167,13 @@ def test_rows_written_before_wave_18_read_back_alike(tmp_path):
         old = journal.get(2)
         assert old is not None and old.data == new.data == data
         assert journal.events_after(0)[1].data == data
+
+
+def test_a_lone_surrogate_is_refused_as_the_journals_error(tmp_path):
+    # JSON may carry "\\ud800" (a browser's JSON.stringify writes it): a str UTF-8 cannot hold, so neither can SQLite
+    with Journal(tmp_path / "journal.db", "north-gate", clock=lambda: T0) as journal:
+        with pytest.raises(JournalError, match="not JSON-serialisable: 'utf-8' codec can't encode"):
+            journal.append_many([EventDraft(EventKind.PASSAGE, {"fine": 1}),
+                                 EventDraft(EventKind.VISITOR_REGISTRATION, {"name": "张\ud800"})])
+        assert journal.events_after(0) == []
+        assert journal.append(EventKind.PASSAGE, {"name": "张三"}).seq == 1
